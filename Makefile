@@ -1,0 +1,46 @@
+# The two commands of the quick start: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: run test lint messages clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e ".[test,sms]"
+	@touch $@ $(VENV)/.installed
+
+# Embedded default: SQLite, Celery tasks in-process, SMS printed to this console.
+run: $(VENV)/.installed
+	$(BIN)/python manage.py compiletranslations
+	$(BIN)/python manage.py migrate --noinput -v 0
+	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+# With DATABASE_URL and REDIS_URL set (as .ci/run does), on PostgreSQL and Redis.
+test: $(VENV)/.installed-test
+	$(BIN)/python manage.py compiletranslations
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
+	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python manage.py check
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# Refresh the Chinese catalog after changing user-facing text (needs GNU gettext).
+messages: $(VENV)/.installed-test
+	$(BIN)/python manage.py makemessages -l zh_Hans --no-location --ignore=.venv --ignore=bench
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles test-output

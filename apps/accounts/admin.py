@@ -1,0 +1,93 @@
+from django import forms
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.identity import validate_mobile
+
+from .models import PersonalDataAccess, User
+
+
+class UserChangeForm(forms.ModelForm):
+    # Never pre-filled: the admin shows the masked number and a blank keeps it.
+    mobile = forms.CharField(
+        label=_("mobile phone"),
+        required=False,
+        max_length=20,
+        help_text=_("Leave blank to keep the current number."),
+    )
+
+    class Meta:
+        model = User
+        fields = ("full_name",)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.initial["mobile"] = ""
+        if self.instance.pk and self.instance.mobile:
+            self.fields["mobile"].widget.attrs["placeholder"] = self.instance.mobile_masked
+
+    def clean_mobile(self):
+        value = self.cleaned_data["mobile"]
+        if not value:
+            return None
+        try:
+            return validate_mobile(value)
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.messages) from None
+
+    def save(self, commit=True):
+        user = super().save(commit=False)
+        if self.cleaned_data.get("mobile"):
+            user.set_mobile(self.cleaned_data["mobile"])
+        if commit:
+            user.save()
+            self.save_m2m()
+        return user
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    form = UserChangeForm
+    list_display = ("username", "full_name", "mobile_masked", "is_staff", "is_active")
+    search_fields = ("username", "full_name")
+    fieldsets = (
+        *BaseUserAdmin.fieldsets,
+        (_("Contact"), {"fields": ("full_name", "mobile")}),
+    )
+
+    # Accounts span regions; only superusers (provincial administrators) manage them.
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    has_change_permission = has_add_permission = has_delete_permission = has_view_permission
+
+    @admin.display(description=_("mobile phone"))
+    def mobile_masked(self, obj):
+        return obj.mobile_masked
+
+
+@admin.register(PersonalDataAccess)
+class PersonalDataAccessAdmin(admin.ModelAdmin):
+    list_display = ("at", "user", "subject", "field", "ip")
+    list_filter = ("field",)
+    search_fields = ("user__username", "subject")
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

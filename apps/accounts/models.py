@@ -1,0 +1,52 @@
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.fields import EncryptedTextField
+from apps.core.identity import mask_mobile, mobile_hash
+
+
+class User(AbstractUser):
+    """A staff member. Farmers never log in."""
+
+    full_name = models.CharField(_("full name"), max_length=50, blank=True)
+    # The number SMS notices go to; encrypted like every phone number.
+    mobile = EncryptedTextField(_("mobile phone"), blank=True, default="")
+    mobile_hash = models.CharField(
+        max_length=64, blank=True, default="", db_index=True, editable=False
+    )
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self):
+        return self.full_name or self.username
+
+    @property
+    def mobile_masked(self) -> str:
+        return mask_mobile(self.mobile)
+
+    def set_mobile(self, number: str) -> None:
+        self.mobile = number
+        self.mobile_hash = mobile_hash(number) if number else ""
+
+
+class PersonalDataAccess(models.Model):
+    """A staff member saw a full ID or phone number: who, what, when."""
+
+    user = models.ForeignKey(
+        User, verbose_name=_("user"), on_delete=models.PROTECT, related_name="+"
+    )
+    subject = models.CharField(_("record"), max_length=64)  # e.g. "declaration:42"
+    field = models.CharField(_("field"), max_length=32)
+    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("personal data access")
+        verbose_name_plural = _("personal data accesses")
+        ordering = ["-at"]
+
+    def __str__(self):
+        return f"{self.user} {self.subject} {self.field}"

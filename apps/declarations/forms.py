@@ -1,0 +1,184 @@
+import re
+import secrets
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.identity import fold, validate_id_number, validate_mobile
+
+from .models import Difficulty
+from .services import DeclarationInput
+
+# Chinese names, and names of minorities written with a middle dot; Latin letters for
+# the rare name written in pinyin.
+NAME_RE = re.compile(
+    r"^[\u3400-\u9fff\uf900-\ufaffA-Za-z][\u3400-\u9fff\uf900-\ufaffA-Za-z·• ]{0,28}[\u3400-\u9fff\uf900-\ufaffA-Za-z]$"
+)
+TOKEN_RE = re.compile(r"^[0-9a-f]{32}$")
+# Control characters other than newline and tab have no place in a description.
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+
+
+def _plain(value: str) -> str:
+    return CONTROL_RE.sub("", value)
+
+
+def _name(value: str) -> str:
+    value = _plain(value).strip().replace("•", "·")
+    if not NAME_RE.match(value):
+        raise ValidationError(_("Enter a real name of 2 to 30 characters."), code="invalid_name")
+    return value
+
+
+def _wrap(validator, value):
+    """Run an identity validator and give back a form error at the field."""
+    try:
+        return validator(value)
+    except ValidationError as exc:
+        raise forms.ValidationError(exc.messages, code=exc.code) from None
+
+
+class DeclarationForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=30)
+    phone = forms.CharField(
+        label=_("Mobile phone"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
+    )
+    id_number = forms.CharField(
+        label=_("ID number"),
+        max_length=24,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
+    )
+    address_group = forms.CharField(
+        label=_("Village group"),
+        max_length=30,
+        help_text=_("For example: 3组 or 王家社"),
+    )
+    address_house = forms.CharField(label=_("House number"), max_length=30, required=False)
+    difficulties = forms.MultipleChoiceField(
+        label=_("Kind of difficulty"),
+        choices=Difficulty.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose at least one kind of difficulty.")},
+    )
+    description = forms.CharField(
+        label=_("Briefly describe your difficulty"),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    on_behalf = forms.BooleanField(
+        label=_("I am declaring on behalf of someone else"), required=False
+    )
+    declarant_name = forms.CharField(label=_("Your name"), max_length=30, required=False)
+    declarant_phone = forms.CharField(
+        label=_("Your mobile phone"),
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "tel"}),
+    )
+    declarant_relation = forms.CharField(
+        label=_("Your relation to the applicant"),
+        max_length=20,
+        required=False,
+        help_text=_("For example: son, neighbour, village doctor"),
+    )
+    consent = forms.BooleanField(
+        label=_("I have read the notice above"),
+        error_messages={"required": _("Please confirm that you have read the notice.")},
+    )
+    token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["token"] = secrets.token_hex(16)
+
+    def clean_name(self):
+        return _name(self.cleaned_data["name"])
+
+    def clean_phone(self):
+        return _wrap(validate_mobile, self.cleaned_data["phone"])
+
+    def clean_id_number(self):
+        return _wrap(validate_id_number, self.cleaned_data["id_number"])
+
+    def clean_address_group(self):
+        return _plain(self.cleaned_data["address_group"]).strip()
+
+    def clean_address_house(self):
+        return _plain(self.cleaned_data["address_house"]).strip()
+
+    def clean_description(self):
+        return _plain(self.cleaned_data["description"]).strip()
+
+    def clean_declarant_relation(self):
+        return _plain(self.cleaned_data["declarant_relation"]).strip()
+
+    def clean_token(self):
+        token = self.cleaned_data.get("token", "")
+        # A missing or mangled token only costs the double-tap protection.
+        return token if TOKEN_RE.match(token) else None
+
+    def clean(self):
+        data = super().clean()
+        if data.get("on_behalf"):
+            required = _("Required when declaring on someone's behalf.")
+            for field in ("declarant_name", "declarant_phone", "declarant_relation"):
+                if not data.get(field) and field not in self.errors:
+                    self.add_error(field, required)
+            if data.get("declarant_name") and "declarant_name" not in self.errors:
+                try:
+                    data["declarant_name"] = _name(data["declarant_name"])
+                except ValidationError as exc:
+                    self.add_error("declarant_name", exc)
+            if data.get("declarant_phone") and "declarant_phone" not in self.errors:
+                try:
+                    data["declarant_phone"] = validate_mobile(data["declarant_phone"])
+                except ValidationError as exc:
+                    self.add_error("declarant_phone", exc)
+        else:
+            data["declarant_name"] = data["declarant_phone"] = data["declarant_relation"] = ""
+        return data
+
+    def to_input(self) -> DeclarationInput:
+        d = self.cleaned_data
+        return DeclarationInput(
+            name=d["name"],
+            phone=d["phone"],
+            id_number=d["id_number"],
+            address_group=d["address_group"],
+            address_house=d["address_house"],
+            difficulties=d["difficulties"],
+            description=d["description"],
+            on_behalf=d["on_behalf"],
+            declarant_name=d["declarant_name"],
+            declarant_phone=d["declarant_phone"],
+            declarant_relation=d["declarant_relation"],
+        )
+
+
+class StatusForm(forms.Form):
+    tracking_number = forms.CharField(
+        label=_("Tracking number"),
+        max_length=30,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    phone = forms.CharField(
+        label=_("Mobile phone used when declaring"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "tel"}),
+    )
+
+    def clean_tracking_number(self):
+        number = fold(self.cleaned_data["tracking_number"])
+        if not re.fullmatch(r"\d{12}", number):
+            raise forms.ValidationError(
+                _("A tracking number has 12 digits."), code="invalid_tracking"
+            )
+        return number
+
+    def clean_phone(self):
+        return _wrap(validate_mobile, self.cleaned_data["phone"])

@@ -1,0 +1,119 @@
+"""Demo data for `make run`: the demo province, one login per role and level, and a
+handful of declarations. Idempotent; refuses to run outside demo mode."""
+
+import random
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.models import Permission
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from stdnum.cn import ric
+
+from apps.accounts.models import User
+from apps.regions.models import ROLE_LEVEL, Level, Region, Role, StaffMembership
+from apps.regions.services import regions_import_csv
+
+from ...models import Declaration, Difficulty
+from ...services import DeclarationInput, declaration_submit
+
+DEMO_PASSWORD = "demo-2026"  # noqa: S105 — demo mode only
+REGIONS_CSV = Path(__file__).resolve().parents[3] / "regions" / "data" / "demo_regions.csv"
+
+# Named logins listed in the README: (username, full name, region code, role).
+NAMED_LOGINS = [
+    ("province", "省级管理员", "620000000000", Role.PROVINCE),
+    ("city-dingxi", "定西市乡村振兴局", "621100000000", Role.CITY),
+    ("county-anding", "安定区乡村振兴局", "621102000000", Role.COUNTY),
+    ("county-tongwei", "通渭县乡村振兴局", "621121000000", Role.COUNTY),
+    ("township-lujiagou", "鲁家沟镇防贫办", "621102100000", Role.TOWNSHIP),
+    ("township-xiangquan", "香泉镇防贫办", "621102101000", Role.TOWNSHIP),
+    ("village-wogou", "窝沟村村委会", "621102100201", Role.VILLAGE),
+]
+
+DEMO_DECLARATIONS = [
+    ("魏家常", "621102100201", ["illness"], "老伴住院做手术，花了六万多，家里没钱了。"),
+    ("李秀兰", "621102100202", ["disaster"], "冰雹把今年的洋芋全打了。"),
+    ("王建国", "621102101201", ["accident", "income_shock"], "在工地摔断了腿，半年干不了活。"),
+    ("马小红", "621121100201", ["schooling"], "孩子考上大学，学费凑不齐。"),
+    ("张占军", "620525100201", ["illness"], "突发脑出血，在省医院重症监护室。"),
+]
+
+
+def demo_id_number(area: str, rng: random.Random) -> str:
+    body = f"{area}{rng.randint(1950, 2000)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(100, 999)}"
+    return body + ric.calc_check_digit(body)
+
+
+def demo_mobile(rng: random.Random) -> str:
+    return f"1{rng.choice('3456789')}{rng.randint(0, 999999999):09d}"
+
+
+class Command(BaseCommand):
+    help = "Load the demo province, staff logins and a few declarations (demo mode only)."
+
+    def handle(self, *args, **options):
+        if not settings.DEMO_MODE:
+            raise CommandError(
+                "seed_demo runs only with DEMO_MODE on; it creates logins with a known password."
+            )
+        rng = random.Random(2026)
+        with transaction.atomic():
+            result = regions_import_csv(text=REGIONS_CSV.read_text(encoding="utf-8"))
+            self.stdout.write(
+                f"regions: {result.created} created, {result.updated} updated, {result.unchanged} unchanged"
+            )
+            reveal = Permission.objects.get(codename="reveal_personal_data")
+            view_perms = list(
+                Permission.objects.filter(
+                    codename__in=[
+                        "view_declaration",
+                        "view_message",
+                        "view_region",
+                        "view_staffmembership",
+                    ]
+                )
+            )
+            logins = list(NAMED_LOGINS)
+            for village in Region.objects.filter(level=Level.VILLAGE):
+                logins.append(
+                    (f"grid-{village.code}", f"{village.name}网格员", village.code, Role.GRID)
+                )
+            for username, full_name, code, role in logins:
+                region = Region.objects.get(code=code)
+                assert ROLE_LEVEL[role] == region.level
+                user, created = User.objects.get_or_create(
+                    username=username, defaults={"full_name": full_name}
+                )
+                if created:
+                    user.set_password(DEMO_PASSWORD)
+                    user.set_mobile(demo_mobile(rng))
+                    # County staff and above work in the admin (the county clerk's tool).
+                    user.is_staff = region.level <= Level.COUNTY
+                    user.save()
+                    user.user_permissions.add(reveal, *(view_perms if user.is_staff else []))
+                StaffMembership.objects.get_or_create(user=user, region=region, role=role)
+            if not User.objects.filter(username="admin").exists():
+                User.objects.create_superuser("admin", "", DEMO_PASSWORD, full_name="系统管理员")
+
+            for name, village_code, kinds, description in DEMO_DECLARATIONS:
+                village = Region.objects.get(code=village_code)
+                id_number = demo_id_number(village_code[:6], random.Random(name))
+                if Declaration.objects.filter(name=name, region_code=village_code).exists():
+                    continue
+                declaration_submit(
+                    village=village,
+                    data=DeclarationInput(
+                        name=name,
+                        phone=demo_mobile(rng),
+                        id_number=id_number,
+                        address_group="3组",
+                        address_house=str(rng.randint(1, 80)),
+                        difficulties=kinds,
+                        description=description,
+                    ),
+                )
+        assert all(k in Difficulty.values for _, _, ks, _ in DEMO_DECLARATIONS for k in ks)
+        self.stdout.write(
+            self.style.SUCCESS(f"demo data ready; every demo login's password is {DEMO_PASSWORD}")
+        )

@@ -1,0 +1,190 @@
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField
+from stdnum import luhn
+
+from apps.core.fields import EncryptedTextField
+from apps.core.identity import mask_id_number, mask_mobile
+from apps.regions.models import Region, ScopedQuerySet
+
+
+class State(models.TextChoices):
+    SUBMITTED = "submitted", _("submitted")
+    # Review states arrive with the review workflow; the closed ones are fixed now
+    # because the one-open-case constraint names them.
+    ENROLLED = "enrolled", _("enrolled for monitoring")
+    REJECTED = "rejected", _("not enrolled")
+    WITHDRAWN = "withdrawn", _("withdrawn")
+    MERGED = "merged", _("merged into another declaration")
+
+
+CLOSED_STATES = [State.ENROLLED, State.REJECTED, State.WITHDRAWN, State.MERGED]
+
+
+class Channel(models.TextChoices):
+    QR = "qr", _("QR self-declaration")
+    PROXY = "proxy", _("declared on someone's behalf")
+    VISIT = "visit", _("cadre visit")
+    WARNING = "warning", _("department warning")
+
+
+class Difficulty(models.TextChoices):
+    ILLNESS = "illness", _("illness")
+    DISABILITY = "disability", _("disability")
+    SCHOOLING = "schooling", _("schooling costs")
+    DISASTER = "disaster", _("natural disaster")
+    ACCIDENT = "accident", _("accident")
+    UNSTABLE_WORK = "unstable_work", _("unstable work or employment")
+    BUSINESS_FAILURE = "business_failure", _("failed farming or business")
+    INCOME_SHOCK = "income_shock", _("sudden loss of income or rise in spending")
+    OTHER = "other", _("other")
+
+
+def new_tracking_number() -> str:
+    """12 digits: 11 random (first not 0) and a Luhn check digit.
+
+    Random, so neither sequential nor guessable (10^11 possibilities against rate-limited
+    look-ups that also need the phone number); digits only, so it reads aloud over the
+    phone; the check digit catches a misheard digit.
+    """
+    body = str(secrets.randbelow(9 * 10**10) + 10**10)
+    return body + luhn.calc_check_digit(body)
+
+
+def format_tracking_number(number: str) -> str:
+    return " ".join(number[i : i + 4] for i in range(0, len(number), 4))
+
+
+class DeclarationQuerySet(ScopedQuerySet):
+    region_code_field = "region_code"
+
+    def open(self):
+        return self.exclude(state__in=CLOSED_STATES)
+
+
+class Declaration(ConcurrentTransitionMixin, models.Model):
+    """A household's declaration of hardship: the case, from submission onwards."""
+
+    tracking_number = models.CharField(
+        _("tracking number"), max_length=12, unique=True, editable=False
+    )
+    state = FSMField(
+        _("state"), default=State.SUBMITTED, choices=State.choices, protected=True, db_index=True
+    )
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    village = models.ForeignKey(
+        Region, verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
+    )
+    # The village's code, copied so that scoping is a prefix match on this table alone.
+    region_code = models.CharField(_("region code"), max_length=12, db_index=True, editable=False)
+
+    name = models.CharField(_("name"), max_length=30)
+    phone = EncryptedTextField(_("mobile phone"))
+    phone_hash = models.CharField(max_length=64, db_index=True, editable=False)
+    id_number = EncryptedTextField(_("ID number"))
+    id_hash = models.CharField(max_length=64, db_index=True, editable=False)
+    address_group = models.CharField(_("village group"), max_length=30)
+    address_house = models.CharField(_("house number"), max_length=30, blank=True)
+    difficulties = models.JSONField(_("kinds of difficulty"), default=list)
+    description = models.TextField(_("description"), max_length=500, blank=True)
+
+    on_behalf = models.BooleanField(_("declared on someone's behalf"), default=False)
+    declarant_name = models.CharField(_("declarant's name"), max_length=30, blank=True)
+    declarant_phone = EncryptedTextField(_("declarant's mobile phone"), blank=True, default="")
+    declarant_phone_hash = models.CharField(
+        max_length=64, blank=True, default="", db_index=True, editable=False
+    )
+    declarant_relation = models.CharField(_("relation to the applicant"), max_length=20, blank=True)
+
+    # The public form's one-time token: a double tap submits it twice, creates once.
+    submission_token = models.CharField(
+        max_length=32, unique=True, null=True, blank=True, editable=False
+    )
+    submitted_at = models.DateTimeField(_("submitted"), default=timezone.now, db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("entered by"),
+    )
+
+    objects = DeclarationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("declaration")
+        verbose_name_plural = _("declarations")
+        ordering = ["-submitted_at"]
+        constraints = [
+            # One open case per person; the database decides, so two racing
+            # submissions cannot both win.
+            models.UniqueConstraint(
+                fields=["id_hash"],
+                condition=~Q(state__in=CLOSED_STATES),
+                name="one_open_declaration_per_person",
+            ),
+        ]
+        permissions = [("reveal_personal_data", _("Can reveal full ID and phone numbers"))]
+
+    def __str__(self):
+        return f"{self.tracking_number_display} {self.name}"
+
+    @property
+    def tracking_number_display(self) -> str:
+        return format_tracking_number(self.tracking_number)
+
+    @property
+    def id_number_masked(self) -> str:
+        return mask_id_number(self.id_number)
+
+    @property
+    def phone_masked(self) -> str:
+        return mask_mobile(self.phone)
+
+    @property
+    def declarant_phone_masked(self) -> str:
+        return mask_mobile(self.declarant_phone)
+
+    def get_difficulties_display(self) -> str:
+        labels = dict(Difficulty.choices)
+        return "、".join(str(labels.get(d, d)) for d in self.difficulties)
+
+    @property
+    def is_open(self) -> bool:
+        return self.state not in CLOSED_STATES
+
+
+class Transition(models.Model):
+    """Every change of a declaration's state: who, when, from, to and why."""
+
+    declaration = models.ForeignKey(
+        Declaration, on_delete=models.CASCADE, related_name="transitions"
+    )
+    from_state = models.CharField(_("from"), max_length=32, blank=True, choices=State.choices)
+    to_state = models.CharField(_("to"), max_length=32, choices=State.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("by"),
+    )
+    # Who acted when no staff user did: the applicant, the system.
+    actor_label = models.CharField(_("by (not a user)"), max_length=50, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("state change")
+        verbose_name_plural = _("state changes")
+        ordering = ["at", "pk"]
+
+    def __str__(self):
+        return f"{self.from_state or '-'} → {self.to_state}"

@@ -1,0 +1,222 @@
+"""Every change to a declaration is one of these functions (STYLE.md)."""
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from apps.accounts.models import PersonalDataAccess
+from apps.core.identity import id_hash, mask_name, mobile_hash
+from apps.deadlines.calendar import add_working_days
+from apps.notifications.services import OutgoingSms, messages_enqueue
+from apps.regions.models import Level, Region, Role, StaffMembership
+
+from .models import CLOSED_STATES, Channel, Declaration, State, Transition, new_tracking_number
+
+logger = logging.getLogger(__name__)
+
+VERIFY_WITHIN_WORKING_DAYS = 5
+ENROL_WITHIN_WORKING_DAYS = 15
+
+
+@dataclass(frozen=True)
+class DeclarationInput:
+    """What the public form (or a cadre) collected; numbers already normalised."""
+
+    name: str
+    phone: str
+    id_number: str
+    address_group: str
+    address_house: str
+    difficulties: list[str]
+    description: str
+    on_behalf: bool = False
+    declarant_name: str = ""
+    declarant_phone: str = ""
+    declarant_relation: str = ""
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    declaration: Declaration
+    created: bool
+    # Why nothing was created: "duplicate_submit" (same form submitted twice) or
+    # "open_case" (this person already has a case in progress).
+    reason: str = ""
+
+
+def verify_due_date(declaration: Declaration) -> dt.date:
+    return add_working_days(
+        timezone.localdate(declaration.submitted_at), VERIFY_WITHIN_WORKING_DAYS
+    )
+
+
+def enrol_due_date(declaration: Declaration) -> dt.date:
+    return add_working_days(timezone.localdate(declaration.submitted_at), ENROL_WITHIN_WORKING_DAYS)
+
+
+def _existing(*, token: str | None, person_hash: str) -> SubmitResult | None:
+    condition = Q(id_hash=person_hash) & ~Q(state__in=CLOSED_STATES)
+    if token:
+        condition |= Q(submission_token=token)
+    found = list(Declaration.objects.filter(condition)[:2])
+    for declaration in found:
+        if token and declaration.submission_token == token:
+            return SubmitResult(declaration, created=False, reason="duplicate_submit")
+    if found:
+        return SubmitResult(found[0], created=False, reason="open_case")
+    return None
+
+
+def _notice_recipients(village: Region) -> list[str]:
+    """Who hears of a new declaration: the village's grid workers; failing them, its
+    village staff; failing those, the township, so that no declaration goes unseen."""
+    township_code = village.code[:9].ljust(12, "0")
+    members = (
+        StaffMembership.objects.filter(is_active=True, user__is_active=True)
+        .filter(
+            Q(region=village, role__in=[Role.GRID, Role.VILLAGE])
+            | Q(region__code=township_code, region__level=Level.TOWNSHIP, role=Role.TOWNSHIP)
+        )
+        .select_related("user")
+    )
+    by_role: dict[str, list[str]] = {Role.GRID: [], Role.VILLAGE: [], Role.TOWNSHIP: []}
+    for m in members:
+        if m.user.mobile:
+            by_role[m.role].append(m.user.mobile)
+    for role in (Role.GRID, Role.VILLAGE, Role.TOWNSHIP):
+        if by_role[role]:
+            return by_role[role]
+    logger.error(
+        "declaration: village %s has no staff with a mobile number to notify", village.code
+    )
+    return []
+
+
+def declaration_submit(
+    *,
+    village: Region,
+    data: DeclarationInput,
+    channel: str = Channel.QR,
+    submission_token: str | None = None,
+    actor=None,
+) -> SubmitResult:
+    """Open a case for a household and tell the village; or return the case that exists.
+
+    The declaration, its first log row and its SMS are written in one transaction, so
+    an accepted declaration always has its notices queued, whatever Celery's state.
+    """
+    if not village.is_village:
+        raise ValueError("declarations belong to a village")
+    person_hash = id_hash(data.id_number)
+    existing = _existing(token=submission_token, person_hash=person_hash)
+    if existing:
+        return existing
+
+    declaration = Declaration(
+        tracking_number=new_tracking_number(),
+        channel=Channel.PROXY if data.on_behalf and channel == Channel.QR else channel,
+        village=village,
+        region_code=village.code,
+        name=data.name,
+        phone=data.phone,
+        phone_hash=mobile_hash(data.phone),
+        id_number=data.id_number,
+        id_hash=person_hash,
+        address_group=data.address_group,
+        address_house=data.address_house,
+        difficulties=list(data.difficulties),
+        description=data.description,
+        on_behalf=data.on_behalf,
+        declarant_name=data.declarant_name if data.on_behalf else "",
+        declarant_phone=data.declarant_phone if data.on_behalf else "",
+        declarant_phone_hash=mobile_hash(data.declarant_phone)
+        if data.on_behalf and data.declarant_phone
+        else "",
+        declarant_relation=data.declarant_relation if data.on_behalf else "",
+        submission_token=submission_token or None,
+        created_by=actor,
+    )
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                declaration.save(force_insert=True)
+                Transition.objects.create(
+                    declaration=declaration,
+                    from_state="",
+                    to_state=State.SUBMITTED,
+                    actor=actor,
+                    actor_label="" if actor else "applicant",
+                    at=declaration.submitted_at,
+                )
+                _queue_submission_sms(declaration)
+        except IntegrityError:
+            # A racing twin won (double tap, or the same person twice at once), or —
+            # once in 10^11 — the tracking number collided: find out which.
+            existing = _existing(token=submission_token, person_hash=person_hash)
+            if existing:
+                return existing
+            if attempt == 2:
+                raise
+            declaration.pk = None
+            declaration.tracking_number = new_tracking_number()
+            continue
+        return SubmitResult(declaration, created=True)
+    raise AssertionError("unreachable")
+
+
+def _queue_submission_sms(declaration: Declaration) -> None:
+    due = date_format(verify_due_date(declaration), "MONTH_DAY_FORMAT")
+    village = declaration.village
+    messages = [
+        OutgoingSms(
+            template="grid_new_declaration",
+            recipient=phone,
+            params={
+                "village": village.name,
+                "name": mask_name(declaration.name),
+                "kinds": declaration.get_difficulties_display(),
+                "due": due,
+            },
+        )
+        for phone in _notice_recipients(village)
+    ]
+    receipt = {"tracking": declaration.tracking_number_display, "due": due}
+    messages.append(
+        OutgoingSms(template="applicant_receipt", recipient=declaration.phone, params=receipt)
+    )
+    if declaration.on_behalf and declaration.declarant_phone:
+        messages.append(
+            OutgoingSms(
+                template="applicant_receipt", recipient=declaration.declarant_phone, params=receipt
+            )
+        )
+    messages_enqueue(
+        subject=f"declaration:{declaration.pk}",
+        region_code=declaration.region_code,
+        messages=messages,
+    )
+
+
+REVEALABLE_FIELDS = ("id_number", "phone", "declarant_phone")
+
+
+def declaration_reveal(
+    *, declaration: Declaration, field: str, actor, ip: str | None = None
+) -> str:
+    """The full value of a masked field, for a permitted user; every look is logged."""
+    if field not in REVEALABLE_FIELDS:
+        raise ValueError(field)
+    if not actor.has_perm("declarations.reveal_personal_data"):
+        raise PermissionDenied
+    if not Declaration.objects.visible_to(actor).filter(pk=declaration.pk).exists():
+        raise PermissionDenied
+    PersonalDataAccess.objects.create(
+        user=actor, subject=f"declaration:{declaration.pk}", field=field, ip=ip or None
+    )
+    return getattr(declaration, field)

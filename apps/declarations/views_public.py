@@ -1,0 +1,144 @@
+"""The farmer's pages: the village form, the receipt and the status look-up.
+
+No login. Protected by CSRF, request-size limits (core middleware) and rate limits per
+client address and per phone number.
+"""
+
+from django.conf import settings
+from django.core import signing
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django_ratelimit.core import is_ratelimited
+
+from apps.core.identity import mobile_hash, normalise_mobile
+from apps.core.views import client_ip, rate_limited
+from apps.regions.models import Level, Region
+
+from .forms import DeclarationForm, StatusForm
+from .models import Declaration
+from .selectors import declaration_public_status
+from .services import declaration_submit, verify_due_date
+
+RECEIPT_SALT = "declarations.receipt"
+RECEIPT_MAX_AGE = 7 * 24 * 3600
+
+
+def _ip_key(group, request):
+    return client_ip(request)
+
+
+def _limited(request, *, group: str, key, rate: str) -> bool:
+    return is_ratelimited(request, group=group, key=key, rate=rate, method="POST", increment=True)
+
+
+def _phone_key(field):
+    def key(group, request):
+        number = normalise_mobile(request.POST.get(field, "")[:20])
+        return mobile_hash(number) if number else "none"
+
+    return key
+
+
+def receipt_url(declaration: Declaration) -> str:
+    token = signing.dumps(declaration.pk, salt=RECEIPT_SALT)
+    return reverse("public:receipt", kwargs={"token": token})
+
+
+@never_cache
+@sensitive_post_parameters("phone", "id_number", "declarant_phone")
+@sensitive_variables("form")
+def village_form(request, slug):
+    village = get_object_or_404(Region, public_slug=slug, level=Level.VILLAGE)
+    if request.method == "POST":
+        if _limited(
+            request, group="submit-ip", key=_ip_key, rate=settings.RATELIMIT_SUBMIT_PER_IP
+        ) or _limited(
+            request,
+            group="submit-phone",
+            key=_phone_key("phone"),
+            rate=settings.RATELIMIT_SUBMIT_PER_PHONE,
+        ):
+            return rate_limited(request)
+        form = DeclarationForm(request.POST)
+        if form.is_valid():
+            result = declaration_submit(
+                village=village, data=form.to_input(), submission_token=form.cleaned_data["token"]
+            )
+            if result.reason == "open_case":
+                return render(
+                    request,
+                    "declarations/public/open_case.html",
+                    {"village": village, "declaration": result.declaration},
+                    status=200,
+                )
+            return redirect(receipt_url(result.declaration))
+        status = 400
+    else:
+        form = DeclarationForm()
+        status = 200
+    return render(
+        request, "declarations/public/form.html", {"village": village, "form": form}, status=status
+    )
+
+
+@never_cache
+def receipt(request, token):
+    try:
+        pk = signing.loads(token, salt=RECEIPT_SALT, max_age=RECEIPT_MAX_AGE)
+    except signing.BadSignature:
+        raise Http404 from None
+    declaration = get_object_or_404(Declaration.objects.select_related("village"), pk=pk)
+    return render(
+        request,
+        "declarations/public/receipt.html",
+        {
+            "declaration": declaration,
+            "village": declaration.village,
+            "verify_due": verify_due_date(declaration),
+        },
+    )
+
+
+@never_cache
+@sensitive_post_parameters("phone")
+def status(request):
+    result = None
+    not_found = False
+    if request.method == "POST":
+        if _limited(
+            request, group="status-ip", key=_ip_key, rate=settings.RATELIMIT_STATUS_PER_IP
+        ) or _limited(
+            request,
+            group="status-tracking",
+            key=lambda g, r: (
+                "".join(ch for ch in r.POST.get("tracking_number", "")[:30] if ch.isdigit())
+                or "none"
+            ),
+            rate=settings.RATELIMIT_STATUS_PER_TRACKING,
+        ):
+            return rate_limited(request)
+        form = StatusForm(request.POST)
+        if form.is_valid():
+            result = declaration_public_status(
+                tracking_number=form.cleaned_data["tracking_number"],
+                phone=form.cleaned_data["phone"],
+            )
+            # One answer for "no such number" and "wrong phone": nothing to probe.
+            not_found = result is None
+        http_status = 200 if form.is_valid() else 400
+    else:
+        form = StatusForm()
+        http_status = 200
+    return render(
+        request,
+        "declarations/public/status.html",
+        {"form": form, "result": result, "not_found": not_found},
+        status=http_status,
+    )
+
+
+def home(request):
+    return render(request, "declarations/public/home.html")

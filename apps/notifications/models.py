@@ -1,0 +1,73 @@
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.fields import EncryptedTextField
+from apps.core.identity import mask_mobile
+from apps.regions.models import ScopedQuerySet
+
+from .templates_registry import TEMPLATES
+
+
+class MessageQuerySet(ScopedQuerySet):
+    region_code_field = "region_code"
+
+    def due_for_dispatch(self, *, now, stale_before):
+        """Pending rows never handed to the broker, or handed over long ago."""
+        return self.filter(status=Message.Status.PENDING, next_attempt_at__lte=now).filter(
+            models.Q(dispatched_at__isnull=True) | models.Q(dispatched_at__lt=stale_before)
+        )
+
+
+class Message(models.Model):
+    """One SMS, written in the same transaction as what caused it: the outbox.
+
+    Celery only dispatches. A worker claims a row with a conditional UPDATE
+    (pending → sending) so that however often it is dispatched, it is sent once.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        SENDING = "sending", _("sending")
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("failed")
+
+    template = models.CharField(_("template"), max_length=64, choices=[(k, k) for k in TEMPLATES])
+    recipient = EncryptedTextField(_("recipient"))
+    recipient_hash = models.CharField(max_length=64, db_index=True, editable=False)
+    params = models.JSONField(_("parameters"), default=dict)
+    # What caused the message, e.g. "declaration:42"; with template and recipient it
+    # makes each message unique, so nothing is sent twice.
+    subject = models.CharField(_("subject"), max_length=64, db_index=True)
+    dedupe_key = models.CharField(max_length=200, unique=True, editable=False)
+    region_code = models.CharField(_("region code"), max_length=12, db_index=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True, default="")
+    provider_id = models.CharField(_("provider message id"), max_length=128, blank=True, default="")
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    objects = MessageQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("SMS message")
+        verbose_name_plural = _("SMS messages")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="message_due_idx")]
+
+    def __str__(self):
+        return f"{self.template} → {self.recipient_masked}"
+
+    @property
+    def recipient_masked(self) -> str:
+        return mask_mobile(self.recipient)
+
+    @property
+    def text(self) -> str:
+        return TEMPLATES[self.template].render(self.params)

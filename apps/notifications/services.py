@@ -1,0 +1,139 @@
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.core.identity import mobile_hash
+from apps.core.logging import mask_text
+
+from .backends import SmsError, get_backend
+from .models import Message
+from .templates_registry import get_template
+
+logger = logging.getLogger(__name__)
+
+# A row left in "sending" this long belongs to a worker that died mid-send.
+SENDING_TIMEOUT = dt.timedelta(minutes=10)
+# A dispatched row still pending after this long was lost by the broker.
+DISPATCH_STALE_AFTER = dt.timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class OutgoingSms:
+    template: str
+    recipient: str  # normalised mainland mobile number
+    params: dict
+
+
+def messages_enqueue(*, subject: str, region_code: str, messages: list[OutgoingSms]) -> list[int]:
+    """Write messages to the outbox inside the caller's transaction; send after commit.
+
+    One row per (subject, template, recipient): a recipient listed twice gets one SMS.
+    """
+    rows, seen = [], set()
+    for sms in messages:
+        get_template(sms.template)  # unknown templates fail here, not in the worker
+        recipient_hash = mobile_hash(sms.recipient)
+        key = f"{subject}:{sms.template}:{recipient_hash}"
+        if key in seen:
+            continue
+        seen.add(key)
+        rows.append(
+            Message(
+                template=sms.template,
+                recipient=sms.recipient,
+                recipient_hash=recipient_hash,
+                params=sms.params,
+                subject=subject,
+                dedupe_key=key,
+                region_code=region_code,
+            )
+        )
+    created = Message.objects.bulk_create(rows)
+    ids = [m.pk for m in created]
+    transaction.on_commit(lambda: messages_dispatch(message_ids=ids))
+    return ids
+
+
+def messages_dispatch(*, message_ids: list[int]) -> int:
+    """Hand messages to Celery. Never raises: a broker outage leaves the rows pending
+    for the periodic sweep, and the request that caused them still succeeds."""
+    from .tasks import send_message
+
+    dispatched = []
+    for message_id in message_ids:
+        try:
+            send_message.delay(message_id)
+        except Exception:  # broker unreachable: the sweep will dispatch it
+            logger.warning("outbox: broker unavailable, message %s left for the sweep", message_id)
+            break
+        dispatched.append(message_id)
+    if dispatched:
+        Message.objects.filter(pk__in=dispatched, status=Message.Status.PENDING).update(
+            dispatched_at=timezone.now()
+        )
+    return len(dispatched)
+
+
+def messages_dispatch_pending(*, limit: int = 1000) -> int:
+    """The sweep: release rows stuck in "sending", then dispatch what is due."""
+    now = timezone.now()
+    Message.objects.filter(
+        status=Message.Status.SENDING, claimed_at__lt=now - SENDING_TIMEOUT
+    ).update(status=Message.Status.PENDING)
+    ids = list(
+        Message.objects.due_for_dispatch(now=now, stale_before=now - DISPATCH_STALE_AFTER)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return messages_dispatch(message_ids=ids)
+
+
+def _backoff(attempts: int) -> dt.timedelta:
+    return dt.timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+
+
+def message_send(*, message_id: int) -> str:
+    """Send one message if it is still pending; returns its resulting status.
+
+    The claim is a conditional UPDATE: of any number of workers handed the same id, one
+    gets the row and the others do nothing.
+    """
+    now = timezone.now()
+    claimed = Message.objects.filter(
+        pk=message_id, status=Message.Status.PENDING, next_attempt_at__lte=now
+    ).update(status=Message.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    if not claimed:
+        return "skipped"
+    message = Message.objects.get(pk=message_id)
+    try:
+        provider_id = get_backend().send(
+            phone=message.recipient,
+            template=get_template(message.template),
+            params=message.params,
+            reference=str(message.pk),
+        )
+    except SmsError as exc:
+        final = not exc.transient or message.attempts >= settings.SMS_MAX_ATTEMPTS
+        message.status = Message.Status.FAILED if final else Message.Status.PENDING
+        message.last_error = mask_text(str(exc))[:1000]
+        message.next_attempt_at = now + _backoff(message.attempts)
+        message.dispatched_at = None
+        message.save(update_fields=["status", "last_error", "next_attempt_at", "dispatched_at"])
+        logger.warning(
+            "outbox: message %s attempt %s failed: %s",
+            message.pk,
+            message.attempts,
+            message.last_error,
+        )
+        return message.status
+    message.status = Message.Status.SENT
+    message.provider_id = provider_id[:128]
+    message.sent_at = timezone.now()
+    message.last_error = ""
+    message.save(update_fields=["status", "provider_id", "sent_at", "last_error"])
+    return message.status

@@ -1,0 +1,15 @@
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(acks_late=True)
+def send_message(message_id: int) -> str:
+    # Retries are rows, not countdowns: a failed attempt sets the row's next attempt
+    # time and the sweep below dispatches it again, so a lost task loses nothing.
+    return services.message_send(message_id=message_id)
+
+
+@shared_task
+def dispatch_pending_messages() -> int:
+    return services.messages_dispatch_pending()

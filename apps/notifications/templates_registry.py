@@ -1,0 +1,57 @@
+"""The SMS templates this system sends.
+
+Chinese providers send only pre-approved templates: each message is a template code plus
+named parameters. `params` lists the parameter names in order (Tencent Cloud takes them
+positionally). `text` is our copy of the approved wording, used by the console backend
+and shown in the message table; the provider holds the authoritative one. The provider
+codes come from the SMS_TEMPLATE_CODES setting.
+
+Parameters never carry a full ID or phone number.
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class SmsTemplate:
+    name: str
+    params: tuple[str, ...]
+    text: Promise
+
+    def render(self, values: dict[str, str]) -> str:
+        return str(self.text).format(**{p: values.get(p, "") for p in self.params})
+
+    @property
+    def provider_code(self) -> str:
+        return settings.SMS_TEMPLATE_CODES.get(self.name, self.name)
+
+
+TEMPLATES = {
+    t.name: t
+    for t in [
+        SmsTemplate(
+            name="grid_new_declaration",
+            params=("village", "name", "kinds", "due"),
+            text=_(
+                "New declaration in {village}: {name}, difficulty: {kinds}. "
+                "Please visit the household by {due}."
+            ),
+        ),
+        SmsTemplate(
+            name="applicant_receipt",
+            params=("tracking", "due"),
+            text=_(
+                "Your declaration is received, tracking number {tracking}. Village staff will "
+                "visit you by {due}; please keep your phone on."
+            ),
+        ),
+    ]
+}
+
+
+def get_template(name: str) -> SmsTemplate:
+    return TEMPLATES[name]

@@ -1,0 +1,225 @@
+"""The five-level administrative tree and who works where.
+
+A region is keyed by its 12-digit national administrative-division code: province 2
+digits, city 2, county 2, township 3, village 3. The meaningful prefix of a code
+(`Region.prefix`) is shared by every region below it, so "this region's subtree" is a
+`startswith` on the code, and every case carries its village's code for the same test.
+"""
+
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Level(models.IntegerChoices):
+    PROVINCE = 1, _("province")
+    CITY = 2, _("city")
+    COUNTY = 3, _("county")
+    TOWNSHIP = 4, _("township")
+    VILLAGE = 5, _("village")
+
+
+# Length of the meaningful prefix of a code at each level.
+PREFIX_LENGTH = {
+    Level.PROVINCE: 2,
+    Level.CITY: 4,
+    Level.COUNTY: 6,
+    Level.TOWNSHIP: 9,
+    Level.VILLAGE: 12,
+}
+
+
+def level_of_code(code: str) -> Level:
+    """The level a 12-digit code denotes, read from its trailing zeros."""
+    for level in (Level.PROVINCE, Level.CITY, Level.COUNTY, Level.TOWNSHIP):
+        if code[PREFIX_LENGTH[level] :] == "0" * (12 - PREFIX_LENGTH[level]):
+            return level
+    return Level.VILLAGE
+
+
+def parent_code_of(code: str) -> str | None:
+    level = level_of_code(code)
+    if level == Level.PROVINCE:
+        return None
+    keep = PREFIX_LENGTH[Level(level - 1)]
+    return code[:keep].ljust(12, "0")
+
+
+def new_public_slug() -> str:
+    # Lower-case letters and digits without 0/o, 1/l/i: easy to type from a poster.
+    alphabet = "23456789abcdefghjkmnpqrstuvwxyz"
+    return "".join(secrets.choice(alphabet) for _ in range(8))
+
+
+class ScopedQuerySet(models.QuerySet):
+    """The one place that decides what a user may see.
+
+    Subclasses name the field holding the 12-digit region code of each row
+    (`region_code_field`); a user sees the rows whose code starts with the prefix of a
+    region they are a member of. Every list, detail, export and admin page goes
+    through `visible_to`.
+    """
+
+    region_code_field = "region_code"
+
+    def visible_to(self, user):
+        if not user or not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self
+        prefixes = user_region_prefixes(user)
+        if not prefixes:
+            return self.none()
+        condition = Q()
+        for prefix in prefixes:
+            condition |= Q(**{f"{self.region_code_field}__startswith": prefix})
+        return self.filter(condition)
+
+
+def user_region_prefixes(user) -> list[str]:
+    """Code prefixes of the regions the user is a member of, cached on the user."""
+    cached = getattr(user, "_region_prefixes", None)
+    if cached is None:
+        # Department staff deliver data (a later feature); they do not see cases.
+        codes = (
+            StaffMembership.objects.filter(user=user, is_active=True)
+            .exclude(role=Role.DEPARTMENT)
+            .values_list("region__code", "region__level")
+        )
+        cached = sorted({code[: PREFIX_LENGTH[Level(level)]] for code, level in codes})
+        user._region_prefixes = cached
+    return cached
+
+
+class RegionQuerySet(ScopedQuerySet):
+    region_code_field = "code"
+
+    def villages(self):
+        return self.filter(level=Level.VILLAGE)
+
+    def subtree_of(self, region: "Region"):
+        return self.filter(code__startswith=region.prefix)
+
+
+class Region(models.Model):
+    code = models.CharField(_("division code"), max_length=12, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    level = models.PositiveSmallIntegerField(_("level"), choices=Level.choices, db_index=True)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    # A village's QR code encodes /v/<public_slug>. It never changes once printed,
+    # even if the village is renamed or re-coded.
+    public_slug = models.CharField(
+        max_length=16, unique=True, null=True, blank=True, editable=False
+    )
+
+    objects = RegionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("region")
+        verbose_name_plural = _("regions")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(code__regex=r"^[0-9]{12}$"), name="region_code_12_digits"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def prefix(self) -> str:
+        return self.code[: PREFIX_LENGTH[Level(self.level)]]
+
+    @property
+    def is_village(self) -> bool:
+        return self.level == Level.VILLAGE
+
+    def ancestors(self) -> list["Region"]:
+        """Province first, self excluded; one query."""
+        codes = []
+        code = parent_code_of(self.code)
+        while code:
+            codes.append(code)
+            code = parent_code_of(code)
+        return list(Region.objects.filter(code__in=codes).order_by("level"))
+
+    def full_name(self) -> str:
+        return "".join(r.name for r in [*self.ancestors()[1:], self])
+
+    def clean(self):
+        if self.code and level_of_code(self.code) != self.level:
+            raise ValidationError({"level": _("The level does not match the division code.")})
+
+
+class Role(models.TextChoices):
+    GRID = "grid", _("grid worker")
+    VILLAGE = "village", _("village staff")
+    TOWNSHIP = "township", _("township staff")
+    COUNTY = "county", _("county staff")
+    CITY = "city", _("city staff")
+    PROVINCE = "province", _("province staff")
+    DEPARTMENT = "department", _("department staff")
+
+
+# The level of region each role belongs to (departments sit at any level).
+ROLE_LEVEL = {
+    Role.GRID: Level.VILLAGE,
+    Role.VILLAGE: Level.VILLAGE,
+    Role.TOWNSHIP: Level.TOWNSHIP,
+    Role.COUNTY: Level.COUNTY,
+    Role.CITY: Level.CITY,
+    Role.PROVINCE: Level.PROVINCE,
+}
+
+
+class StaffMembershipQuerySet(ScopedQuerySet):
+    region_code_field = "region__code"
+
+
+class StaffMembership(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="memberships",
+    )
+    region = models.ForeignKey(
+        Region, verbose_name=_("region"), on_delete=models.PROTECT, related_name="memberships"
+    )
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = StaffMembershipQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("staff membership")
+        verbose_name_plural = _("staff memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "region", "role"], name="membership_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} · {self.region} · {self.get_role_display()}"
+
+    def clean(self):
+        expected = ROLE_LEVEL.get(self.role)
+        if expected and self.region_id and self.region.level != expected:
+            raise ValidationError(
+                {
+                    "region": _("This role belongs to a region of level “%(level)s”.")
+                    % {"level": expected.label}
+                }
+            )

@@ -1,0 +1,130 @@
+import csv
+import io
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from .models import Level, Region, level_of_code, new_public_slug, parent_code_of
+
+# Header names accepted for each column: ours, and those of the national statistical
+# division-code list (统计用区划代码).
+_CODE = ("code", "统计用区划代码", "区划代码", "代码")
+_NAME = ("name", "名称")
+_LEVEL = ("level", "级别", "层级")
+_PARENT = ("parent", "parent_code", "上级代码", "上级区划代码")
+
+
+class RegionImportError(Exception):
+    def __init__(self, errors: list[str]):
+        super().__init__("\n".join(errors))
+        self.errors = errors
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _column(header: list[str], names: tuple[str, ...]) -> int | None:
+    lowered = [h.strip().lower() for h in header]
+    for name in names:
+        if name.lower() in lowered:
+            return lowered.index(name.lower())
+    return None
+
+
+def regions_import_csv(*, text: str) -> ImportResult:
+    """Create or update regions from CSV; all rows or none.
+
+    Columns: code and name, plus level (1–5) or the parent's code, either of which is
+    checked against the code itself. Existing regions keep their public QR slug.
+    """
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    if not rows:
+        raise RegionImportError([_("The file is empty.")])
+    header, body = rows[0], rows[1:]
+    code_col, name_col = _column(header, _CODE), _column(header, _NAME)
+    level_col, parent_col = _column(header, _LEVEL), _column(header, _PARENT)
+    if code_col is None or name_col is None:
+        raise RegionImportError([_("The header must name a code column and a name column.")])
+
+    errors: list[str] = []
+    parsed: dict[str, tuple[str, int]] = {}
+    for lineno, row in enumerate(body, start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        try:
+            code = row[code_col].strip()
+            name = row[name_col].strip()
+        except IndexError:
+            errors.append(_("Line %(line)d: missing columns.") % {"line": lineno})
+            continue
+        if len(code) != 12 or not code.isdigit():
+            errors.append(_("Line %(line)d: the code must have 12 digits.") % {"line": lineno})
+            continue
+        if not name or len(name) > 100:
+            errors.append(_("Line %(line)d: the name is empty or too long.") % {"line": lineno})
+            continue
+        level = level_of_code(code)
+        if level_col is not None and len(row) > level_col and row[level_col].strip():
+            if row[level_col].strip() != str(int(level)):
+                errors.append(
+                    _("Line %(line)d: the level does not match the code.") % {"line": lineno}
+                )
+                continue
+        if parent_col is not None and len(row) > parent_col and row[parent_col].strip():
+            if row[parent_col].strip() != parent_code_of(code):
+                errors.append(
+                    _("Line %(line)d: the parent does not match the code.") % {"line": lineno}
+                )
+                continue
+        if code in parsed:
+            errors.append(_("Line %(line)d: the code appears twice.") % {"line": lineno})
+            continue
+        parsed[code] = (name, level)
+
+    existing = {
+        r.code: r
+        for r in Region.objects.filter(
+            code__in=[*parsed, *filter(None, map(parent_code_of, parsed))]
+        )
+    }
+    for code in parsed:
+        parent = parent_code_of(code)
+        if parent and parent not in parsed and parent not in existing:
+            errors.append(
+                _("Code %(code)s: its parent %(parent)s is missing.")
+                % {"code": code, "parent": parent}
+            )
+    if errors:
+        raise RegionImportError(errors)
+
+    result = ImportResult()
+    with transaction.atomic():
+        # Parents before children, so each row can point at its parent.
+        for code in sorted(parsed, key=lambda c: (parsed[c][1], c)):
+            name, level = parsed[code]
+            parent_code = parent_code_of(code)
+            parent = existing.get(parent_code) if parent_code else None
+            region = existing.get(code)
+            if region is None:
+                region = Region.objects.create(
+                    code=code,
+                    name=name,
+                    level=level,
+                    parent=parent,
+                    public_slug=new_public_slug() if level == Level.VILLAGE else None,
+                )
+                existing[code] = region
+                result.created += 1
+            elif region.name != name or region.parent_id != (parent.pk if parent else None):
+                region.name, region.parent = name, parent
+                region.save(update_fields=["name", "parent"])
+                result.updated += 1
+            else:
+                result.unchanged += 1
+    return result

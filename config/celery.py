@@ -1,0 +1,24 @@
+"""The Celery app: Redis broker, Django settings under the CELERY_ prefix."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+
+app = Celery("yjsb", task_cls="celery.contrib.django.task:DjangoTask")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@app.on_after_finalize.connect
+def _beat_schedule(sender, **kwargs):
+    # Kept in code, not in the database: the schedule is part of the release.
+    from django.conf import settings
+
+    sender.conf.beat_schedule = {
+        "outbox-sweep": {
+            "task": "apps.notifications.tasks.dispatch_pending_messages",
+            "schedule": float(settings.OUTBOX_SWEEP_SECONDS),
+        },
+    }

@@ -1,0 +1,51 @@
+"""Production: PostgreSQL, Redis, gunicorn, Celery worker and beat.
+
+Refuses to start with DEBUG on, a default SECRET_KEY or default field keys.
+"""
+
+from django.core.exceptions import ImproperlyConfigured
+
+from .base import *  # noqa: F403
+from .base import (
+    DATABASES,
+    FIELD_ENCRYPTION_KEYS,
+    FIELD_HASH_KEY,
+    INSECURE_DEFAULT_FIELD_KEY,
+    INSECURE_DEFAULT_HASH_KEY,
+    INSECURE_DEFAULT_SECRET_KEY,
+    REDIS_URL,
+    SECRET_KEY,
+    env,
+)
+
+DEBUG = env.bool("DEBUG", default=False)
+DEMO_MODE = False
+
+if DEBUG:
+    raise ImproperlyConfigured("DEBUG must be off in production.")
+if SECRET_KEY == INSECURE_DEFAULT_SECRET_KEY or len(SECRET_KEY) < 50:
+    raise ImproperlyConfigured("Set SECRET_KEY to a random value of at least 50 characters.")
+if (
+    INSECURE_DEFAULT_FIELD_KEY in FIELD_ENCRYPTION_KEYS
+    or FIELD_HASH_KEY == INSECURE_DEFAULT_HASH_KEY
+):
+    raise ImproperlyConfigured("Set FIELD_ENCRYPTION_KEYS and FIELD_HASH_KEY.")
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("Production runs on PostgreSQL: set DATABASE_URL.")
+if not REDIS_URL:
+    raise ImproperlyConfigured("Production needs Redis: set REDIS_URL.")
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SILENCED_SYSTEM_CHECKS = ["security.W021"] if not SECURE_HSTS_PRELOAD else []

@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.views import healthz
+
+admin.site.site_header = _("One-Click Declaration administration")
+admin.site.site_title = _("One-Click Declaration")
+admin.site.index_title = _("Administration")
+
+urlpatterns = [
+    path("", include("apps.declarations.urls_public")),
+    path("staff/", include("apps.declarations.urls_staff")),
+    path("staff/regions/", include("apps.regions.urls")),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
+]

@@ -1,0 +1,172 @@
+"""Shared fixtures: the demo region tree and a persona for each role.
+
+With REQUIRE_SERVICES set (CI), the suite refuses to run anywhere but on PostgreSQL
+and Redis, and a test needing Redis fails rather than skips when it is missing.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+
+from apps.accounts.models import User
+from apps.declarations.services import DeclarationInput
+from apps.notifications import backends
+from apps.regions.models import Region, Role, StaffMembership
+from apps.regions.services import regions_import_csv
+
+DEMO_CSV = Path(settings.BASE_DIR) / "apps" / "regions" / "data" / "demo_regions.csv"
+
+# Villages and areas of the demo tree used by the tests.
+WOGOU = "621102100201"  # 窝沟村, 鲁家沟镇, 安定区
+TAIPING = "621102100202"  # 太平村, same township
+XIANGQUAN_VILLAGE = "621102101201"  # 香泉村, 香泉镇 (other township, same county)
+DONGGUAN = "621121100201"  # 东关村, 通渭县 (other county)
+LUJIAGOU = "621102100000"
+ANDING = "621102000000"
+TONGWEI = "621121000000"
+PROVINCE = "620000000000"
+
+OUTPUT_DIR = Path(settings.BASE_DIR) / "test-output"
+
+
+def pytest_configure(config):
+    if (
+        settings.REQUIRE_SERVICES
+        and settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql"
+    ):
+        raise pytest.UsageError("REQUIRE_SERVICES is set but DATABASE_URL is not PostgreSQL")
+    if settings.REQUIRE_SERVICES and not settings.REDIS_URL:
+        raise pytest.UsageError("REQUIRE_SERVICES is set but REDIS_URL is empty")
+
+
+def require_redis():
+    """Skip without Redis on a developer's machine; fail in CI."""
+    if not settings.REDIS_URL:
+        if settings.REQUIRE_SERVICES:
+            pytest.fail("Redis is required (REQUIRE_SERVICES) but REDIS_URL is not set")
+        pytest.skip("needs Redis: set REDIS_URL")
+    import redis
+
+    try:
+        redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        if settings.REQUIRE_SERVICES:
+            pytest.fail(f"Redis is required but unreachable: {exc}")
+        pytest.skip(f"Redis unreachable: {exc}")
+
+
+def require_postgres():
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        if settings.REQUIRE_SERVICES:
+            pytest.fail("PostgreSQL is required (REQUIRE_SERVICES)")
+        pytest.skip("needs PostgreSQL: set DATABASE_URL")
+
+
+@pytest.fixture(autouse=True)
+def _clean_outside_state():
+    backends.outbox.clear()
+    cache.clear()
+    yield
+    backends.outbox.clear()
+
+
+@pytest.fixture
+def output_dir() -> Path:
+    OUTPUT_DIR.mkdir(exist_ok=True)
+    return OUTPUT_DIR
+
+
+@pytest.fixture
+def regions(db) -> dict[str, Region]:
+    regions_import_csv(text=DEMO_CSV.read_text(encoding="utf-8"))
+    return {r.code: r for r in Region.objects.all()}
+
+
+def make_staff(
+    username: str, region: Region, role: str, *, mobile: str = "", reveal: bool = False
+) -> User:
+    user = User.objects.create_user(
+        username=username, password="pw-for-tests-only", full_name=username
+    )
+    if mobile:
+        user.set_mobile(mobile)
+        user.save()
+    StaffMembership.objects.create(user=user, region=region, role=role)
+    if reveal:
+        from django.contrib.auth.models import Permission
+
+        user.user_permissions.add(Permission.objects.get(codename="reveal_personal_data"))
+    return user
+
+
+@pytest.fixture
+def grid_wogou(regions) -> User:
+    return make_staff("grid-wogou", regions[WOGOU], Role.GRID, mobile="13800138000", reveal=True)
+
+
+@pytest.fixture
+def grid_taiping(regions) -> User:
+    return make_staff("grid-taiping", regions[TAIPING], Role.GRID, mobile="13900139000")
+
+
+@pytest.fixture
+def township_lujiagou(regions) -> User:
+    return make_staff("township-lujiagou", regions[LUJIAGOU], Role.TOWNSHIP, mobile="13700137000")
+
+
+@pytest.fixture
+def county_tongwei(regions) -> User:
+    return make_staff("county-tongwei", regions[TONGWEI], Role.COUNTY)
+
+
+@pytest.fixture
+def province_user(regions) -> User:
+    return make_staff("province", regions[PROVINCE], Role.PROVINCE)
+
+
+@pytest.fixture
+def outsider(db) -> User:
+    """A logged-in user with no region at all."""
+    return User.objects.create_user(username="outsider", password="pw-for-tests-only")
+
+
+# Valid ID numbers (GB 11643 check digits) for the tests.
+ID_A = "62110219800101140X"
+ID_B = "621102199005050032"
+
+
+def declaration_input(**overrides) -> DeclarationInput:
+    values = dict(
+        name="魏家常",
+        phone="13912345678",
+        id_number=ID_A,
+        address_group="3组",
+        address_house="12号",
+        difficulties=["illness"],
+        description="老伴住院。",
+    )
+    values.update(overrides)
+    return DeclarationInput(**values)
+
+
+def form_data(**overrides) -> dict:
+    data = {
+        "name": "魏家常",
+        "phone": "139 1234 5678",
+        "id_number": ID_A,
+        "address_group": "3组",
+        "address_house": "12号",
+        "difficulties": ["illness"],
+        "description": "老伴住院，花费很大。",
+        "consent": "on",
+        "token": "0123456789abcdef0123456789abcdef",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    raise RuntimeError("the suite shares Redis state between tests; run it without xdist")
