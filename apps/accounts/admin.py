@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -9,7 +10,7 @@ from apps.core.identity import validate_mobile
 from .models import PersonalDataAccess, User
 
 
-class UserChangeForm(forms.ModelForm):
+class UserChangeForm(auth_forms.UserChangeForm):
     # Never pre-filled: the admin shows the masked number and a blank keeps it.
     mobile = forms.CharField(
         label=_("mobile phone"),
@@ -18,9 +19,8 @@ class UserChangeForm(forms.ModelForm):
         help_text=_("Leave blank to keep the current number."),
     )
 
-    class Meta:
+    class Meta(auth_forms.UserChangeForm.Meta):
         model = User
-        fields = ("full_name",)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
