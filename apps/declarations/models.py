@@ -83,7 +83,7 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
     # The village's code, copied so that scoping is a prefix match on this table alone.
     region_code = models.CharField(_("region code"), max_length=12, db_index=True, editable=False)
 
-    name = models.CharField(_("name"), max_length=30)
+    name = models.CharField(_("full name"), max_length=30)
     phone = EncryptedTextField(_("mobile phone"))
     phone_hash = models.CharField(max_length=64, db_index=True, editable=False)
     id_number = EncryptedTextField(_("ID number"))

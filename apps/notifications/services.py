@@ -64,19 +64,28 @@ def messages_dispatch(*, message_ids: list[int]) -> int:
     for the periodic sweep, and the request that caused them still succeeds."""
     from .tasks import send_message
 
-    dispatched = []
-    for message_id in message_ids:
+    if not message_ids:
+        return 0
+    # Marked before publishing: a worker may finish (or fail and clear the mark) before
+    # this function would get to write it afterwards.
+    marked_at = timezone.now()
+    Message.objects.filter(pk__in=message_ids, status=Message.Status.PENDING).update(
+        dispatched_at=marked_at
+    )
+    for index, message_id in enumerate(message_ids):
         try:
             send_message.delay(message_id)
-        except Exception:  # broker unreachable: the sweep will dispatch it
-            logger.warning("outbox: broker unavailable, message %s left for the sweep", message_id)
-            break
-        dispatched.append(message_id)
-    if dispatched:
-        Message.objects.filter(pk__in=dispatched, status=Message.Status.PENDING).update(
-            dispatched_at=timezone.now()
-        )
-    return len(dispatched)
+        except Exception as exc:  # broker unreachable: the sweep will dispatch the rest
+            logger.warning(
+                "outbox: broker unavailable (%s), %d message(s) left for the sweep",
+                type(exc).__name__,
+                len(message_ids) - index,
+            )
+            Message.objects.filter(pk__in=message_ids[index:], dispatched_at=marked_at).update(
+                dispatched_at=None
+            )
+            return index
+    return len(message_ids)
 
 
 def messages_dispatch_pending(*, limit: int = 1000) -> int:

@@ -17,3 +17,6 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 REQUIRE_SERVICES = env.bool("REQUIRE_SERVICES", default=False)
 FIELD_ENCRYPTION_KEYS = ["dGVzdC1maWVsZC1rZXktdGVzdC1maWVsZC1rZXktMzI="]
 FIELD_HASH_KEY = "test-hash-key"
+# Test threads (live server, in-process Celery worker) must not keep connections open
+# past the test, or the test database cannot be flushed and dropped.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405

@@ -1,0 +1,265 @@
+"""The SMS outbox: written with the declaration, sent after commit, exactly once."""
+
+import datetime as dt
+import time
+
+import kombu.pools
+import pytest
+import redis
+import time_machine
+from celery.contrib.testing.worker import start_worker
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.declarations.models import Declaration
+from apps.declarations.services import declaration_submit
+from apps.notifications import backends
+from apps.notifications.backends import SmsError
+from apps.notifications.models import Message
+from apps.notifications.services import (
+    OutgoingSms,
+    message_send,
+    messages_dispatch,
+    messages_dispatch_pending,
+    messages_enqueue,
+)
+from config.celery import app as celery_app
+
+from .conftest import ID_A, WOGOU, declaration_input, form_data, require_redis
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_village_grid_worker_is_told_with_a_masked_name_and_the_visit_date(
+    regions, grid_wogou, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        declaration = declaration_submit(
+            village=regions[WOGOU], data=declaration_input()
+        ).declaration
+    grid = next(m for m in backends.outbox if m["template"] == "grid_new_declaration")
+    assert grid["phone"] == "13800138000"
+    assert grid["params"]["name"] == "魏*常"
+    assert grid["params"]["village"] == "窝沟村"
+    assert grid["params"]["due"]
+    receipt = next(m for m in backends.outbox if m["template"] == "applicant_receipt")
+    assert receipt["phone"] == "13912345678"
+    assert receipt["params"]["tracking"] == declaration.tracking_number_display
+    assert set(Message.objects.values_list("status", flat=True)) == {Message.Status.SENT}
+
+
+def test_no_grid_worker_means_village_staff_then_township_are_told(regions, township_lujiagou):
+    declaration_submit(village=regions[WOGOU], data=declaration_input())
+    notice = Message.objects.get(template="grid_new_declaration")
+    assert notice.recipient == "13700137000"
+
+
+@time_machine.travel(dt.datetime(2026, 11, 20, 10, tzinfo=dt.UTC))  # a Friday
+def test_the_visit_date_counts_five_working_days(regions, grid_wogou):
+    declaration_submit(village=regions[WOGOU], data=declaration_input())
+    assert Message.objects.get(template="grid_new_declaration").params["due"] == "11月27日"
+
+
+def test_sms_are_queued_only_after_commit_and_vanish_with_a_rollback(
+    regions, grid_wogou, django_capture_on_commit_callbacks
+):
+    with (
+        django_capture_on_commit_callbacks() as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        declaration_submit(village=regions[WOGOU], data=declaration_input())
+        assert Message.objects.count() == 2
+        raise RuntimeError("something later in the request failed")
+    assert not Declaration.objects.exists() and not Message.objects.exists()
+    assert callbacks == [] and backends.outbox == []
+
+
+def test_a_message_is_claimed_once_however_often_it_is_dispatched(
+    regions, grid_wogou, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        declaration_submit(village=regions[WOGOU], data=declaration_input())  # eager: sent
+    first = Message.objects.first()
+    assert message_send(message_id=first.pk) == "skipped"
+    assert len(backends.outbox) == 2
+
+
+def test_a_transient_failure_is_retried_later_with_backoff(
+    db, monkeypatch, django_capture_on_commit_callbacks
+):
+    monkeypatch.setattr(
+        backends.LocmemBackend,
+        "send",
+        lambda self, **kw: (_ for _ in ()).throw(SmsError("throttled", transient=True)),
+    )
+    with time_machine.travel(dt.datetime(2026, 11, 23, 9, tzinfo=dt.UTC), tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            (pk,) = messages_enqueue(
+                subject="test:1",
+                region_code=WOGOU,
+                messages=[
+                    OutgoingSms(
+                        template="applicant_receipt",
+                        recipient="13912345678",
+                        params={"tracking": "1", "due": "1"},
+                    )
+                ],
+            )
+        message = Message.objects.get(pk=pk)
+        assert (message.status, message.attempts) == (Message.Status.PENDING, 1)
+        assert message.next_attempt_at == timezone.now() + dt.timedelta(seconds=30)
+        assert message.last_error == "throttled"
+        assert messages_dispatch_pending() == 0  # not yet due
+    monkeypatch.undo()
+    with time_machine.travel(dt.datetime(2026, 11, 23, 9, 1, tzinfo=dt.UTC), tick=False):
+        assert messages_dispatch_pending() == 1
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == (Message.Status.SENT, 2)
+
+
+def test_a_permanent_failure_is_marked_failed_without_the_number_in_the_error(
+    db, monkeypatch, django_capture_on_commit_callbacks
+):
+    def refuse(self, **kw):
+        raise SmsError("isv.MOBILE_NUMBER_ILLEGAL 13912345678", transient=False)
+
+    monkeypatch.setattr(backends.LocmemBackend, "send", refuse)
+    with django_capture_on_commit_callbacks(execute=True):
+        (pk,) = messages_enqueue(
+            subject="test:2",
+            region_code=WOGOU,
+            messages=[
+                OutgoingSms(template="applicant_receipt", recipient="13912345678", params={})
+            ],
+        )
+    message = Message.objects.get(pk=pk)
+    assert message.status == Message.Status.FAILED
+    assert "13912345678" not in message.last_error and "139****5678" in message.last_error
+
+
+def test_a_row_left_sending_by_a_dead_worker_is_released(regions, grid_wogou):
+    declaration_submit(village=regions[WOGOU], data=declaration_input())
+    Message.objects.update(
+        status=Message.Status.SENDING, claimed_at=timezone.now() - dt.timedelta(minutes=11)
+    )
+    backends.outbox.clear()
+    messages_dispatch_pending()
+    assert set(Message.objects.values_list("status", flat=True)) == {Message.Status.SENT}
+    assert len(backends.outbox) == 2
+
+
+def test_task_arguments_carry_ids_only(
+    regions, grid_wogou, monkeypatch, django_capture_on_commit_callbacks
+):
+    from apps.notifications import tasks
+
+    calls = []
+    monkeypatch.setattr(tasks.send_message, "delay", lambda *a, **kw: calls.append((a, kw)))
+    with django_capture_on_commit_callbacks(execute=True):
+        declaration_submit(village=regions[WOGOU], data=declaration_input())
+    assert calls and all(isinstance(a[0], int) and not kw for a, kw in calls)
+
+
+# --- a real Celery worker on Redis ----------------------------------------------------
+
+
+def wait_until(predicate, timeout=20.0):
+    """Wait for a real worker (another thread) to finish; not a clock-based test."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _reset_producer_pools():
+    """Forget cached broker connections so a changed broker_url takes effect."""
+    kombu.pools.reset()
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def broker():
+    """Celery publishing to the real Redis, tasks no longer run in-process."""
+    require_redis()
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()
+    celery_app.conf.task_always_eager = False
+    _reset_producer_pools()
+    yield
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.broker_url = settings.CELERY_BROKER_URL
+    _reset_producer_pools()
+
+
+@pytest.fixture
+def worker(broker, transactional_db):
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        yield
+
+
+def all_sent() -> bool:
+    return (
+        Message.objects.exists()
+        and not Message.objects.exclude(status=Message.Status.SENT).exists()
+    )
+
+
+@pytest.mark.celery_worker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_sends_the_sms_after_commit(client, regions, grid_wogou, worker):
+    url = reverse("public:village_form", kwargs={"slug": regions[WOGOU].public_slug})
+    assert client.post(url, form_data()).status_code == 302
+    assert wait_until(all_sent)
+    assert sorted(m["template"] for m in backends.outbox) == [
+        "applicant_receipt",
+        "grid_new_declaration",
+    ]
+    assert all(m.provider_id for m in Message.objects.all())
+
+
+@pytest.mark.celery_worker
+@pytest.mark.django_db(transaction=True)
+def test_a_declaration_accepted_while_the_broker_is_down_gets_its_sms_exactly_once_when_it_returns(
+    client, regions, grid_wogou, broker
+):
+    # The broker goes away: nothing listens on port 1.
+    celery_app.conf.broker_url = "redis://127.0.0.1:1/0"
+    _reset_producer_pools()
+    url = reverse("public:village_form", kwargs={"slug": regions[WOGOU].public_slug})
+    started = time.monotonic()
+    response = client.post(url, form_data())
+    assert response.status_code == 302
+    assert time.monotonic() - started < 10  # the farmer is not kept waiting
+    assert client.get(response["Location"]).status_code == 200
+    declaration = Declaration.objects.get()
+    assert declaration.id_number == ID_A
+    assert (
+        Message.objects.filter(status=Message.Status.PENDING, dispatched_at__isnull=True).count()
+        == 2
+    )
+    assert backends.outbox == []
+
+    # The broker is back; a worker runs; beat's sweep fires — twice, as beats do.
+    celery_app.conf.broker_url = settings.CELERY_BROKER_URL
+    _reset_producer_pools()
+    with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        assert messages_dispatch_pending() == 2
+        Message.objects.update(dispatched_at=None)  # as if the first sweep's bookkeeping was lost
+        messages_dispatch_pending()
+        messages_dispatch(message_ids=list(Message.objects.values_list("pk", flat=True)))
+        assert wait_until(all_sent)
+        # Let every duplicate dispatch reach the worker before counting.
+        assert wait_until(
+            lambda: redis.Redis.from_url(settings.CELERY_BROKER_URL).llen("celery") == 0
+        )
+    sent = [(m["template"], m["phone"]) for m in backends.outbox]
+    assert sorted(sent) == [
+        ("applicant_receipt", "13912345678"),
+        ("grid_new_declaration", "13800138000"),
+    ]
+    assert Message.objects.filter(attempts=1).count() == 2

@@ -1,0 +1,205 @@
+"""The farmer's form: happy path, each validation error, hostile input."""
+
+from urllib.parse import urlencode
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from apps.declarations.models import Channel, Declaration, State, Transition
+from apps.notifications.models import Message
+
+from .conftest import ID_A, WOGOU, form_data
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def form_url(regions):
+    return reverse("public:village_form", kwargs={"slug": regions[WOGOU].public_slug})
+
+
+def nothing_saved():
+    return (
+        not Declaration.objects.exists()
+        and not Message.objects.exists()
+        and not Transition.objects.exists()
+    )
+
+
+def test_the_form_opens_without_login_and_names_the_village(client, form_url):
+    response = client.get(form_url)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "窝沟村" in page
+    assert 'name="csrfmiddlewaretoken"' in page
+    assert "<script" not in page  # works without JavaScript
+
+
+def test_an_unknown_village_slug_is_404(client, regions):
+    assert (
+        client.get(reverse("public:village_form", kwargs={"slug": "nosuch99"})).status_code == 404
+    )
+
+
+def test_happy_path_creates_one_submitted_case_and_its_sms(client, form_url, grid_wogou):
+    response = client.post(form_url, form_data(phone="１３９-1234-5678", id_number=ID_A.lower()))
+    assert response.status_code == 302
+    declaration = Declaration.objects.get()
+    assert declaration.state == State.SUBMITTED
+    assert declaration.channel == Channel.QR
+    assert declaration.region_code == WOGOU
+    assert declaration.phone == "13912345678"
+    assert declaration.id_number == ID_A
+    assert declaration.difficulties == ["illness"]
+    log = Transition.objects.get(declaration=declaration)
+    assert (log.from_state, log.to_state, log.actor, log.actor_label) == (
+        "",
+        State.SUBMITTED,
+        None,
+        "applicant",
+    )
+    templates = sorted(Message.objects.values_list("template", flat=True))
+    assert templates == ["applicant_receipt", "grid_new_declaration"]
+
+    receipt = client.get(response["Location"])
+    assert receipt.status_code == 200
+    assert declaration.tracking_number_display in receipt.content.decode()
+
+
+def test_tracking_numbers_are_twelve_digits_with_a_check_digit_and_not_sequential(client, form_url):
+    from stdnum import luhn
+
+    ids = ["62110219800101140X", "621102199005050032", "621121197503150024"]
+    numbers = []
+    for i, id_number in enumerate(ids):
+        client.post(
+            form_url, form_data(id_number=id_number, phone=f"1391234567{i}", token=f"{i:032x}")
+        )
+    numbers = list(Declaration.objects.values_list("tracking_number", flat=True))
+    assert len(numbers) == 3
+    for number in numbers:
+        assert len(number) == 12 and number.isdigit() and luhn.is_valid(number)
+    ordered = sorted(int(n) for n in numbers)
+    assert ordered[1] - ordered[0] != 1 or ordered[2] - ordered[1] != 1
+
+
+def test_declaring_on_someone_s_behalf_records_the_declarant(client, form_url):
+    data = form_data(
+        on_behalf="on",
+        declarant_name="魏小军",
+        declarant_phone="13600136000",
+        declarant_relation="儿子",
+    )
+    assert client.post(form_url, data).status_code == 302
+    declaration = Declaration.objects.get()
+    assert declaration.channel == Channel.PROXY
+    assert (declaration.declarant_name, declaration.declarant_phone) == ("魏小军", "13600136000")
+    # Both the household and the declarant get the tracking number.
+    assert Message.objects.filter(template="applicant_receipt").count() == 2
+
+
+def test_declarant_fields_are_ignored_when_not_on_behalf(client, form_url):
+    client.post(form_url, form_data(declarant_name="某人", declarant_phone="13600136000"))
+    declaration = Declaration.objects.get()
+    assert (declaration.on_behalf, declaration.declarant_name, declaration.declarant_phone) == (
+        False,
+        "",
+        "",
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"name": ""}, "name"),
+        ({"name": "张"}, "name"),
+        ({"name": "<script>alert(1)</script>"}, "name"),
+        ({"name": "张" * 31}, "name"),
+        ({"phone": "12345678901"}, "phone"),
+        ({"phone": "139123456789"}, "phone"),
+        ({"id_number": "621102199005050031"}, "id_number"),
+        ({"id_number": "621102199002300035"}, "id_number"),
+        ({"id_number": "621102209905050031"}, "id_number"),
+        ({"id_number": "62110219900505003"}, "id_number"),
+        ({"address_group": ""}, "address_group"),
+        ({"address_group": "组" * 31}, "address_group"),
+        ({"difficulties": None}, "difficulties"),
+        ({"difficulties": ["bribery"]}, "difficulties"),
+        ({"description": "苦" * 501}, "description"),
+        ({"consent": None}, "consent"),
+        ({"on_behalf": "on"}, "declarant_name"),
+        (
+            {
+                "on_behalf": "on",
+                "declarant_name": "魏小军",
+                "declarant_phone": "123",
+                "declarant_relation": "儿子",
+            },
+            "declarant_phone",
+        ),
+    ],
+)
+def test_each_validation_error_is_shown_at_its_field_and_nothing_is_saved(
+    client, form_url, overrides, field
+):
+    response = client.post(form_url, form_data(**overrides))
+    assert response.status_code == 400
+    form = response.context["form"]
+    assert field in form.errors
+    assert all(message.strip() for message in form.errors[field])
+    assert 'class="field has-error"' in response.content.decode() or field in (
+        "difficulties",
+        "consent",
+    )
+    assert nothing_saved()
+
+
+def test_the_form_keeps_what_was_typed_after_an_error(client, form_url):
+    response = client.post(
+        form_url, form_data(id_number="621102199005050031", description="房子塌了")
+    )
+    page = response.content.decode()
+    assert "房子塌了" in page and "魏家常" in page
+
+
+def test_markup_in_the_description_is_stored_as_text_and_escaped(client, form_url, grid_wogou):
+    client.post(form_url, form_data(description='<img src=x onerror="alert(1)">\u202e反转'))
+    declaration = Declaration.objects.get()
+    assert "\u202e" not in declaration.description
+    client.force_login(grid_wogou)
+    page = client.get(reverse("staff:detail", args=[declaration.tracking_number])).content.decode()
+    assert "<img src=x" not in page and "&lt;img src=x" in page
+
+
+def test_null_bytes_are_refused(client, form_url):
+    response = client.post(form_url, form_data(name="魏\x00家常"))
+    assert response.status_code == 400
+    assert nothing_saved()
+
+
+def test_an_oversized_body_is_refused_before_parsing(client, form_url):
+    response = client.post(form_url, form_data(description="x" * 20_000))
+    assert response.status_code == 413
+    assert nothing_saved()
+
+
+def test_thousands_of_fields_are_refused(client, form_url):
+    data = form_data()
+    data.update({f"f{i}": "1" for i in range(300)})
+    body = urlencode(data, doseq=True)
+    assert len(body) < 16_000  # under the size limit: the field count must trip
+    response = client.post(form_url, body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400
+    assert nothing_saved()
+
+
+def test_a_post_without_csrf_token_is_refused(regions, form_url):
+    csrf_client = Client(enforce_csrf_checks=True)
+    response = csrf_client.post(form_url, form_data())
+    assert response.status_code == 403
+    assert nothing_saved()
+
+
+def test_a_forged_receipt_link_is_404(client):
+    assert client.get(reverse("public:receipt", args=["1:forged:token"])).status_code == 404
