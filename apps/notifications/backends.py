@@ -63,7 +63,6 @@ class LocmemBackend(BaseBackend):
 ALIYUN_TRANSIENT = {
     "isp.SYSTEM_ERROR",
     "isv.BUSINESS_LIMIT_CONTROL",
-    "isp.RAM_PERMISSION_DENY",
     "Throttling.User",
 }
 TENCENT_TRANSIENT = {
@@ -74,6 +73,8 @@ TENCENT_TRANSIENT = {
     "LimitExceeded.PhoneNumberOneHourLimit",
     "LimitExceeded.DeliveryFrequencyLimit",
     "FailedOperation.JsonParseFail",
+    # The SDK's code for any non-200 HTTP answer (a gateway's 502, 503 …).
+    "ServerNetworkError",
 }
 
 
@@ -111,9 +112,11 @@ class AliyunBackend(BaseBackend):
             response = self.client.send_sms(request)
         except DaraException as exc:
             code = getattr(exc, "code", "") or ""
+            # The SDK raises ServerException for HTTP 5xx: trouble at the provider.
+            server_error = (getattr(exc, "status_code", None) or 0) >= 500
             raise SmsError(
                 f"aliyun {code}: {getattr(exc, 'message', exc)}",
-                transient=code in ALIYUN_TRANSIENT or not code,
+                transient=code in ALIYUN_TRANSIENT or not code or server_error,
             ) from None
         except Exception as exc:  # network trouble inside the SDK
             raise SmsError(f"aliyun: {type(exc).__name__}", transient=True) from None

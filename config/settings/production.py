@@ -3,6 +3,7 @@
 Refuses to start with DEBUG on, a default SECRET_KEY or default field keys.
 """
 
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
@@ -26,10 +27,17 @@ if DEBUG:
 if SECRET_KEY == INSECURE_DEFAULT_SECRET_KEY or len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("Set SECRET_KEY to a random value of at least 50 characters.")
 if (
-    INSECURE_DEFAULT_FIELD_KEY in FIELD_ENCRYPTION_KEYS
+    not FIELD_ENCRYPTION_KEYS
+    or INSECURE_DEFAULT_FIELD_KEY in FIELD_ENCRYPTION_KEYS
     or FIELD_HASH_KEY == INSECURE_DEFAULT_HASH_KEY
+    or len(FIELD_HASH_KEY) < 32
 ):
-    raise ImproperlyConfigured("Set FIELD_ENCRYPTION_KEYS and FIELD_HASH_KEY.")
+    raise ImproperlyConfigured("Set FIELD_ENCRYPTION_KEYS and a FIELD_HASH_KEY of 32+ characters.")
+try:
+    for _key in FIELD_ENCRYPTION_KEYS:
+        Fernet(_key.encode())
+except ValueError:
+    raise ImproperlyConfigured("Each of FIELD_ENCRYPTION_KEYS must be a Fernet key.") from None
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("Production runs on PostgreSQL: set DATABASE_URL.")
 if not REDIS_URL:

@@ -1,0 +1,329 @@
+"""The SMS backends against the providers' HTTP APIs.
+
+Only the outside world is faked: the official SDKs run for real and their HTTP requests
+(both SDKs use `requests` on the sync path — darabonba.core.DaraCore.do_action for Aliyun,
+tencentcloud.common.http.request.ProxyConnection for Tencent) are answered by `responses`.
+"""
+
+import io
+import json
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+import responses
+from django.test import override_settings
+
+from apps.notifications import backends
+from apps.notifications.backends import (
+    AliyunBackend,
+    ConsoleBackend,
+    LocmemBackend,
+    SmsError,
+    TencentBackend,
+)
+from apps.notifications.templates_registry import get_template
+
+PHONE = "13800138000"
+MASKED = "138****8000"
+
+ALIYUN_URL = "https://dysmsapi.aliyuncs.com/"
+TENCENT_URL = "https://sms.tencentcloudapi.com/"
+
+PROVIDER_SETTINGS = dict(
+    SMS_SIGN_NAME="一键申报",
+    SMS_TEMPLATE_CODES={"applicant_receipt": "SMS_100001", "grid_new_declaration": "1700002"},
+    ALIYUN_SMS_ACCESS_KEY_ID="LTAI-test-key-id",
+    ALIYUN_SMS_ACCESS_KEY_SECRET="test-key-secret",
+    ALIYUN_SMS_ENDPOINT="dysmsapi.aliyuncs.com",
+    TENCENT_SMS_SECRET_ID="AKID-test-secret-id",
+    TENCENT_SMS_SECRET_KEY="test-secret-key",
+    TENCENT_SMS_SDK_APP_ID="1400000001",
+    TENCENT_SMS_REGION="ap-guangzhou",
+)
+
+RECEIPT_PARAMS = {"tracking": "A2025-000123", "due": "6月3日"}
+GRID_PARAMS = {  # deliberately not in the template's order
+    "due": "6月3日",
+    "kinds": "因病",
+    "village": "窝沟村",
+    "name": "魏*常",
+}
+
+
+@pytest.fixture(autouse=True)
+def provider_settings():
+    with override_settings(**PROVIDER_SETTINGS):
+        yield
+
+
+@pytest.fixture
+def mocked():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield rsps
+
+
+# --- Console and locmem ---------------------------------------------------------------
+
+
+def test_console_prints_the_masked_number_never_the_full_one():
+    backend = ConsoleBackend()
+    backend.stream = io.StringIO()
+    message_id = backend.send(
+        phone=PHONE,
+        template=get_template("applicant_receipt"),
+        params=RECEIPT_PARAMS,
+        reference="m-1",
+    )
+    printed = backend.stream.getvalue()
+    assert message_id == "console-m-1"
+    assert MASKED in printed
+    assert PHONE not in printed
+    assert "A2025-000123" in printed
+
+
+def test_locmem_records_the_message():
+    message_id = LocmemBackend().send(
+        phone=PHONE,
+        template=get_template("applicant_receipt"),
+        params=RECEIPT_PARAMS,
+        reference="m-2",
+    )
+    assert message_id == "locmem-m-2"
+    assert backends.outbox == [
+        {
+            "phone": PHONE,
+            "template": "applicant_receipt",
+            "params": RECEIPT_PARAMS,
+            "reference": "m-2",
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    "path, cls",
+    [
+        ("apps.notifications.backends.ConsoleBackend", ConsoleBackend),
+        ("apps.notifications.backends.LocmemBackend", LocmemBackend),
+        ("apps.notifications.backends.AliyunBackend", AliyunBackend),
+        ("apps.notifications.backends.TencentBackend", TencentBackend),
+    ],
+)
+def test_get_backend_follows_the_setting(path, cls):
+    with override_settings(SMS_BACKEND=path):
+        assert type(backends.get_backend()) is cls
+
+
+# --- Aliyun ---------------------------------------------------------------------------
+
+
+def aliyun_send(template="applicant_receipt", params=RECEIPT_PARAMS):
+    return AliyunBackend().send(
+        phone=PHONE, template=get_template(template), params=params, reference="m-10"
+    )
+
+
+def aliyun_query(call) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(call.request.url).query).items()}
+
+
+def test_aliyun_success_returns_biz_id_and_sends_template_sign_phone_params(mocked):
+    mocked.post(
+        ALIYUN_URL,
+        json={
+            "Code": "OK",
+            "Message": "OK",
+            "BizId": "900619746936498440^0",
+            "RequestId": "F655A8D5-B967-440B-8683-DAD6FF8DE990",
+        },
+    )
+    assert aliyun_send() == "900619746936498440^0"
+
+    assert len(mocked.calls) == 1
+    call = mocked.calls[0]
+    query = aliyun_query(call)
+    assert call.request.headers["x-acs-action"] == "SendSms"
+    assert call.request.headers["Authorization"].startswith(
+        "ACS3-HMAC-SHA256 Credential=LTAI-test-key-id,"
+    )
+    assert query["PhoneNumbers"] == PHONE
+    assert query["SignName"] == "一键申报"
+    assert query["TemplateCode"] == "SMS_100001"
+    assert json.loads(query["TemplateParam"]) == RECEIPT_PARAMS
+    assert query["OutId"] == "m-10"
+
+
+def test_aliyun_template_param_carries_only_the_templates_named_params(mocked):
+    mocked.post(ALIYUN_URL, json={"Code": "OK", "Message": "OK", "BizId": "1^0"})
+    aliyun_send(params={**RECEIPT_PARAMS, "phone": PHONE})
+    assert json.loads(aliyun_query(mocked.calls[0])["TemplateParam"]) == RECEIPT_PARAMS
+
+
+@pytest.mark.parametrize(
+    "code, transient",
+    [
+        ("isv.BUSINESS_LIMIT_CONTROL", True),  # per-number throttling
+        ("isp.SYSTEM_ERROR", True),
+        ("isv.MOBILE_NUMBER_ILLEGAL", False),
+        ("isv.SMS_TEMPLATE_ILLEGAL", False),
+    ],
+)
+def test_aliyun_error_code_in_body_maps_to_sms_error(mocked, code, transient):
+    mocked.post(ALIYUN_URL, json={"Code": code, "Message": "refused", "RequestId": "r-1"})
+    with pytest.raises(SmsError) as exc_info:
+        aliyun_send()
+    assert exc_info.value.transient is transient
+    assert code in str(exc_info.value)
+
+
+@pytest.mark.parametrize(
+    "status, code, transient",
+    [
+        (400, "Throttling.User", True),
+        (404, "InvalidAccessKeyId.NotFound", False),
+        (503, "ServiceUnavailable", True),
+    ],
+)
+def test_aliyun_http_error_maps_to_sms_error(mocked, status, code, transient):
+    mocked.post(
+        ALIYUN_URL,
+        status=status,
+        json={"Code": code, "Message": "refused", "RequestId": "r-2"},
+    )
+    with pytest.raises(SmsError) as exc_info:
+        aliyun_send()
+    assert exc_info.value.transient is transient
+    assert code in str(exc_info.value)
+
+
+def test_aliyun_gateway_error_page_is_transient(mocked):
+    mocked.post(ALIYUN_URL, status=502, body="<html>502 Bad Gateway</html>")
+    with pytest.raises(SmsError) as exc_info:
+        aliyun_send()
+    assert exc_info.value.transient is True
+
+
+def test_aliyun_connection_error_is_transient(mocked):
+    mocked.post(ALIYUN_URL, body=requests.ConnectionError("connection refused"))
+    with pytest.raises(SmsError) as exc_info:
+        aliyun_send()
+    assert exc_info.value.transient is True
+
+
+def test_aliyun_error_never_carries_the_phone_number(mocked):
+    mocked.post(ALIYUN_URL, body=requests.ConnectionError(f"refused for {PHONE}"))
+    with pytest.raises(SmsError) as exc_info:
+        aliyun_send()
+    assert PHONE not in str(exc_info.value)
+
+
+# --- Tencent --------------------------------------------------------------------------
+
+
+def tencent_send(template="grid_new_declaration", params=GRID_PARAMS):
+    return TencentBackend().send(
+        phone=PHONE, template=get_template(template), params=params, reference="m-20"
+    )
+
+
+def tencent_ok(code="Ok", message="send success", serial="5000:1045710669157053657849499619"):
+    return {
+        "Response": {
+            "SendStatusSet": [
+                {
+                    "SerialNo": serial,
+                    "PhoneNumber": f"+86{PHONE}",
+                    "Fee": 1,
+                    "SessionContext": "m-20",
+                    "Code": code,
+                    "Message": message,
+                    "IsoCode": "CN",
+                }
+            ],
+            "RequestId": "a0aabda6-cf91-4f3e-a2cf-a7b8d9b0e8a5",
+        }
+    }
+
+
+def test_tencent_success_returns_serial_no_and_sends_params_in_template_order(mocked):
+    mocked.post(TENCENT_URL, json=tencent_ok())
+    assert tencent_send() == "5000:1045710669157053657849499619"
+
+    assert len(mocked.calls) == 1
+    request = mocked.calls[0].request
+    assert request.headers["X-TC-Action"] == "SendSms"
+    assert request.headers["X-TC-Region"] == "ap-guangzhou"
+    assert "Credential=AKID-test-secret-id/" in request.headers["Authorization"]
+    body = json.loads(request.body)
+    assert body["PhoneNumberSet"] == [f"+86{PHONE}"]
+    assert body["SmsSdkAppId"] == "1400000001"
+    assert body["SignName"] == "一键申报"
+    assert body["TemplateId"] == "1700002"
+    # grid_new_declaration's params are (village, name, kinds, due).
+    assert body["TemplateParamSet"] == ["窝沟村", "魏*常", "因病", "6月3日"]
+    assert body["SessionContext"] == "m-20"
+
+
+def test_tencent_template_code_falls_back_to_template_name(mocked):
+    mocked.post(TENCENT_URL, json=tencent_ok())
+    with override_settings(SMS_TEMPLATE_CODES={}):
+        tencent_send(template="applicant_receipt", params=RECEIPT_PARAMS)
+    body = json.loads(mocked.calls[0].request.body)
+    assert body["TemplateId"] == "applicant_receipt"
+    assert body["TemplateParamSet"] == ["A2025-000123", "6月3日"]
+
+
+@pytest.mark.parametrize(
+    "code, transient",
+    [
+        ("LimitExceeded.PhoneNumberThirtySecondLimit", True),
+        ("LimitExceeded.PhoneNumberDailyLimit", True),
+        ("InvalidParameterValue.IncorrectPhoneNumber", False),
+        ("FailedOperation.TemplateIncorrectOrUnapproved", False),
+    ],
+)
+def test_tencent_error_code_in_send_status_maps_to_sms_error(mocked, code, transient):
+    mocked.post(TENCENT_URL, json=tencent_ok(code=code, message="refused", serial=""))
+    with pytest.raises(SmsError) as exc_info:
+        tencent_send()
+    assert exc_info.value.transient is transient
+    assert code in str(exc_info.value)
+
+
+@pytest.mark.parametrize(
+    "code, transient",
+    [
+        ("RequestLimitExceeded", True),
+        ("InternalError", True),
+        ("AuthFailure.SecretIdNotFound", False),
+        ("InvalidParameterValue.IncorrectPhoneNumber", False),
+    ],
+)
+def test_tencent_api_error_maps_to_sms_error(mocked, code, transient):
+    mocked.post(
+        TENCENT_URL,
+        json={
+            "Response": {
+                "Error": {"Code": code, "Message": "refused"},
+                "RequestId": "b1c2d3e4-0000-4000-8000-000000000000",
+            }
+        },
+    )
+    with pytest.raises(SmsError) as exc_info:
+        tencent_send()
+    assert exc_info.value.transient is transient
+    assert code in str(exc_info.value)
+
+
+def test_tencent_connection_error_is_transient(mocked):
+    mocked.post(TENCENT_URL, body=requests.ConnectionError("connection refused"))
+    with pytest.raises(SmsError) as exc_info:
+        tencent_send()
+    assert exc_info.value.transient is True
+
+
+def test_tencent_gateway_error_is_transient(mocked):
+    mocked.post(TENCENT_URL, status=502, body="<html>502 Bad Gateway</html>")
+    with pytest.raises(SmsError) as exc_info:
+        tencent_send()
+    assert exc_info.value.transient is True
