@@ -29,7 +29,7 @@ COPY . .
 # from .env at run time.
 RUN SECRET_KEY=build-time-only-placeholder-never-used-to-sign-anything-at-runtime \
     FIELD_ENCRYPTION_KEYS=YnVpbGQtdGltZS1vbmx5LW5vdC1hLXNlY3JldC1rZXk= \
-    FIELD_HASH_KEY=build-time-only-placeholder \
+    FIELD_HASH_KEY=build-time-only-placeholder-not-a-secret-hash-key \
     DATABASE_URL=postgres://build@127.0.0.1:5432/build \
     REDIS_URL=redis://127.0.0.1:6379/0 \
     ALLOWED_HOSTS=localhost \

@@ -65,6 +65,19 @@ def require_postgres():
         pytest.skip("needs PostgreSQL: set DATABASE_URL")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _chinese_catalog():
+    """Build the .mo files (gitignored) so a bare `pytest` on a fresh clone works."""
+    from asgiref.local import Local
+    from django.core.management import call_command
+    from django.utils.translation import trans_real
+
+    call_command("compiletranslations", verbosity=0)
+    trans_real._translations = {}
+    trans_real._default = None
+    trans_real._active = Local()
+
+
 @pytest.fixture(autouse=True)
 def _clean_outside_state():
     backends.outbox.clear()
