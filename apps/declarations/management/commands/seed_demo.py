@@ -14,7 +14,7 @@ from apps.accounts.models import User
 from apps.regions.models import ROLE_LEVEL, Level, Region, Role, StaffMembership
 from apps.regions.services import regions_import_csv
 
-from ...models import Declaration, Difficulty
+from ...models import Declaration
 from ...services import DeclarationInput, declaration_submit
 
 DEMO_PASSWORD = "demo-2026"  # noqa: S105 — demo mode only
@@ -113,7 +113,12 @@ class Command(BaseCommand):
                         description=description,
                     ),
                 )
-        assert all(k in Difficulty.values for _, _, ks, _ in DEMO_DECLARATIONS for k in ks)
+        village = Region.objects.get(code="621102100201")
+        base = "http://127.0.0.1:8000"
         self.stdout.write(
-            self.style.SUCCESS(f"demo data ready; every demo login's password is {DEMO_PASSWORD}")
+            self.style.SUCCESS("\nDemo ready.")
+            + f"\n  Farmer's form ({village.name}): {base}/v/{village.public_slug}/"
+            + f"\n  Staff sign-in: {base}/accounts/login/   admin: {base}/admin/"
+            + f"\n  Logins, password {DEMO_PASSWORD}: admin, province, city-dingxi, county-anding,"
+            + " township-lujiagou, village-wogou, grid-<village code> (e.g. grid-621102100201)\n"
         )
