@@ -203,3 +203,17 @@ def test_a_post_without_csrf_token_is_refused(regions, form_url):
 
 def test_a_forged_receipt_link_is_404(client):
     assert client.get(reverse("public:receipt", args=["1:forged:token"])).status_code == 404
+
+
+def test_malformed_encoding_is_a_field_error_not_a_crash(client, form_url):
+    body = b"name=%FF%FE%FD&phone=13912345678&id_number=62110219800101140X&address_group=3&difficulties=illness&consent=on"
+    response = client.post(form_url, body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400
+    assert "name" in response.context["form"].errors
+    assert nothing_saved()
+
+
+def test_a_json_body_is_refused_cleanly(client, form_url):
+    response = client.post(form_url, {"name": ["a", "b"]}, content_type="application/json")
+    assert response.status_code == 400
+    assert nothing_saved()
