@@ -147,8 +147,8 @@ def outsider(db) -> User:
 
 
 # Valid ID numbers (GB 11643 check digits) for the tests.
-ID_A = "62110219800101140X"
-ID_B = "621102199005050032"
+ID_A = "62110219800101107X"
+ID_B = "621102199005050038"
 
 
 def declaration_input(**overrides) -> DeclarationInput:

@@ -64,12 +64,18 @@ def validate_id_number(value: str) -> str:
         raise ValidationError(
             _("The birth date in this ID number is not plausible."), code="id_birth_date"
         )
-    if ric.calc_check_digit(number[:17]) != number[17]:
+    if id_check_digit(number[:17]) != number[17]:
         raise ValidationError(
             _("The ID number's check digit is wrong; please check every digit."),
             code="id_checksum",
         )
     return number
+
+
+def id_check_digit(first17: str) -> str:
+    """The GB 11643 check digit (0–9 or X) of an ID number's first 17 digits."""
+    # stdnum's calc_check_digit takes the whole number and ignores its last character.
+    return ric.calc_check_digit(first17 + "0")
 
 
 def id_hash(number: str) -> str:

@@ -8,9 +8,9 @@ from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from stdnum.cn import ric
 
 from apps.accounts.models import User
+from apps.core.identity import id_check_digit
 from apps.regions.models import ROLE_LEVEL, Level, Region, Role, StaffMembership
 from apps.regions.services import regions_import_csv
 
@@ -42,7 +42,7 @@ DEMO_DECLARATIONS = [
 
 def demo_id_number(area: str, rng: random.Random) -> str:
     body = f"{area}{rng.randint(1950, 2000)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(100, 999)}"
-    return body + ric.calc_check_digit(body)
+    return body + id_check_digit(body)
 
 
 def demo_mobile(rng: random.Random) -> str:
