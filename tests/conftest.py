@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from apps.accounts.models import User
+from apps.core import memo
 from apps.declarations.services import DeclarationInput
 from apps.notifications import backends
 from apps.regions.models import Region, Role, StaffMembership
@@ -82,6 +83,7 @@ def _chinese_catalog():
 def _clean_outside_state():
     backends.outbox.clear()
     cache.clear()
+    memo.clear_all()
     yield
     backends.outbox.clear()
 

@@ -114,7 +114,10 @@ def test_a_transient_failure_is_retried_later_with_backoff(
         assert message.last_error == "throttled"
         assert messages_dispatch_pending() == 0  # not yet due
     monkeypatch.undo()
+    # Due at 9:00:30; the sweep leaves it the grace minute for its own dispatch first.
     with time_machine.travel(dt.datetime(2026, 11, 23, 9, 1, tzinfo=dt.UTC), tick=False):
+        assert messages_dispatch_pending() == 0
+    with time_machine.travel(dt.datetime(2026, 11, 23, 9, 2, tzinfo=dt.UTC), tick=False):
         assert messages_dispatch_pending() == 1
     message.refresh_from_db()
     assert (message.status, message.attempts) == (Message.Status.SENT, 2)
@@ -140,7 +143,8 @@ def test_a_permanent_failure_is_marked_failed_without_the_number_in_the_error(
     assert "13912345678" not in message.last_error and "139****5678" in message.last_error
 
 
-def test_a_row_left_sending_by_a_dead_worker_is_released(regions, grid_wogou):
+def test_a_row_left_sending_by_a_dead_worker_is_released(regions, grid_wogou, settings):
+    settings.OUTBOX_DISPATCH_GRACE_SECONDS = 0
     declaration_submit(village=regions[WOGOU], data=declaration_input())
     Message.objects.update(
         status=Message.Status.SENDING, claimed_at=timezone.now() - dt.timedelta(minutes=11)
@@ -157,10 +161,29 @@ def test_task_arguments_carry_ids_only(
     from apps.notifications import tasks
 
     calls = []
-    monkeypatch.setattr(tasks.send_message, "delay", lambda *a, **kw: calls.append((a, kw)))
+    monkeypatch.setattr(tasks.send_messages, "delay", lambda *a, **kw: calls.append((a, kw)))
     with django_capture_on_commit_callbacks(execute=True):
         declaration_submit(village=regions[WOGOU], data=declaration_input())
-    assert calls and all(isinstance(a[0], int) and not kw for a, kw in calls)
+    # One task per declaration, carrying message ids only.
+    assert len(calls) == 1
+    (args, kwargs) = calls[0]
+    assert not kwargs and len(args[0]) == 2 and all(isinstance(i, int) for i in args[0])
+
+
+def test_the_sweep_does_not_hand_a_backlogged_worker_the_same_rows_every_minute(
+    regions, grid_wogou, monkeypatch, settings
+):
+    from apps.notifications import tasks
+
+    settings.OUTBOX_DISPATCH_GRACE_SECONDS = 0
+    declaration_submit(village=regions[WOGOU], data=declaration_input())  # not committed: pending
+    published = []
+    monkeypatch.setattr(tasks.send_messages, "delay", lambda ids: published.append(ids))
+    assert messages_dispatch_pending() == 2
+    assert messages_dispatch_pending() == 0
+    assert len(published) == 1
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=6)):
+        assert messages_dispatch_pending() == 2  # still pending after 5 minutes: again
 
 
 # --- a real Celery worker on Redis ----------------------------------------------------
@@ -225,7 +248,7 @@ def test_a_real_worker_sends_the_sms_after_commit(client, regions, grid_wogou, w
 @pytest.mark.celery_worker
 @pytest.mark.django_db(transaction=True)
 def test_a_declaration_accepted_while_the_broker_is_down_gets_its_sms_exactly_once_when_it_returns(
-    client, regions, grid_wogou, broker
+    client, regions, grid_wogou, broker, settings
 ):
     # The broker goes away: nothing listens on port 1.
     celery_app.conf.broker_url = "redis://127.0.0.1:1/0"
@@ -248,6 +271,8 @@ def test_a_declaration_accepted_while_the_broker_is_down_gets_its_sms_exactly_on
     celery_app.conf.broker_url = settings.CELERY_BROKER_URL
     _reset_producer_pools()
     with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        assert messages_dispatch_pending() == 0  # within the grace period
+        settings.OUTBOX_DISPATCH_GRACE_SECONDS = 0  # a minute later
         assert messages_dispatch_pending() == 2
         Message.objects.update(dispatched_at=None)  # as if the first sweep's bookkeeping was lost
         messages_dispatch_pending()

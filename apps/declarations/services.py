@@ -12,6 +12,7 @@ from django.utils.formats import date_format
 
 from apps.accounts.models import PersonalDataAccess
 from apps.core.identity import id_hash, mask_name, mobile_hash
+from apps.core.memo import TTLMemo
 from apps.deadlines.calendar import add_working_days
 from apps.notifications.services import OutgoingSms, messages_enqueue
 from apps.regions.models import Level, Region, Role, StaffMembership
@@ -73,9 +74,17 @@ def _existing(*, token: str | None, person_hash: str) -> SubmitResult | None:
     return None
 
 
+# Staff changes reach the notices within a minute.
+_recipients_memo = TTLMemo(ttl=60)
+
+
 def _notice_recipients(village: Region) -> list[str]:
     """Who hears of a new declaration: the village's grid workers; failing them, its
     village staff; failing those, the township, so that no declaration goes unseen."""
+    return _recipients_memo.get_or_compute(village.pk, lambda: _query_notice_recipients(village))
+
+
+def _query_notice_recipients(village: Region) -> list[str]:
     township_code = village.code[:9].ljust(12, "0")
     members = (
         StaffMembership.objects.filter(is_active=True, user__is_active=True)
@@ -83,12 +92,12 @@ def _notice_recipients(village: Region) -> list[str]:
             Q(region=village, role__in=[Role.GRID, Role.VILLAGE])
             | Q(region__code=township_code, region__level=Level.TOWNSHIP, role=Role.TOWNSHIP)
         )
-        .select_related("user")
+        .values_list("role", "user__mobile")
     )
     by_role: dict[str, list[str]] = {Role.GRID: [], Role.VILLAGE: [], Role.TOWNSHIP: []}
-    for m in members:
-        if m.user.mobile:
-            by_role[m.role].append(m.user.mobile)
+    for role, mobile in members:
+        if mobile:
+            by_role[role].append(mobile)
     for role in (Role.GRID, Role.VILLAGE, Role.TOWNSHIP):
         if by_role[role]:
             return by_role[role]
@@ -113,11 +122,9 @@ def declaration_submit(
     """
     if not village.is_village:
         raise ValueError("declarations belong to a village")
+    # No look-up first: the unique constraints on the ID hash (open cases) and the form
+    # token decide, and the IntegrityError path below says which case already exists.
     person_hash = id_hash(data.id_number)
-    existing = _existing(token=submission_token, person_hash=person_hash)
-    if existing:
-        return existing
-
     declaration = Declaration(
         tracking_number=new_tracking_number(),
         channel=Channel.PROXY if data.on_behalf and channel == Channel.QR else channel,

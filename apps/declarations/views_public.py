@@ -14,6 +14,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django_ratelimit.core import is_ratelimited
 
 from apps.core.identity import mobile_hash, normalise_mobile
+from apps.core.memo import TTLMemo
 from apps.core.views import client_ip, rate_limited
 from apps.regions.models import Level, Region
 
@@ -42,6 +43,19 @@ def _phone_key(field):
     return key
 
 
+# Villages are looked up on every form view and submission; renames show within minutes.
+_villages_memo = TTLMemo(ttl=300)
+
+
+def _village_by_slug(slug: str) -> Region:
+    village = _villages_memo.get_or_compute(
+        slug, lambda: Region.objects.filter(public_slug=slug, level=Level.VILLAGE).first()
+    )
+    if village is None:
+        raise Http404
+    return village
+
+
 def receipt_url(declaration: Declaration) -> str:
     token = signing.dumps(declaration.pk, salt=RECEIPT_SALT)
     return reverse("public:receipt", kwargs={"token": token})
@@ -51,7 +65,7 @@ def receipt_url(declaration: Declaration) -> str:
 @sensitive_post_parameters("phone", "id_number", "declarant_phone")
 @sensitive_variables("form")
 def village_form(request, slug):
-    village = get_object_or_404(Region, public_slug=slug, level=Level.VILLAGE)
+    village = _village_by_slug(slug)
     if request.method == "POST":
         if _limited(
             request, group="submit-ip", key=_ip_key, rate=settings.RATELIMIT_SUBMIT_PER_IP

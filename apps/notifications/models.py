@@ -12,9 +12,9 @@ from .templates_registry import TEMPLATES
 class MessageQuerySet(ScopedQuerySet):
     region_code_field = "region_code"
 
-    def due_for_dispatch(self, *, now, stale_before):
-        """Pending rows never handed to the broker, or handed over long ago."""
-        return self.filter(status=Message.Status.PENDING, next_attempt_at__lte=now).filter(
+    def due_for_dispatch(self, *, due_before, stale_before):
+        """Pending rows due before `due_before` that no sweep dispatched recently."""
+        return self.filter(status=Message.Status.PENDING, next_attempt_at__lte=due_before).filter(
             models.Q(dispatched_at__isnull=True) | models.Q(dispatched_at__lt=stale_before)
         )
 

@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 
 # A row left in "sending" this long belongs to a worker that died mid-send.
 SENDING_TIMEOUT = dt.timedelta(minutes=10)
-# A dispatched row still pending after this long was lost by the broker.
+# A row the sweep dispatched that is still pending after this long is dispatched again.
 DISPATCH_STALE_AFTER = dt.timedelta(minutes=5)
 
 
@@ -59,47 +59,51 @@ def messages_enqueue(*, subject: str, region_code: str, messages: list[OutgoingS
     return ids
 
 
-def messages_dispatch(*, message_ids: list[int]) -> int:
-    """Hand messages to Celery. Never raises: a broker outage leaves the rows pending
-    for the periodic sweep, and the request that caused them still succeeds."""
-    from .tasks import send_message
+def messages_dispatch(*, message_ids: list[int]) -> bool:
+    """Hand messages to Celery as one task. Never raises: with the broker down the rows
+    stay pending for the sweep, and the request that caused them still succeeds."""
+    from .tasks import send_messages
 
     if not message_ids:
-        return 0
-    # Marked before publishing: a worker may finish (or fail and clear the mark) before
-    # this function would get to write it afterwards.
-    marked_at = timezone.now()
-    Message.objects.filter(pk__in=message_ids, status=Message.Status.PENDING).update(
-        dispatched_at=marked_at
-    )
-    for index, message_id in enumerate(message_ids):
-        try:
-            send_message.delay(message_id)
-        except Exception as exc:  # broker unreachable: the sweep will dispatch the rest
-            logger.warning(
-                "outbox: broker unavailable (%s), %d message(s) left for the sweep",
-                type(exc).__name__,
-                len(message_ids) - index,
-            )
-            Message.objects.filter(pk__in=message_ids[index:], dispatched_at=marked_at).update(
-                dispatched_at=None
-            )
-            return index
-    return len(message_ids)
+        return True
+    try:
+        send_messages.delay(list(message_ids))
+    except Exception as exc:  # broker unreachable
+        logger.warning(
+            "outbox: broker unavailable (%s), %d message(s) left for the sweep",
+            type(exc).__name__,
+            len(message_ids),
+        )
+        return False
+    return True
 
 
-def messages_dispatch_pending(*, limit: int = 1000) -> int:
-    """The sweep: release rows stuck in "sending", then dispatch what is due."""
+def messages_dispatch_pending(*, limit: int = 1000, batch: int = 100) -> int:
+    """The sweep: release rows stuck in "sending", then dispatch what is overdue.
+
+    A row is overdue once it has been due for the grace period (long enough for the
+    after-commit dispatch to have been handled) and was not dispatched by an earlier
+    sweep within DISPATCH_STALE_AFTER, so a backlogged worker is not handed the same
+    rows every minute.
+    """
     now = timezone.now()
     Message.objects.filter(
         status=Message.Status.SENDING, claimed_at__lt=now - SENDING_TIMEOUT
     ).update(status=Message.Status.PENDING)
+    grace = dt.timedelta(seconds=settings.OUTBOX_DISPATCH_GRACE_SECONDS)
     ids = list(
-        Message.objects.due_for_dispatch(now=now, stale_before=now - DISPATCH_STALE_AFTER)
+        Message.objects.due_for_dispatch(
+            due_before=now - grace, stale_before=now - DISPATCH_STALE_AFTER
+        )
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )
-    return messages_dispatch(message_ids=ids)
+    Message.objects.filter(pk__in=ids).update(dispatched_at=now)
+    for start in range(0, len(ids), batch):
+        if not messages_dispatch(message_ids=ids[start : start + batch]):
+            Message.objects.filter(pk__in=ids[start:], dispatched_at=now).update(dispatched_at=None)
+            return start
+    return len(ids)
 
 
 def _backoff(attempts: int) -> dt.timedelta:

@@ -146,6 +146,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 OUTBOX_SWEEP_SECONDS = env.int("OUTBOX_SWEEP_SECONDS", default=60)
+# How long a message may wait for its after-commit dispatch before the sweep sends it.
+OUTBOX_DISPATCH_GRACE_SECONDS = env.int("OUTBOX_DISPATCH_GRACE_SECONDS", default=60)
 
 # --- Sensitive fields ----------------------------------------------------------------
 # Fernet keys (urlsafe base64, 32 bytes) for ID and phone numbers at rest; the first one
