@@ -7,6 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from apps.declarations.models import Channel, Declaration, State, Transition
+from apps.declarations.selectors import declaration_timeline
 from apps.notifications.models import Message
 
 from .conftest import ID_A, WOGOU, form_data
@@ -52,13 +53,9 @@ def test_happy_path_creates_one_submitted_case_and_its_sms(client, form_url, gri
     assert declaration.phone == "13912345678"
     assert declaration.id_number == ID_A
     assert declaration.difficulties == ["illness"]
-    log = Transition.objects.get(declaration=declaration)
-    assert (log.from_state, log.to_state, log.actor, log.actor_label) == (
-        "",
-        State.SUBMITTED,
-        None,
-        "applicant",
-    )
+    (entry,) = declaration_timeline(declaration)  # the submission is the first entry
+    assert (entry.state, entry.actor, entry.at) == (State.SUBMITTED, None, declaration.submitted_at)
+    assert entry.actor_label == "扫码自主申报"
     templates = sorted(Message.objects.values_list("template", flat=True))
     assert templates == ["applicant_receipt", "grid_new_declaration"]
 

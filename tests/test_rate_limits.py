@@ -5,6 +5,7 @@ from django.test import override_settings
 from django.urls import reverse
 
 from apps.core.identity import id_check_digit
+from apps.core.ratelimit import Limit, exceeded
 from apps.declarations.models import Declaration
 
 from .conftest import WOGOU, form_data
@@ -85,3 +86,15 @@ def test_status_look_ups_are_limited_per_address(client):
 
 def test_reading_the_form_is_not_limited(client, form_url):
     assert all(client.get(form_url).status_code == 200 for _ in range(30))
+
+
+def test_the_limiter_fails_open_when_redis_is_unreachable(settings):
+    # A farmer must still be able to declare when the counter cannot count.
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    assert not exceeded([Limit("submit-ip", "10.0.0.1", "0/h")])
+
+
+def test_the_limiter_counts_through_the_django_cache_without_redis(settings):
+    settings.REDIS_URL = ""  # the embedded default
+    limits = [Limit("submit-ip", "10.0.0.9", "2/h")]
+    assert [exceeded(limits) for _ in range(3)] == [False, False, True]

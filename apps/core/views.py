@@ -16,7 +16,7 @@ def client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
-def rate_limited(request, exception=None) -> HttpResponse:
+def rate_limited(request) -> HttpResponse:
     return render(
         request,
         "error.html",

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from apps.core.identity import mobile_hash
 
-from .models import Declaration, State, Transition
+from .models import Declaration, State
 from .services import enrol_due_date, verify_due_date
 
 
@@ -34,11 +34,7 @@ def declaration_public_status(*, tracking_number: str, phone: str) -> PublicStat
     )
     if declaration is None:
         return None
-    labels = dict(State.choices)
-    history = [
-        (t.at, str(labels.get(t.to_state, t.to_state)))
-        for t in Transition.objects.filter(declaration=declaration).order_by("at", "pk")
-    ]
+    history = [(entry.at, entry.state_label) for entry in declaration_timeline(declaration)]
     return PublicStatus(
         tracking_number=declaration.tracking_number_display,
         state=declaration.state,
@@ -49,6 +45,43 @@ def declaration_public_status(*, tracking_number: str, phone: str) -> PublicStat
         enrol_due=enrol_due_date(declaration),
         history=history,
     )
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: dt.datetime
+    state: str
+    state_label: str
+    actor: object  # a User, or None for the applicant or the system
+    actor_label: str
+    reason: str
+
+
+def declaration_timeline(declaration: Declaration) -> list[TimelineEntry]:
+    """The case's whole history: its submission, then every state change."""
+    labels = dict(State.choices)
+    entries = [
+        TimelineEntry(
+            at=declaration.submitted_at,
+            state=State.SUBMITTED,
+            state_label=str(labels[State.SUBMITTED]),
+            actor=declaration.created_by,
+            actor_label="" if declaration.created_by_id else declaration.get_channel_display(),
+            reason="",
+        )
+    ]
+    for t in declaration.transitions.select_related("actor").order_by("at", "pk"):
+        entries.append(
+            TimelineEntry(
+                at=t.at,
+                state=t.to_state,
+                state_label=str(labels.get(t.to_state, t.to_state)),
+                actor=t.actor,
+                actor_label=t.actor_label,
+                reason=t.reason,
+            )
+        )
+    return entries
 
 
 def declarations_visible_to(user):

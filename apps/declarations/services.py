@@ -17,7 +17,7 @@ from apps.deadlines.calendar import add_working_days
 from apps.notifications.services import OutgoingSms, messages_enqueue
 from apps.regions.models import Level, Region, Role, StaffMembership
 
-from .models import CLOSED_STATES, Channel, Declaration, State, Transition, new_tracking_number
+from .models import CLOSED_STATES, Channel, Declaration, new_tracking_number
 
 logger = logging.getLogger(__name__)
 
@@ -152,15 +152,9 @@ def declaration_submit(
     for attempt in range(3):
         try:
             with transaction.atomic():
+                # The row itself records the creation (when, channel, entered by):
+                # Transition rows record every change after it.
                 declaration.save(force_insert=True)
-                Transition.objects.create(
-                    declaration=declaration,
-                    from_state="",
-                    to_state=State.SUBMITTED,
-                    actor=actor,
-                    actor_label="" if actor else "applicant",
-                    at=declaration.submitted_at,
-                )
                 _queue_submission_sms(declaration)
         except IntegrityError:
             # A racing twin won (double tap, or the same person twice at once), or —

@@ -11,10 +11,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
-from django_ratelimit.core import is_ratelimited
 
 from apps.core.identity import mobile_hash, normalise_mobile
 from apps.core.memo import TTLMemo
+from apps.core.ratelimit import Limit, exceeded
 from apps.core.views import client_ip, rate_limited
 from apps.regions.models import Level, Region
 
@@ -27,20 +27,9 @@ RECEIPT_SALT = "declarations.receipt"
 RECEIPT_MAX_AGE = 7 * 24 * 3600
 
 
-def _ip_key(group, request):
-    return client_ip(request)
-
-
-def _limited(request, *, group: str, key, rate: str) -> bool:
-    return is_ratelimited(request, group=group, key=key, rate=rate, method="POST", increment=True)
-
-
-def _phone_key(field):
-    def key(group, request):
-        number = normalise_mobile(request.POST.get(field, "")[:20])
-        return mobile_hash(number) if number else "none"
-
-    return key
+def _phone_key(request, field: str) -> str:
+    number = normalise_mobile(request.POST.get(field, "")[:20])
+    return mobile_hash(number) if number else "none"
 
 
 # Villages are looked up on every form view and submission; renames show within minutes.
@@ -67,13 +56,15 @@ def receipt_url(declaration: Declaration) -> str:
 def village_form(request, slug):
     village = _village_by_slug(slug)
     if request.method == "POST":
-        if _limited(
-            request, group="submit-ip", key=_ip_key, rate=settings.RATELIMIT_SUBMIT_PER_IP
-        ) or _limited(
-            request,
-            group="submit-phone",
-            key=_phone_key("phone"),
-            rate=settings.RATELIMIT_SUBMIT_PER_PHONE,
+        if exceeded(
+            [
+                Limit("submit-ip", client_ip(request), settings.RATELIMIT_SUBMIT_PER_IP),
+                Limit(
+                    "submit-phone",
+                    _phone_key(request, "phone"),
+                    settings.RATELIMIT_SUBMIT_PER_PHONE,
+                ),
+            ]
         ):
             return rate_limited(request)
         form = DeclarationForm(request.POST)
@@ -122,16 +113,16 @@ def status(request):
     result = None
     not_found = False
     if request.method == "POST":
-        if _limited(
-            request, group="status-ip", key=_ip_key, rate=settings.RATELIMIT_STATUS_PER_IP
-        ) or _limited(
-            request,
-            group="status-tracking",
-            key=lambda g, r: (
-                "".join(ch for ch in r.POST.get("tracking_number", "")[:30] if ch.isdigit())
-                or "none"
-            ),
-            rate=settings.RATELIMIT_STATUS_PER_TRACKING,
+        tracking = "".join(
+            ch for ch in request.POST.get("tracking_number", "")[:30] if ch.isdigit()
+        )
+        if exceeded(
+            [
+                Limit("status-ip", client_ip(request), settings.RATELIMIT_STATUS_PER_IP),
+                Limit(
+                    "status-tracking", tracking or "none", settings.RATELIMIT_STATUS_PER_TRACKING
+                ),
+            ]
         ):
             return rate_limited(request)
         form = StatusForm(request.POST)

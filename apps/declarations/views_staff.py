@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 from apps.core.views import client_ip
 from apps.regions.models import StaffMembership
 
-from .selectors import declarations_visible_to
+from .selectors import declaration_timeline, declarations_visible_to
 from .services import REVEALABLE_FIELDS, declaration_reveal, verify_due_date
 
 
@@ -39,7 +39,7 @@ def detail(request, tracking_number):
         {
             "declaration": declaration,
             "verify_due": verify_due_date(declaration),
-            "transitions": declaration.transitions.select_related("actor"),
+            "timeline": declaration_timeline(declaration),
             "can_reveal": request.user.has_perm("declarations.reveal_personal_data"),
         },
     )
