@@ -94,7 +94,7 @@ def test_an_outsider_and_an_anonymous_visitor_get_nothing(client, outsider, case
 
 def test_a_deactivated_membership_or_user_sees_nothing(grid_wogou, cases):
     grid_wogou.memberships.update(is_active=False)
-    grid_wogou._region_prefixes = None
+    grid_wogou._memberships = None
     assert visible_codes(grid_wogou) == set()
 
 

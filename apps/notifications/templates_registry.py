@@ -42,6 +42,43 @@ TEMPLATES = {
             ),
         ),
         SmsTemplate(
+            name="applicant_village_passed",
+            params=("tracking",),
+            text=_(
+                "Your declaration {tracking} has passed the village check and public notice "
+                "and is with the township for review."
+            ),
+        ),
+        SmsTemplate(
+            name="applicant_rejected",
+            params=("tracking", "level", "reason"),
+            text=_(
+                "Your declaration {tracking} was not enrolled by the {level}: {reason}. If you "
+                "disagree, appeal on the progress page or ask the township to review."
+            ),
+        ),
+        SmsTemplate(
+            name="applicant_enrolled",
+            params=("tracking",),
+            text=_(
+                "Your household is now monitored and will be helped (declaration {tracking}). "
+                "Village staff will agree a help plan with you within 10 days."
+            ),
+        ),
+        SmsTemplate(
+            name="appeal_decided",
+            params=("tracking", "outcome"),
+            text=_("Your appeal on declaration {tracking} has been decided: {outcome}."),
+        ),
+        SmsTemplate(
+            name="village_case_returned",
+            params=("village", "name", "reason"),
+            text=_(
+                "The township returned the declaration of {name} in {village}: {reason}. "
+                "Please amend it and pass it up again."
+            ),
+        ),
+        SmsTemplate(
             name="applicant_receipt",
             params=("tracking", "due"),
             text=_(

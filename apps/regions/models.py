@@ -80,19 +80,29 @@ class ScopedQuerySet(models.QuerySet):
         return self.filter(condition)
 
 
-def user_region_prefixes(user) -> list[str]:
-    """Code prefixes of the regions the user is a member of, cached on the user."""
-    cached = getattr(user, "_region_prefixes", None)
+def user_memberships(user) -> list[tuple[str, str]]:
+    """(code prefix, role) of each active membership, cached on the user object."""
+    cached = getattr(user, "_memberships", None)
     if cached is None:
-        # Department staff deliver data (a later feature); they do not see cases.
-        codes = (
-            StaffMembership.objects.filter(user=user, is_active=True)
-            .exclude(role=Role.DEPARTMENT)
-            .values_list("region__code", "region__level")
+        rows = StaffMembership.objects.filter(user=user, is_active=True).values_list(
+            "region__code", "region__level", "role"
         )
-        cached = sorted({code[: PREFIX_LENGTH[Level(level)]] for code, level in codes})
-        user._region_prefixes = cached
+        cached = sorted({(code[: PREFIX_LENGTH[Level(level)]], role) for code, level, role in rows})
+        user._memberships = cached
     return cached
+
+
+def user_region_prefixes(user) -> list[str]:
+    """Code prefixes of the regions whose cases the user sees."""
+    # Department staff deliver data (a later feature); they do not see cases.
+    return sorted({prefix for prefix, role in user_memberships(user) if role != Role.DEPARTMENT})
+
+
+def roles_over(user, region_code: str) -> set[str]:
+    """The roles the user holds over the region with this code (at it or above it)."""
+    if not user or not user.is_authenticated or not user.is_active:
+        return set()
+    return {role for prefix, role in user_memberships(user) if region_code.startswith(prefix)}
 
 
 class RegionQuerySet(ScopedQuerySet):

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "apps.regions",
     "apps.notifications",
     "apps.deadlines",
+    "apps.households",
     "apps.declarations",
 ]
 

@@ -17,7 +17,7 @@ from apps.deadlines.calendar import add_working_days
 from apps.notifications.services import OutgoingSms, messages_enqueue
 from apps.regions.models import Level, Region, Role, StaffMembership
 
-from .models import CLOSED_STATES, Channel, Declaration, new_tracking_number
+from ..models import CLOSED_STATES, Channel, Declaration, new_tracking_number
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def _existing(*, token: str | None, person_hash: str) -> SubmitResult | None:
 _recipients_memo = TTLMemo(ttl=60)
 
 
-def _notice_recipients(village: Region) -> list[str]:
+def notice_recipients(village: Region) -> list[str]:
     """Who hears of a new declaration: the village's grid workers; failing them, its
     village staff; failing those, the township, so that no declaration goes unseen."""
     return _recipients_memo.get_or_compute(village.pk, lambda: _query_notice_recipients(village))
@@ -185,7 +185,7 @@ def _queue_submission_sms(declaration: Declaration) -> None:
                 "due": due,
             },
         )
-        for phone in _notice_recipients(village)
+        for phone in notice_recipients(village)
     ]
     receipt = {"tracking": declaration.tracking_number_display, "due": due}
     messages.append(

@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_fsm import ConcurrentTransitionMixin, FSMField
+from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 from stdnum import luhn
 
 from apps.core.fields import EncryptedTextField
@@ -15,15 +15,30 @@ from apps.regions.models import Region, ScopedQuerySet
 
 class State(models.TextChoices):
     SUBMITTED = "submitted", _("submitted")
-    # Review states arrive with the review workflow; the closed ones are fixed now
-    # because the one-open-case constraint names them.
+    ACCEPTED = "accepted", _("accepted, home visit due")
+    VERIFIED = "verified", _("home visit done")
+    IN_NOTICE = "in_notice", _("under public notice")
+    RETURNED = "returned", _("returned to the village")
+    TOWNSHIP_REVIEW = "township_review", _("under township review")
+    COUNTY_REVIEW = "county_review", _("awaiting county approval")
     ENROLLED = "enrolled", _("enrolled for monitoring")
     REJECTED = "rejected", _("not enrolled")
     WITHDRAWN = "withdrawn", _("withdrawn")
     MERGED = "merged", _("merged into another declaration")
 
 
+# Fixed: the one-open-case constraint names them.
 CLOSED_STATES = [State.ENROLLED, State.REJECTED, State.WITHDRAWN, State.MERGED]
+OPEN_STATES = [s for s in State if s not in CLOSED_STATES]
+VILLAGE_STATES = [State.ACCEPTED, State.VERIFIED, State.IN_NOTICE, State.RETURNED]
+
+
+class Level(models.TextChoices):
+    """The level that acted, e.g. the one that rejected a case."""
+
+    VILLAGE = "village", _("village")
+    TOWNSHIP = "township", _("township")
+    COUNTY = "county", _("county")
 
 
 class Channel(models.TextChoices):
@@ -115,6 +130,19 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
         verbose_name=_("entered by"),
     )
 
+    rejected_at_level = models.CharField(
+        _("rejected by"), max_length=16, choices=Level.choices, blank=True
+    )
+    rejection_reason = models.TextField(_("reason for not enrolling"), blank=True)
+    merged_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_from",
+        verbose_name=_("merged into"),
+    )
+
     objects = DeclarationQuerySet.as_manager()
 
     class Meta:
@@ -158,6 +186,103 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
     @property
     def is_open(self) -> bool:
         return self.state not in CLOSED_STATES
+
+    # --- the state machine -------------------------------------------------------------
+    # Guards and state only: permission, scope, the log, clocks and SMS live in the
+    # services (declarations.services.review), which are the only callers.
+
+    def has_visit(self) -> bool:
+        return self.visits.exists()
+
+    def has_evaluation(self) -> bool:
+        return hasattr(self, "income") and self.evaluations.exists()
+
+    def notice_has_run(self) -> bool:
+        evaluation = self.evaluations.order_by("-pk").first()
+        return evaluation is not None and evaluation.notice_end < timezone.localdate()
+
+    def property_checked(self) -> bool:
+        check = getattr(self, "property_check", None)
+        return check is not None and check.is_complete
+
+    @transition(field=state, source=State.SUBMITTED, target=State.ACCEPTED)
+    def accept(self):
+        pass
+
+    @transition(field=state, source=State.ACCEPTED, target=State.VERIFIED, conditions=[has_visit])
+    def verify(self):
+        pass
+
+    @transition(
+        field=state, source=State.VERIFIED, target=State.IN_NOTICE, conditions=[has_evaluation]
+    )
+    def start_notice(self):
+        pass
+
+    @transition(
+        field=state,
+        source=[State.IN_NOTICE, State.RETURNED],
+        target=State.TOWNSHIP_REVIEW,
+        conditions=[notice_has_run],
+    )
+    def pass_to_township(self):
+        pass
+
+    @transition(field=state, source=VILLAGE_STATES, target=State.REJECTED)
+    def village_reject(self):
+        self.rejected_at_level = Level.VILLAGE
+
+    @transition(
+        field=state,
+        source=State.TOWNSHIP_REVIEW,
+        target=State.COUNTY_REVIEW,
+        conditions=[property_checked],
+    )
+    def township_approve(self):
+        pass
+
+    @transition(field=state, source=State.TOWNSHIP_REVIEW, target=State.RETURNED)
+    def township_return(self):
+        pass
+
+    @transition(field=state, source=State.TOWNSHIP_REVIEW, target=State.REJECTED)
+    def township_reject(self):
+        self.rejected_at_level = Level.TOWNSHIP
+
+    @transition(field=state, source=State.COUNTY_REVIEW, target=State.ENROLLED)
+    def county_approve(self):
+        pass
+
+    @transition(field=state, source=State.COUNTY_REVIEW, target=State.TOWNSHIP_REVIEW)
+    def county_return(self):
+        pass
+
+    @transition(field=state, source=State.COUNTY_REVIEW, target=State.REJECTED)
+    def county_reject(self):
+        self.rejected_at_level = Level.COUNTY
+
+    @transition(
+        field=state,
+        source=State.REJECTED,
+        target=RETURN_VALUE(State.ACCEPTED, State.TOWNSHIP_REVIEW, State.COUNTY_REVIEW),
+    )
+    def reopen(self):
+        """An appeal succeeded: back to the stage that rejected the case."""
+        target = {
+            Level.VILLAGE: State.ACCEPTED,
+            Level.TOWNSHIP: State.TOWNSHIP_REVIEW,
+            Level.COUNTY: State.COUNTY_REVIEW,
+        }[self.rejected_at_level]
+        self.rejected_at_level, self.rejection_reason = "", ""
+        return target
+
+    @transition(field=state, source=OPEN_STATES, target=State.WITHDRAWN)
+    def withdraw(self):
+        pass
+
+    @transition(field=state, source=OPEN_STATES, target=State.MERGED)
+    def merge(self):
+        pass
 
 
 class Transition(models.Model):

@@ -1,0 +1,47 @@
+from .appeals import Appeal, AppealChannel, AppealOutcome
+from .case import (
+    CLOSED_STATES,
+    OPEN_STATES,
+    Channel,
+    Declaration,
+    Difficulty,
+    Level,
+    State,
+    Transition,
+    format_tracking_number,
+    new_tracking_number,
+)
+from .review import (
+    DocumentKind,
+    EvaluationOutcome,
+    HouseholdVisit,
+    IncomeAssessment,
+    PropertyCheck,
+    VillageEvaluation,
+    VisitDocument,
+    VisitMember,
+)
+
+__all__ = [
+    "CLOSED_STATES",
+    "OPEN_STATES",
+    "Appeal",
+    "AppealChannel",
+    "AppealOutcome",
+    "Channel",
+    "Declaration",
+    "Difficulty",
+    "DocumentKind",
+    "EvaluationOutcome",
+    "HouseholdVisit",
+    "IncomeAssessment",
+    "Level",
+    "PropertyCheck",
+    "State",
+    "Transition",
+    "VillageEvaluation",
+    "VisitDocument",
+    "VisitMember",
+    "format_tracking_number",
+    "new_tracking_number",
+]

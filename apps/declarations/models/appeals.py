@@ -1,0 +1,83 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from apps.regions.models import ScopedQuerySet
+
+from .case import Declaration, Level
+
+
+class AppealOutcome(models.TextChoices):
+    REOPENED = "reopened", _("reopened for review")
+    UPHELD = "upheld", _("rejection upheld")
+
+
+class AppealChannel(models.TextChoices):
+    ONLINE = "online", _("status page")
+    PAPER = "paper", _("on paper")
+    PHONE = "phone", _("by phone")
+    IN_PERSON = "in_person", _("in person")
+
+
+class AppealQuerySet(ScopedQuerySet):
+    region_code_field = "declaration__region_code"
+
+    def pending(self):
+        return self.filter(outcome="")
+
+
+class Appeal(models.Model):
+    """申诉: a rejected applicant asks the level above to review.
+
+    It goes to the township when the village rejected, to the county when the township
+    or the county did, and someone other than whoever rejected decides it.
+    """
+
+    declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="appeals")
+    level = models.CharField(_("decided by"), max_length=16, choices=Level.choices)
+    channel = models.CharField(_("made"), max_length=16, choices=AppealChannel.choices)
+    reason = models.TextField(_("applicant's reason"), max_length=1000)
+    filed_at = models.DateTimeField(_("filed"), default=timezone.now)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    # Who made the decision appealed against: they may not decide the appeal.
+    rejected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    outcome = models.CharField(
+        _("outcome"), max_length=16, choices=AppealOutcome.choices, blank=True
+    )
+    decision_reason = models.TextField(_("reason for the decision"), blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+
+    objects = AppealQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("appeal")
+        verbose_name_plural = _("appeals")
+        ordering = ["-filed_at"]
+        constraints = [
+            # One undecided appeal per case at a time.
+            models.UniqueConstraint(
+                fields=["declaration"], condition=Q(outcome=""), name="one_pending_appeal"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.declaration} {self.filed_at:%Y-%m-%d}"

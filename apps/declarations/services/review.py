@@ -1,0 +1,622 @@
+"""The review workflow: village verification, township review, county approval,
+withdrawal and merging (MISSION.md steps 3–5).
+
+Every function checks the actor's role over the case's region and the case's state,
+changes it in one transaction with optimistic locking (the state a case was loaded in
+is part of the UPDATE: of two people acting at once, one wins and the other gets
+Conflict, nothing half-done), writes the log row and queues its SMS in the outbox.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import ConcurrentTransition, TransitionNotAllowed, can_proceed
+
+from apps.core.identity import id_hash, mask_name, validate_id_number
+from apps.households.models import LabourCapacity, MonitoringThreshold
+from apps.households.services import AlreadyMonitored, MemberFacts, household_enrol
+from apps.notifications.services import OutgoingSms, messages_enqueue
+from apps.regions.models import Role, roles_over
+
+from ..models import (
+    Declaration,
+    EvaluationOutcome,
+    HouseholdVisit,
+    IncomeAssessment,
+    Level,
+    PropertyCheck,
+    State,
+    Transition,
+    VillageEvaluation,
+    VisitDocument,
+    VisitMember,
+)
+from .errors import Conflict, InvalidInput, NotPermitted, WrongState
+
+VILLAGE_ROLES = frozenset({Role.GRID, Role.VILLAGE})
+TOWNSHIP_ROLES = frozenset({Role.TOWNSHIP})
+COUNTY_ROLES = frozenset({Role.COUNTY})
+# Withdrawing on the applicant's word, or merging duplicates: anyone working the case.
+CASEWORK_ROLES = VILLAGE_ROLES | TOWNSHIP_ROLES | COUNTY_ROLES
+
+REASON_MAX = 500
+SMS_REASON_MAX = 30  # providers cap a template variable's length
+
+
+# --- the mechanism shared by every state change ----------------------------------------
+
+
+def require_role(*, declaration: Declaration, actor, roles: frozenset) -> None:
+    if not (roles_over(actor, declaration.region_code) & roles):
+        raise NotPermitted
+
+
+def _clean_reason(reason: str, *, required: bool = True) -> str:
+    reason = (reason or "").strip()
+    if required and not reason:
+        raise InvalidInput(_("Give a reason."))
+    if len(reason) > REASON_MAX:
+        raise InvalidInput(_("The reason is too long (at most 500 characters)."))
+    return reason
+
+
+def _transition(
+    *,
+    declaration: Declaration,
+    actor,
+    roles: frozenset,
+    method: str,
+    reason: str = "",
+    actor_label: str = "",
+    before=None,
+    after=None,
+) -> Transition:
+    """Check, transition, save, log; `before`/`after` run inside the same transaction
+    (records that go with the change, SMS). The caller's instance is updated."""
+    if roles:
+        require_role(declaration=declaration, actor=actor, roles=roles)
+    bound = getattr(declaration, method)
+    try:
+        with transaction.atomic():
+            if before:
+                before()
+            if not can_proceed(bound):
+                raise WrongState
+            from_state = declaration.state
+            try:
+                bound()
+            except TransitionNotAllowed:
+                raise WrongState from None
+            declaration.save()
+            log = Transition.objects.create(
+                declaration=declaration,
+                from_state=from_state,
+                to_state=declaration.state,
+                actor=actor if actor and actor.is_authenticated else None,
+                actor_label=actor_label,
+                reason=reason,
+            )
+            if after:
+                after(log)
+    except ConcurrentTransition:
+        raise Conflict from None
+    return log
+
+
+def _applicant_sms(declaration: Declaration, log: Transition, template: str, params: dict) -> None:
+    phones = [declaration.phone]
+    if declaration.on_behalf and declaration.declarant_phone:
+        phones.append(declaration.declarant_phone)
+    messages_enqueue(
+        subject=f"declaration:{declaration.pk}:t{log.pk}",
+        region_code=declaration.region_code,
+        messages=[
+            OutgoingSms(
+                template=template,
+                recipient=p,
+                params={"tracking": declaration.tracking_number_display, **params},
+            )
+            for p in phones
+        ],
+    )
+
+
+def _village_staff_sms(
+    declaration: Declaration, log: Transition, template: str, params: dict
+) -> None:
+    from .intake import notice_recipients
+
+    messages_enqueue(
+        subject=f"declaration:{declaration.pk}:t{log.pk}",
+        region_code=declaration.region_code,
+        messages=[
+            OutgoingSms(
+                template=template,
+                recipient=p,
+                params={
+                    "village": declaration.village.name,
+                    "name": mask_name(declaration.name),
+                    **params,
+                },
+            )
+            for p in notice_recipients(declaration.village)
+        ],
+    )
+
+
+def _rejected_sms(declaration: Declaration, log: Transition, level_label: str, reason: str) -> None:
+    _applicant_sms(
+        declaration,
+        log,
+        "applicant_rejected",
+        {"level": level_label, "reason": reason[:SMS_REASON_MAX]},
+    )
+
+
+# --- village -------------------------------------------------------------------------
+
+
+def declaration_accept(*, declaration: Declaration, actor) -> Transition:
+    """受理: the village takes the case on."""
+    return _transition(declaration=declaration, actor=actor, roles=VILLAGE_ROLES, method="accept")
+
+
+@dataclass(frozen=True)
+class MemberInput:
+    name: str
+    relation: str
+    labour_capacity: str
+    id_number: str = ""
+    health: str = ""
+    disability_grade: int | None = None
+    schooling: str = "none"
+
+
+@dataclass(frozen=True)
+class VisitInput:
+    visit_date: dt.date
+    findings: str
+    members: list[MemberInput]
+    risk_types: list[str] = field(default_factory=list)
+    income_wages: Decimal = Decimal(0)
+    income_farming: Decimal = Decimal(0)
+    income_business: Decimal = Decimal(0)
+    income_property: Decimal = Decimal(0)
+    income_transfer: Decimal = Decimal(0)
+    expense_medical: Decimal = Decimal(0)
+    expense_education: Decimal = Decimal(0)
+    expense_disaster: Decimal = Decimal(0)
+
+
+def _validate_visit(declaration: Declaration, visit: VisitInput) -> None:
+    today = timezone.localdate()
+    if visit.visit_date > today:
+        raise InvalidInput(_("The visit date cannot be in the future."))
+    if visit.visit_date < timezone.localdate(declaration.submitted_at):
+        raise InvalidInput(_("The visit date cannot be before the declaration."))
+    if not visit.members:
+        raise InvalidInput(_("List the household's members."))
+    if len(visit.members) > 30:
+        raise InvalidInput(_("A household of more than 30 people cannot be right."))
+    if not visit.findings.strip():
+        raise InvalidInput(_("Write down what the visit found."))
+    for m in visit.members:
+        if m.labour_capacity not in LabourCapacity.values:
+            raise InvalidInput(_("Choose each member's labour capacity."))
+        if m.id_number:
+            try:
+                validate_id_number(m.id_number)
+            except Exception:
+                raise InvalidInput(
+                    _("The ID number of %(name)s is not valid.") % {"name": m.name}
+                ) from None
+    amounts = [
+        visit.income_wages,
+        visit.income_farming,
+        visit.income_business,
+        visit.income_property,
+        visit.income_transfer,
+        visit.expense_medical,
+        visit.expense_education,
+        visit.expense_disaster,
+    ]
+    if any(a < 0 or a > Decimal("100000000") for a in amounts):
+        raise InvalidInput(_("Amounts must be between 0 and 100,000,000 yuan."))
+
+
+def declaration_record_visit(
+    *, declaration: Declaration, actor, visit: VisitInput
+) -> HouseholdVisit:
+    """入户核查: record the home visit; a first visit moves the case to "verified",
+    a visit while the case is back from the township amends it."""
+    require_role(declaration=declaration, actor=actor, roles=VILLAGE_ROLES)
+    if declaration.state not in (State.ACCEPTED, State.RETURNED):
+        raise WrongState
+    _validate_visit(declaration, visit)
+    created: list[HouseholdVisit] = []
+
+    def save_visit():
+        record = HouseholdVisit.objects.create(
+            declaration=declaration,
+            recorded_by=actor,
+            visit_date=visit.visit_date,
+            findings=visit.findings.strip(),
+            risk_types=list(visit.risk_types),
+            income_wages=visit.income_wages,
+            income_farming=visit.income_farming,
+            income_business=visit.income_business,
+            income_property=visit.income_property,
+            income_transfer=visit.income_transfer,
+            expense_medical=visit.expense_medical,
+            expense_education=visit.expense_education,
+            expense_disaster=visit.expense_disaster,
+        )
+        VisitMember.objects.bulk_create(
+            [
+                VisitMember(
+                    visit=record,
+                    name=m.name,
+                    relation=m.relation,
+                    labour_capacity=m.labour_capacity,
+                    id_number=validate_id_number(m.id_number) if m.id_number else "",
+                    id_hash=id_hash(m.id_number) if m.id_number else "",
+                    health=m.health,
+                    disability_grade=m.disability_grade,
+                    schooling=m.schooling,
+                )
+                for m in visit.members
+            ]
+        )
+        created.append(record)
+
+    if declaration.state == State.ACCEPTED:
+        _transition(
+            declaration=declaration,
+            actor=actor,
+            roles=frozenset(),
+            method="verify",
+            before=save_visit,
+        )
+    else:
+        with transaction.atomic():
+            save_visit()
+    return created[0]
+
+
+def _county_code(declaration: Declaration) -> str:
+    return declaration.region_code[:6] + "000000"
+
+
+def declaration_assess_income(
+    *, declaration: Declaration, actor, household_size: int
+) -> IncomeAssessment:
+    """二算: net income (last 12 months, less rigid expenses) per head, against the
+    county's line for the year of the visit."""
+    require_role(declaration=declaration, actor=actor, roles=VILLAGE_ROLES)
+    if declaration.state not in (State.VERIFIED, State.RETURNED):
+        raise WrongState
+    visit = declaration.visits.order_by("-visit_date", "-pk").first()
+    if visit is None:
+        raise WrongState
+    if not 1 <= household_size <= 30:
+        raise InvalidInput(_("The household size must be between 1 and 30."))
+    line = MonitoringThreshold.objects.for_county(_county_code(declaration), visit.visit_date.year)
+    if line is None:
+        raise InvalidInput(
+            _(
+                "The county has not set its monitoring line for %(year)d; ask the county to enter it."
+            )
+            % {"year": visit.visit_date.year}
+        )
+    net = visit.income_total - visit.rigid_expenses
+    per_capita = (net / household_size).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    assessment, _created = IncomeAssessment.objects.update_or_create(
+        declaration=declaration,
+        defaults={
+            "household_size": household_size,
+            "net_income": net,
+            "per_capita": per_capita,
+            "threshold": line.amount,
+            "threshold_year": line.year,
+            "below_threshold": per_capita < line.amount,
+            "assessed_by": actor,
+            "assessed_at": timezone.now(),
+        },
+    )
+    return assessment
+
+
+def declaration_record_evaluation(
+    *,
+    declaration: Declaration,
+    actor,
+    evaluation_date: dt.date,
+    outcome: str,
+    notice_start: dt.date,
+    notice_end: dt.date,
+    minutes: VisitDocument | None = None,
+) -> VillageEvaluation:
+    """四评议五公示: the democratic evaluation and the public notice that follows it."""
+    require_role(declaration=declaration, actor=actor, roles=VILLAGE_ROLES)
+    if declaration.state not in (State.VERIFIED, State.RETURNED):
+        raise WrongState
+    if outcome not in EvaluationOutcome.values:
+        raise InvalidInput
+    if not hasattr(declaration, "income"):
+        raise InvalidInput(_("Calculate the household's income first."))
+    if evaluation_date > timezone.localdate():
+        raise InvalidInput(_("The evaluation date cannot be in the future."))
+    if not evaluation_date <= notice_start <= notice_end:
+        raise InvalidInput(
+            _("The notice must start on or after the evaluation and end on or after it starts.")
+        )
+    if minutes is not None and minutes.declaration_id != declaration.pk:
+        raise InvalidInput
+    created: list[VillageEvaluation] = []
+
+    def save_evaluation():
+        created.append(
+            VillageEvaluation.objects.create(
+                declaration=declaration,
+                evaluation_date=evaluation_date,
+                outcome=outcome,
+                minutes=minutes,
+                notice_start=notice_start,
+                notice_end=notice_end,
+                recorded_by=actor,
+            )
+        )
+
+    if declaration.state == State.VERIFIED:
+        _transition(
+            declaration=declaration,
+            actor=actor,
+            roles=frozenset(),
+            method="start_notice",
+            before=save_evaluation,
+        )
+    else:
+        with transaction.atomic():
+            save_evaluation()
+    return created[0]
+
+
+def declaration_pass_to_township(*, declaration: Declaration, actor) -> Transition:
+    """The village passes the case up once the notice has run and the evaluation agreed."""
+    evaluation = declaration.evaluations.order_by("-pk").first()
+    require_role(declaration=declaration, actor=actor, roles=VILLAGE_ROLES)
+    if evaluation is None or evaluation.outcome != EvaluationOutcome.AGREED:
+        raise InvalidInput(
+            _("Only a case the village evaluation agreed to can be passed up; otherwise reject it.")
+        )
+    if evaluation.notice_end >= timezone.localdate():
+        raise InvalidInput(
+            _("The public notice runs until %(date)s; the case can be passed up after that.")
+            % {"date": evaluation.notice_end.isoformat()}
+        )
+    return _transition(
+        declaration=declaration,
+        actor=actor,
+        roles=VILLAGE_ROLES,
+        method="pass_to_township",
+        after=lambda log: _applicant_sms(declaration, log, "applicant_village_passed", {}),
+    )
+
+
+def declaration_village_reject(*, declaration: Declaration, actor, reason: str) -> Transition:
+    reason = _clean_reason(reason)
+
+    def before():
+        declaration.rejection_reason = reason
+
+    return _transition(
+        declaration=declaration,
+        actor=actor,
+        roles=VILLAGE_ROLES,
+        method="village_reject",
+        reason=reason,
+        before=before,
+        after=lambda log: _rejected_sms(declaration, log, str(Level.VILLAGE.label), reason),
+    )
+
+
+# --- township ------------------------------------------------------------------------
+
+
+def declaration_record_property_check(
+    *,
+    declaration: Declaration,
+    actor,
+    vehicles: str | None,
+    housing: str | None,
+    business: str | None,
+) -> PropertyCheck:
+    """财产核查: each item is None while unchecked, or the result found."""
+    require_role(declaration=declaration, actor=actor, roles=TOWNSHIP_ROLES)
+    if declaration.state != State.TOWNSHIP_REVIEW:
+        raise WrongState
+    values = {"vehicles": vehicles, "housing": housing, "business": business}
+    if any(v is not None and len(v) > 200 for v in values.values()):
+        raise InvalidInput(_("Each result may have at most 200 characters."))
+    defaults = {"checked_by": actor, "checked_at": timezone.now()}
+    for item, result in values.items():
+        defaults[f"{item}_checked"] = result is not None
+        defaults[f"{item}_result"] = (result or "").strip()
+    check, _created = PropertyCheck.objects.update_or_create(
+        declaration=declaration, defaults=defaults
+    )
+    return check
+
+
+def declaration_township_approve(*, declaration: Declaration, actor) -> Transition:
+    check = getattr(declaration, "property_check", None)
+    require_role(declaration=declaration, actor=actor, roles=TOWNSHIP_ROLES)
+    if declaration.state == State.TOWNSHIP_REVIEW and (check is None or not check.is_complete):
+        raise InvalidInput(
+            _("Record the property check (vehicles, housing, business registration) first.")
+        )
+    return _transition(
+        declaration=declaration, actor=actor, roles=TOWNSHIP_ROLES, method="township_approve"
+    )
+
+
+def declaration_township_return(*, declaration: Declaration, actor, reason: str) -> Transition:
+    """Back to the village to amend; the case's clocks keep running."""
+    reason = _clean_reason(reason)
+    return _transition(
+        declaration=declaration,
+        actor=actor,
+        roles=TOWNSHIP_ROLES,
+        method="township_return",
+        reason=reason,
+        after=lambda log: _village_staff_sms(
+            declaration, log, "village_case_returned", {"reason": reason[:SMS_REASON_MAX]}
+        ),
+    )
+
+
+def declaration_township_reject(*, declaration: Declaration, actor, reason: str) -> Transition:
+    reason = _clean_reason(reason)
+
+    def before():
+        declaration.rejection_reason = reason
+
+    return _transition(
+        declaration=declaration,
+        actor=actor,
+        roles=TOWNSHIP_ROLES,
+        method="township_reject",
+        reason=reason,
+        before=before,
+        after=lambda log: _rejected_sms(declaration, log, str(Level.TOWNSHIP.label), reason),
+    )
+
+
+# --- county --------------------------------------------------------------------------
+
+
+def declaration_county_approve(*, declaration: Declaration, actor) -> Transition:
+    """审批: enrol the household as monitored, with the members the visit found."""
+    require_role(declaration=declaration, actor=actor, roles=COUNTY_ROLES)
+
+    def enrol(log):
+        visit = (
+            declaration.visits.order_by("-visit_date", "-pk").prefetch_related("members").first()
+        )
+        income = getattr(declaration, "income", None)
+        members = [
+            MemberFacts(
+                name=m.name,
+                relation=m.relation,
+                id_number=m.id_number,
+                labour_capacity=m.labour_capacity,
+                health=m.health,
+                disability_grade=m.disability_grade,
+                schooling=m.schooling,
+            )
+            for m in (visit.members.all() if visit else [])
+        ]
+        try:
+            household_enrol(
+                village=declaration.village,
+                head_name=declaration.name,
+                head_id_number=declaration.id_number,
+                risk_types=(
+                    visit.risk_types if visit and visit.risk_types else declaration.difficulties
+                ),
+                per_capita_income=income.per_capita if income else None,
+                members=members,
+                actor=actor,
+            )
+        except AlreadyMonitored:
+            raise InvalidInput(_("This household is already monitored.")) from None
+        _applicant_sms(declaration, log, "applicant_enrolled", {})
+
+    return _transition(
+        declaration=declaration,
+        actor=actor,
+        roles=COUNTY_ROLES,
+        method="county_approve",
+        after=enrol,
+    )
+
+
+def declaration_county_return(*, declaration: Declaration, actor, reason: str) -> Transition:
+    reason = _clean_reason(reason)
+    return _transition(
+        declaration=declaration,
+        actor=actor,
+        roles=COUNTY_ROLES,
+        method="county_return",
+        reason=reason,
+    )
+
+
+def declaration_county_reject(*, declaration: Declaration, actor, reason: str) -> Transition:
+    reason = _clean_reason(reason)
+
+    def before():
+        declaration.rejection_reason = reason
+
+    return _transition(
+        declaration=declaration,
+        actor=actor,
+        roles=COUNTY_ROLES,
+        method="county_reject",
+        reason=reason,
+        before=before,
+        after=lambda log: _rejected_sms(declaration, log, str(Level.COUNTY.label), reason),
+    )
+
+
+# --- withdrawal and merging ----------------------------------------------------------
+
+
+def declaration_withdraw(
+    *, declaration: Declaration, actor=None, reason: str, by_applicant: bool = False
+) -> Transition:
+    """The applicant withdraws (from the status page: no actor), or staff record that
+    they did, with a reason."""
+    reason = _clean_reason(reason)
+    if by_applicant:
+        return _transition(
+            declaration=declaration,
+            actor=None,
+            roles=frozenset(),
+            method="withdraw",
+            reason=reason,
+            actor_label="applicant",
+        )
+    return _transition(
+        declaration=declaration, actor=actor, roles=CASEWORK_ROLES, method="withdraw", reason=reason
+    )
+
+
+def declaration_merge(
+    *, declaration: Declaration, into: Declaration, actor, reason: str
+) -> Transition:
+    """A duplicate (the same household declared twice) is merged into its twin."""
+    reason = _clean_reason(reason)
+    require_role(declaration=into, actor=actor, roles=CASEWORK_ROLES)
+    if (
+        into.pk == declaration.pk
+        or not into.is_open
+        or into.region_code[:9] != declaration.region_code[:9]
+    ):
+        raise InvalidInput(_("Merge into another open case of the same township."))
+
+    def before():
+        declaration.merged_into = into
+
+    return _transition(
+        declaration=declaration,
+        actor=actor,
+        roles=CASEWORK_ROLES,
+        method="merge",
+        reason=reason,
+        before=before,
+    )
