@@ -499,3 +499,17 @@ def test_two_conflicting_transitions_at_once_apply_exactly_one(regions, grid_wog
     # Only the winner's SMS exists (a rejection notice, or none for a withdrawal).
     expected = 1 if final.state == State.REJECTED else 0
     assert Message.objects.filter(template="applicant_rejected").count() == expected
+
+
+def test_county_returns_to_the_township_which_approves_again(
+    case, grid_wogou, township_lujiagou, county_anding, line
+):
+    to_county(case, grid_wogou, township_lujiagou)
+    with pytest.raises(s.InvalidInput):
+        s.declaration_county_return(declaration=case, actor=county_anding, reason="")
+    s.declaration_county_return(declaration=case, actor=county_anding, reason="请补充车辆核查结果")
+    case.refresh_from_db()
+    assert case.state == State.TOWNSHIP_REVIEW
+    assert Transition.objects.filter(declaration=case).last().reason == "请补充车辆核查结果"
+    s.declaration_township_approve(declaration=case, actor=township_lujiagou)
+    assert Declaration.objects.get(pk=case.pk).state == State.COUNTY_REVIEW

@@ -121,7 +121,9 @@ def test_admin_lists_are_scoped(client, regions, cases):
         *Permission.objects.filter(codename__in=["view_declaration", "view_message", "view_region"])
     )
     client.force_login(clerk)
-    page = client.get(reverse("admin:declarations_declaration_changelist")).content.decode()
+    page = client.get(
+        reverse("admin:declarations_declaration_changelist") + "?queue=all"
+    ).content.decode()
     assert cases[WOGOU].tracking_number in page and cases[XIANGQUAN_VILLAGE].tracking_number in page
     assert cases[DONGGUAN].tracking_number not in page
     other = cases[DONGGUAN]

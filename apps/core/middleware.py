@@ -5,24 +5,31 @@ from django.utils.translation import gettext as _
 
 
 class RequestSizeLimitMiddleware:
-    """Refuse oversized bodies on the public pages before anything parses them.
+    """Refuse oversized bodies before anything parses them.
 
-    Staff uploads (later) have their own, larger limits; the public form is a few
-    hundred bytes, so anything past PUBLIC_FORM_MAX_BYTES is hostile or broken.
+    The public form is a few hundred bytes, so anything past PUBLIC_FORM_MAX_BYTES is
+    hostile or broken; staff pages take a few photos at a time.
     """
 
     PUBLIC_PREFIXES = ("/v/", "/status/")
+    # Staff pages take photo uploads: a few photos a request at most.
+    STAFF_MAX_BYTES = 60 * 1024 * 1024
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.method == "POST" and request.path.startswith(self.PUBLIC_PREFIXES):
+        if request.method == "POST":
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:
                 length = -1
-            if length < 0 or length > settings.PUBLIC_FORM_MAX_BYTES:
+            limit = (
+                settings.PUBLIC_FORM_MAX_BYTES
+                if request.path.startswith(self.PUBLIC_PREFIXES)
+                else self.STAFF_MAX_BYTES
+            )
+            if length < 0 or length > limit:
                 body = render_to_string(
                     "error.html",
                     {

@@ -1,29 +1,203 @@
-from django.contrib import admin
+"""The Django admin: the county clerk's main tool.
+
+Read-only pages over the county's cases (scoped by `visible_to`), with the findings of
+the village and the township on one page, and approve / return / reject buttons that
+call the same services as the worker pages. A button is shown only when the user's
+role and the case's state allow it, and the POST is checked again by the service, so
+the admin neither offers nor accepts a transition the user may not make.
+"""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseNotAllowed
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
 
-from .models import Declaration, Transition
+from . import services
+from .forms_review import ReasonForm
+from .models import (
+    Appeal,
+    Declaration,
+    HouseholdVisit,
+    IncomeAssessment,
+    PropertyCheck,
+    State,
+    Transition,
+    VillageEvaluation,
+    VisitDocument,
+)
+from .selectors import available_actions
+
+COUNTY_ACTIONS = ("county_approve", "county_return", "county_reject")
 
 
-class TransitionInline(admin.TabularInline):
-    model = Transition
+class ReadOnlyInline(admin.TabularInline):
+    """A part of the case shown on its page: whoever may view the case sees it."""
+
     extra = 0
-    fields = ("at", "from_state", "to_state", "actor", "actor_label", "reason")
-    readonly_fields = fields
     can_delete = False
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("declarations.view_declaration")
 
     def has_add_permission(self, request, obj=None):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class TransitionInline(ReadOnlyInline):
+    model = Transition
+    fields = readonly_fields = ("at", "from_state", "to_state", "actor", "actor_label", "reason")
+
+
+class VisitInline(ReadOnlyInline):
+    model = HouseholdVisit
+    fields = readonly_fields = (
+        "visit_date",
+        "findings",
+        "income_total",
+        "rigid_expenses",
+        "risk_types",
+        "members_list",
+        "recorded_by",
+    )
+
+    @admin.display(description=_("income, last 12 months"))
+    def income_total(self, obj):
+        return obj.income_total
+
+    @admin.display(description=_("rigid expenses"))
+    def rigid_expenses(self, obj):
+        return obj.rigid_expenses
+
+    @admin.display(description=_("household members"))
+    def members_list(self, obj):
+        return format_html_join(
+            "",
+            "<div>{}（{}）{} {}</div>",
+            (
+                (m.name, m.relation, m.get_labour_capacity_display(), m.health)
+                for m in obj.members.all()
+            ),
+        )
+
+
+class IncomeInline(ReadOnlyInline):
+    model = IncomeAssessment
+    fields = readonly_fields = (
+        "household_size",
+        "net_income",
+        "per_capita",
+        "threshold",
+        "threshold_year",
+        "below_threshold",
+    )
+
+
+class EvaluationInline(ReadOnlyInline):
+    model = VillageEvaluation
+    fields = readonly_fields = (
+        "evaluation_date",
+        "outcome",
+        "notice_start",
+        "notice_end",
+        "minutes_link",
+    )
+
+    @admin.display(description=_("minutes"))
+    def minutes_link(self, obj):
+        if not obj.minutes_id:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a>', reverse("staff:document", args=[obj.minutes_id]), _t("open")
+        )
+
+
+class PropertyInline(ReadOnlyInline):
+    model = PropertyCheck
+    fields = readonly_fields = (
+        "vehicles_checked",
+        "vehicles_result",
+        "housing_checked",
+        "housing_result",
+        "business_checked",
+        "business_result",
+        "checked_by",
+        "checked_at",
+    )
+
+
+class DocumentInline(ReadOnlyInline):
+    model = VisitDocument
+    fields = readonly_fields = ("kind", "link", "uploaded_by", "uploaded_at")
+
+    @admin.display(description=_("file"))
+    def link(self, obj):
+        return format_html(
+            '<a href="{}">{}</a>', reverse("staff:document", args=[obj.pk]), _t("open")
+        )
+
+
+class AppealInline(ReadOnlyInline):
+    model = Appeal
+    fk_name = "declaration"
+    fields = readonly_fields = (
+        "filed_at",
+        "channel",
+        "reason",
+        "level",
+        "outcome",
+        "decided_by",
+        "decision_reason",
+    )
+
+
+class QueueFilter(admin.SimpleListFilter):
+    """County staff land on their approval queue; everyone can switch to all cases."""
+
+    title = _("queue")
+    parameter_name = "queue"
+
+    def lookups(self, request, model_admin):
+        return [("approval", _("awaiting county approval")), ("all", _("all cases"))]
+
+    def choices(self, changelist):
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": (self.value() or "approval") == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request, queryset):
+        if (self.value() or "approval") == "approval":
+            return queryset.filter(state=State.COUNTY_REVIEW)
+        return queryset
+
 
 @admin.register(Declaration)
 class DeclarationAdmin(admin.ModelAdmin):
-    """County staff's view of cases. Read-only here: state changes go through services."""
-
+    change_form_template = "admin/declarations/declaration/change_form.html"
     list_display = ("tracking_number", "name", "village", "state", "channel", "submitted_at")
-    list_filter = ("state", "channel")
+    list_filter = (QueueFilter, "state", "channel")
     search_fields = ("tracking_number", "name")
     date_hierarchy = "submitted_at"
-    inlines = [TransitionInline]
+    list_select_related = ("village",)
+    inlines = [
+        VisitInline,
+        IncomeInline,
+        EvaluationInline,
+        PropertyInline,
+        DocumentInline,
+        AppealInline,
+        TransitionInline,
+    ]
     fields = (
         "tracking_number",
         "state",
@@ -41,6 +215,9 @@ class DeclarationAdmin(admin.ModelAdmin):
         "declarant_phone_masked",
         "declarant_relation",
         "submitted_at",
+        "rejected_at_level",
+        "rejection_reason",
+        "merged_into",
     )
     readonly_fields = fields
 
@@ -55,6 +232,62 @@ class DeclarationAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/act/<str:action>/",
+                self.admin_site.admin_view(self.act_view),
+                name="declarations_declaration_act",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        obj = self.get_object(request, object_id)
+        if obj is not None:
+            extra_context["county_actions"] = [
+                a for a in available_actions(obj, request.user) if a.name in COUNTY_ACTIONS
+            ]
+            extra_context["reason_form"] = ReasonForm()
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def act_view(self, request, pk, action):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if action not in COUNTY_ACTIONS:
+            raise Http404
+        declaration = self.get_queryset(request).filter(pk=pk).first()
+        if declaration is None:
+            raise Http404
+        if not self.has_view_permission(request, declaration):
+            raise PermissionDenied
+        change_url = reverse("admin:declarations_declaration_change", args=[pk])
+        kwargs = {"declaration": declaration, "actor": request.user}
+        if action != "county_approve":
+            form = ReasonForm(request.POST)
+            if not form.is_valid():
+                messages.error(request, _t("Give a reason."))
+                return redirect(change_url)
+            kwargs["reason"] = form.cleaned_data["reason"]
+        try:
+            getattr(services, f"declaration_{action}")(**kwargs)
+        except services.ActionRefused as exc:
+            messages.error(request, str(exc.message))
+            response = TemplateResponse(
+                request,
+                "admin/declarations/declaration/refused.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "message": exc.message,
+                    "back": change_url,
+                },
+                status=403 if isinstance(exc, services.NotPermitted) else 409,
+            )
+            return response
+        messages.success(request, _t("Done."))
+        return redirect(change_url)
 
     @admin.display(description=_("mobile phone"))
     def phone_masked(self, obj):

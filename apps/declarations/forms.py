@@ -182,3 +182,15 @@ class StatusForm(forms.Form):
 
     def clean_phone(self):
         return _wrap(validate_mobile, self.cleaned_data["phone"])
+
+
+class PublicReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why?"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Please say why.")},
+    )
+
+    def clean_reason(self):
+        return _plain(self.cleaned_data["reason"]).strip()

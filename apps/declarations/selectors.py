@@ -5,6 +5,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.core.identity import mobile_hash
+from apps.deadlines.calendar import working_days_between
 
 from .models import Declaration, State
 from .services import enrol_due_date, verify_due_date
@@ -22,6 +23,11 @@ class PublicStatus:
     verify_due: dt.date
     enrol_due: dt.date
     history: list[tuple[dt.datetime, str]]
+    declaration_id: int
+    rejection_reason: str
+    can_appeal: bool
+    appeal_pending: bool
+    is_open: bool
 
 
 def declaration_public_status(*, tracking_number: str, phone: str) -> PublicStatus | None:
@@ -35,6 +41,7 @@ def declaration_public_status(*, tracking_number: str, phone: str) -> PublicStat
     if declaration is None:
         return None
     history = [(entry.at, entry.state_label) for entry in declaration_timeline(declaration)]
+    pending = declaration.appeals.filter(outcome="").exists()
     return PublicStatus(
         tracking_number=declaration.tracking_number_display,
         state=declaration.state,
@@ -44,6 +51,11 @@ def declaration_public_status(*, tracking_number: str, phone: str) -> PublicStat
         verify_due=verify_due_date(declaration),
         enrol_due=enrol_due_date(declaration),
         history=history,
+        declaration_id=declaration.pk,
+        rejection_reason=declaration.rejection_reason,
+        can_appeal=declaration.state == State.REJECTED and not pending,
+        appeal_pending=pending,
+        is_open=declaration.is_open,
     )
 
 
@@ -86,3 +98,181 @@ def declaration_timeline(declaration: Declaration) -> list[TimelineEntry]:
 
 def declarations_visible_to(user):
     return Declaration.objects.visible_to(user).select_related("village")
+
+
+# --- worker pages ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    declaration: Declaration
+    due: dt.date
+    working_days_left: int  # negative: overdue by that many
+
+    @property
+    def overdue_days(self) -> int:
+        return max(-self.working_days_left, 0)
+
+
+def _rows(declarations) -> list[CaseRow]:
+    today = timezone.localdate()
+    rows = []
+    for d in declarations:
+        due = enrol_due_date(d) if d.state not in VILLAGE_FIRST_STATES else verify_due_date(d)
+        rows.append(CaseRow(d, due, working_days_between(today, due)))
+    return rows
+
+
+# Until the village has visited, the visit is the deadline that matters; after it, enrolment.
+VILLAGE_FIRST_STATES = (State.SUBMITTED, State.ACCEPTED)
+
+
+def worker_open_cases(user, *, limit: int = 500) -> list[CaseRow]:
+    """A worker's open cases, most urgent first (oldest deadline first)."""
+    qs = (
+        Declaration.objects.visible_to(user)
+        .open()
+        .select_related("village")
+        .order_by("submitted_at")[:limit]
+    )
+    return _rows(qs)
+
+
+def township_review_queue(user, *, limit: int = 500) -> list[CaseRow]:
+    qs = (
+        Declaration.objects.visible_to(user)
+        .filter(state__in=[State.TOWNSHIP_REVIEW])
+        .select_related("village")
+        .order_by("submitted_at")[:limit]
+    )
+    return _rows(qs)
+
+
+def declarations_search(user, query: str, *, limit: int = 50):
+    """By tracking number, name or ID number, within the user's scope."""
+    from apps.core.identity import fold, id_hash
+
+    query = (query or "").strip()
+    if not query:
+        return Declaration.objects.none()
+    qs = Declaration.objects.visible_to(user).select_related("village")
+    digits = fold(query).upper()
+    if len(digits) == 18 and digits[:17].isdigit():
+        return qs.filter(id_hash=id_hash(digits))[:limit]
+    if len(digits) == 12 and digits.isdigit():
+        return qs.filter(tracking_number=digits)[:limit]
+    return qs.filter(name__contains=query[:30]).order_by("-submitted_at")[:limit]
+
+
+# --- what a user may do on a case ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    name: str
+    label: object
+    roles: frozenset
+    states: tuple
+    form: str = ""  # "", "reason", "merge" or "page" (a page of its own)
+    danger: bool = False
+
+
+def _actions():
+    from django.utils.translation import gettext_lazy as _
+
+    from .models import OPEN_STATES
+    from .models.case import VILLAGE_STATES
+    from .services.review import CASEWORK_ROLES, COUNTY_ROLES, TOWNSHIP_ROLES, VILLAGE_ROLES
+
+    return [
+        ActionSpec("accept", _("Accept the case"), VILLAGE_ROLES, (State.SUBMITTED,)),
+        ActionSpec(
+            "visit",
+            _("Record the home visit"),
+            VILLAGE_ROLES,
+            (State.ACCEPTED, State.RETURNED),
+            "page",
+        ),
+        ActionSpec(
+            "income", _("Calculate income"), VILLAGE_ROLES, (State.VERIFIED, State.RETURNED), "page"
+        ),
+        ActionSpec(
+            "evaluation",
+            _("Record evaluation and notice"),
+            VILLAGE_ROLES,
+            (State.VERIFIED, State.RETURNED),
+            "page",
+        ),
+        ActionSpec(
+            "pass_to_township",
+            _("Pass to the township"),
+            VILLAGE_ROLES,
+            (State.IN_NOTICE, State.RETURNED),
+        ),
+        ActionSpec(
+            "village_reject",
+            _("Do not enrol"),
+            VILLAGE_ROLES,
+            tuple(VILLAGE_STATES),
+            "reason",
+            True,
+        ),
+        ActionSpec(
+            "property",
+            _("Record the property check"),
+            TOWNSHIP_ROLES,
+            (State.TOWNSHIP_REVIEW,),
+            "page",
+        ),
+        ActionSpec(
+            "township_approve", _("Approve to the county"), TOWNSHIP_ROLES, (State.TOWNSHIP_REVIEW,)
+        ),
+        ActionSpec(
+            "township_return",
+            _("Return to the village"),
+            TOWNSHIP_ROLES,
+            (State.TOWNSHIP_REVIEW,),
+            "reason",
+        ),
+        ActionSpec(
+            "township_reject",
+            _("Do not enrol"),
+            TOWNSHIP_ROLES,
+            (State.TOWNSHIP_REVIEW,),
+            "reason",
+            True,
+        ),
+        ActionSpec("county_approve", _("Approve enrolment"), COUNTY_ROLES, (State.COUNTY_REVIEW,)),
+        ActionSpec(
+            "county_return",
+            _("Return to the township"),
+            COUNTY_ROLES,
+            (State.COUNTY_REVIEW,),
+            "reason",
+        ),
+        ActionSpec(
+            "county_reject", _("Do not enrol"), COUNTY_ROLES, (State.COUNTY_REVIEW,), "reason", True
+        ),
+        ActionSpec(
+            "withdraw",
+            _("Withdraw (applicant's wish)"),
+            CASEWORK_ROLES,
+            tuple(OPEN_STATES),
+            "reason",
+            True,
+        ),
+        ActionSpec(
+            "merge", _("Merge into its twin"), CASEWORK_ROLES, tuple(OPEN_STATES), "merge", True
+        ),
+    ]
+
+
+def available_actions(declaration: Declaration, user) -> list[ActionSpec]:
+    from apps.regions.models import roles_over
+
+    roles = roles_over(user, declaration.region_code)
+    return [a for a in _actions() if a.roles & roles and declaration.state in a.states]
+
+
+def action_spec(name: str) -> ActionSpec | None:
+    return next((a for a in _actions() if a.name == name), None)

@@ -8,4 +8,5 @@ urlpatterns = [
     path("v/<slug:slug>/", views_public.village_form, name="village_form"),
     path("receipt/<str:token>/", views_public.receipt, name="receipt"),
     path("status/", views_public.status, name="status"),
+    path("status/<str:action>/", views_public.status_act, name="status_act"),
 ]

@@ -1,10 +1,21 @@
 from django.urls import path
 
-from . import views_staff
+from . import views_staff as v
 
 app_name = "staff"
 urlpatterns = [
-    path("", views_staff.home, name="home"),
-    path("d/<str:tracking_number>/", views_staff.detail, name="detail"),
-    path("d/<str:tracking_number>/reveal/<str:field>/", views_staff.reveal, name="reveal"),
+    path("", v.home, name="home"),
+    path("queue/", v.queue, name="queue"),
+    path("search/", v.search, name="search"),
+    path("d/<str:tracking_number>/", v.detail, name="detail"),
+    path("d/<str:tracking_number>/act/<str:action>/", v.act, name="act"),
+    path("d/<str:tracking_number>/visit/", v.visit, name="visit"),
+    path("d/<str:tracking_number>/income/", v.income, name="income"),
+    path("d/<str:tracking_number>/evaluation/", v.evaluation, name="evaluation"),
+    path("d/<str:tracking_number>/property/", v.property_check, name="property"),
+    path("d/<str:tracking_number>/upload/", v.upload, name="upload"),
+    path("d/<str:tracking_number>/appeal/", v.appeal_record, name="appeal_record"),
+    path("d/<str:tracking_number>/appeal/decide/", v.appeal_decide, name="appeal_decide"),
+    path("d/<str:tracking_number>/reveal/<str:field>/", v.reveal, name="reveal"),
+    path("doc/<int:pk>/", v.document, name="document"),
 ]

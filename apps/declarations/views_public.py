@@ -9,8 +9,10 @@ from django.core import signing
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.http import require_POST
 
 from apps.core.identity import mobile_hash, normalise_mobile
 from apps.core.memo import TTLMemo
@@ -18,7 +20,8 @@ from apps.core.ratelimit import Limit, exceeded
 from apps.core.views import client_ip, rate_limited
 from apps.regions.models import Level, Region
 
-from .forms import DeclarationForm, StatusForm
+from . import services
+from .forms import DeclarationForm, PublicReasonForm, StatusForm
 from .models import Declaration
 from .selectors import declaration_public_status
 from .services import declaration_submit, verify_due_date
@@ -137,11 +140,62 @@ def status(request):
     else:
         form = StatusForm()
         http_status = 200
+    context = {"form": form, "result": result, "not_found": not_found}
+    if result is not None:
+        # Proof, for the next hour, that this browser knew the number and the phone.
+        context["case_token"] = signing.dumps(result.declaration_id, salt=CASE_SALT)
+        context["reason_form"] = PublicReasonForm()
+    return render(request, "declarations/public/status.html", context, status=http_status)
+
+
+CASE_SALT = "declarations.status-case"
+CASE_TOKEN_MAX_AGE = 3600
+
+
+@never_cache
+@require_POST
+def status_act(request, action):
+    """The applicant appeals a rejection or withdraws an open declaration."""
+    if action not in ("appeal", "withdraw"):
+        raise Http404
+    try:
+        pk = signing.loads(request.POST.get("case", ""), salt=CASE_SALT, max_age=CASE_TOKEN_MAX_AGE)
+    except signing.BadSignature:
+        return render(
+            request,
+            "error.html",
+            {"title": _("Page expired"), "message": _("Please look up your declaration again.")},
+            status=403,
+        )
+    declaration = get_object_or_404(Declaration, pk=pk)
+    form = PublicReasonForm(request.POST)
+    if form.is_valid():
+        try:
+            if action == "appeal":
+                services.appeal_file(
+                    declaration=declaration, reason=form.cleaned_data["reason"], channel="online"
+                )
+                message = _(
+                    "Your appeal has been sent to the level above. You will be told the decision by SMS."
+                )
+            else:
+                services.declaration_withdraw(
+                    declaration=declaration, reason=form.cleaned_data["reason"], by_applicant=True
+                )
+                message = _("Your declaration has been withdrawn.")
+        except services.ActionRefused as exc:
+            return render(
+                request,
+                "error.html",
+                {"title": _("Not possible"), "message": exc.message},
+                status=409,
+            )
+        return render(request, "declarations/public/done.html", {"message": message})
     return render(
         request,
-        "declarations/public/status.html",
-        {"form": form, "result": result, "not_found": not_found},
-        status=http_status,
+        "declarations/public/status_reason.html",
+        {"form": form, "action": action, "case_token": request.POST.get("case", "")},
+        status=400,
     )
 
 

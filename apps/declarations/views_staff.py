@@ -1,60 +1,420 @@
+"""Pages for the people who work cases: grid workers on phones, township staff.
+
+Every page loads the case through the scoped selectors (404 outside one's region) and
+every change goes through a service, which checks role, region and state again.
+"""
+
+import uuid
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.files.base import ContentFile
 from django.core.paginator import Paginator
-from django.http import Http404
-from django.shortcuts import get_object_or_404, render
+from django.db import transaction
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from apps.core.views import client_ip
-from apps.regions.models import StaffMembership
+from apps.regions.models import StaffMembership, roles_over
 
-from .selectors import declaration_timeline, declarations_visible_to
-from .services import REVEALABLE_FIELDS, declaration_reveal, verify_due_date
+from . import services
+from .forms_review import (
+    AppealDecisionForm,
+    DocumentForm,
+    EvaluationForm,
+    IncomeForm,
+    MemberFormSet,
+    MergeForm,
+    PropertyCheckForm,
+    ReasonForm,
+    SearchForm,
+    StaffAppealForm,
+    VisitForm,
+    visit_input,
+)
+from .models import Appeal, Declaration, State, VisitDocument
+from .selectors import (
+    action_spec,
+    available_actions,
+    declaration_timeline,
+    declarations_search,
+    declarations_visible_to,
+    township_review_queue,
+    worker_open_cases,
+)
+from .services.appeals import DECIDING_ROLES
+from .services.review import CASEWORK_ROLES, VILLAGE_ROLES
+
+REFUSAL_STATUS = {
+    services.NotPermitted: 403,
+    services.WrongState: 409,
+    services.Conflict: 409,
+    services.InvalidInput: 400,
+}
+
+
+def _case(request, tracking_number) -> Declaration:
+    return get_object_or_404(
+        declarations_visible_to(request.user).select_related("created_by", "merged_into"),
+        tracking_number=tracking_number,
+    )
 
 
 @login_required
 def home(request):
-    declarations = declarations_visible_to(request.user).order_by("-submitted_at")
-    page = Paginator(declarations, 50).get_page(request.GET.get("page"))
+    """My open cases, most urgent first."""
+    rows = worker_open_cases(request.user)
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
     memberships = StaffMembership.objects.filter(user=request.user, is_active=True).select_related(
         "region"
     )
-    rows = [(d, verify_due_date(d)) for d in page.object_list]
     return render(
         request,
         "declarations/staff/home.html",
-        {"page": page, "rows": rows, "memberships": memberships},
+        {"page": page, "memberships": memberships, "search": SearchForm()},
     )
+
+
+@login_required
+def queue(request):
+    """The township's review queue across its villages."""
+    return render(
+        request, "declarations/staff/queue.html", {"rows": township_review_queue(request.user)}
+    )
+
+
+@login_required
+def search(request):
+    form = SearchForm(request.GET)
+    results = declarations_search(request.user, form.cleaned_data["q"]) if form.is_valid() else []
+    return render(request, "declarations/staff/search.html", {"search": form, "results": results})
+
+
+def _appeal_context(declaration: Declaration, user) -> dict:
+    pending = next((a for a in declaration.appeals.all() if not a.outcome), None)
+    roles = roles_over(user, declaration.region_code)
+    return {
+        "pending_appeal": pending,
+        "can_record_appeal": declaration.state == State.REJECTED
+        and pending is None
+        and roles & CASEWORK_ROLES,
+        "can_decide_appeal": pending is not None
+        and bool(roles & DECIDING_ROLES[pending.level])
+        and pending.rejected_by_id != user.pk,
+    }
+
+
+def _detail_context(request, declaration: Declaration, **forms) -> dict:
+    visit = declaration.visits.prefetch_related("members").first()
+    return {
+        "declaration": declaration,
+        "timeline": declaration_timeline(declaration),
+        "visit": visit,
+        "income": getattr(declaration, "income", None),
+        "evaluation": declaration.evaluations.order_by("-pk").first(),
+        "property_check": getattr(declaration, "property_check", None),
+        "documents": declaration.documents.order_by("kind", "pk"),
+        "appeals": declaration.appeals.all(),
+        "actions": available_actions(declaration, request.user),
+        "can_reveal": request.user.has_perm("declarations.reveal_personal_data"),
+        "can_upload": declaration.is_open
+        and bool(roles_over(request.user, declaration.region_code) & VILLAGE_ROLES),
+        "verify_due": services.verify_due_date(declaration),
+        "enrol_due": services.enrol_due_date(declaration),
+        "reason_form": forms.get("reason_form") or ReasonForm(),
+        "merge_form": forms.get("merge_form") or MergeForm(),
+        "document_form": forms.get("document_form") or DocumentForm(),
+        "appeal_form": forms.get("appeal_form") or StaffAppealForm(),
+        "decision_form": forms.get("decision_form") or AppealDecisionForm(),
+        "failed_action": forms.get("failed_action", ""),
+        "refusal": forms.get("refusal"),
+        **_appeal_context(declaration, request.user),
+    }
 
 
 @never_cache
 @login_required
 def detail(request, tracking_number):
-    declaration = get_object_or_404(
-        declarations_visible_to(request.user), tracking_number=tracking_number
-    )
+    declaration = _case(request, tracking_number)
+    return render(request, "declarations/staff/detail.html", _detail_context(request, declaration))
+
+
+def _refused(request, declaration, exc: services.ActionRefused, **forms):
+    declaration.refresh_from_db()
+    context = _detail_context(request, declaration, refusal=exc.message, **forms)
     return render(
         request,
         "declarations/staff/detail.html",
-        {
-            "declaration": declaration,
-            "verify_due": verify_due_date(declaration),
-            "timeline": declaration_timeline(declaration),
-            "can_reveal": request.user.has_perm("declarations.reveal_personal_data"),
-        },
+        context,
+        status=REFUSAL_STATUS.get(type(exc), 400),
     )
 
 
 @never_cache
 @login_required
 @require_POST
-def reveal(request, tracking_number, field):
-    if field not in REVEALABLE_FIELDS:
+def act(request, tracking_number, action):
+    """The buttons on a case page: accept, pass up, approve, return, reject, withdraw, merge."""
+    declaration = _case(request, tracking_number)
+    spec = action_spec(action)
+    if spec is None or spec.form == "page":
         raise Http404
-    declaration = get_object_or_404(
-        declarations_visible_to(request.user), tracking_number=tracking_number
+    form_class = {"reason": ReasonForm, "merge": MergeForm}.get(spec.form)
+    form = form_class(request.POST) if form_class else None
+    if form is not None and not form.is_valid():
+        key = "merge_form" if spec.form == "merge" else "reason_form"
+        context = _detail_context(request, declaration, failed_action=action, **{key: form})
+        return render(request, "declarations/staff/detail.html", context, status=400)
+    kwargs = {"declaration": declaration, "actor": request.user}
+    if spec.form == "reason":
+        kwargs["reason"] = form.cleaned_data["reason"]
+    if spec.form == "merge":
+        kwargs["reason"] = form.cleaned_data["reason"]
+        kwargs["into"] = get_object_or_404(
+            declarations_visible_to(request.user), tracking_number=form.cleaned_data["into"]
+        )
+    try:
+        getattr(services, f"declaration_{action}")(**kwargs)
+    except services.ActionRefused as exc:
+        return _refused(request, declaration, exc, failed_action=action)
+    messages.success(request, _("Done: %(action)s.") % {"action": spec.label})
+    return redirect("staff:detail", declaration.tracking_number)
+
+
+def _page(request, declaration, template, context, status=200):
+    return render(request, template, {"declaration": declaration, **context}, status=status)
+
+
+@never_cache
+@login_required
+def visit(request, tracking_number):
+    declaration = _case(request, tracking_number)
+    if request.method == "POST":
+        form, members = VisitForm(request.POST), MemberFormSet(request.POST, prefix="m")
+        if form.is_valid() and members.is_valid():
+            try:
+                services.declaration_record_visit(
+                    declaration=declaration, actor=request.user, visit=visit_input(form, members)
+                )
+            except services.ActionRefused as exc:
+                return _page(
+                    request,
+                    declaration,
+                    "declarations/staff/visit.html",
+                    {"form": form, "members": members, "refusal": exc.message},
+                    REFUSAL_STATUS.get(type(exc), 400),
+                )
+            messages.success(request, _("The home visit is recorded."))
+            return redirect("staff:detail", declaration.tracking_number)
+        return _page(
+            request,
+            declaration,
+            "declarations/staff/visit.html",
+            {"form": form, "members": members},
+            400,
+        )
+    form = VisitForm(initial={"risk_types": declaration.difficulties})
+    members = MemberFormSet(
+        prefix="m", initial=[{"name": declaration.name, "relation": _("applicant")}]
     )
-    value = declaration_reveal(
+    return _page(
+        request, declaration, "declarations/staff/visit.html", {"form": form, "members": members}
+    )
+
+
+def _simple_page(request, tracking_number, *, form_class, template, call, done):
+    declaration = _case(request, tracking_number)
+    form = form_class(request.POST or None, request.FILES or None)
+    if request.method == "POST":
+        if not form.is_valid():
+            return _page(request, declaration, template, {"form": form}, 400)
+        try:
+            call(declaration, form)
+        except services.ActionRefused as exc:
+            return _page(
+                request,
+                declaration,
+                template,
+                {"form": form, "refusal": exc.message},
+                REFUSAL_STATUS.get(type(exc), 400),
+            )
+        messages.success(request, done)
+        return redirect("staff:detail", declaration.tracking_number)
+    return _page(request, declaration, template, {"form": form})
+
+
+@never_cache
+@login_required
+def income(request, tracking_number):
+    return _simple_page(
+        request,
+        tracking_number,
+        form_class=IncomeForm,
+        template="declarations/staff/income.html",
+        call=lambda d, f: services.declaration_assess_income(
+            declaration=d, actor=request.user, household_size=f.cleaned_data["household_size"]
+        ),
+        done=_("The income is calculated."),
+    )
+
+
+@never_cache
+@login_required
+def evaluation(request, tracking_number):
+    def call(declaration, form):
+        d = form.cleaned_data
+        with transaction.atomic():  # no minutes row without its evaluation
+            minutes = d["minutes"] and _store_document(
+                declaration, request.user, "minutes", d["minutes"]
+            )
+            services.declaration_record_evaluation(
+                declaration=declaration,
+                actor=request.user,
+                evaluation_date=d["evaluation_date"],
+                outcome=d["outcome"],
+                notice_start=d["notice_start"],
+                notice_end=d["notice_end"],
+                minutes=minutes or None,
+            )
+
+    return _simple_page(
+        request,
+        tracking_number,
+        form_class=EvaluationForm,
+        template="declarations/staff/evaluation.html",
+        call=call,
+        done=_("The evaluation and notice are recorded."),
+    )
+
+
+@never_cache
+@login_required
+def property_check(request, tracking_number):
+    return _simple_page(
+        request,
+        tracking_number,
+        form_class=PropertyCheckForm,
+        template="declarations/staff/property.html",
+        call=lambda d, f: services.declaration_record_property_check(
+            declaration=d, actor=request.user, **f.results()
+        ),
+        done=_("The property check is recorded."),
+    )
+
+
+def _store_document(declaration, user, kind, cleaned) -> VisitDocument:
+    if not (declaration.is_open and roles_over(user, declaration.region_code) & VILLAGE_ROLES):
+        raise services.NotPermitted
+    document = VisitDocument(
+        declaration=declaration,
+        kind=kind,
+        content_type=cleaned.content_type,
+        sha256=cleaned.sha256,
+        original_name=cleaned.original_name,
+        uploaded_by=user,
+    )
+    # Stored under a name we make; the farmer's file name is only shown.
+    document.file.save(
+        f"{uuid.uuid4().hex}.{cleaned.extension}", ContentFile(cleaned.content), save=False
+    )
+    document.save()
+    return document
+
+
+@never_cache
+@login_required
+@require_POST
+def upload(request, tracking_number):
+    declaration = _case(request, tracking_number)
+    form = DocumentForm(request.POST, request.FILES)
+    if not form.is_valid():
+        context = _detail_context(request, declaration, document_form=form)
+        return render(request, "declarations/staff/detail.html", context, status=400)
+    try:
+        _store_document(
+            declaration, request.user, form.cleaned_data["kind"], form.cleaned_data["file"]
+        )
+    except services.ActionRefused as exc:
+        return _refused(request, declaration, exc)
+    messages.success(request, _("The document is uploaded."))
+    return redirect("staff:detail", declaration.tracking_number)
+
+
+@login_required
+def document(request, pk):
+    doc = get_object_or_404(
+        VisitDocument.objects.select_related("declaration"),
+        pk=pk,
+        declaration__in=declarations_visible_to(request.user),
+    )
+    # Images were re-encoded on upload and may show inline; anything else downloads.
+    inline = doc.content_type == "image/jpeg"
+    response = FileResponse(
+        doc.file.open("rb"),
+        content_type=doc.content_type,
+        as_attachment=not inline,
+        filename=f"{doc.kind}-{doc.pk}.{doc.file.name.rsplit('.', 1)[-1]}",
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@never_cache
+@login_required
+@require_POST
+def appeal_record(request, tracking_number):
+    declaration = _case(request, tracking_number)
+    form = StaffAppealForm(request.POST)
+    if not form.is_valid():
+        context = _detail_context(request, declaration, appeal_form=form)
+        return render(request, "declarations/staff/detail.html", context, status=400)
+    try:
+        services.appeal_file(
+            declaration=declaration,
+            reason=form.cleaned_data["reason"],
+            channel=form.cleaned_data["channel"],
+            actor=request.user,
+        )
+    except services.ActionRefused as exc:
+        return _refused(request, declaration, exc)
+    messages.success(request, _("The appeal is recorded."))
+    return redirect("staff:detail", declaration.tracking_number)
+
+
+@never_cache
+@login_required
+@require_POST
+def appeal_decide(request, tracking_number):
+    declaration = _case(request, tracking_number)
+    appeal = get_object_or_404(Appeal, declaration=declaration, outcome="")
+    form = AppealDecisionForm(request.POST)
+    if not form.is_valid():
+        context = _detail_context(request, declaration, decision_form=form)
+        return render(request, "declarations/staff/detail.html", context, status=400)
+    try:
+        services.appeal_decide(
+            appeal=appeal,
+            actor=request.user,
+            outcome=form.cleaned_data["outcome"],
+            reason=form.cleaned_data["reason"],
+        )
+    except services.ActionRefused as exc:
+        return _refused(request, declaration, exc)
+    messages.success(request, _("The appeal is decided."))
+    return redirect("staff:detail", declaration.tracking_number)
+
+
+@never_cache
+@login_required
+@require_POST
+def reveal(request, tracking_number, field):
+    if field not in services.REVEALABLE_FIELDS:
+        raise Http404
+    declaration = _case(request, tracking_number)
+    value = services.declaration_reveal(
         declaration=declaration, field=field, actor=request.user, ip=client_ip(request)
     )
     return render(

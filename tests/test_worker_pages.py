@@ -1,0 +1,248 @@
+"""The worker pages: what grid workers and township staff see and press."""
+
+import datetime as dt
+import io
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+from PIL import Image
+
+from apps.core.identity import id_check_digit
+from apps.declarations import services as s
+from apps.declarations.models import Declaration, State, VisitDocument
+from apps.households.models import MonitoredHousehold, MonitoringThreshold
+
+from .conftest import ANDING, ID_A, WOGOU, declaration_input, form_data  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def case(regions, grid_wogou):
+    declaration = s.declaration_submit(village=regions[WOGOU], data=declaration_input()).declaration
+    Declaration.objects.filter(pk=declaration.pk).update(
+        submitted_at=timezone.now() - dt.timedelta(days=21)
+    )
+    return Declaration.objects.get(pk=declaration.pk)
+
+
+def url(name, case, *args):
+    return reverse(f"staff:{name}", args=[case.tracking_number, *args])
+
+
+def jpeg(name="photo.jpg") -> SimpleUploadedFile:
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 120, 40)).save(buffer, "JPEG")
+    return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/jpeg")
+
+
+def visit_post(**overrides):
+    day = (timezone.localdate() - dt.timedelta(days=20)).isoformat()
+    data = {
+        "visit_date": day,
+        "income_wages": "0",
+        "income_farming": "12000",
+        "income_business": "0",
+        "income_property": "0",
+        "income_transfer": "0",
+        "expense_medical": "9000",
+        "expense_education": "0",
+        "expense_disaster": "0",
+        "risk_types": ["illness"],
+        "findings": "老伴住院，家中无其他收入。",
+        "m-TOTAL_FORMS": "4",
+        "m-INITIAL_FORMS": "0",
+        "m-MIN_NUM_FORMS": "0",
+        "m-MAX_NUM_FORMS": "30",
+        "m-0-name": "魏家常",
+        "m-0-relation": "户主",
+        "m-0-labour_capacity": "partial",
+        "m-0-schooling": "none",
+        "m-1-name": "李梅",
+        "m-1-relation": "配偶",
+        "m-1-labour_capacity": "none",
+        "m-1-schooling": "none",
+        "m-1-health": "重病",
+        # The unused rows, as a browser sends them.
+        **{
+            f"m-{i}-{f}": v
+            for i in (2, 3)
+            for f, v in (
+                ("labour_capacity", ""),
+                ("schooling", "none"),
+                ("disability_grade", ""),
+                ("name", ""),
+            )
+        },
+    }
+    data.update(overrides)
+    return data
+
+
+def test_the_whole_village_and_township_path_through_the_pages(
+    client, regions, case, grid_wogou, township_lujiagou
+):
+    MonitoringThreshold.objects.create(
+        county=regions[ANDING], year=timezone.localdate().year, amount=Decimal(7000)
+    )
+    client.force_login(grid_wogou)
+    page = client.get(url("detail", case)).content.decode()
+    assert url("act", case, "accept") in page and url("act", case, "township_approve") not in page
+    assert client.post(url("act", case, "accept")).status_code == 302
+
+    assert client.get(url("visit", case)).status_code == 200
+    assert client.post(url("visit", case), visit_post()).status_code == 302
+    assert Declaration.objects.get(pk=case.pk).state == State.VERIFIED
+
+    assert client.post(url("income", case), {"household_size": "2"}).status_code == 302
+    today = timezone.localdate()
+    response = client.post(
+        url("evaluation", case),
+        {
+            "evaluation_date": (today - dt.timedelta(days=15)).isoformat(),
+            "outcome": "agreed",
+            "notice_start": (today - dt.timedelta(days=14)).isoformat(),
+            "notice_end": (today - dt.timedelta(days=8)).isoformat(),
+            "minutes": jpeg("minutes.jpg"),
+        },
+    )
+    assert response.status_code == 302
+    assert VisitDocument.objects.get().kind == "minutes"
+    assert client.post(url("upload", case), {"kind": "hukou", "file": jpeg()}).status_code == 302
+    assert client.post(url("act", case, "pass_to_township")).status_code == 302
+
+    client.force_login(township_lujiagou)
+    queue = client.get(reverse("staff:queue")).content.decode()
+    assert case.name in queue
+    response = client.post(
+        url("property", case),
+        {
+            "vehicles_checked": "on",
+            "vehicles": "无",
+            "housing_checked": "on",
+            "housing": "土坯房",
+            "business_checked": "on",
+            "business": "无",
+        },
+    )
+    assert response.status_code == 302
+    assert client.post(url("act", case, "township_approve")).status_code == 302
+    assert Declaration.objects.get(pk=case.pk).state == State.COUNTY_REVIEW
+    timeline = client.get(url("detail", case)).content.decode()
+    for label in ("已受理", "乡镇复核中", "待县级审批"):
+        assert label in timeline
+    assert not MonitoredHousehold.objects.exists()
+
+
+def test_a_button_the_user_may_not_press_is_refused_with_403_and_nothing_changes(
+    client, case, township_lujiagou
+):
+    client.force_login(township_lujiagou)  # sees the case, is not its village
+    response = client.post(url("act", case, "accept"))
+    assert response.status_code == 403
+    assert "您无权" in response.content.decode()
+    assert Declaration.objects.get(pk=case.pk).state == State.SUBMITTED
+
+
+def test_another_village_gets_404(client, case, grid_taiping):
+    client.force_login(grid_taiping)
+    for name in ("detail", "visit", "income"):
+        assert client.get(url(name, case)).status_code == 404
+    assert client.post(url("act", case, "accept")).status_code == 404
+    assert Declaration.objects.get(pk=case.pk).state == State.SUBMITTED
+
+
+def test_a_wrong_state_is_409(client, case, grid_wogou):
+    client.force_login(grid_wogou)
+    client.post(url("act", case, "accept"))
+    response = client.post(url("act", case, "accept"))
+    assert response.status_code == 409
+
+
+def test_a_reject_without_a_reason_is_a_field_error(client, case, grid_wogou):
+    client.force_login(grid_wogou)
+    client.post(url("act", case, "accept"))
+    response = client.post(url("act", case, "village_reject"), {"reason": ""})
+    assert response.status_code == 400
+    assert response.context["reason_form"].errors["reason"]
+    assert Declaration.objects.get(pk=case.pk).state == State.ACCEPTED
+
+
+def test_a_visit_form_with_bad_members_keeps_everything_and_saves_nothing(client, case, grid_wogou):
+    client.force_login(grid_wogou)
+    client.post(url("act", case, "accept"))
+    response = client.post(
+        url("visit", case), visit_post(**{"m-0-id_number": "621102199005050031"})
+    )
+    assert response.status_code == 400
+    assert response.context["members"].forms[0].errors["id_number"]
+    assert not case.visits.exists()
+    response = client.post(url("visit", case), visit_post(visit_date="2099-01-01"))
+    assert response.status_code == 400 and "visit_date" in response.context["form"].errors
+
+
+def test_hostile_uploads_are_refused_at_the_field(client, case, grid_wogou):
+    client.force_login(grid_wogou)
+    fake = SimpleUploadedFile(
+        "photo.jpg", b"<html><script>alert(1)</script></html>", content_type="image/jpeg"
+    )
+    response = client.post(url("upload", case), {"kind": "hukou", "file": fake})
+    assert response.status_code == 400
+    assert response.context["document_form"].errors["file"]
+    assert not VisitDocument.objects.exists()
+
+
+def test_documents_are_served_only_within_scope(client, case, grid_wogou, grid_taiping):
+    client.force_login(grid_wogou)
+    client.post(url("upload", case), {"kind": "consent", "file": jpeg()})
+    document = VisitDocument.objects.get()
+    response = client.get(reverse("staff:document", args=[document.pk]))
+    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+    assert b"Exif" not in b"".join(response.streaming_content)
+    client.force_login(grid_taiping)
+    assert client.get(reverse("staff:document", args=[document.pk])).status_code == 404
+
+
+def test_search_by_tracking_number_name_and_id_number_within_scope(
+    client, case, grid_wogou, grid_taiping
+):
+    client.force_login(grid_wogou)
+    for q in (case.tracking_number_display, "魏家", ID_A.lower()):
+        results = client.get(reverse("staff:search"), {"q": q}).context["results"]
+        assert [d.pk for d in results] == [case.pk], q
+    client.force_login(grid_taiping)
+    assert list(client.get(reverse("staff:search"), {"q": ID_A}).context["results"]) == []
+
+
+def test_the_home_page_lists_the_most_urgent_first_with_days_left(
+    client, regions, grid_wogou, case
+):
+    newer = s.declaration_submit(
+        village=regions[WOGOU],
+        data=declaration_input(id_number="621102199005050038", name="李秀兰", phone="13700001111"),
+    ).declaration
+    client.force_login(grid_wogou)
+    response = client.get(reverse("staff:home"))
+    rows = response.context["page"].object_list
+    assert [r.declaration.pk for r in rows] == [case.pk, newer.pk]
+    assert rows[0].working_days_left < 0 and rows[1].working_days_left >= 4
+    assert "逾期" in response.content.decode()
+
+
+def test_a_grid_worker_s_home_with_200_open_cases_takes_a_fixed_number_of_queries(
+    client, regions, grid_wogou, django_assert_max_num_queries
+):
+    for i in range(200):
+        body = f"6211021970{i % 12 + 1:02d}{i % 28 + 1:02d}{i:03d}"
+        s.declaration_submit(
+            village=regions[WOGOU],
+            data=declaration_input(id_number=body + id_check_digit(body), phone=f"1390000{i:04d}"),
+        )
+    client.force_login(grid_wogou)
+    client.get(reverse("staff:home"))  # warm caches that are not per request
+    with django_assert_max_num_queries(15):
+        response = client.get(reverse("staff:home") + "?page=4")
+    assert len(response.context["page"].object_list) == 50
