@@ -2,15 +2,18 @@
 handful of declarations. Idempotent; refuses to run outside demo mode."""
 
 import random
+from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.core.identity import id_check_digit
+from apps.households.models import MonitoringThreshold
 from apps.regions.models import ROLE_LEVEL, Level, Region, Role, StaffMembership
 from apps.regions.services import regions_import_csv
 
@@ -71,6 +74,10 @@ class Command(BaseCommand):
                         "view_message",
                         "view_region",
                         "view_staffmembership",
+                        "view_monitoredhousehold",
+                        "view_monitoringthreshold",
+                        "add_monitoringthreshold",
+                        "change_monitoringthreshold",
                     ]
                 )
             )
@@ -93,6 +100,14 @@ class Command(BaseCommand):
                     user.save()
                     user.user_permissions.add(reveal, *(view_perms if user.is_staff else []))
                 StaffMembership.objects.get_or_create(user=user, region=region, role=role)
+            # The counties' monitoring lines (per-capita net income a year), so the
+            # income step of the review works in the demo.
+            today = timezone.localdate()
+            for county in Region.objects.filter(level=Level.COUNTY):
+                for year in (today.year - 1, today.year):
+                    MonitoringThreshold.objects.get_or_create(
+                        county=county, year=year, defaults={"amount": Decimal("7500.00")}
+                    )
             if not User.objects.filter(username="admin").exists():
                 User.objects.create_superuser("admin", "", DEMO_PASSWORD, full_name="系统管理员")
 

@@ -1,0 +1,86 @@
+from django.contrib import admin
+
+from apps.regions.models import Level, Region, Role, roles_over, user_memberships
+
+from .models import HouseholdMember, MonitoredHousehold, MonitoringThreshold
+
+
+class MemberInline(admin.TabularInline):
+    model = HouseholdMember
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = (
+        "name",
+        "relation",
+        "labour_capacity",
+        "health",
+        "disability_grade",
+        "schooling",
+    )
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("households.view_monitoredhousehold")
+
+
+@admin.register(MonitoredHousehold)
+class MonitoredHouseholdAdmin(admin.ModelAdmin):
+    list_display = ("head_name", "village", "enrolled_at", "per_capita_income")
+    search_fields = ("head_name",)
+    list_select_related = ("village",)
+    inlines = [MemberInline]
+    fields = readonly_fields = (
+        "head_name",
+        "village",
+        "risk_types",
+        "per_capita_income",
+        "enrolled_at",
+        "enrolled_by",
+    )
+
+    def get_queryset(self, request):
+        return MonitoredHousehold.objects.visible_to(request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(MonitoringThreshold)
+class MonitoringThresholdAdmin(admin.ModelAdmin):
+    """Each county keeps its own line per year; only county staff (or a superuser) edit it."""
+
+    list_display = ("county", "year", "amount")
+    list_filter = ("year",)
+
+    def get_queryset(self, request):
+        return MonitoringThreshold.objects.visible_to(request.user).select_related("county")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "county":
+            kwargs["queryset"] = Region.objects.visible_to(request.user).filter(level=Level.COUNTY)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def _is_county_clerk(self, request, obj=None) -> bool:
+        if request.user.is_superuser:
+            return True
+        code = obj.county.code if obj else None
+        if code:
+            return Role.COUNTY in roles_over(request.user, code)
+        return any(role == Role.COUNTY for _prefix, role in user_memberships(request.user))
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and self._is_county_clerk(request)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and self._is_county_clerk(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
