@@ -97,3 +97,23 @@ def phone_page_no_js(browser):
     context, page = _new_page(browser, java_script_enabled=False)
     yield page
     context.close()
+
+
+# An office PC: township staff and the county clerk work at a desk.
+DESKTOP = dict(
+    viewport={"width": 1280, "height": 900},
+    device_scale_factor=1,
+    is_mobile=False,
+    has_touch=False,
+    locale="zh-CN",
+    timezone_id="Asia/Shanghai",
+)
+
+
+@pytest.fixture
+def desktop_page(browser):
+    """A page in a fresh desktop-sized context, JavaScript on."""
+    context = browser.new_context(**DESKTOP)
+    context.set_default_timeout(TIMEOUT_MS)
+    yield context.new_page()
+    context.close()

@@ -148,12 +148,28 @@ def _village_staff_sms(
     )
 
 
-def _rejected_sms(declaration: Declaration, log: Transition, level_label: str, reason: str) -> None:
-    _applicant_sms(
-        declaration,
-        log,
-        "applicant_rejected",
-        {"level": level_label, "reason": reason[:SMS_REASON_MAX]},
+def _reject(
+    *, declaration: Declaration, actor, reason: str, roles: frozenset, method: str, level: Level
+) -> Transition:
+    """Not enrolled, at any level: the reason is kept on the case and told by SMS, with
+    how to appeal."""
+    reason = _clean_reason(reason)
+
+    def before():
+        declaration.rejection_reason = reason
+
+    def after(log):
+        params = {"level": str(level.label), "reason": reason[:SMS_REASON_MAX]}
+        _applicant_sms(declaration, log, "applicant_rejected", params)
+
+    return _transition(
+        declaration=declaration,
+        actor=actor,
+        roles=roles,
+        method=method,
+        reason=reason,
+        before=before,
+        after=after,
     )
 
 
@@ -408,19 +424,13 @@ def declaration_pass_to_township(*, declaration: Declaration, actor) -> Transiti
 
 
 def declaration_village_reject(*, declaration: Declaration, actor, reason: str) -> Transition:
-    reason = _clean_reason(reason)
-
-    def before():
-        declaration.rejection_reason = reason
-
-    return _transition(
+    return _reject(
         declaration=declaration,
         actor=actor,
+        reason=reason,
         roles=VILLAGE_ROLES,
         method="village_reject",
-        reason=reason,
-        before=before,
-        after=lambda log: _rejected_sms(declaration, log, str(Level.VILLAGE.label), reason),
+        level=Level.VILLAGE,
     )
 
 
@@ -480,19 +490,13 @@ def declaration_township_return(*, declaration: Declaration, actor, reason: str)
 
 
 def declaration_township_reject(*, declaration: Declaration, actor, reason: str) -> Transition:
-    reason = _clean_reason(reason)
-
-    def before():
-        declaration.rejection_reason = reason
-
-    return _transition(
+    return _reject(
         declaration=declaration,
         actor=actor,
+        reason=reason,
         roles=TOWNSHIP_ROLES,
         method="township_reject",
-        reason=reason,
-        before=before,
-        after=lambda log: _rejected_sms(declaration, log, str(Level.TOWNSHIP.label), reason),
+        level=Level.TOWNSHIP,
     )
 
 
@@ -557,19 +561,13 @@ def declaration_county_return(*, declaration: Declaration, actor, reason: str) -
 
 
 def declaration_county_reject(*, declaration: Declaration, actor, reason: str) -> Transition:
-    reason = _clean_reason(reason)
-
-    def before():
-        declaration.rejection_reason = reason
-
-    return _transition(
+    return _reject(
         declaration=declaration,
         actor=actor,
+        reason=reason,
         roles=COUNTY_ROLES,
         method="county_reject",
-        reason=reason,
-        before=before,
-        after=lambda log: _rejected_sms(declaration, log, str(Level.COUNTY.label), reason),
+        level=Level.COUNTY,
     )
 
 
