@@ -36,6 +36,9 @@ RUN SECRET_KEY=build-time-only-placeholder-never-used-to-sign-anything-at-runtim
     sh -c "python manage.py compiletranslations \
         && python manage.py collectstatic --noinput -v 0"
 
+# The uploads volume mounts here; a fresh named volume takes this owner.
+RUN mkdir -p /app/media && chown app:app /app/media
+
 USER app
 
 EXPOSE 8000
