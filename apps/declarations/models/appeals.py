@@ -4,9 +4,13 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.deadlines.calendar import add_working_days
 from apps.regions.models import ScopedQuerySet
 
 from .case import Declaration, Level
+
+
+APPEAL_WITHIN_WORKING_DAYS = 5
 
 
 class AppealOutcome(models.TextChoices):
@@ -81,3 +85,8 @@ class Appeal(models.Model):
 
     def __str__(self):
         return f"{self.declaration} {self.filed_at:%Y-%m-%d}"
+
+    @property
+    def decide_by(self):
+        """Appeals are decided within 5 working days of filing."""
+        return add_working_days(timezone.localdate(self.filed_at), APPEAL_WITHIN_WORKING_DAYS)
