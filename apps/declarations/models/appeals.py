@@ -9,7 +9,6 @@ from apps.regions.models import ScopedQuerySet
 
 from .case import Declaration, Level
 
-
 APPEAL_WITHIN_WORKING_DAYS = 5
 
 
