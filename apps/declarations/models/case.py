@@ -312,4 +312,4 @@ class Transition(models.Model):
         ordering = ["at", "pk"]
 
     def __str__(self):
-        return f"{self.from_state or '-'} → {self.to_state}"
+        return f"{self.get_from_state_display() or '—'} → {self.get_to_state_display()}"

@@ -37,9 +37,12 @@ class HouseholdVisit(models.Model):
     risk_types = models.JSONField(_("risk types found"), default=list)
     findings = models.TextField(_("findings"), max_length=2000)
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    recorded_at = models.DateTimeField(default=timezone.now)
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("home visit")
@@ -115,9 +118,12 @@ class VisitDocument(models.Model):
     sha256 = models.CharField(max_length=64)
     original_name = models.CharField(max_length=120, blank=True)
     uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    uploaded_at = models.DateTimeField(default=timezone.now)
+    uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("document")
@@ -142,9 +148,12 @@ class IncomeAssessment(models.Model):
     threshold_year = models.PositiveSmallIntegerField(_("year of the line"))
     below_threshold = models.BooleanField(_("below the line"))
     assessed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("calculated by"),
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    assessed_at = models.DateTimeField(default=timezone.now)
+    assessed_at = models.DateTimeField(_("calculated at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("income assessment")
@@ -178,9 +187,12 @@ class VillageEvaluation(models.Model):
     notice_start = models.DateField(_("public notice from"))
     notice_end = models.DateField(_("public notice until"))
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    recorded_at = models.DateTimeField(default=timezone.now)
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("village evaluation and notice")
@@ -213,9 +225,12 @@ class PropertyCheck(models.Model):
     business_checked = models.BooleanField(_("business registration checked"), default=False)
     business_result = models.CharField(_("business registration"), max_length=200, blank=True)
     checked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("checked by"),
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    checked_at = models.DateTimeField(default=timezone.now)
+    checked_at = models.DateTimeField(_("checked at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("property check")
