@@ -185,3 +185,38 @@ def form_data(**overrides) -> dict:
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
     raise RuntimeError("the suite shares Redis state between tests; run it without xdist")
+
+
+# --- the review workflow ------------------------------------------------------------------
+
+
+@pytest.fixture
+def line(regions):
+    """安定区's monitoring line for this year."""
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from apps.households.models import MonitoringThreshold
+
+    return MonitoringThreshold.objects.create(
+        county=regions[ANDING], year=timezone.localdate().year, amount=Decimal("7000")
+    )
+
+
+@pytest.fixture
+def case(regions, grid_wogou):
+    """A declaration in 窝沟村, submitted three weeks ago (so visits and notices can lie
+    in the past)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from apps.declarations.models import Declaration
+    from apps.declarations.services import declaration_submit
+
+    declaration = declaration_submit(village=regions[WOGOU], data=declaration_input()).declaration
+    Declaration.objects.filter(pk=declaration.pk).update(
+        submitted_at=timezone.now() - dt.timedelta(days=21)
+    )
+    return Declaration.objects.get(pk=declaration.pk)

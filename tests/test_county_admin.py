@@ -11,7 +11,7 @@ from apps.households.models import MonitoredHousehold
 from apps.regions.models import Role
 
 from .conftest import ANDING, TONGWEI, declaration_input, make_staff
-from .test_review import case, line, to_county  # noqa: F401 — shared fixtures and steps
+from .review_steps import to_county
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +30,7 @@ def clerk(regions):
 
 
 @pytest.fixture
-def ready(case, grid_wogou, township_lujiagou, line):  # noqa: F811
+def ready(case, grid_wogou, township_lujiagou, line):
     to_county(case, grid_wogou, township_lujiagou)
     return case
 
@@ -102,14 +102,14 @@ def test_a_clerk_of_another_county_gets_404(client, regions, ready):
     assert Declaration.objects.get(pk=ready.pk).state == State.COUNTY_REVIEW
 
 
-def test_a_transition_in_the_wrong_state_is_refused(client, clerk, case):  # noqa: F811
+def test_a_transition_in_the_wrong_state_is_refused(client, clerk, case):
     client.force_login(clerk)
     response = client.post(act_url(case, "county_approve"))
     assert response.status_code == 409
     assert Declaration.objects.get(pk=case.pk).state == State.SUBMITTED
 
 
-def test_other_transitions_cannot_be_posted_through_the_admin(client, clerk, case):  # noqa: F811
+def test_other_transitions_cannot_be_posted_through_the_admin(client, clerk, case):
     client.force_login(clerk)
     assert client.post(act_url(case, "accept")).status_code == 404
     assert client.get(act_url(case, "county_approve")).status_code == 405

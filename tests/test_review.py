@@ -13,13 +13,11 @@ from apps.declarations.models import (
     Appeal,
     AppealOutcome,
     Declaration,
-    EvaluationOutcome,
     Level,
     State,
     Transition,
 )
-from apps.declarations.services.review import VisitInput
-from apps.households.models import LabourCapacity, MonitoredHousehold, MonitoringThreshold
+from apps.households.models import MonitoredHousehold
 from apps.notifications.models import Message
 from apps.regions.models import Role
 
@@ -32,6 +30,7 @@ from .conftest import (
     make_staff,
     require_postgres,
 )
+from .review_steps import to_county, to_notice, to_township, to_verified, visit
 
 pytestmark = pytest.mark.django_db
 
@@ -51,75 +50,6 @@ def county_anding_2(regions):
 @pytest.fixture
 def township_2(regions):
     return make_staff("township-lujiagou-2", regions["621102100000"], Role.TOWNSHIP)
-
-
-@pytest.fixture
-def line(regions):
-    return MonitoringThreshold.objects.create(
-        county=regions[ANDING], year=TODAY.year, amount=Decimal("7000")
-    )
-
-
-@pytest.fixture
-def case(regions, grid_wogou):
-    declaration = s.declaration_submit(village=regions[WOGOU], data=declaration_input()).declaration
-    # Declared three weeks ago, so visits and notices can lie in the past.
-    Declaration.objects.filter(pk=declaration.pk).update(
-        submitted_at=timezone.now() - dt.timedelta(days=21)
-    )
-    return Declaration.objects.get(pk=declaration.pk)
-
-
-def visit(**overrides):
-    values = dict(
-        visit_date=timezone.localdate() - dt.timedelta(days=20),
-        findings="老伴住院，花费六万，家中无其他收入。",
-        members=[
-            s.MemberInput(
-                name="魏家常", relation="户主", labour_capacity=LabourCapacity.PARTIAL, id_number=""
-            ),
-            s.MemberInput(
-                name="李梅", relation="配偶", labour_capacity=LabourCapacity.NONE, health="重病"
-            ),
-        ],
-        risk_types=["illness"],
-        income_farming=Decimal("12000"),
-        expense_medical=Decimal("9000"),
-    )
-    values.update(overrides)
-    return VisitInput(**values)
-
-
-def to_verified(case, grid):
-    s.declaration_accept(declaration=case, actor=grid)
-    s.declaration_record_visit(declaration=case, actor=grid, visit=visit())
-
-
-def to_notice(case, grid, *, notice_end=None):
-    to_verified(case, grid)
-    s.declaration_assess_income(declaration=case, actor=grid, household_size=2)
-    today = timezone.localdate()
-    s.declaration_record_evaluation(
-        declaration=case,
-        actor=grid,
-        evaluation_date=today - dt.timedelta(days=15),
-        outcome=EvaluationOutcome.AGREED,
-        notice_start=today - dt.timedelta(days=14),
-        notice_end=notice_end or today - dt.timedelta(days=8),
-    )
-
-
-def to_township(case, grid):
-    to_notice(case, grid)
-    s.declaration_pass_to_township(declaration=case, actor=grid)
-
-
-def to_county(case, grid, township):
-    to_township(case, grid)
-    s.declaration_record_property_check(
-        declaration=case, actor=township, vehicles="无", housing="土坯房一处", business="无"
-    )
-    s.declaration_township_approve(declaration=case, actor=township)
 
 
 def snapshot(case):
