@@ -20,15 +20,6 @@ from .conftest import ANDING, ID_A, WOGOU, declaration_input, form_data  # noqa:
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def case(regions, grid_wogou):
-    declaration = s.declaration_submit(village=regions[WOGOU], data=declaration_input()).declaration
-    Declaration.objects.filter(pk=declaration.pk).update(
-        submitted_at=timezone.now() - dt.timedelta(days=21)
-    )
-    return Declaration.objects.get(pk=declaration.pk)
-
-
 def url(name, case, *args):
     return reverse(f"staff:{name}", args=[case.tracking_number, *args])
 

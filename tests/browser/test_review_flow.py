@@ -19,7 +19,6 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
-from apps.declarations import services as s
 from apps.declarations.models import (
     Declaration,
     DocumentKind,
@@ -27,9 +26,9 @@ from apps.declarations.models import (
     State,
     Transition,
 )
-from apps.households.models import LabourCapacity, MonitoredHousehold, MonitoringThreshold
+from apps.households.models import LabourCapacity, MonitoredHousehold
 from apps.regions.models import Role
-from tests.conftest import ANDING, WOGOU, declaration_input, make_staff
+from tests.conftest import ANDING, WOGOU, make_staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -40,23 +39,6 @@ HOUSING = "土坯房一处"
 
 
 # --- setup -------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def case(regions, grid_wogou) -> Declaration:
-    declaration = s.declaration_submit(village=regions[WOGOU], data=declaration_input()).declaration
-    # Declared three weeks ago, so visits and notices can lie in the past.
-    Declaration.objects.filter(pk=declaration.pk).update(
-        submitted_at=timezone.now() - dt.timedelta(days=21)
-    )
-    return Declaration.objects.get(pk=declaration.pk)
-
-
-@pytest.fixture
-def line(regions) -> MonitoringThreshold:
-    return MonitoringThreshold.objects.create(
-        county=regions[ANDING], year=timezone.localdate().year, amount=Decimal("7000")
-    )
 
 
 @pytest.fixture
