@@ -207,16 +207,13 @@ def line(regions):
 @pytest.fixture
 def case(regions, grid_wogou):
     """A declaration in 窝沟村, submitted three weeks ago (so visits and notices can lie
-    in the past)."""
+    in the past, and its clocks are overdue)."""
     import datetime as dt
 
+    import time_machine
     from django.utils import timezone
 
-    from apps.declarations.models import Declaration
     from apps.declarations.services import declaration_submit
 
-    declaration = declaration_submit(village=regions[WOGOU], data=declaration_input()).declaration
-    Declaration.objects.filter(pk=declaration.pk).update(
-        submitted_at=timezone.now() - dt.timedelta(days=21)
-    )
-    return Declaration.objects.get(pk=declaration.pk)
+    with time_machine.travel(timezone.now() - dt.timedelta(days=21)):
+        return declaration_submit(village=regions[WOGOU], data=declaration_input()).declaration

@@ -219,7 +219,8 @@ def test_the_home_page_lists_the_most_urgent_first_with_days_left(
     response = client.get(reverse("staff:home"))
     rows = response.context["page"].object_list
     assert [r.declaration.pk for r in rows] == [case.pk, newer.pk]
-    assert rows[0].working_days_left < 0 and rows[1].working_days_left >= 4
+    assert rows[0].mark.status == "overdue" and rows[1].mark.status == "on_time"
+    assert rows[1].mark.working_days >= 4
     assert "逾期" in response.content.decode()
 
 

@@ -5,10 +5,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.core.identity import mobile_hash
-from apps.deadlines.calendar import working_days_between
+from apps.deadlines.models import Clock, Stage
+from apps.deadlines.services import Mark, clock_mark
 
 from .models import Declaration, State
-from .services import enrol_due_date, verify_due_date
+from .services import SUBJECT, declaration_clocks
 
 
 @dataclass(frozen=True)
@@ -20,8 +21,8 @@ class PublicStatus:
     state_label: str
     village_name: str
     submitted_at: dt.datetime
-    verify_due: dt.date
-    enrol_due: dt.date
+    verify_due: dt.date | None
+    enrol_due: dt.date | None
     history: list[tuple[dt.datetime, str]]
     declaration_id: int
     rejection_reason: str
@@ -42,14 +43,15 @@ def declaration_public_status(*, tracking_number: str, phone: str) -> PublicStat
         return None
     history = [(entry.at, entry.state_label) for entry in declaration_timeline(declaration)]
     pending = declaration.appeals.filter(outcome="").exists()
+    clocks = declaration_clocks(declaration)
     return PublicStatus(
         tracking_number=declaration.tracking_number_display,
         state=declaration.state,
         state_label=declaration.get_state_display(),
         village_name=declaration.village.name,
         submitted_at=timezone.localtime(declaration.submitted_at),
-        verify_due=verify_due_date(declaration),
-        enrol_due=enrol_due_date(declaration),
+        verify_due=clocks[Stage.VERIFY].due_on if Stage.VERIFY in clocks else None,
+        enrol_due=clocks[Stage.ENROL].due_on if Stage.ENROL in clocks else None,
         history=history,
         declaration_id=declaration.pk,
         rejection_reason=declaration.rejection_reason,
@@ -106,25 +108,37 @@ def declarations_visible_to(user):
 @dataclass(frozen=True)
 class CaseRow:
     declaration: Declaration
-    due: dt.date
-    working_days_left: int  # negative: overdue by that many
+    clock: Clock | None  # the deadline that matters now
+    mark: Mark | None
 
     @property
-    def overdue_days(self) -> int:
-        return max(-self.working_days_left, 0)
-
-
-def _rows(declarations) -> list[CaseRow]:
-    today = timezone.localdate()
-    rows = []
-    for d in declarations:
-        due = enrol_due_date(d) if d.state not in VILLAGE_FIRST_STATES else verify_due_date(d)
-        rows.append(CaseRow(d, due, working_days_between(today, due)))
-    return rows
+    def due(self):
+        return self.clock.due_on if self.clock else None
 
 
 # Until the village has visited, the visit is the deadline that matters; after it, enrolment.
 VILLAGE_FIRST_STATES = (State.SUBMITTED, State.ACCEPTED)
+
+
+def clocks_by_declaration(declarations) -> dict[int, dict[str, Clock]]:
+    """The clocks of many declarations in one query."""
+    by_case: dict[int, dict[str, Clock]] = {}
+    ids = [d.pk for d in declarations]
+    for clock in Clock.objects.filter(subject_type=SUBJECT, subject_id__in=ids):
+        by_case.setdefault(clock.subject_id, {})[clock.stage] = clock
+    return by_case
+
+
+def _rows(declarations) -> list[CaseRow]:
+    declarations = list(declarations)
+    clocks = clocks_by_declaration(declarations)
+    today = timezone.localdate()
+    rows = []
+    for d in declarations:
+        mine = clocks.get(d.pk, {})
+        clock = mine.get(Stage.VERIFY if d.state in VILLAGE_FIRST_STATES else Stage.ENROL)
+        rows.append(CaseRow(d, clock, clock_mark(clock, today=today) if clock else None))
+    return rows
 
 
 def worker_open_cases(user, *, limit: int = 500) -> list[CaseRow]:

@@ -13,11 +13,14 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from apps.core.views import client_ip
+from apps.deadlines.models import Clock, Stage
+from apps.deadlines.services import clock_mark
 from apps.regions.models import StaffMembership, roles_over
 
 from . import services
@@ -45,6 +48,7 @@ from .selectors import (
     township_review_queue,
     worker_open_cases,
 )
+from .services import declaration_clocks
 from .services.appeals import DECIDING_ROLES
 from .services.review import CASEWORK_ROLES, VILLAGE_ROLES
 
@@ -107,6 +111,17 @@ def _appeal_context(declaration: Declaration, user) -> dict:
     }
 
 
+def _clock_rows(declaration: Declaration) -> list[tuple]:
+    """Every deadline of the case and of its appeals, with its mark (受理核查时限标注)."""
+    today = timezone.localdate()
+    clocks = list(declaration_clocks(declaration).values())
+    appeal_ids = [a.pk for a in declaration.appeals.all()]
+    clocks += list(Clock.objects.filter(subject_type="appeal", subject_id__in=appeal_ids))
+    order = {stage: i for i, stage in enumerate(Stage.values)}
+    clocks.sort(key=lambda c: (order.get(c.stage, 99), c.started_at))
+    return [(c, clock_mark(c, today=today)) for c in clocks]
+
+
 def _detail_context(request, declaration: Declaration, **forms) -> dict:
     visit = declaration.visits.prefetch_related("members").first()
     return {
@@ -122,8 +137,7 @@ def _detail_context(request, declaration: Declaration, **forms) -> dict:
         "can_reveal": request.user.has_perm("declarations.reveal_personal_data"),
         "can_upload": declaration.is_open
         and bool(roles_over(request.user, declaration.region_code) & VILLAGE_ROLES),
-        "verify_due": services.verify_due_date(declaration),
-        "enrol_due": services.enrol_due_date(declaration),
+        "clocks": _clock_rows(declaration),
         "reason_form": forms.get("reason_form") or ReasonForm(),
         "merge_form": forms.get("merge_form") or MergeForm(),
         "document_form": forms.get("document_form") or DocumentForm(),

@@ -3,11 +3,11 @@
 from .appeals import appeal_decide, appeal_file
 from .errors import ActionRefused, Conflict, InvalidInput, NotPermitted, WrongState
 from .intake import (
-    ENROL_WITHIN_WORKING_DAYS,
     REVEALABLE_FIELDS,
-    VERIFY_WITHIN_WORKING_DAYS,
+    SUBJECT,
     DeclarationInput,
     SubmitResult,
+    declaration_clocks,
     declaration_reveal,
     declaration_submit,
     enrol_due_date,
@@ -33,9 +33,8 @@ from .review import (
 )
 
 __all__ = [
-    "ENROL_WITHIN_WORKING_DAYS",
     "REVEALABLE_FIELDS",
-    "VERIFY_WITHIN_WORKING_DAYS",
+    "SUBJECT",
     "ActionRefused",
     "Conflict",
     "DeclarationInput",
@@ -48,6 +47,7 @@ __all__ = [
     "appeal_file",
     "declaration_accept",
     "declaration_assess_income",
+    "declaration_clocks",
     "declaration_county_approve",
     "declaration_county_reject",
     "declaration_county_return",

@@ -4,6 +4,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.deadlines.models import Stage
+from apps.deadlines.services import ClockSpec, clocks_meet, clocks_start
 from apps.regions.models import roles_over
 
 from ..models import Appeal, AppealChannel, AppealOutcome, Declaration, Level, State, Transition
@@ -39,7 +41,7 @@ def appeal_file(*, declaration: Declaration, reason: str, channel: str, actor=No
     )
     try:
         with transaction.atomic():
-            return Appeal.objects.create(
+            appeal = Appeal.objects.create(
                 declaration=declaration,
                 level=APPEAL_LEVEL[Level(declaration.rejected_at_level)],
                 channel=channel,
@@ -47,6 +49,14 @@ def appeal_file(*, declaration: Declaration, reason: str, channel: str, actor=No
                 recorded_by=actor,
                 rejected_by=rejection.actor if rejection else None,
             )
+            clocks_start(
+                subject_type="appeal",
+                subject_id=appeal.pk,
+                region_code=declaration.region_code,
+                stages=[ClockSpec(Stage.APPEAL)],
+                at=appeal.filed_at,
+            )
+            return appeal
     except IntegrityError:
         raise WrongState(_("An appeal for this case is already waiting for a decision.")) from None
 
@@ -71,6 +81,7 @@ def appeal_decide(*, appeal: Appeal, actor, outcome: str, reason: str) -> Appeal
         )
         if not claimed:
             raise Conflict
+        clocks_meet(subject_type="appeal", subject_id=appeal.pk)
         appeal.refresh_from_db()
 
     label = str(AppealOutcome(outcome).label)

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.formats import date_format
 
 from apps.accounts.models import PersonalDataAccess
 from apps.core.identity import id_hash, mask_name, mobile_hash
 from apps.core.memo import TTLMemo
-from apps.deadlines.calendar import add_working_days
+from apps.deadlines.models import Clock, Stage
+from apps.deadlines.services import ClockSpec, clocks_start
 from apps.notifications.services import OutgoingSms, messages_enqueue
 from apps.regions.models import Level, Region, Role, StaffMembership
 
@@ -21,8 +21,8 @@ from ..models import CLOSED_STATES, Channel, Declaration, new_tracking_number
 
 logger = logging.getLogger(__name__)
 
-VERIFY_WITHIN_WORKING_DAYS = 5
-ENROL_WITHIN_WORKING_DAYS = 15
+# Clocks of declarations are filed under this subject type.
+SUBJECT = "declaration"
 
 
 @dataclass(frozen=True)
@@ -51,14 +51,18 @@ class SubmitResult:
     reason: str = ""
 
 
-def verify_due_date(declaration: Declaration) -> dt.date:
-    return add_working_days(
-        timezone.localdate(declaration.submitted_at), VERIFY_WITHIN_WORKING_DAYS
-    )
+def declaration_clocks(declaration: Declaration) -> dict[str, Clock]:
+    return {c.stage: c for c in Clock.objects.for_subject(SUBJECT, declaration.pk)}
 
 
-def enrol_due_date(declaration: Declaration) -> dt.date:
-    return add_working_days(timezone.localdate(declaration.submitted_at), ENROL_WITHIN_WORKING_DAYS)
+def verify_due_date(declaration: Declaration) -> dt.date | None:
+    clock = declaration_clocks(declaration).get(Stage.VERIFY)
+    return clock.due_on if clock else None
+
+
+def enrol_due_date(declaration: Declaration) -> dt.date | None:
+    clock = declaration_clocks(declaration).get(Stage.ENROL)
+    return clock.due_on if clock else None
 
 
 def _existing(*, token: str | None, person_hash: str) -> SubmitResult | None:
@@ -155,7 +159,14 @@ def declaration_submit(
                 # The row itself records the creation (when, channel, entered by):
                 # Transition rows record every change after it.
                 declaration.save(force_insert=True)
-                _queue_submission_sms(declaration)
+                clocks = clocks_start(
+                    subject_type=SUBJECT,
+                    subject_id=declaration.pk,
+                    region_code=declaration.region_code,
+                    stages=[ClockSpec(Stage.VERIFY), ClockSpec(Stage.ENROL)],
+                    at=declaration.submitted_at,
+                )
+                _queue_submission_sms(declaration, verify_due=clocks[0].due_on)
         except IntegrityError:
             # A racing twin won (double tap, or the same person twice at once), or —
             # once in 10^11 — the tracking number collided: find out which.
@@ -171,8 +182,8 @@ def declaration_submit(
     raise AssertionError("unreachable")
 
 
-def _queue_submission_sms(declaration: Declaration) -> None:
-    due = date_format(verify_due_date(declaration), "MONTH_DAY_FORMAT")
+def _queue_submission_sms(declaration: Declaration, *, verify_due: dt.date) -> None:
+    due = date_format(verify_due, "MONTH_DAY_FORMAT")
     village = declaration.village
     messages = [
         OutgoingSms(

@@ -17,6 +17,8 @@ from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, TransitionNotAllowed, can_proceed
 
 from apps.core.identity import id_hash, mask_name, validate_id_number
+from apps.deadlines.models import Stage
+from apps.deadlines.services import ClockSpec, clocks_meet, clocks_resume, clocks_start
 from apps.households.models import LabourCapacity, MonitoringThreshold
 from apps.households.services import AlreadyMonitored, MemberFacts, household_enrol
 from apps.notifications.services import OutgoingSms, messages_enqueue
@@ -36,12 +38,28 @@ from ..models import (
     VisitMember,
 )
 from .errors import Conflict, InvalidInput, NotPermitted, WrongState
+from .intake import SUBJECT
 
 VILLAGE_ROLES = frozenset({Role.GRID, Role.VILLAGE})
 TOWNSHIP_ROLES = frozenset({Role.TOWNSHIP})
 COUNTY_ROLES = frozenset({Role.COUNTY})
 # Withdrawing on the applicant's word, or merging duplicates: anyone working the case.
 CASEWORK_ROLES = VILLAGE_ROLES | TOWNSHIP_ROLES | COUNTY_ROLES
+
+# What each transition does to the case's clocks: (stages met, stages started,
+# stages resumed). None means every running clock: the case is closed.
+CLOCK_EFFECTS = {
+    "verify": ([Stage.VERIFY], [Stage.FEEDBACK], []),
+    "pass_to_township": ([Stage.FEEDBACK], [], []),
+    "village_reject": (None, [], []),
+    "township_reject": (None, [], []),
+    "county_reject": (None, [], []),
+    "county_approve": (None, [], []),
+    "withdraw": (None, [], []),
+    "merge": (None, [], []),
+    # Reopened on appeal: the original enrolment deadline stands.
+    "reopen": ([], [], [Stage.ENROL]),
+}
 
 REASON_MAX = 500
 SMS_REASON_MAX = 30  # providers cap a template variable's length
@@ -92,6 +110,7 @@ def _transition(
             except TransitionNotAllowed:
                 raise WrongState from None
             declaration.save()
+            _move_clocks(declaration, method)
             log = Transition.objects.create(
                 declaration=declaration,
                 from_state=from_state,
@@ -105,6 +124,21 @@ def _transition(
     except ConcurrentTransition:
         raise Conflict from None
     return log
+
+
+def _move_clocks(declaration: Declaration, method: str) -> None:
+    met, started, resumed = CLOCK_EFFECTS.get(method, ([], [], []))
+    if met is None or met:
+        clocks_meet(subject_type=SUBJECT, subject_id=declaration.pk, stages=met)
+    if started:
+        clocks_start(
+            subject_type=SUBJECT,
+            subject_id=declaration.pk,
+            region_code=declaration.region_code,
+            stages=[ClockSpec(stage) for stage in started],
+        )
+    if resumed:
+        clocks_resume(subject_type=SUBJECT, subject_id=declaration.pk, stages=resumed)
 
 
 def _applicant_sms(declaration: Declaration, log: Transition, template: str, params: dict) -> None:

@@ -1,0 +1,13 @@
+"""MISSION.md's deadline table: what a fresh database starts with, and what applies to a
+stage whose row a provincial admin has not (yet) entered."""
+
+# stage: (limit, unit, the event that starts the clock, policy source)
+DEFAULT_POLICIES = {
+    "verify": (5, "working_days", "submission", "甘乡振局发〔2023〕8号; 甘农防发〔2025〕1号 §5"),
+    "feedback": (5, "working_days", "home visit recorded", "甘乡振局发〔2023〕8号 申报须知4"),
+    "enrol": (15, "working_days", "submission", "甘乡振局发〔2023〕8号; 甘农防发〔2025〕1号 §5"),
+    "appeal": (5, "working_days", "appeal filed", "project default"),
+    "help_plan": (10, "days", "enrolment", "一键申报 report (seed 002)"),
+    "green_channel": (1, "months", "green channel opened", "甘农防发〔2025〕1号 §5"),
+    "warning": (5, "days", "warning issued", "甘民发〔2023〕53号"),
+}

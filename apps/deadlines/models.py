@@ -1,0 +1,144 @@
+"""Working days, deadline policy and the one clock table for every kind of case.
+
+A clock is a row: what it times (subject), which stage, the region (for scoping and
+dashboards), when it started, when it is due, when it was met, when it was breached.
+Due dates are fixed when a clock starts; a change of policy applies to clocks started
+after it.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from apps.regions.models import ScopedQuerySet
+
+
+class CalendarYear(models.Model):
+    """A year's official calendar, confirmed once the State Council has published it."""
+
+    year = models.PositiveSmallIntegerField(_("year"), primary_key=True)
+    confirmed = models.BooleanField(_("confirmed"), default=False)
+    source = models.CharField(_("source"), max_length=200, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("confirmed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar year")
+        verbose_name_plural = _("calendar years")
+        ordering = ["-year"]
+
+    def __str__(self):
+        return str(self.year)
+
+
+class DayKind(models.TextChoices):
+    HOLIDAY = "holiday", _("public holiday (day off)")
+    WORKDAY = "workday", _("make-up working day")
+
+
+class CalendarDay(models.Model):
+    """An exception to Monday–Friday: a holiday on a weekday or a working weekend day."""
+
+    date = models.DateField(_("date"), unique=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=DayKind.choices)
+    name = models.CharField(_("name"), max_length=50, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("calendar days")
+        ordering = ["date"]
+
+    def __str__(self):
+        return f"{self.date} {self.get_kind_display()}"
+
+
+class Stage(models.TextChoices):
+    VERIFY = "verify", _("home visit (受理核查)")
+    FEEDBACK = "feedback", _("feedback to the applicant")
+    ENROL = "enrol", _("enrolment")
+    APPEAL = "appeal", _("appeal decision")
+    HELP_PLAN = "help_plan", _("help plan")
+    GREEN_CHANNEL = "green_channel", _("green-channel identification")
+    WARNING = "warning", _("department warning verified")
+
+
+class Unit(models.TextChoices):
+    WORKING_DAYS = "working_days", _("working days")
+    DAYS = "days", _("days")
+    MONTHS = "months", _("months")
+
+
+class DeadlinePolicy(models.Model):
+    """How long a stage may take. Policy, so in data: provincial admins edit it."""
+
+    stage = models.CharField(_("stage"), max_length=32, choices=Stage.choices, unique=True)
+    limit = models.PositiveSmallIntegerField(_("limit"))
+    unit = models.CharField(_("unit"), max_length=16, choices=Unit.choices)
+    starts_on = models.CharField(_("the clock starts on"), max_length=100)
+    source = models.CharField(_("policy source"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("deadline policy")
+        verbose_name_plural = _("deadline policies")
+        ordering = ["stage"]
+
+    def __str__(self):
+        return f"{self.get_stage_display()}: {self.limit} {self.get_unit_display()}"
+
+
+class ClockQuerySet(ScopedQuerySet):
+    region_code_field = "region_code"
+
+    def running(self):
+        return self.filter(met_at__isnull=True)
+
+    def for_subject(self, subject_type: str, subject_id: int):
+        return self.filter(subject_type=subject_type, subject_id=subject_id)
+
+
+class Clock(models.Model):
+    subject_type = models.CharField(_("kind of case"), max_length=32)  # e.g. "declaration"
+    subject_id = models.BigIntegerField(_("case"))
+    stage = models.CharField(_("stage"), max_length=32, choices=Stage.choices)
+    region_code = models.CharField(_("region code"), max_length=12, db_index=True)
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    due_on = models.DateField(_("due on"))
+    # The end of the due date, local time: past this the clock is breached.
+    due_at = models.DateTimeField(_("due at"))
+    met_at = models.DateTimeField(_("met"), null=True, blank=True)
+    breached_at = models.DateTimeField(_("breached"), null=True, blank=True)
+    # The due date was computed Monday–Friday because a year had no confirmed calendar.
+    provisional = models.BooleanField(_("provisional due date"), default=False)
+    # The green channel is urgent enough to send reminders at night.
+    urgent = models.BooleanField(default=False)
+
+    objects = ClockQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("deadline clock")
+        verbose_name_plural = _("deadline clocks")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subject_type", "subject_id", "stage"], name="one_clock_per_stage"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["due_at"],
+                condition=Q(met_at__isnull=True, breached_at__isnull=True),
+                name="clock_sweep_idx",
+            ),
+            models.Index(fields=["subject_type", "subject_id"], name="clock_subject_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.subject_type}:{self.subject_id} {self.stage} → {self.due_on}"

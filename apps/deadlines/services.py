@@ -1,0 +1,139 @@
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Case, F, Q, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from apps.core.memo import TTLMemo
+
+from .calendar import add_period, working_days_between
+from .defaults import DEFAULT_POLICIES
+from .models import Clock, DeadlinePolicy
+
+_policies = TTLMemo(ttl=300)
+
+
+def policy_for(stage: str) -> DeadlinePolicy:
+    """The stage's policy row, or MISSION.md's default while it has none."""
+
+    def load():
+        policy = DeadlinePolicy.objects.filter(stage=stage).first()
+        if policy is None:
+            limit, unit, starts_on, source = DEFAULT_POLICIES[stage]
+            policy = DeadlinePolicy(
+                stage=stage, limit=limit, unit=unit, starts_on=starts_on, source=source
+            )
+        return policy
+
+    return _policies.get_or_compute(stage, load)
+
+
+def policies_changed() -> None:
+    _policies.clear()
+
+
+def end_of_day(day: dt.date) -> dt.datetime:
+    """The first instant after `day`, local time: a deadline "by the 5th" runs out then."""
+    return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
+
+
+@dataclass(frozen=True)
+class ClockSpec:
+    stage: str
+    urgent: bool = False
+
+
+def clocks_start(
+    *,
+    subject_type: str,
+    subject_id: int,
+    region_code: str,
+    stages: list[ClockSpec],
+    at: dt.datetime | None = None,
+) -> list[Clock]:
+    """Start clocks; their due dates are fixed now, by today's policy and calendar.
+    A stage that already has a clock for this subject keeps it."""
+    at = at or timezone.now()
+    start = timezone.localdate(at)
+    rows = []
+    for spec in stages:
+        policy = policy_for(spec.stage)
+        due_on, provisional = add_period(start, policy.limit, policy.unit)
+        rows.append(
+            Clock(
+                subject_type=subject_type,
+                subject_id=subject_id,
+                stage=spec.stage,
+                region_code=region_code,
+                started_at=at,
+                due_on=due_on,
+                due_at=end_of_day(due_on),
+                provisional=provisional,
+                urgent=spec.urgent,
+            )
+        )
+    Clock.objects.bulk_create(rows, ignore_conflicts=True)
+    return rows
+
+
+def clocks_meet(
+    *, subject_type: str, subject_id: int, stages: list[str] | None = None, at=None
+) -> int:
+    """Stop running clocks; one met after its due time counts as breached (met late)."""
+    at = at or timezone.now()
+    qs = Clock.objects.for_subject(subject_type, subject_id).running()
+    if stages is not None:
+        qs = qs.filter(stage__in=stages)
+    return qs.update(
+        met_at=at,
+        breached_at=Coalesce(
+            F("breached_at"), Case(When(due_at__lt=at, then=F("due_at")), default=None)
+        ),
+    )
+
+
+def clocks_resume(*, subject_type: str, subject_id: int, stages: list[str]) -> int:
+    """Run stopped clocks again (a case reopened on appeal keeps its original deadline)."""
+    return (
+        Clock.objects.for_subject(subject_type, subject_id)
+        .filter(stage__in=stages, met_at__isnull=False)
+        .update(met_at=None)
+    )
+
+
+def clocks_sweep(*, now: dt.datetime | None = None) -> int:
+    """Flag every running clock past its due time: one UPDATE, whatever the number of
+    rows. Idempotent, and safe when two sweeps run at once (the second finds nothing)."""
+    now = now or timezone.now()
+    return Clock.objects.filter(
+        Q(met_at__isnull=True) & Q(breached_at__isnull=True) & Q(due_at__lt=now)
+    ).update(breached_at=F("due_at"))
+
+
+# --- marks: 受理核查时限标注 --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Mark:
+    status: str  # "on_time", "due_soon", "overdue", "met", "met_late"
+    working_days: int  # left (on time, due soon) or over (overdue, met late)
+
+    @property
+    def css(self) -> str:
+        return self.status.replace("_", "-")
+
+
+def clock_mark(clock: Clock, *, today: dt.date | None = None) -> Mark:
+    today = today or timezone.localdate()
+    if clock.met_at:
+        met_on = timezone.localdate(clock.met_at)
+        if clock.met_at > clock.due_at:
+            return Mark("met_late", max(working_days_between(clock.due_on, met_on), 1))
+        return Mark("met", 0)
+    left = working_days_between(today, clock.due_on)
+    if today > clock.due_on:
+        return Mark("overdue", max(-left, 1))
+    if left <= 1:
+        return Mark("due_soon", left)
+    return Mark("on_time", left)
