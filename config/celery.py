@@ -21,4 +21,8 @@ def _beat_schedule(sender, **kwargs):
             "task": "apps.notifications.tasks.dispatch_pending_messages",
             "schedule": float(settings.OUTBOX_SWEEP_SECONDS),
         },
+        "deadline-sweep": {
+            "task": "apps.declarations.tasks.sweep_deadlines",
+            "schedule": float(settings.DEADLINE_SWEEP_MINUTES * 60),
+        },
     }

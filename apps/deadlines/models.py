@@ -62,7 +62,7 @@ class CalendarDay(models.Model):
 
 
 class Stage(models.TextChoices):
-    VERIFY = "verify", _("home visit (受理核查)")
+    VERIFY = "verify", _("acceptance and home visit")
     FEEDBACK = "feedback", _("feedback to the applicant")
     ENROL = "enrol", _("enrolment")
     APPEAL = "appeal", _("appeal decision")
@@ -120,6 +120,9 @@ class Clock(models.Model):
     provisional = models.BooleanField(_("provisional due date"), default=False)
     # The green channel is urgent enough to send reminders at night.
     urgent = models.BooleanField(default=False)
+    # Each reminder goes once: claimed by a conditional update before it is queued.
+    reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    breach_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = ClockQuerySet.as_manager()
 

@@ -29,11 +29,30 @@ class OutgoingSms:
     params: dict
 
 
-def messages_enqueue(*, subject: str, region_code: str, messages: list[OutgoingSms]) -> list[int]:
+def quiet_hours_end(now: dt.datetime) -> dt.datetime | None:
+    """When SMS may go out again if `now` is within the night's quiet hours (21:00–08:00
+    local by default), else None."""
+    start, end = settings.SMS_QUIET_HOURS
+    local = timezone.localtime(now)
+    if local.hour >= start or local.hour < end:
+        day = local.date() + dt.timedelta(days=1 if local.hour >= start else 0)
+        return timezone.make_aware(dt.datetime.combine(day, dt.time(end)))
+    return None
+
+
+def messages_enqueue(
+    *,
+    subject: str,
+    region_code: str,
+    messages: list[OutgoingSms],
+    respect_quiet_hours: bool = False,
+) -> list[int]:
     """Write messages to the outbox inside the caller's transaction; send after commit.
 
     One row per (subject, template, recipient): a recipient listed twice gets one SMS.
+    With `respect_quiet_hours`, a message written at night waits for the morning.
     """
+    hold_until = quiet_hours_end(timezone.now()) if respect_quiet_hours else None
     rows, seen = [], set()
     for sms in messages:
         get_template(sms.template)  # unknown templates fail here, not in the worker
@@ -51,11 +70,13 @@ def messages_enqueue(*, subject: str, region_code: str, messages: list[OutgoingS
                 subject=subject,
                 dedupe_key=key,
                 region_code=region_code,
+                next_attempt_at=hold_until or timezone.now(),
             )
         )
     created = Message.objects.bulk_create(rows)
     ids = [m.pk for m in created]
-    transaction.on_commit(lambda: messages_dispatch(message_ids=ids))
+    if hold_until is None:
+        transaction.on_commit(lambda: messages_dispatch(message_ids=ids))
     return ids
 
 

@@ -79,6 +79,25 @@ TEMPLATES = {
             ),
         ),
         SmsTemplate(
+            name="deadline_tomorrow",
+            params=("village", "name", "stage", "due"),
+            text=_("Due tomorrow ({due}): {stage} for {name} in {village}. Please act in time."),
+        ),
+        SmsTemplate(
+            name="deadline_breached",
+            params=("village", "name", "stage", "due"),
+            text=_(
+                "Overdue: {stage} for {name} in {village} was due by {due}. Please act at once."
+            ),
+        ),
+        SmsTemplate(
+            name="deadline_breached_above",
+            params=("village", "name", "stage", "due"),
+            text=_(
+                "Overdue: {stage} for {name} in {village} was due by {due}. Please see that it is done."
+            ),
+        ),
+        SmsTemplate(
             name="applicant_receipt",
             params=("tracking", "due"),
             text=_(

@@ -69,6 +69,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "apps.deadlines.context_processors.calendar_warning",
             ],
         },
     },
@@ -172,6 +173,9 @@ SMS_SIGN_NAME = env.str("SMS_SIGN_NAME", default="一键申报")
 #   SMS_TEMPLATE_CODES=grid_new_declaration=SMS_123,applicant_receipt=SMS_456
 SMS_TEMPLATE_CODES = env.dict("SMS_TEMPLATE_CODES", default={})
 SMS_MAX_ATTEMPTS = env.int("SMS_MAX_ATTEMPTS", default=8)
+# Reminders are not sent between these local hours (start, end); urgent ones are.
+SMS_QUIET_HOURS = tuple(env.list("SMS_QUIET_HOURS", cast=int, default=[21, 8]))
+DEADLINE_SWEEP_MINUTES = env.int("DEADLINE_SWEEP_MINUTES", default=15)
 ALIYUN_SMS_ACCESS_KEY_ID = env.str("ALIYUN_SMS_ACCESS_KEY_ID", default="")
 ALIYUN_SMS_ACCESS_KEY_SECRET = env.str("ALIYUN_SMS_ACCESS_KEY_SECRET", default="")
 ALIYUN_SMS_ENDPOINT = env.str("ALIYUN_SMS_ENDPOINT", default="dysmsapi.aliyuncs.com")

@@ -1,0 +1,156 @@
+"""Point-to-point reminders (点对点督促): the responsible worker the working day before a
+deadline, and on a breach the worker and the level above. Each reminder goes once per
+(clock, kind): a sweeper claims clocks with SELECT … FOR UPDATE SKIP LOCKED and marks
+them in the same transaction as it queues the SMS, so a second sweeper running at the
+same time takes other rows or none. Reminders wait for the morning outside working
+hours, except the green channel's.
+"""
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from apps.core.identity import mask_name
+from apps.deadlines.calendar import next_working_day
+from apps.deadlines.models import Clock
+from apps.deadlines.services import clocks_sweep
+from apps.notifications.services import OutgoingSms, messages_enqueue
+from apps.regions.models import Level, Role, StaffMembership
+
+from ..models import Appeal, Declaration, State
+from .intake import SUBJECT, notice_recipients
+
+BATCH = 500
+
+# Who holds a case in each state, and who is above them.
+HOLDER = {
+    State.SUBMITTED: Level.VILLAGE,
+    State.ACCEPTED: Level.VILLAGE,
+    State.VERIFIED: Level.VILLAGE,
+    State.IN_NOTICE: Level.VILLAGE,
+    State.RETURNED: Level.VILLAGE,
+    State.TOWNSHIP_REVIEW: Level.TOWNSHIP,
+    State.COUNTY_REVIEW: Level.COUNTY,
+}
+ABOVE = {Level.VILLAGE: Level.TOWNSHIP, Level.TOWNSHIP: Level.COUNTY, Level.COUNTY: "city"}
+ROLE_AT = {
+    Level.TOWNSHIP: (Role.TOWNSHIP, 9),
+    Level.COUNTY: (Role.COUNTY, 6),
+    "city": (Role.CITY, 4),
+}
+
+
+def _phones(level: str, declaration: Declaration) -> list[str]:
+    if level == Level.VILLAGE:
+        return notice_recipients(declaration.village)
+    role, digits = ROLE_AT[level]
+    code = declaration.region_code[:digits].ljust(12, "0")
+    rows = StaffMembership.objects.filter(
+        region__code=code, role=role, is_active=True, user__is_active=True
+    ).values_list("user__mobile", flat=True)
+    return [phone for phone in rows if phone]
+
+
+def _cases(clocks: list[Clock]) -> dict[Clock, tuple[Declaration, str]]:
+    """Each clock's declaration and the level that holds it for this clock."""
+    declaration_ids = {c.subject_id for c in clocks if c.subject_type == SUBJECT}
+    appeals = {
+        a.pk: a
+        for a in Appeal.objects.filter(
+            pk__in=[c.subject_id for c in clocks if c.subject_type == "appeal"]
+        )
+    }
+    declaration_ids |= {a.declaration_id for a in appeals.values()}
+    declarations = Declaration.objects.select_related("village").in_bulk(declaration_ids)
+    found = {}
+    for clock in clocks:
+        if clock.subject_type == "appeal":
+            appeal = appeals.get(clock.subject_id)
+            if appeal:
+                found[clock] = (declarations[appeal.declaration_id], appeal.level)
+        elif clock.subject_id in declarations:
+            declaration = declarations[clock.subject_id]
+            found[clock] = (declaration, HOLDER.get(declaration.state, Level.VILLAGE))
+    return found
+
+
+def _queue(clock: Clock, declaration: Declaration, template: str, phones: list[str]) -> None:
+    params = {
+        "village": declaration.village.name,
+        "name": mask_name(declaration.name),
+        "stage": str(clock.get_stage_display()),
+        "due": date_format(clock.due_on, "MONTH_DAY_FORMAT"),
+    }
+    messages_enqueue(
+        subject=f"clock:{clock.pk}:{template}",
+        region_code=clock.region_code,
+        messages=[OutgoingSms(template=template, recipient=p, params=params) for p in phones],
+        respect_quiet_hours=not clock.urgent,
+    )
+
+
+def _claim(queryset, field: str, now) -> list[Clock]:
+    clocks = list(queryset.select_for_update(skip_locked=True).order_by("due_at")[:BATCH])
+    Clock.objects.filter(pk__in=[c.pk for c in clocks]).update(**{field: now})
+    return clocks
+
+
+def reminders_due_tomorrow(*, now: dt.datetime | None = None) -> int:
+    now = now or timezone.now()
+    tomorrow = next_working_day(timezone.localdate(now))
+    sent = 0
+    while True:
+        with transaction.atomic():
+            clocks = _claim(
+                Clock.objects.filter(
+                    met_at__isnull=True,
+                    breached_at__isnull=True,
+                    reminded_at__isnull=True,
+                    due_on__lte=tomorrow,
+                    due_at__gt=now,
+                ),
+                "reminded_at",
+                now,
+            )
+            for clock, (declaration, level) in _cases(clocks).items():
+                _queue(clock, declaration, "deadline_tomorrow", _phones(level, declaration))
+        sent += len(clocks)
+        if len(clocks) < BATCH:
+            return sent
+
+
+def reminders_breached(*, now: dt.datetime | None = None) -> int:
+    now = now or timezone.now()
+    sent = 0
+    while True:
+        with transaction.atomic():
+            clocks = _claim(
+                Clock.objects.filter(
+                    met_at__isnull=True, breached_at__isnull=False, breach_notified_at__isnull=True
+                ),
+                "breach_notified_at",
+                now,
+            )
+            for clock, (declaration, level) in _cases(clocks).items():
+                _queue(clock, declaration, "deadline_breached", _phones(level, declaration))
+                _queue(
+                    clock,
+                    declaration,
+                    "deadline_breached_above",
+                    _phones(ABOVE[level], declaration),
+                )
+        sent += len(clocks)
+        if len(clocks) < BATCH:
+            return sent
+
+
+def deadlines_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """The periodic step: flag breaches, then remind. Idempotent."""
+    now = now or timezone.now()
+    return {
+        "breached": clocks_sweep(now=now),
+        "reminded": reminders_due_tomorrow(now=now),
+        "escalated": reminders_breached(now=now),
+    }
