@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
@@ -20,6 +21,10 @@ def _beat_schedule(sender, **kwargs):
         "outbox-sweep": {
             "task": "apps.notifications.tasks.dispatch_pending_messages",
             "schedule": float(settings.OUTBOX_SWEEP_SECONDS),
+        },
+        "morning-digest": {
+            "task": "apps.declarations.tasks.send_morning_digest",
+            "schedule": crontab(hour=8, minute=0),
         },
         "deadline-sweep": {
             "task": "apps.declarations.tasks.sweep_deadlines",

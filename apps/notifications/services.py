@@ -46,11 +46,13 @@ def messages_enqueue(
     region_code: str,
     messages: list[OutgoingSms],
     respect_quiet_hours: bool = False,
+    ignore_existing: bool = False,
 ) -> list[int]:
     """Write messages to the outbox inside the caller's transaction; send after commit.
 
     One row per (subject, template, recipient): a recipient listed twice gets one SMS.
-    With `respect_quiet_hours`, a message written at night waits for the morning.
+    With `respect_quiet_hours`, a message written at night waits for the morning. With
+    `ignore_existing`, messages already in the outbox are skipped (a repeated daily job).
     """
     hold_until = quiet_hours_end(timezone.now()) if respect_quiet_hours else None
     rows, seen = [], set()
@@ -73,6 +75,13 @@ def messages_enqueue(
                 next_attempt_at=hold_until or timezone.now(),
             )
         )
+    if ignore_existing:
+        existing = set(
+            Message.objects.filter(dedupe_key__in=[m.dedupe_key for m in rows]).values_list(
+                "dedupe_key", flat=True
+            )
+        )
+        rows = [m for m in rows if m.dedupe_key not in existing]
     created = Message.objects.bulk_create(rows)
     ids = [m.pk for m in created]
     if hold_until is None:

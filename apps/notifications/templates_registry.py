@@ -98,6 +98,11 @@ TEMPLATES = {
             ),
         ),
         SmsTemplate(
+            name="deadline_digest",
+            params=("region", "due_today", "overdue"),
+            text=_("{region} today: {due_today} deadlines fall due, {overdue} are overdue."),
+        ),
+        SmsTemplate(
             name="applicant_receipt",
             params=("tracking", "due"),
             text=_(

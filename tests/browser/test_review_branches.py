@@ -435,6 +435,12 @@ def test_county_rejects_and_another_clerk_upholds_the_appeal(
     shot(page, output_dir, "3-06-appeal-upheld")
     assert not MonitoredHousehold.objects.exists()
 
+    # The applicant still reads the county's reason on the status page.
+    page.context.clear_cookies()
+    look_up_status(page, live_server, case, APPLICANT_PHONE)
+    assert reject_reason in page.content()
+    shot(page, output_dir, "3-07-applicant-status-after-upheld")
+
 
 # --- 4. withdraw -----------------------------------------------------------------------------
 

@@ -9,6 +9,8 @@ hours, except the green channel's.
 import datetime as dt
 
 from django.db import transaction
+from django.db.models import Count
+from django.db.models.functions import Substr
 from django.utils import timezone
 from django.utils.formats import date_format
 
@@ -154,3 +156,57 @@ def deadlines_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
         "reminded": reminders_due_tomorrow(now=now),
         "escalated": reminders_breached(now=now),
     }
+
+
+def morning_digest(*, now: dt.datetime | None = None) -> int:
+    """One SMS to each township's and county's staff: what falls due today and what is
+    overdue across their villages. Once per region and day."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    running = Clock.objects.filter(met_at__isnull=True, due_on__lte=today)
+    sent = 0
+    for role, digits in ((Role.TOWNSHIP, 9), (Role.COUNTY, 6)):
+        counts: dict[str, list[int]] = {}
+        rows = (
+            running.annotate(prefix=Substr("region_code", 1, digits))
+            .values("prefix", "due_on")
+            .annotate(n=Count("pk"))
+        )
+        for row in rows:
+            due_today, overdue = counts.setdefault(row["prefix"], [0, 0])
+            counts[row["prefix"]] = [
+                due_today + (row["n"] if row["due_on"] == today else 0),
+                overdue + (row["n"] if row["due_on"] < today else 0),
+            ]
+        codes = {prefix.ljust(12, "0"): prefix for prefix in counts}
+        staff: dict[str, list[str]] = {}
+        members = StaffMembership.objects.filter(
+            region__code__in=codes, role=role, is_active=True, user__is_active=True
+        ).values_list("region__code", "region__name", "user__mobile")
+        names = {}
+        for code, name, phone in members:
+            names[code] = name
+            if phone:
+                staff.setdefault(code, []).append(phone)
+        with transaction.atomic():
+            for code, phones in staff.items():
+                due_today, overdue = counts[codes[code]]
+                messages_enqueue(
+                    subject=f"digest:{code}:{today.isoformat()}",
+                    region_code=code,
+                    messages=[
+                        OutgoingSms(
+                            template="deadline_digest",
+                            recipient=p,
+                            params={
+                                "region": names[code],
+                                "due_today": str(due_today),
+                                "overdue": str(overdue),
+                            },
+                        )
+                        for p in phones
+                    ],
+                    ignore_existing=True,
+                )
+                sent += 1
+    return sent
