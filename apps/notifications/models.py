@@ -32,7 +32,8 @@ class Message(models.Model):
         SENT = "sent", _("sent")
         FAILED = "failed", _("failed")
 
-    template = models.CharField(_("template"), max_length=64, choices=[(k, k) for k in TEMPLATES])
+    # Not a choices field: a new template must not need a migration (the service checks it).
+    template = models.CharField(_("template"), max_length=64)
     recipient = EncryptedTextField(_("recipient"))
     recipient_hash = models.CharField(max_length=64, db_index=True, editable=False)
     params = models.JSONField(_("parameters"), default=dict)
