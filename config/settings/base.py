@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "apps.deadlines",
     "apps.households",
     "apps.declarations",
+    "apps.supervision",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,230 @@
+"""Supervision figures (督办): per region and period, the rates the province publishes.
+
+Definitions (docs/rates.md): for a region R (its code prefix) and a period P of days,
+- received: declarations of R submitted in P, not counting those merged into a twin;
+- closed: of those, the ones enrolled, not enrolled (rejected, the applicant told) or
+  withdrawn; completion rate (办结率) = closed / received;
+- accepted in time: received whose acceptance-and-visit clock was met and never breached;
+- enrolled in time: received that are enrolled and whose enrolment clock never breached;
+- overdue rate (逾期率) = clocks of R due in P (up to today) that were breached, still
+  open or met late, over all clocks of R due in P (up to today);
+- currently overdue: clocks of R running past their due time now;
+- average working days to accept / to enrol: over received whose clock was met.
+Every figure is a grouped SQL aggregate, never a loop over cases.
+"""
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import Avg, Count, Exists, OuterRef, Q, Subquery
+from django.db.models.functions import Substr, TruncWeek
+from django.utils import timezone
+
+from apps.deadlines.models import Clock, Stage
+from apps.declarations.models import CLOSED_STATES, Declaration, State
+from apps.declarations.services import SUBJECT
+from apps.regions.models import PREFIX_LENGTH, Level, Region
+
+CLOSING_STATES = [State.ENROLLED, State.REJECTED, State.WITHDRAWN]
+
+
+@dataclass(frozen=True)
+class Period:
+    start: dt.date
+    end: dt.date  # inclusive
+
+    @property
+    def bounds(self) -> tuple[dt.datetime, dt.datetime]:
+        start = timezone.make_aware(dt.datetime.combine(self.start, dt.time.min))
+        end = timezone.make_aware(dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time.min))
+        return start, end
+
+    @classmethod
+    def this_year(cls, today: dt.date | None = None) -> "Period":
+        today = today or timezone.localdate()
+        return cls(dt.date(today.year, 1, 1), today)
+
+
+@dataclass
+class Figures:
+    received: int = 0
+    closed: int = 0
+    accepted_in_time: int = 0
+    enrolled_in_time: int = 0
+    clocks_due: int = 0
+    clocks_breached: int = 0
+    currently_overdue: int = 0
+    avg_days_to_accept: float | None = None
+    avg_days_to_enrol: float | None = None
+
+    @property
+    def completion_rate(self) -> float | None:
+        return self.closed / self.received if self.received else None
+
+    @property
+    def overdue_rate(self) -> float | None:
+        return self.clocks_breached / self.clocks_due if self.clocks_due else None
+
+
+@dataclass
+class Row:
+    region: Region
+    figures: Figures = field(default_factory=Figures)
+
+
+def _received(region: Region, period: Period):
+    start, end = period.bounds
+    return Declaration.objects.filter(
+        region_code__startswith=region.prefix, submitted_at__gte=start, submitted_at__lt=end
+    ).exclude(state=State.MERGED)
+
+
+def _clock(stage: str, **conditions):
+    return Clock.objects.filter(
+        subject_type=SUBJECT, subject_id=OuterRef("pk"), stage=stage, **conditions
+    )
+
+
+def region_figures(
+    *, region: Region, period: Period, by_child: bool = True
+) -> tuple[Figures, list[Row]]:
+    """The figures of `region` and, when it has children, of each child."""
+    child_level = Level(region.level + 1) if region.level < Level.VILLAGE else None
+    width = PREFIX_LENGTH[child_level] if (by_child and child_level) else len(region.prefix)
+    today = timezone.localdate()
+    groups: dict[str, Figures] = {}
+
+    def figures(prefix: str) -> Figures:
+        return groups.setdefault(prefix, Figures())
+
+    received = _received(region, period)
+    for row in (
+        received.annotate(prefix=Substr("region_code", 1, width))
+        .values("prefix")
+        .annotate(
+            received=Count("pk"),
+            closed=Count("pk", filter=Q(state__in=CLOSING_STATES)),
+            accepted=Count(
+                "pk",
+                filter=Q(
+                    Exists(_clock(Stage.VERIFY, met_at__isnull=False, breached_at__isnull=True))
+                ),
+            ),
+            enrolled=Count(
+                "pk",
+                filter=Q(state=State.ENROLLED)
+                & ~Q(Exists(_clock(Stage.ENROL, breached_at__isnull=False))),
+            ),
+        )
+    ):
+        f = figures(row["prefix"])
+        f.received, f.closed = row["received"], row["closed"]
+        f.accepted_in_time, f.enrolled_in_time = row["accepted"], row["enrolled"]
+
+    clocks = Clock.objects.filter(region_code__startswith=region.prefix)
+    for row in (
+        clocks.filter(due_on__gte=period.start, due_on__lte=min(period.end, today))
+        .annotate(prefix=Substr("region_code", 1, width))
+        .values("prefix")
+        .annotate(due=Count("pk"), breached=Count("pk", filter=Q(breached_at__isnull=False)))
+    ):
+        f = figures(row["prefix"])
+        f.clocks_due, f.clocks_breached = row["due"], row["breached"]
+
+    for row in (
+        clocks.filter(met_at__isnull=True, breached_at__isnull=False)
+        .annotate(prefix=Substr("region_code", 1, width))
+        .values("prefix")
+        .annotate(n=Count("pk"))
+    ):
+        figures(row["prefix"]).currently_overdue = row["n"]
+
+    received_ids = Subquery(received.values("pk"))
+    enrolled_ids = Subquery(received.filter(state=State.ENROLLED).values("pk"))
+    averages = []
+    for stage, ids, attr in (
+        (Stage.VERIFY, received_ids, "avg_days_to_accept"),
+        (Stage.ENROL, enrolled_ids, "avg_days_to_enrol"),
+    ):
+        met = Clock.objects.filter(
+            subject_type=SUBJECT, stage=stage, met_at__isnull=False, subject_id__in=ids
+        )
+        for row in (
+            met.annotate(prefix=Substr("region_code", 1, width))
+            .values("prefix")
+            .annotate(avg=Avg("working_days_taken"))
+        ):
+            setattr(figures(row["prefix"]), attr, row["avg"])
+        averages.append((attr, met.aggregate(avg=Avg("working_days_taken"))["avg"]))
+
+    total = Figures()
+    for f in groups.values():
+        for name in (
+            "received",
+            "closed",
+            "accepted_in_time",
+            "enrolled_in_time",
+            "clocks_due",
+            "clocks_breached",
+            "currently_overdue",
+        ):
+            setattr(total, name, getattr(total, name) + getattr(f, name))
+    for attr, value in averages:
+        setattr(total, attr, value)
+
+    rows = []
+    if by_child and child_level:
+        children = Region.objects.filter(parent=region).order_by("code")
+        rows = [Row(child, groups.get(child.prefix, Figures())) for child in children]
+    return total, rows
+
+
+def late_cases(*, region: Region, stage: str, limit: int = 2000):
+    """Named lists: open cases whose clock for `stage` has run out (超过5日未受理,
+    超过15日未纳入)."""
+    return (
+        Declaration.objects.filter(region_code__startswith=region.prefix)
+        .exclude(state__in=CLOSED_STATES)
+        .filter(Exists(_clock(stage, met_at__isnull=True, breached_at__isnull=False)))
+        .annotate(due_on=Subquery(_clock(stage).values("due_on")[:1]))
+        .select_related("village")
+        .order_by("due_on", "submitted_at")[:limit]
+    )
+
+
+def weekly_trend(*, region: Region, weeks: int = 12) -> list[dict]:
+    """Declarations received and clocks breached per week, for the chart."""
+    today = timezone.localdate()
+    start = today - dt.timedelta(days=today.weekday() + 7 * (weeks - 1))
+    start_at = timezone.make_aware(dt.datetime.combine(start, dt.time.min))
+    received = dict(
+        Declaration.objects.filter(
+            region_code__startswith=region.prefix, submitted_at__gte=start_at
+        )
+        .annotate(week=TruncWeek("submitted_at"))
+        .values("week")
+        .annotate(n=Count("pk"))
+        .values_list("week", "n")
+    )
+    breached = dict(
+        Clock.objects.filter(region_code__startswith=region.prefix, breached_at__gte=start_at)
+        .annotate(week=TruncWeek("breached_at"))
+        .values("week")
+        .annotate(n=Count("pk"))
+        .values_list("week", "n")
+    )
+
+    def by_day(counts):
+        return {
+            timezone.localdate(k) if isinstance(k, dt.datetime) else k: v for k, v in counts.items()
+        }
+
+    received, breached = by_day(received), by_day(breached)
+    return [
+        {
+            "week": start + dt.timedelta(weeks=i),
+            "received": received.get(start + dt.timedelta(weeks=i), 0),
+            "breached": breached.get(start + dt.timedelta(weeks=i), 0),
+        }
+        for i in range(weeks)
+    ]
