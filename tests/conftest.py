@@ -18,6 +18,8 @@ from apps.notifications import backends
 from apps.regions.models import Region, Role, StaffMembership
 from apps.regions.services import regions_import_csv
 
+from .rates_world import world  # noqa: F401 — a shared fixture
+
 DEMO_CSV = Path(settings.BASE_DIR) / "apps" / "regions" / "data" / "demo_regions.csv"
 
 # Villages and areas of the demo tree used by the tests.

@@ -121,7 +121,9 @@ class Clock(models.Model):
     # The green channel is urgent enough to send reminders at night.
     urgent = models.BooleanField(default=False)
     # Working days from start to met, kept for the dashboards' averages.
-    working_days_taken = models.PositiveSmallIntegerField(_("working days taken"), null=True, blank=True)
+    working_days_taken = models.PositiveSmallIntegerField(
+        _("working days taken"), null=True, blank=True
+    )
     # Each reminder goes once: claimed by a conditional update before it is queued.
     reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
     breach_notified_at = models.DateTimeField(null=True, blank=True, editable=False)

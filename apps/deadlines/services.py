@@ -77,7 +77,9 @@ def clocks_start(
     return rows
 
 
-def clocks_meet(*, subject_type: str, subject_id: int, stages: list[str] | None = None, at=None) -> int:
+def clocks_meet(
+    *, subject_type: str, subject_id: int, stages: list[str] | None = None, at=None
+) -> int:
     """Stop running clocks; one met after its due time counts as breached (met late).
 
     A subject has a handful of clocks, so this goes row by row: each keeps the working
@@ -89,11 +91,15 @@ def clocks_meet(*, subject_type: str, subject_id: int, stages: list[str] | None 
         qs = qs.filter(stage__in=stages)
     met = 0
     for clock in qs:
-        taken = max(working_days_between(timezone.localdate(clock.started_at), timezone.localdate(at)), 0)
+        taken = max(
+            working_days_between(timezone.localdate(clock.started_at), timezone.localdate(at)), 0
+        )
         met += Clock.objects.filter(pk=clock.pk, met_at__isnull=True).update(
             met_at=at,
             working_days_taken=min(taken, 32767),
-            breached_at=Coalesce(F("breached_at"), Case(When(due_at__lt=at, then=F("due_at")), default=None)),
+            breached_at=Coalesce(
+                F("breached_at"), Case(When(due_at__lt=at, then=F("due_at")), default=None)
+            ),
         )
     return met
 

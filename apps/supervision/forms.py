@@ -1,0 +1,41 @@
+import datetime as dt
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .selectors import Period
+
+DATE = forms.DateInput(attrs={"type": "date"})
+
+
+class PeriodForm(forms.Form):
+    start = forms.DateField(label=_("From"), widget=DATE, required=False)
+    end = forms.DateField(label=_("To"), widget=DATE, required=False)
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end and end < start:
+            self.add_error("end", _("The end is before the start."))
+        if start and end and (end - start).days > 3660:
+            self.add_error("start", _("At most ten years at a time."))
+        return data
+
+    def period(self) -> Period:
+        default = Period.this_year()
+        if not self.is_valid():
+            return default
+        return Period(
+            self.cleaned_data.get("start") or default.start,
+            self.cleaned_data.get("end") or default.end,
+        )
+
+
+def parse_period(params) -> tuple[PeriodForm, Period]:
+    form = PeriodForm(params or None)
+    return form, form.period()
+
+
+def today() -> dt.date:
+    return timezone.localdate()

@@ -1,0 +1,14 @@
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def percent(value):
+    """0.1234 → 12.3%; no data → —."""
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+@register.filter
+def days(value):
+    return "—" if value is None else f"{value:.1f}"

@@ -1,0 +1,184 @@
+"""Dashboards for supervisors: province down to each village, by period."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+
+from apps.deadlines.models import Stage
+from apps.regions.models import Level, Region, user_region_prefixes
+
+from . import charts
+from .exports import workbook
+from .forms import parse_period
+from .selectors import late_cases, region_figures, weekly_trend
+
+LATE_KINDS = {"accept": Stage.VERIFY, "enrol": Stage.ENROL}
+
+
+def _region(request, code) -> Region:
+    return get_object_or_404(Region.objects.visible_to(request.user), code=code)
+
+
+@login_required
+def start(request):
+    """Land on the highest region the user supervises."""
+    prefixes = user_region_prefixes(request.user)
+    if request.user.is_superuser and not prefixes:
+        region = Region.objects.filter(level=Level.PROVINCE).first()
+    else:
+        region = Region.objects.visible_to(request.user).order_by("level", "code").first()
+    if region is None or not (prefixes or request.user.is_superuser):
+        raise Http404
+    return redirect("supervision:region", region.code)
+
+
+def _percent(value):
+    return None if value is None else round(value * 100, 1)
+
+
+def _context(request, region):
+    form, period = parse_period(request.GET)
+    total, rows = region_figures(region=region, period=period)
+    ranked = sorted(
+        (r for r in rows if r.figures.overdue_rate is not None),
+        key=lambda r: -r.figures.overdue_rate,
+    )
+    trend = weekly_trend(region=region)
+    return {
+        "region": region,
+        "ancestors": region.ancestors(),
+        "form": form,
+        "period": period,
+        "total": total,
+        "rows": rows,
+        "ranking_svg": charts.bars(
+            [(r.region.name, r.figures.overdue_rate, "#b40000") for r in ranked[:20]]
+        ),
+        "trend_svg": charts.columns(
+            [
+                (_("received"), [w["received"] for w in trend], "#0b57d0"),
+                (_("breached"), [w["breached"] for w in trend], "#b40000"),
+            ],
+            [f"{w['week']:%m-%d}" for w in trend],
+        ),
+        "query": request.GET.urlencode(),
+    }
+
+
+@login_required
+def region_view(request, code):
+    region = _region(request, code)
+    context = _context(request, region)
+    context["late_accept"] = late_cases(region=region, stage=Stage.VERIFY, limit=20)
+    context["late_enrol"] = late_cases(region=region, stage=Stage.ENROL, limit=20)
+    return render(request, "supervision/region.html", context)
+
+
+@login_required
+def bulletin(request, code):
+    region = _region(request, code)
+    context = _context(request, region)
+    context["late_accept"] = late_cases(region=region, stage=Stage.VERIFY)
+    context["late_enrol"] = late_cases(region=region, stage=Stage.ENROL)
+    return render(request, "supervision/bulletin.html", context)
+
+
+@login_required
+def late(request, code, kind):
+    if kind not in LATE_KINDS:
+        raise Http404
+    region = _region(request, code)
+    return render(
+        request,
+        "supervision/late.html",
+        {
+            "region": region,
+            "kind": kind,
+            "cases": late_cases(region=region, stage=LATE_KINDS[kind]),
+        },
+    )
+
+
+def _xlsx(name: str, content: bytes) -> HttpResponse:
+    response = HttpResponse(
+        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _figure_row(name, f):
+    pct = _percent
+    return [
+        name,
+        f.received,
+        f.closed,
+        pct(f.completion_rate),
+        f.accepted_in_time,
+        f.enrolled_in_time,
+        f.clocks_due,
+        f.clocks_breached,
+        pct(f.overdue_rate),
+        f.currently_overdue,
+        None if f.avg_days_to_accept is None else round(f.avg_days_to_accept, 1),
+        None if f.avg_days_to_enrol is None else round(f.avg_days_to_enrol, 1),
+    ]
+
+
+def figure_header():
+    return [
+        _("Region"),
+        _("Received"),
+        _("Closed"),
+        _("Completion rate %"),
+        _("Accepted within 5 days"),
+        _("Enrolled within 15 days"),
+        _("Deadlines due"),
+        _("Deadlines breached"),
+        _("Overdue rate %"),
+        _("Currently overdue"),
+        _("Average working days to accept"),
+        _("Average working days to enrol"),
+    ]
+
+
+@login_required
+def export_region(request, code):
+    region = _region(request, code)
+    _form, period = parse_period(request.GET)
+    total, rows = region_figures(region=region, period=period)
+    data = [_figure_row(r.region.name, r.figures) for r in rows] + [_figure_row(_("Total"), total)]
+    return _xlsx(
+        f"supervision-{region.code}-{period.start}-{period.end}",
+        workbook(region.name, figure_header(), data),
+    )
+
+
+@login_required
+def export_late(request, code, kind):
+    if kind not in LATE_KINDS:
+        raise Http404
+    region = _region(request, code)
+    cases = late_cases(region=region, stage=LATE_KINDS[kind])
+    header = [
+        _("Tracking number"),
+        _("Name"),
+        _("Village"),
+        _("Stage"),
+        _("Submitted"),
+        _("Due by"),
+    ]
+    data = [
+        [
+            d.tracking_number_display,
+            d.name,
+            d.village.name,
+            str(d.get_state_display()),
+            d.submitted_at.astimezone().strftime("%Y-%m-%d"),
+            d.due_on.isoformat() if d.due_on else "",
+        ]
+        for d in cases
+    ]
+    return _xlsx(f"late-{kind}-{region.code}", workbook(region.name, header, data))
