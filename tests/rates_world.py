@@ -17,8 +17,9 @@ def day(m, d, h=0):
     return dt.datetime(2026, m, d, h, tzinfo=CST)
 
 
-def case(regions, key, village, submitted, state, verify, enrol):
-    """verify/enrol: (due date, met at or None, breached: bool, working days taken)."""
+def case(regions, key, village, submitted, state, verify, enrol, cancelled=False):
+    """verify/enrol: (due date, met at or None, breached: bool, working days taken).
+    `cancelled`: the case closed (withdrawn, merged) and stopped its clocks."""
     declaration = Declaration.objects.create(
         tracking_number=f"{key:0>12}",
         state=state,
@@ -45,7 +46,8 @@ def case(regions, key, village, submitted, state, verify, enrol):
             due_at=due_at,
             met_at=met,
             breached_at=due_at if breached else None,
-            working_days_taken=taken,
+            working_days_taken=None if cancelled else taken,
+            cancelled=cancelled,
         )
     return declaration
 
@@ -89,6 +91,7 @@ def world(regions):
             State.WITHDRAWN,
             (d(2026, 11, 23), day(11, 18, 10), False, 2),
             (d(2026, 12, 7), day(11, 18, 10), False, 2),
+            cancelled=True,
         ),
         "E": case(
             regions,
@@ -116,5 +119,6 @@ def world(regions):
             State.MERGED,
             (d(2026, 11, 12), day(11, 6, 10), False, 1),
             (d(2026, 11, 26), day(11, 6, 10), False, 1),
+            cancelled=True,
         ),
     }

@@ -299,6 +299,10 @@ def test_township_return_then_village_amends_then_township_approves(
         declaration=case, actor=grid_wogou, visit=visit(findings="补充户口簿照片")
     )
     assert case.visits.count() == 2 and Declaration.objects.get(pk=case.pk).state == State.RETURNED
+    # The amended visit voids the income calculated from the old one.
+    with pytest.raises(s.InvalidInput):
+        s.declaration_pass_to_township(declaration=case, actor=grid_wogou)
+    s.declaration_assess_income(declaration=case, actor=grid_wogou, household_size=2)
     s.declaration_pass_to_township(declaration=case, actor=grid_wogou)
     s.declaration_record_property_check(
         declaration=case, actor=township_lujiagou, vehicles="无", housing="无", business="无"
@@ -443,3 +447,52 @@ def test_county_returns_to_the_township_which_approves_again(
     assert Transition.objects.filter(declaration=case).last().reason == "请补充车辆核查结果"
     s.declaration_township_approve(declaration=case, actor=township_lujiagou)
     assert Declaration.objects.get(pk=case.pk).state == State.COUNTY_REVIEW
+
+
+def test_withdrawing_stops_the_clocks_without_meeting_them(case, grid_wogou):
+    from apps.deadlines.models import Clock
+    from apps.deadlines.services import clock_mark
+
+    s.declaration_withdraw(declaration=case, actor=grid_wogou, reason="申请人撤回")
+    clocks = Clock.objects.for_subject("declaration", case.pk)
+    assert clocks and all(c.cancelled and c.met_at for c in clocks)
+    # The case was three weeks old: the visit clock had run out, the enrolment one not.
+    marks = {c.stage: clock_mark(c).status for c in clocks}
+    assert marks == {"verify": "stopped", "enrol": "stopped"}
+
+
+def test_an_upheld_appeal_is_final_and_shows_on_the_status_page(
+    client, case, grid_wogou, township_lujiagou
+):
+    from django.urls import reverse
+
+    s.declaration_accept(declaration=case, actor=grid_wogou)
+    s.declaration_village_reject(declaration=case, actor=grid_wogou, reason="收入超标")
+    appeal = s.appeal_file(declaration=case, reason="不服", channel="online")
+    s.appeal_decide(
+        appeal=appeal, actor=township_lujiagou, outcome=AppealOutcome.UPHELD, reason="核实无误"
+    )
+    with pytest.raises(s.WrongState):
+        s.appeal_file(declaration=case, reason="再次申诉", channel="online")
+    response = client.post(
+        reverse("public:status"), {"tracking_number": case.tracking_number, "phone": "13912345678"}
+    )
+    result = response.context["result"]
+    assert not result.can_appeal
+    assert any("维持原结论" in label for _at, label in result.history)
+
+
+def test_the_township_queue_lists_appeals_waiting_for_it(
+    client, case, grid_wogou, township_lujiagou
+):
+    from django.urls import reverse
+
+    s.declaration_accept(declaration=case, actor=grid_wogou)
+    s.declaration_village_reject(declaration=case, actor=grid_wogou, reason="收入超标")
+    s.appeal_file(declaration=case, reason="不服", channel="online")
+    client.force_login(township_lujiagou)
+    assert [a.declaration_id for a in client.get(reverse("staff:queue")).context["appeals"]] == [
+        case.pk
+    ]
+    client.force_login(grid_wogou)
+    assert client.get(reverse("staff:queue")).context["appeals"] == []

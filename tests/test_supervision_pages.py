@@ -32,7 +32,7 @@ def test_a_province_user_drills_down_to_a_village(client, province, world):
         assert response.status_code == 200, code
     county = client.get(reverse("supervision:region", args=[ANDING]), NOVEMBER)
     page = county.content.decode()
-    assert "鲁家沟镇" in page and "60.0%" in page and "40.0%" in page
+    assert "鲁家沟镇" in page and "60.0%" in page and "57.1%" in page
     assert reverse("supervision:region", args=[LUJIAGOU]) in page
     assert "<svg" in page and "户3" in page and "户6" in page
 
@@ -47,7 +47,7 @@ def test_the_excel_export_has_the_table(client, province, world):
     by_name = {r[0]: r for r in rows[1:]}
     assert by_name["鲁家沟镇"][1] == 3 and by_name["香泉镇"][1] == 2
     total = rows[-1]
-    assert total[1:4] == (5, 3, 60.0) and total[8] == 40.0
+    assert total[1:4] == (5, 3, 60.0) and total[8] == 57.1
     late = client.get(reverse("supervision:export_late", args=[ANDING, "accept"]))
     names = [
         r[1]

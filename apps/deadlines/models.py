@@ -120,6 +120,9 @@ class Clock(models.Model):
     provisional = models.BooleanField(_("provisional due date"), default=False)
     # The green channel is urgent enough to send reminders at night.
     urgent = models.BooleanField(default=False)
+    # Stopped because the case closed without the stage being done (withdrawn, merged):
+    # neither met nor, unless it had already run out, overdue.
+    cancelled = models.BooleanField(_("stopped"), default=False)
     # Working days from start to met, kept for the dashboards' averages.
     working_days_taken = models.PositiveSmallIntegerField(
         _("working days taken"), null=True, blank=True

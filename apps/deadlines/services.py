@@ -78,9 +78,15 @@ def clocks_start(
 
 
 def clocks_meet(
-    *, subject_type: str, subject_id: int, stages: list[str] | None = None, at=None
+    *,
+    subject_type: str,
+    subject_id: int,
+    stages: list[str] | None = None,
+    at=None,
+    cancel: bool = False,
 ) -> int:
     """Stop running clocks; one met after its due time counts as breached (met late).
+    With `cancel`, the stage was not done but is no longer needed (the case closed).
 
     A subject has a handful of clocks, so this goes row by row: each keeps the working
     days it took, which the dashboards average.
@@ -96,7 +102,8 @@ def clocks_meet(
         )
         met += Clock.objects.filter(pk=clock.pk, met_at__isnull=True).update(
             met_at=at,
-            working_days_taken=min(taken, 32767),
+            cancelled=cancel,
+            working_days_taken=None if cancel else min(taken, 32767),
             breached_at=Coalesce(
                 F("breached_at"), Case(When(due_at__lt=at, then=F("due_at")), default=None)
             ),
@@ -109,7 +116,7 @@ def clocks_resume(*, subject_type: str, subject_id: int, stages: list[str]) -> i
     return (
         Clock.objects.for_subject(subject_type, subject_id)
         .filter(stage__in=stages, met_at__isnull=False)
-        .update(met_at=None)
+        .update(met_at=None, cancelled=False, working_days_taken=None)
     )
 
 
@@ -127,7 +134,7 @@ def clocks_sweep(*, now: dt.datetime | None = None) -> int:
 
 @dataclass(frozen=True)
 class Mark:
-    status: str  # "on_time", "due_soon", "overdue", "met", "met_late"
+    status: str  # "on_time", "due_soon", "overdue", "met", "met_late", "stopped"
     working_days: int  # left (on time, due soon) or over (overdue, met late)
 
     @property
@@ -137,6 +144,8 @@ class Mark:
 
 def clock_mark(clock: Clock, *, today: dt.date | None = None) -> Mark:
     today = today or timezone.localdate()
+    if clock.cancelled:
+        return Mark("stopped", 0)
     if clock.met_at:
         met_on = timezone.localdate(clock.met_at)
         if clock.met_at > clock.due_at:

@@ -3,12 +3,13 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.core.identity import mobile_hash
 from apps.deadlines.models import Clock, Stage
 from apps.deadlines.services import Mark, clock_mark
 
-from .models import Declaration, State
+from .models import AppealOutcome, Declaration, State
 from .services import SUBJECT, declaration_clocks
 
 
@@ -42,6 +43,13 @@ def declaration_public_status(*, tracking_number: str, phone: str) -> PublicStat
     if declaration is None:
         return None
     history = [(entry.at, entry.state_label) for entry in declaration_timeline(declaration)]
+    for appeal in declaration.appeals.all():
+        history.append((appeal.filed_at, str(_("appeal filed"))))
+        if appeal.outcome:
+            history.append(
+                (appeal.decided_at, f"{_('appeal decided')}：{appeal.get_outcome_display()}")
+            )
+    history.sort(key=lambda item: item[0])
     pending = declaration.appeals.filter(outcome="").exists()
     clocks = declaration_clocks(declaration)
     return PublicStatus(
@@ -55,7 +63,8 @@ def declaration_public_status(*, tracking_number: str, phone: str) -> PublicStat
         history=history,
         declaration_id=declaration.pk,
         rejection_reason=declaration.rejection_reason,
-        can_appeal=declaration.state == State.REJECTED and not pending,
+        can_appeal=declaration.state == State.REJECTED
+        and not declaration.appeals.exclude(outcome=AppealOutcome.REOPENED).exists(),
         appeal_pending=pending,
         is_open=declaration.is_open,
     )

@@ -175,6 +175,7 @@ def status_act(request, action):
                 services.appeal_file(
                     declaration=declaration, reason=form.cleaned_data["reason"], channel="online"
                 )
+                title = _("Appeal sent")
                 message = _(
                     "Your appeal has been sent to the level above. You will be told the decision by SMS."
                 )
@@ -182,6 +183,7 @@ def status_act(request, action):
                 services.declaration_withdraw(
                     declaration=declaration, reason=form.cleaned_data["reason"], by_applicant=True
                 )
+                title = _("Withdrawn")
                 message = _("Your declaration has been withdrawn.")
         except services.ActionRefused as exc:
             return render(
@@ -190,7 +192,9 @@ def status_act(request, action):
                 {"title": _("Not possible"), "message": exc.message},
                 status=409,
             )
-        return render(request, "declarations/public/done.html", {"message": message})
+        return render(
+            request, "declarations/public/done.html", {"title": title, "message": message}
+        )
     return render(
         request,
         "declarations/public/status_reason.html",

@@ -38,7 +38,7 @@ from .forms_review import (
     VisitForm,
     visit_input,
 )
-from .models import Appeal, Declaration, State, VisitDocument
+from .models import Appeal, AppealOutcome, Declaration, State, VisitDocument
 from .selectors import (
     action_spec,
     available_actions,
@@ -84,9 +84,19 @@ def home(request):
 
 @login_required
 def queue(request):
-    """The township's review queue across its villages."""
+    """The township's review queue across its villages, and the appeals waiting for the
+    user's level to decide."""
+    appeals = [
+        a
+        for a in Appeal.objects.visible_to(request.user)
+        .pending()
+        .select_related("declaration__village")
+        if roles_over(request.user, a.declaration.region_code) & DECIDING_ROLES[a.level]
+    ]
     return render(
-        request, "declarations/staff/queue.html", {"rows": township_review_queue(request.user)}
+        request,
+        "declarations/staff/queue.html",
+        {"rows": township_review_queue(request.user), "appeals": appeals},
     )
 
 
@@ -104,7 +114,9 @@ def _appeal_context(declaration: Declaration, user) -> dict:
         "pending_appeal": pending,
         "can_record_appeal": declaration.state == State.REJECTED
         and pending is None
+        and not any(a.outcome == AppealOutcome.UPHELD for a in declaration.appeals.all())
         and roles & CASEWORK_ROLES,
+        "is_rejecter": pending is not None and pending.rejected_by_id == user.pk,
         "can_decide_appeal": pending is not None
         and bool(roles & DECIDING_ROLES[pending.level])
         and pending.rejected_by_id != user.pk,

@@ -107,7 +107,14 @@ def region_figures(
             accepted=Count(
                 "pk",
                 filter=Q(
-                    Exists(_clock(Stage.VERIFY, met_at__isnull=False, breached_at__isnull=True))
+                    Exists(
+                        _clock(
+                            Stage.VERIFY,
+                            met_at__isnull=False,
+                            breached_at__isnull=True,
+                            cancelled=False,
+                        )
+                    )
                 ),
             ),
             enrolled=Count(
@@ -124,6 +131,7 @@ def region_figures(
     clocks = Clock.objects.filter(region_code__startswith=region.prefix)
     for row in (
         clocks.filter(due_on__gte=period.start, due_on__lte=min(period.end, today))
+        .exclude(cancelled=True, breached_at__isnull=True)
         .annotate(prefix=Substr("region_code", 1, width))
         .values("prefix")
         .annotate(due=Count("pk"), breached=Count("pk", filter=Q(breached_at__isnull=False)))
@@ -147,7 +155,11 @@ def region_figures(
         (Stage.ENROL, enrolled_ids, "avg_days_to_enrol"),
     ):
         met = Clock.objects.filter(
-            subject_type=SUBJECT, stage=stage, met_at__isnull=False, subject_id__in=ids
+            subject_type=SUBJECT,
+            stage=stage,
+            met_at__isnull=False,
+            cancelled=False,
+            subject_id__in=ids,
         )
         for row in (
             met.annotate(prefix=Substr("region_code", 1, width))

@@ -12,6 +12,7 @@ by their wording.
 """
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -315,6 +316,12 @@ def test_township_returns_the_village_amends_and_the_township_approves(
     assert latest.findings == amended
     assert sorted(m.name for m in latest.members.all()) == sorted([case.name, "李梅", "魏强"])
 
+    # The amended visit voids the old income calculation: calculate again, then pass up.
+    press(phone, page_link(case, "income"))
+    phone.fill("input[name=household_size]", "3")
+    press(phone, "main form button[type=submit]")
+    income = Declaration.objects.get(pk=case.pk).income
+    assert income.per_capita == Decimal("3666.67")  # (12000 + 8000 - 9000) / 3
     press(phone, act_button(case, "pass_to_township"))
     assert phone.url == live_server.url + detail_url, "passing up again was refused"
     assert state_of(case) == State.TOWNSHIP_REVIEW

@@ -34,6 +34,9 @@ def appeal_file(*, declaration: Declaration, reason: str, channel: str, actor=No
         raise InvalidInput
     if declaration.state != State.REJECTED:
         raise WrongState(_("Only a case that was not enrolled can be appealed."))
+    if declaration.appeals.filter(outcome=AppealOutcome.UPHELD).exists():
+        # The level above has looked again and upheld it: the decision is final here.
+        raise WrongState(_("The appeal against this decision has already been decided."))
     rejection = (
         Transition.objects.filter(declaration=declaration, to_state=State.REJECTED)
         .order_by("-at", "-pk")

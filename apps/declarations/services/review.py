@@ -47,7 +47,9 @@ COUNTY_ROLES = frozenset({Role.COUNTY})
 CASEWORK_ROLES = VILLAGE_ROLES | TOWNSHIP_ROLES | COUNTY_ROLES
 
 # What each transition does to the case's clocks: (stages met, stages started,
-# stages resumed). None means every running clock: the case is closed.
+# stages resumed). None means every running clock: the case is decided. Withdrawing and
+# merging stop the running clocks without meeting them (CANCELLING).
+CANCELLING = {"withdraw", "merge"}
 CLOCK_EFFECTS = {
     "verify": ([Stage.VERIFY], [Stage.FEEDBACK], []),
     "pass_to_township": ([Stage.FEEDBACK], [], []),
@@ -129,7 +131,9 @@ def _transition(
 def _move_clocks(declaration: Declaration, method: str) -> None:
     met, started, resumed = CLOCK_EFFECTS.get(method, ([], [], []))
     if met is None or met:
-        clocks_meet(subject_type=SUBJECT, subject_id=declaration.pk, stages=met)
+        clocks_meet(
+            subject_type=SUBJECT, subject_id=declaration.pk, stages=met, cancel=method in CANCELLING
+        )
     if started:
         clocks_start(
             subject_type=SUBJECT,
@@ -334,6 +338,9 @@ def declaration_record_visit(
     else:
         with transaction.atomic():
             save_visit()
+            # The income was calculated from the visit this one amends: calculate again.
+            IncomeAssessment.objects.filter(declaration=declaration).delete()
+            declaration._state.fields_cache.pop("income", None)
     return created[0]
 
 
@@ -439,6 +446,8 @@ def declaration_pass_to_township(*, declaration: Declaration, actor) -> Transiti
     """The village passes the case up once the notice has run and the evaluation agreed."""
     evaluation = declaration.evaluations.order_by("-pk").first()
     require_role(declaration=declaration, actor=actor, roles=VILLAGE_ROLES)
+    if not IncomeAssessment.objects.filter(declaration=declaration).exists():
+        raise InvalidInput(_("Calculate the household's income first."))
     if evaluation is None or evaluation.outcome != EvaluationOutcome.AGREED:
         raise InvalidInput(
             _("Only a case the village evaluation agreed to can be passed up; otherwise reject it.")
