@@ -43,12 +43,11 @@ def declaration_public_status(*, tracking_number: str, phone: str) -> PublicStat
     if declaration is None:
         return None
     history = [(entry.at, entry.state_label) for entry in declaration_timeline(declaration)]
+    filed, decided = _("appeal filed"), _("appeal decided")
     for appeal in declaration.appeals.all():
-        history.append((appeal.filed_at, str(_("appeal filed"))))
+        history.append((appeal.filed_at, filed))
         if appeal.outcome:
-            history.append(
-                (appeal.decided_at, f"{_('appeal decided')}：{appeal.get_outcome_display()}")
-            )
+            history.append((appeal.decided_at, f"{decided}：{appeal.get_outcome_display()}"))
     history.sort(key=lambda item: item[0])
     pending = declaration.appeals.filter(outcome="").exists()
     clocks = declaration_clocks(declaration)
