@@ -63,8 +63,17 @@ def columns(
             parts.append(
                 f'<rect x="{x0 + k * bar_w:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" fill="{colour}"/>'
             )
+            if values[i]:
+                parts.append(
+                    f'<text x="{x0 + (k + 0.5) * bar_w:.1f}" y="{y - 3:.1f}" text-anchor="middle" '
+                    f'font-size="10">{values[i]}</text>'
+                )
         parts.append(
             f'<text x="{x0 + slot * 0.4:.1f}" y="{height - 10}" text-anchor="middle" font-size="11">{escape(label)}</text>'
         )
-    parts.append(f'<text x="2" y="{legend + 10}" font-size="11">{top}</text></svg>')
+    base = legend + plot_h
+    parts.append(
+        f'<line x1="{left}" y1="{base}" x2="{width}" y2="{base}" stroke="#999"/>'
+        f'<text x="{left - 4}" y="{base}" text-anchor="end" font-size="11">0</text></svg>'
+    )
     return "".join(parts)

@@ -213,6 +213,7 @@ def weekly_trend(*, region: Region, weeks: int = 12) -> list[dict]:
         Declaration.objects.filter(
             region_code__startswith=region.prefix, submitted_at__gte=start_at
         )
+        .exclude(state=State.MERGED)
         .annotate(week=TruncWeek("submitted_at"))
         .values("week")
         .annotate(n=Count("pk"))

@@ -57,8 +57,8 @@ def _context(request, region):
         ),
         "trend_svg": charts.columns(
             [
-                (_("received"), [w["received"] for w in trend], "#0b57d0"),
-                (_("breached"), [w["breached"] for w in trend], "#b40000"),
+                (_("Received"), [w["received"] for w in trend], "#0b57d0"),
+                (_("Deadlines breached"), [w["breached"] for w in trend], "#b40000"),
             ],
             [f"{w['week']:%m-%d}" for w in trend],
         ),

@@ -144,13 +144,6 @@ def test_a_province_user_drills_down_and_downloads_excel(
         press(page, f"table.figures {region_link(ANDING)}")
         assert_on(page, live_server, ANDING, "安定区")
         kpis = [k.strip() for k in page.locator("section.kpis .kpi").all_inner_texts()]
-        from django.utils import timezone as tz
-
-        from apps.deadlines.models import Clock
-
-        print("NOW", tz.now(), tz.localdate())
-        for c in Clock.objects.order_by("pk").values():
-            print("CLOCK", c)
         # received, completion rate, overdue rate (4 of 7 clocks due), currently overdue
         assert kpis == ["5", "60.0%", "57.1%", "3"]
         rows = figures_rows(page)
