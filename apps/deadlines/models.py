@@ -148,6 +148,26 @@ class Clock(models.Model):
                 name="clock_sweep_idx",
             ),
             models.Index(fields=["subject_type", "subject_id"], name="clock_subject_idx"),
+            # The dashboards (apps/supervision/selectors.py), scoped by a prefix of the
+            # region code: clocks due in a period, covering the breached/stopped test;
+            # clocks running and breached now; clocks breached per week.
+            models.Index(
+                fields=["region_code", "due_on"],
+                opclasses=["varchar_pattern_ops", "date_ops"],
+                include=["breached_at", "cancelled"],
+                name="clock_region_due_idx",
+            ),
+            models.Index(
+                fields=["region_code"],
+                opclasses=["varchar_pattern_ops"],
+                condition=Q(met_at__isnull=True, breached_at__isnull=False),
+                name="clock_overdue_idx",
+            ),
+            models.Index(
+                fields=["breached_at", "region_code"],
+                condition=Q(breached_at__isnull=False),
+                name="clock_breached_idx",
+            ),
         ]
 
     def __str__(self):

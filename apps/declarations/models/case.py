@@ -158,6 +158,15 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
                 name="one_open_declaration_per_person",
             ),
         ]
+        indexes = [
+            # The dashboards: a region's declarations (code prefix) submitted in a period.
+            models.Index(
+                fields=["region_code", "submitted_at"],
+                opclasses=["varchar_pattern_ops", "timestamptz_ops"],
+                include=["state"],
+                name="declaration_region_time_idx",
+            ),
+        ]
         permissions = [("reveal_personal_data", _("Can reveal full ID and phone numbers"))]
 
     def __str__(self):
