@@ -15,6 +15,9 @@ with set-based SQL a province of 1 province, 14 cities, 86 counties, 1,200 towns
 - `region_figures`, `late_cases` and `weekly_trend` alone, and every SQL statement of one
   request of each page (CaptureQueriesContext), with EXPLAIN (ANALYZE, BUFFERS) of the
   slowest;
+- the refresh of the dashboards' summary tables (`figures_refresh`): a full rebuild,
+  then the incremental refresh Celery runs every few minutes (the last 120 days),
+  before the pages are measured (they read the summaries);
 - the deadline sweep (`clocks_sweep`) over a small and a large backlog of running
   clocks past due, and again with nothing to flag: duration, rows, memory.
 
@@ -514,7 +517,12 @@ def measure_parts(repeat: int) -> dict:
 
     from apps.deadlines.models import Stage
     from apps.regions.models import Region
-    from apps.supervision.selectors import late_cases, region_figures, weekly_trend
+    from apps.supervision.selectors import (
+        _currently_overdue,
+        late_cases,
+        region_figures,
+        weekly_trend,
+    )
 
     today = timezone.localdate()
     out = {}
@@ -532,6 +540,8 @@ def measure_parts(repeat: int) -> dict:
             late_cases(region=r, stage=Stage.ENROL, limit=20)
         )
         parts["weekly_trend"] = lambda r=region: weekly_trend(region=r)
+        width = 4 if code == PROVINCE else 9
+        parts["currently overdue (live)"] = lambda r=region, w=width: _currently_overdue(r, w)
         for name, fn in parts.items():
             fn()
             ms = []
@@ -584,6 +594,40 @@ def profile_queries() -> dict:
                 "queries": [{"ms": round(q["ms"], 1), "sql": q["sql"]} for q in queries],
                 "slowest_explain": explain(queries[0]["sql"]),
             }
+    return out
+
+
+def measure_refresh() -> list[dict]:
+    """A full rebuild of the summary tables, then two incremental refreshes."""
+    from django.db import connection
+
+    from apps.supervision.summaries import default_since, figures_refresh
+
+    out = []
+    for label, since in (
+        ("full rebuild", None),
+        ("incremental (last 120 days)", default_since()),
+        ("incremental, again", default_since()),
+    ):
+        t = time.perf_counter()
+        refresh = figures_refresh(since=since)
+        out.append(
+            {
+                "label": label,
+                "since": str(since),
+                "rows": refresh.rows,
+                "seconds": round(time.perf_counter() - t, 2),
+            }
+        )
+        if since is None:
+            # As autovacuum would leave it after a rebuild.
+            with connection.cursor() as cur:
+                cur.execute("VACUUM (ANALYZE) supervision_dailyfigures")
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT level, count(*) FROM supervision_dailyfigures GROUP BY 1 ORDER BY 1 DESC"
+        )
+        out.append({"label": "rows by level", "rows_by_level": dict(cur.fetchall())})
     return out
 
 
@@ -742,11 +786,25 @@ def main() -> int:
         log(f"generating {args.declarations:,} declarations")
         result["generation_s"] = generate(args.declarations)
         log(f"generated in {result['generation_s']['total']:.1f} s")
+    else:
+        # A previous run's sweep left flagged rows behind: vacuum as autovacuum would,
+        # so index-only scans (currently overdue) do not fetch the heap.
+        with psycopg.connect(f"{PG}/{DB_NAME}", autocommit=True) as conn:
+            for t in ("declarations_declaration", "deadlines_clock"):
+                conn.execute(f"VACUUM (ANALYZE) {t}")
     result["data"] = data_profile()
     log(
         f"data: {result['data']['declarations']:,} declarations, "
         f"{result['data']['clocks']:,} clocks ({result['data']['clocks_running']:,} running)"
     )
+
+    log("summary tables")
+    result["refresh"] = measure_refresh()
+    for r in result["refresh"]:
+        if "seconds" in r:
+            log(f"  {r['label']}: {r['rows']:,} rows in {r['seconds']:.2f} s")
+        else:
+            log(f"  {r['label']}: {r['rows_by_level']}")
 
     log(f"dashboards: {args.warmups} warm-ups, {args.requests} requests per page")
     result["pages"] = measure_pages(args.requests, args.warmups)
@@ -809,6 +867,9 @@ def main() -> int:
     print("\nSummary")
     if "generation_s" in result:
         print(f"  generation: {result['generation_s']['total']:.1f} s ({result['generation_s']})")
+    for r in result["refresh"]:
+        if "seconds" in r:
+            print(f"  summary tables, {r['label']}: {r['seconds']:.2f} s ({r['rows']:,} rows)")
     for t, r, m in targets:
         print(f"  [{'met' if m else 'MISSED'}] {t}: {r}")
     print(f"  result: {path.relative_to(ROOT)}")

@@ -30,4 +30,14 @@ def _beat_schedule(sender, **kwargs):
             "task": "apps.declarations.tasks.sweep_deadlines",
             "schedule": float(settings.DEADLINE_SWEEP_MINUTES * 60),
         },
+        # The dashboards' summary tables: the recent days often, everything nightly.
+        "figures-refresh": {
+            "task": "apps.supervision.tasks.refresh_figures",
+            "schedule": float(getattr(settings, "SUPERVISION_FIGURES_REFRESH_MINUTES", 10) * 60),
+        },
+        "figures-rebuild": {
+            "task": "apps.supervision.tasks.refresh_figures",
+            "schedule": crontab(hour=2, minute=30),
+            "kwargs": {"full": True},
+        },
     }

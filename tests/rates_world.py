@@ -7,6 +7,7 @@ import pytest
 
 from apps.deadlines.models import Clock, Stage
 from apps.declarations.models import Declaration, State
+from apps.supervision.summaries import figures_refresh
 
 CST = dt.timezone(dt.timedelta(hours=8))
 ANDING, LUJIAGOU, XIANGQUAN = "621102000000", "621102100000", "621102101000"
@@ -54,6 +55,13 @@ def case(regions, key, village, submitted, state, verify, enrol, cancelled=False
 
 @pytest.fixture
 def world(regions):
+    cases = _world(regions)
+    # The dashboards read the summary tables: fill them, as the Celery task would.
+    figures_refresh(since=None)
+    return cases
+
+
+def _world(regions):
     d = dt.date
     return {
         "A": case(

@@ -10,20 +10,25 @@ Definitions (docs/rates.md): for a region R (its code prefix) and a period P of 
   open or met late, over all clocks of R due in P (up to today);
 - currently overdue: clocks of R running past their due time now;
 - average working days to accept / to enrol: over received whose clock was met.
-Every figure is a grouped SQL aggregate, never a loop over cases.
+Every figure is a grouped SQL aggregate, never a loop over cases. `region_figures` sums
+the summary rows (models.DailyFigures, refreshed by Celery: summaries.py) except
+"currently overdue", which is about now and counted live; `region_figures_live`
+aggregates the cases themselves and gives the same figures for the same data.
 """
 
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Avg, Count, Exists, OuterRef, Q, Subquery
-from django.db.models.functions import Substr, TruncWeek
+from django.db.models import Avg, Count, Exists, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce, Substr, TruncWeek
 from django.utils import timezone
 
 from apps.deadlines.models import Clock, Stage
 from apps.declarations.models import CLOSED_STATES, Declaration, State
 from apps.declarations.services import SUBJECT
 from apps.regions.models import PREFIX_LENGTH, Level, Region
+
+from .models import SUMMARY_LEVELS, DailyFigures
 
 CLOSING_STATES = [State.ENROLLED, State.REJECTED, State.WITHDRAWN]
 
@@ -85,10 +90,120 @@ def _clock(stage: str, **conditions):
     )
 
 
+def _grouping(region: Region, by_child: bool) -> tuple[Level | None, int]:
+    """The child level (None for a village) and the width of the prefix grouped by."""
+    child_level = Level(region.level + 1) if region.level < Level.VILLAGE else None
+    width = PREFIX_LENGTH[child_level] if (by_child and child_level) else len(region.prefix)
+    return child_level, width
+
+
+def _currently_overdue(region: Region, width: int) -> dict[str, int]:
+    return dict(
+        Clock.objects.filter(
+            region_code__startswith=region.prefix, met_at__isnull=True, breached_at__isnull=False
+        )
+        .annotate(prefix=Substr("region_code", 1, width))
+        .values("prefix")
+        # COUNT(*), not of the key: an index-only scan of clock_overdue_idx.
+        .annotate(n=Count("*"))
+        .values_list("prefix", "n")
+    )
+
+
+def _rows(region: Region, child_level, by_child: bool, groups: dict[str, Figures]) -> list[Row]:
+    if not (by_child and child_level):
+        return []
+    children = Region.objects.filter(parent=region).order_by("code")
+    return [Row(child, groups.get(child.prefix, Figures())) for child in children]
+
+
+ADDITIVE = (
+    "received",
+    "closed",
+    "accepted_in_time",
+    "enrolled_in_time",
+    "clocks_due",
+    "clocks_breached",
+    "currently_overdue",
+)
+
+
 def region_figures(
     *, region: Region, period: Period, by_child: bool = True
 ) -> tuple[Figures, list[Row]]:
-    """The figures of `region` and, when it has children, of each child."""
+    """The figures of `region` and, when it has children, of each child, from the
+    summary rows (as fresh as the last `figures_refresh`) of the coarsest level that
+    still tells the children apart: counties for a province or city, townships for a
+    county, villages below."""
+    child_level, width = _grouping(region, by_child)
+    level = min((lv for lv in SUMMARY_LEVELS if PREFIX_LENGTH[lv] >= width), key=PREFIX_LENGTH.get)
+    due_until = min(period.end, timezone.localdate())
+    due = Q(day__lte=due_until)
+
+    def total(name, **extra):
+        return Coalesce(Sum(name, **extra), 0)
+
+    groups: dict[str, Figures] = {}
+    sums: dict[str, int] = dict.fromkeys(
+        ("accept_days_sum", "accept_days_count", "enrol_days_sum", "enrol_days_count"), 0
+    )
+    for row in (
+        DailyFigures.objects.filter(
+            level=level,
+            code__startswith=region.prefix,
+            day__gte=period.start,
+            day__lte=period.end,
+        )
+        .annotate(prefix=Substr("code", 1, width))
+        .values("prefix")
+        .annotate(
+            received_n=total("received"),
+            closed_n=total("closed"),
+            accepted_n=total("accepted_in_time"),
+            enrolled_n=total("enrolled_in_time"),
+            accept_sum=total("accept_days_sum"),
+            accept_count=total("accept_days_count"),
+            enrol_sum=total("enrol_days_sum"),
+            enrol_count=total("enrol_days_count"),
+            due_n=total("clocks_due", filter=due),
+            breached_n=total("clocks_breached", filter=due),
+        )
+    ):
+        groups[row["prefix"]] = Figures(
+            received=row["received_n"],
+            closed=row["closed_n"],
+            accepted_in_time=row["accepted_n"],
+            enrolled_in_time=row["enrolled_n"],
+            clocks_due=row["due_n"],
+            clocks_breached=row["breached_n"],
+            avg_days_to_accept=(
+                row["accept_sum"] / row["accept_count"] if row["accept_count"] else None
+            ),
+            avg_days_to_enrol=row["enrol_sum"] / row["enrol_count"] if row["enrol_count"] else None,
+        )
+        sums["accept_days_sum"] += row["accept_sum"]
+        sums["accept_days_count"] += row["accept_count"]
+        sums["enrol_days_sum"] += row["enrol_sum"]
+        sums["enrol_days_count"] += row["enrol_count"]
+    for prefix, n in _currently_overdue(region, width).items():
+        groups.setdefault(prefix, Figures()).currently_overdue = n
+
+    total_figures = Figures()
+    for f in groups.values():
+        for name in ADDITIVE:
+            setattr(total_figures, name, getattr(total_figures, name) + getattr(f, name))
+    if sums["accept_days_count"]:
+        total_figures.avg_days_to_accept = sums["accept_days_sum"] / sums["accept_days_count"]
+    if sums["enrol_days_count"]:
+        total_figures.avg_days_to_enrol = sums["enrol_days_sum"] / sums["enrol_days_count"]
+    return total_figures, _rows(region, child_level, by_child, groups)
+
+
+def region_figures_live(
+    *, region: Region, period: Period, by_child: bool = True
+) -> tuple[Figures, list[Row]]:
+    """The figures of `region` and, when it has children, of each child, aggregated
+    from the cases at the time of the call (the summaries' reference)."""
     child_level = Level(region.level + 1) if region.level < Level.VILLAGE else None
     width = PREFIX_LENGTH[child_level] if (by_child and child_level) else len(region.prefix)
     today = timezone.localdate()

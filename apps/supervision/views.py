@@ -3,6 +3,7 @@
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.deadlines.models import Stage
@@ -12,6 +13,7 @@ from . import charts
 from .exports import workbook
 from .forms import parse_period
 from .selectors import late_cases, region_figures, weekly_trend
+from .summaries import last_refresh
 
 LATE_KINDS = {"accept": Stage.VERIFY, "enrol": Stage.ENROL}
 
@@ -35,6 +37,15 @@ def start(request):
 
 def _percent(value):
     return None if value is None else round(value * 100, 1)
+
+
+def _freshness() -> str | None:
+    """When the summary tables were last refreshed: "HH:MM" today, else with the day."""
+    refresh = last_refresh()
+    if refresh is None:
+        return None
+    local = timezone.localtime(refresh.finished_at)
+    return f"{local:%H:%M}" if local.date() == timezone.localdate() else f"{local:%Y-%m-%d %H:%M}"
 
 
 def _context(request, region):
@@ -63,6 +74,7 @@ def _context(request, region):
             [f"{w['week']:%m-%d}" for w in trend],
         ),
         "query": request.GET.urlencode(),
+        "refreshed": _freshness(),
     }
 
 

@@ -1,0 +1,86 @@
+"""Summary tables behind the dashboards (docs/rates.md, "Where the numbers come from").
+
+`DailyFigures` holds additive counters per region and day, at three levels: village
+(the codes cases carry), township and county (sums of the villages below them). A
+dashboard for a region and a period sums the rows of the level just finer than the one
+it groups by, instead of aggregating every declaration and clock of the period. The
+rows are recomputed from the cases by `figures_refresh` (apps/supervision/summaries.py),
+run by Celery; `FiguresRefresh` records when, so the page can say how fresh it is.
+"""
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from apps.regions.models import Level
+
+SUMMARY_LEVELS = (Level.VILLAGE, Level.TOWNSHIP, Level.COUNTY)
+
+
+def _counter(verbose_name):
+    # db_default: the refresh's INSERT … SELECT names only the columns it fills.
+    return models.PositiveIntegerField(verbose_name, default=0, db_default=0)
+
+
+class DailyFigures(models.Model):
+    """Counters of one region (`code`: its prefix, 12, 9 or 6 digits) for one day.
+
+    By submission day (declarations not merged into a twin): received, closed,
+    accepted_in_time, enrolled_in_time, and the sums and counts behind the average
+    working days to accept / to enrol. By due day (every clock of the region, except
+    those stopped before they ran out): clocks_due, clocks_breached.
+    """
+
+    level = models.PositiveSmallIntegerField(_("level"), choices=Level.choices)
+    code = models.CharField(_("region code prefix"), max_length=12)
+    day = models.DateField(_("day"))
+
+    received = _counter(_("received"))
+    closed = _counter(_("closed"))
+    accepted_in_time = _counter(_("accepted within 5 days"))
+    enrolled_in_time = _counter(_("enrolled within 15 days"))
+    accept_days_sum = _counter(_("working days to accept, sum"))
+    accept_days_count = _counter(_("working days to accept, count"))
+    enrol_days_sum = _counter(_("working days to enrol, sum"))
+    enrol_days_count = _counter(_("working days to enrol, count"))
+    clocks_due = _counter(_("deadlines due"))
+    clocks_breached = _counter(_("deadlines breached"))
+
+    class Meta:
+        verbose_name = _("daily figures")
+        verbose_name_plural = _("daily figures")
+        constraints = [
+            models.UniqueConstraint(fields=["level", "code", "day"], name="daily_figures_key"),
+            models.CheckConstraint(
+                condition=Q(level__in=[int(x) for x in SUMMARY_LEVELS]),
+                name="daily_figures_level",
+            ),
+        ]
+        indexes = [
+            # A region's rows (a prefix of `code`) at one level, in a period.
+            models.Index(
+                fields=["level", "code", "day"],
+                opclasses=["int2_ops", "varchar_pattern_ops", "date_ops"],
+                name="daily_figures_prefix_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.code} {self.day}"
+
+
+class FiguresRefresh(models.Model):
+    """One run of `figures_refresh`: the dashboards show the latest one's time."""
+
+    finished_at = models.DateTimeField(_("finished at"), db_index=True)
+    since = models.DateField(_("recomputed from"), null=True, blank=True)  # None: all days
+    seconds = models.FloatField(_("seconds"))
+    rows = models.PositiveIntegerField(_("rows written"))
+
+    class Meta:
+        verbose_name = _("figures refresh")
+        verbose_name_plural = _("figures refreshes")
+        ordering = ["-finished_at"]
+
+    def __str__(self):
+        return f"{self.finished_at:%Y-%m-%d %H:%M} ({self.since or 'full'})"
