@@ -148,6 +148,14 @@ class Clock(models.Model):
                 name="clock_sweep_idx",
             ),
             models.Index(fields=["subject_type", "subject_id"], name="clock_subject_idx"),
+            # The named lists (over 5 days not accepted, over 15 not enrolled): running
+            # clocks past due, by stage, oldest first.
+            models.Index(
+                fields=["stage", "due_on"],
+                include=["region_code", "subject_type", "subject_id"],
+                condition=Q(met_at__isnull=True, breached_at__isnull=False),
+                name="clock_late_idx",
+            ),
             # The dashboards (apps/supervision/selectors.py), scoped by a prefix of the
             # region code: clocks due in a period, covering the breached/stopped test;
             # clocks running and breached now; clocks breached per week.
