@@ -214,3 +214,12 @@ def test_a_json_body_is_refused_cleanly(client, form_url):
     response = client.post(form_url, {"name": ["a", "b"]}, content_type="application/json")
     assert response.status_code == 400
     assert nothing_saved()
+
+
+def test_the_on_behalf_section_is_folded_unless_used_and_errors_are_linked(client, form_url):
+    page = client.get(form_url).content.decode()
+    assert '<details class="behalf">' in page  # folded for the usual case
+    response = client.post(form_url, form_data(on_behalf="on", id_number="621102199005050031"))
+    page = response.content.decode()
+    assert '<details class="behalf" open>' in page  # open when the declarant must fill it in
+    assert 'href="#id_id_number"' in page and 'href="#id_declarant_name"' in page
