@@ -10,4 +10,13 @@ DEFAULT_POLICIES = {
     "help_plan": (10, "days", "enrolment", "一键申报 report (seed 002)"),
     "green_channel": (1, "months", "green channel opened", "甘农防发〔2025〕1号 §5"),
     "warning": (5, "days", "warning issued", "甘民发〔2023〕53号"),
+    # 走访: monthly for 脱贫不稳定户, quarterly for the other categories (project default).
+    "follow_up": (3, "months", "enrolment or the last follow-up visit", "project default"),
+    "follow_up_close": (1, "months", "enrolment or the last follow-up visit", "project default"),
+    "look_back": (
+        1,
+        "months",
+        "household drawn for the look-back review",
+        "甘农防发〔2025〕1号 §7",
+    ),
 }

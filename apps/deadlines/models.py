@@ -69,6 +69,9 @@ class Stage(models.TextChoices):
     HELP_PLAN = "help_plan", _("help plan")
     GREEN_CHANNEL = "green_channel", _("green-channel identification")
     WARNING = "warning", _("department warning verified")
+    FOLLOW_UP = "follow_up", _("follow-up visit")
+    FOLLOW_UP_CLOSE = "follow_up_close", _("follow-up visit (household not yet stable)")
+    LOOK_BACK = "look_back", _("look-back review")
 
 
 class Unit(models.TextChoices):

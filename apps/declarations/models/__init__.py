@@ -11,6 +11,7 @@ from .case import (
     format_tracking_number,
     new_tracking_number,
 )
+from .green import GreenCause, GreenChannel, GreenChannelHelp
 from .review import (
     DocumentKind,
     EvaluationOutcome,
@@ -33,6 +34,9 @@ __all__ = [
     "Difficulty",
     "DocumentKind",
     "EvaluationOutcome",
+    "GreenCause",
+    "GreenChannel",
+    "GreenChannelHelp",
     "HouseholdVisit",
     "IncomeAssessment",
     "Level",

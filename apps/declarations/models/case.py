@@ -134,6 +134,16 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
         _("rejected by"), max_length=16, choices=Level.choices, blank=True
     )
     rejection_reason = models.TextField(_("reason for not enrolling"), blank=True)
+    # The monitored household this declaration re-identifies (a new risk after its risk
+    # was eliminated), or that it enrolled: the household's history.
+    household = models.ForeignKey(
+        "households.MonitoredHousehold",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="declarations",
+        verbose_name=_("household"),
+    )
     merged_into = models.ForeignKey(
         "self",
         null=True,

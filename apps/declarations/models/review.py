@@ -104,6 +104,7 @@ class DocumentKind(models.TextChoices):
     ID_CARD = "id_card", _("ID card")
     CONSENT = "consent", _("signed consent to check the family's finances")
     MINUTES = "minutes", _("minutes of the democratic evaluation")
+    GREEN_CHANNEL = "green", _("evidence for the green channel")
     OTHER = "other", _("other")
 
 
