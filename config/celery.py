@@ -35,6 +35,16 @@ def _beat_schedule(sender, **kwargs):
             "task": "apps.supervision.tasks.refresh_figures",
             "schedule": float(getattr(settings, "SUPERVISION_FIGURES_REFRESH_MINUTES", 10) * 60),
         },
+        # Households: time-bound measures end on their end dates; the look-back reviews
+        # (回头看) are drawn on the first of each month.
+        "measures-end": {
+            "task": "apps.households.tasks.end_expired_measures",
+            "schedule": crontab(hour=1, minute=15),
+        },
+        "look-back-sampling": {
+            "task": "apps.households.tasks.sample_look_backs",
+            "schedule": crontab(day_of_month=1, hour=3, minute=0),
+        },
         "figures-rebuild": {
             "task": "apps.supervision.tasks.refresh_figures",
             "schedule": crontab(hour=2, minute=30),
