@@ -38,6 +38,13 @@ def end_of_day(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
 
 
+def due_date(stage: str, start: dt.date) -> tuple[dt.date, bool]:
+    """When a clock of `stage` starting on `start` falls due, and whether that date is
+    provisional (a year without a confirmed calendar)."""
+    policy = policy_for(stage)
+    return add_period(start, policy.limit, policy.unit)
+
+
 @dataclass(frozen=True)
 class ClockSpec:
     stage: str
@@ -58,8 +65,7 @@ def clocks_start(
     start = timezone.localdate(at)
     rows = []
     for spec in stages:
-        policy = policy_for(spec.stage)
-        due_on, provisional = add_period(start, policy.limit, policy.unit)
+        due_on, provisional = due_date(spec.stage, start)
         rows.append(
             Clock(
                 subject_type=subject_type,

@@ -103,6 +103,30 @@ TEMPLATES = {
             text=_("{region} today: {due_today} deadlines fall due, {overdue} are overdue."),
         ),
         SmsTemplate(
+            name="village_plan_returned",
+            params=("village", "name", "reason"),
+            text=_(
+                "The help plan of {name} in {village} was sent back: {reason}. "
+                "Please amend it and submit it again."
+            ),
+        ),
+        SmsTemplate(
+            name="village_plan_approved",
+            params=("village", "name"),
+            text=_(
+                "The county approved the help plan of {name} in {village}. "
+                "Please deliver its measures and record them."
+            ),
+        ),
+        SmsTemplate(
+            name="green_channel_opened",
+            params=("village", "name", "due"),
+            text=_(
+                "Green channel opened for {name} in {village}: help first, "
+                "identification to be completed by {due}."
+            ),
+        ),
+        SmsTemplate(
             name="applicant_receipt",
             params=("tracking", "due"),
             text=_(

@@ -183,6 +183,22 @@ class Role(models.TextChoices):
     DEPARTMENT = "department", _("department staff")
 
 
+# Who does what, by level: the services of every app check these over a region's code.
+VILLAGE_ROLES = frozenset({Role.GRID, Role.VILLAGE})
+TOWNSHIP_ROLES = frozenset({Role.TOWNSHIP})
+COUNTY_ROLES = frozenset({Role.COUNTY})
+# Working a case: anyone from the village to the county.
+CASEWORK_ROLES = VILLAGE_ROLES | TOWNSHIP_ROLES | COUNTY_ROLES
+
+
+def require_role_over(user, region_code: str, roles: frozenset) -> None:
+    """Refuse unless the user holds one of `roles` over the region with this code."""
+    from apps.core.errors import NotPermitted
+
+    if not (roles_over(user, region_code) & roles):
+        raise NotPermitted
+
+
 # The level of region each role belongs to (departments sit at any level).
 ROLE_LEVEL = {
     Role.GRID: Level.VILLAGE,

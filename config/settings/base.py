@@ -177,6 +177,14 @@ SMS_MAX_ATTEMPTS = env.int("SMS_MAX_ATTEMPTS", default=8)
 # Reminders are not sent between these local hours (start, end); urgent ones are.
 SMS_QUIET_HOURS = tuple(env.list("SMS_QUIET_HOURS", cast=int, default=[21, 8]))
 DEADLINE_SWEEP_MINUTES = env.int("DEADLINE_SWEEP_MINUTES", default=15)
+
+# --- Dynamic monitoring ----------------------------------------------------------------
+# 回头看: each month, this share of each county's households whose risk was eliminated
+# within the window (at least one a county) is drawn for a look-back review.
+LOOKBACK_SAMPLE_RATE = env.float("LOOKBACK_SAMPLE_RATE", default=0.2)
+LOOKBACK_WINDOW_DAYS = env.int("LOOKBACK_WINDOW_DAYS", default=365)
+# Households monitored this long without their risk eliminated are flagged (seed 000 §7).
+LONG_MONITORED_DAYS = env.int("LONG_MONITORED_DAYS", default=730)
 ALIYUN_SMS_ACCESS_KEY_ID = env.str("ALIYUN_SMS_ACCESS_KEY_ID", default="")
 ALIYUN_SMS_ACCESS_KEY_SECRET = env.str("ALIYUN_SMS_ACCESS_KEY_SECRET", default="")
 ALIYUN_SMS_ENDPOINT = env.str("ALIYUN_SMS_ENDPOINT", default="dysmsapi.aliyuncs.com")

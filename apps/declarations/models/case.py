@@ -10,6 +10,9 @@ from stdnum import luhn
 
 from apps.core.fields import EncryptedTextField
 from apps.core.identity import mask_id_number, mask_mobile
+
+# The kinds of difficulty are the household's risk types: they live in households.
+from apps.households.models import Difficulty
 from apps.regions.models import Region, ScopedQuerySet
 
 
@@ -46,18 +49,6 @@ class Channel(models.TextChoices):
     PROXY = "proxy", _("declared on someone's behalf")
     VISIT = "visit", _("cadre visit")
     WARNING = "warning", _("department warning")
-
-
-class Difficulty(models.TextChoices):
-    ILLNESS = "illness", _("illness")
-    DISABILITY = "disability", _("disability")
-    SCHOOLING = "schooling", _("schooling costs")
-    DISASTER = "disaster", _("natural disaster")
-    ACCIDENT = "accident", _("accident")
-    UNSTABLE_WORK = "unstable_work", _("unstable work or employment")
-    BUSINESS_FAILURE = "business_failure", _("failed farming or business")
-    INCOME_SHOCK = "income_shock", _("sudden loss of income or rise in spending")
-    OTHER = "other", _("other")
 
 
 def new_tracking_number() -> str:

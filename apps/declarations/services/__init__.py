@@ -2,12 +2,19 @@
 
 from .appeals import appeal_decide, appeal_file
 from .errors import ActionRefused, Conflict, InvalidInput, NotPermitted, WrongState
+from .green import (
+    GREEN_ROLES,
+    HelpInput,
+    declaration_open_green_channel,
+    green_channel_record_help,
+)
 from .intake import (
     REVEALABLE_FIELDS,
     SUBJECT,
     DeclarationInput,
     SubmitResult,
     declaration_clocks,
+    declaration_reidentify,
     declaration_reveal,
     declaration_submit,
     enrol_due_date,
@@ -33,11 +40,13 @@ from .review import (
 )
 
 __all__ = [
+    "GREEN_ROLES",
     "REVEALABLE_FIELDS",
     "SUBJECT",
     "ActionRefused",
     "Conflict",
     "DeclarationInput",
+    "HelpInput",
     "InvalidInput",
     "MemberInput",
     "NotPermitted",
@@ -52,10 +61,12 @@ __all__ = [
     "declaration_county_reject",
     "declaration_county_return",
     "declaration_merge",
+    "declaration_open_green_channel",
     "declaration_pass_to_township",
     "declaration_record_evaluation",
     "declaration_record_property_check",
     "declaration_record_visit",
+    "declaration_reidentify",
     "declaration_reveal",
     "declaration_submit",
     "declaration_township_approve",
@@ -64,5 +75,6 @@ __all__ = [
     "declaration_village_reject",
     "declaration_withdraw",
     "enrol_due_date",
+    "green_channel_record_help",
     "verify_due_date",
 ]

@@ -18,6 +18,7 @@ from apps.notifications.services import OutgoingSms, messages_enqueue
 from apps.regions.models import Level, Region, Role, StaffMembership
 
 from ..models import CLOSED_STATES, Channel, Declaration, new_tracking_number
+from .errors import WrongState
 
 logger = logging.getLogger(__name__)
 
@@ -232,3 +233,37 @@ def declaration_reveal(
         user=actor, subject=f"declaration:{declaration.pk}", field=field, ip=ip or None
     )
     return getattr(declaration, field)
+
+
+def declaration_reidentify(
+    *, household, actor, phone: str, difficulties: list[str], description: str
+) -> SubmitResult:
+    """A new risk in a household whose risk was eliminated (按程序重新识别): a cadre opens
+    a new declaration for it, linked to the household's history, and the review starts
+    again from the village. The household is monitored again once the county approves."""
+    from apps.households.models import HouseholdStatus
+    from apps.regions.models import VILLAGE_ROLES, require_role_over
+
+    require_role_over(actor, household.region_code, VILLAGE_ROLES)
+    if household.status != HouseholdStatus.ELIMINATED:
+        raise WrongState
+    data = DeclarationInput(
+        name=household.head_name,
+        phone=phone,
+        id_number=household.head_id_number,
+        address_group=(
+            household.roster_household.address_group if household.roster_household else ""
+        )
+        or "—",
+        address_house="",
+        difficulties=difficulties,
+        description=description,
+    )
+    with transaction.atomic():
+        result = declaration_submit(
+            village=household.village, data=data, channel=Channel.VISIT, actor=actor
+        )
+        if result.created:
+            result.declaration.household = household
+            result.declaration.save(update_fields=["household"])
+    return result

@@ -22,7 +22,13 @@ from apps.deadlines.services import ClockSpec, clocks_meet, clocks_resume, clock
 from apps.households.models import LabourCapacity, MonitoringThreshold
 from apps.households.services import AlreadyMonitored, MemberFacts, household_enrol
 from apps.notifications.services import OutgoingSms, messages_enqueue
-from apps.regions.models import Role, roles_over
+from apps.regions.models import (
+    CASEWORK_ROLES,
+    COUNTY_ROLES,
+    TOWNSHIP_ROLES,
+    VILLAGE_ROLES,
+    require_role_over,
+)
 
 from ..models import (
     Declaration,
@@ -37,14 +43,9 @@ from ..models import (
     VisitDocument,
     VisitMember,
 )
-from .errors import Conflict, InvalidInput, NotPermitted, WrongState
+from .errors import Conflict, InvalidInput, WrongState
+from .green import green_help_for_plan
 from .intake import SUBJECT
-
-VILLAGE_ROLES = frozenset({Role.GRID, Role.VILLAGE})
-TOWNSHIP_ROLES = frozenset({Role.TOWNSHIP})
-COUNTY_ROLES = frozenset({Role.COUNTY})
-# Withdrawing on the applicant's word, or merging duplicates: anyone working the case.
-CASEWORK_ROLES = VILLAGE_ROLES | TOWNSHIP_ROLES | COUNTY_ROLES
 
 # What each transition does to the case's clocks: (stages met, stages started,
 # stages resumed). None means every running clock: the case is decided. Withdrawing and
@@ -71,8 +72,7 @@ SMS_REASON_MAX = 30  # providers cap a template variable's length
 
 
 def require_role(*, declaration: Declaration, actor, roles: frozenset) -> None:
-    if not (roles_over(actor, declaration.region_code) & roles):
-        raise NotPermitted
+    require_role_over(actor, declaration.region_code, roles)
 
 
 def _clean_reason(reason: str, *, required: bool = True) -> str:
@@ -568,7 +568,7 @@ def declaration_county_approve(*, declaration: Declaration, actor) -> Transition
             for m in (visit.members.all() if visit else [])
         ]
         try:
-            household_enrol(
+            household = household_enrol(
                 village=declaration.village,
                 head_name=declaration.name,
                 head_id_number=declaration.id_number,
@@ -578,9 +578,13 @@ def declaration_county_approve(*, declaration: Declaration, actor) -> Transition
                 per_capita_income=income.per_capita if income else None,
                 members=members,
                 actor=actor,
+                green_help=green_help_for_plan(declaration),
             )
         except AlreadyMonitored:
             raise InvalidInput(_("This household is already monitored.")) from None
+        if declaration.household_id != household.pk:
+            declaration.household = household
+            declaration.save(update_fields=["household"])
         _applicant_sms(declaration, log, "applicant_enrolled", {})
 
     return _transition(

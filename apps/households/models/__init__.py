@@ -1,5 +1,6 @@
 from .households import (
     Category,
+    Difficulty,
     HouseholdDocument,
     HouseholdEvent,
     HouseholdMember,
@@ -32,6 +33,7 @@ from .roster import ImportStatus, RosterHousehold, RosterImport, RosterMember
 __all__ = [
     "UNDELIVERED",
     "Category",
+    "Difficulty",
     "EliminationProposal",
     "EliminationState",
     "FollowUp",

@@ -19,6 +19,20 @@ from apps.core.identity import mask_id_number
 from apps.regions.models import Region, ScopedQuerySet
 
 
+class Difficulty(models.TextChoices):
+    """Kinds of difficulty a household declares, and so its risk types."""
+
+    ILLNESS = "illness", _("illness")
+    DISABILITY = "disability", _("disability")
+    SCHOOLING = "schooling", _("schooling costs")
+    DISASTER = "disaster", _("natural disaster")
+    ACCIDENT = "accident", _("accident")
+    UNSTABLE_WORK = "unstable_work", _("unstable work or employment")
+    BUSINESS_FAILURE = "business_failure", _("failed farming or business")
+    INCOME_SHOCK = "income_shock", _("sudden loss of income or rise in spending")
+    OTHER = "other", _("other")
+
+
 class LabourCapacity(models.TextChoices):
     FULL = "full", _("full labour capacity")
     PARTIAL = "partial", _("partial labour capacity")

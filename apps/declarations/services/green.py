@@ -1,0 +1,154 @@
+"""The green channel (绿色通道, seed 000 §5; seed 001 注): for a disaster, an accident or
+a severe illness that leaves a family plainly and urgently in need, help is given at
+once and recorded, and the identification must finish within one month on its own
+(urgent) clock, through the normal review. Whatever the outcome, the help given stays on
+record; if the household is enrolled, it opens the household's plan as delivered help.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from apps.core.errors import InvalidInput, WrongState
+from apps.core.identity import mask_name
+from apps.deadlines.models import Stage
+from apps.deadlines.services import ClockSpec, clocks_start
+from apps.households.models import PolicyKind, PolicyMeasure
+from apps.households.services import DeliveredHelp
+from apps.households.services.common import clean_text
+from apps.notifications.services import OutgoingSms, messages_enqueue
+from apps.regions.models import CASEWORK_ROLES, Role, require_role_over
+
+from ..models import Declaration, GreenCause, GreenChannel, GreenChannelHelp, VisitDocument
+from .intake import SUBJECT, notice_recipients
+
+# Village staff or anyone above them (MISSION.md step 7).
+GREEN_ROLES = CASEWORK_ROLES | {Role.CITY, Role.PROVINCE}
+MAX_AMOUNT = Decimal("100000000")
+
+
+def declaration_open_green_channel(
+    *,
+    declaration: Declaration,
+    actor,
+    cause: str,
+    reason: str,
+    evidence: VisitDocument | None = None,
+) -> GreenChannel:
+    require_role_over(actor, declaration.region_code, GREEN_ROLES)
+    if not declaration.is_open:
+        raise WrongState
+    if cause not in GreenCause.values:
+        raise InvalidInput(_("Choose the cause: a disaster, an accident or a severe illness."))
+    reason = clean_text(reason, label=_("why the hardship is plain and urgent"), max_length=1000)
+    if evidence is not None and evidence.declaration_id != declaration.pk:
+        raise InvalidInput
+    try:
+        with transaction.atomic():
+            green = GreenChannel.objects.create(
+                declaration=declaration,
+                cause=cause,
+                reason=reason,
+                evidence=evidence,
+                opened_by=actor,
+            )
+            (clock,) = clocks_start(
+                subject_type=SUBJECT,
+                subject_id=declaration.pk,
+                region_code=declaration.region_code,
+                stages=[ClockSpec(Stage.GREEN_CHANNEL, urgent=True)],
+                at=green.opened_at,
+            )
+            messages_enqueue(
+                subject=f"declaration:{declaration.pk}:green",
+                region_code=declaration.region_code,
+                messages=[
+                    OutgoingSms(
+                        template="green_channel_opened",
+                        recipient=phone,
+                        params={
+                            "village": declaration.village.name,
+                            "name": mask_name(declaration.name),
+                            "due": date_format(clock.due_on, "MONTH_DAY_FORMAT"),
+                        },
+                    )
+                    for phone in notice_recipients(declaration.village)
+                ],
+            )
+    except IntegrityError:
+        raise InvalidInput(_("The green channel is already open for this case.")) from None
+    return green
+
+
+@dataclass(frozen=True)
+class HelpInput:
+    title: str
+    responsible: str
+    delivered_on: dt.date
+    policy: PolicyMeasure | None = None
+    kind: str = ""
+    details: str = ""
+    amount: Decimal | None = None
+
+
+def green_channel_record_help(
+    *, declaration: Declaration, actor, help: HelpInput
+) -> GreenChannelHelp:
+    """Help given at once (先行帮扶), before the household is identified."""
+    require_role_over(actor, declaration.region_code, GREEN_ROLES)
+    green = getattr(declaration, "green_channel", None)
+    if green is None:
+        raise WrongState
+    h = help
+    if h.policy is not None:
+        if h.policy.county.code != declaration.region_code[:6] + "000000":
+            raise InvalidInput(_("Choose a measure from the county's policy list."))
+        kind, title = h.policy.kind, h.title.strip() or h.policy.name
+    else:
+        if h.kind not in PolicyKind.values:
+            raise InvalidInput(_("Choose the kind of help."))
+        kind, title = h.kind, h.title
+    title = clean_text(title, label=_("the measure"), max_length=100)
+    responsible = clean_text(h.responsible, label=_("the responsible person"), max_length=30)
+    details = clean_text(h.details, label=_("the details"), max_length=1000, required=False)
+    if h.delivered_on > timezone.localdate():
+        raise InvalidInput(_("The date cannot be in the future."))
+    if h.delivered_on < timezone.localdate(declaration.submitted_at) - dt.timedelta(days=31):
+        raise InvalidInput(_("Help given long before the declaration does not belong here."))
+    if h.amount is not None and not Decimal(0) <= h.amount <= MAX_AMOUNT:
+        raise InvalidInput(_("Amounts must be between 0 and 100,000,000 yuan."))
+    return GreenChannelHelp.objects.create(
+        green_channel=green,
+        policy=h.policy,
+        kind=kind,
+        title=title,
+        details=details,
+        amount=h.amount,
+        delivered_on=h.delivered_on,
+        responsible=responsible,
+        recorded_by=actor,
+    )
+
+
+def green_help_for_plan(declaration: Declaration) -> list[DeliveredHelp]:
+    """The green channel's help, to open the household's plan with."""
+    green = getattr(declaration, "green_channel", None)
+    if green is None:
+        return []
+    return [
+        DeliveredHelp(
+            kind=h.kind,
+            title=h.title,
+            details=h.details,
+            amount=h.amount,
+            delivered_on=h.delivered_on,
+            responsible=h.responsible,
+            policy_id=h.policy_id,
+        )
+        for h in green.help.all()
+    ]

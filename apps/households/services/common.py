@@ -1,0 +1,43 @@
+"""What every household service shares: the log, clocks filed under the household's
+things, and the reason check."""
+
+from django.utils.translation import gettext as _
+
+from apps.core.errors import InvalidInput
+
+from ..models import HouseholdEvent, MonitoredHousehold
+
+# Clock subject types of this app (the clock table serves every kind of case).
+PLAN_SUBJECT = "help_plan"
+FOLLOW_UP_SUBJECT = "follow_up"
+LOOK_BACK_SUBJECT = "look_back"
+
+REASON_MAX = 500
+
+
+def log_event(
+    *, household: MonitoredHousehold, kind: str, actor, summary: str = "", reason: str = ""
+) -> HouseholdEvent:
+    return HouseholdEvent.objects.create(
+        household=household,
+        kind=kind,
+        summary=summary[:200],
+        reason=reason,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+    )
+
+
+def clean_text(value: str, *, label: str, max_length: int, required: bool = True) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise InvalidInput(_("Fill in %(label)s.") % {"label": label})
+    if len(value) > max_length:
+        raise InvalidInput(
+            _("%(label)s is too long (at most %(max)d characters).")
+            % {"label": label, "max": max_length}
+        )
+    return value
+
+
+def clean_reason(reason: str) -> str:
+    return clean_text(reason, label=_("the reason"), max_length=REASON_MAX)
