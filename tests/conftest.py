@@ -219,3 +219,8 @@ def case(regions, grid_wogou):
 
     with time_machine.travel(timezone.now() - dt.timedelta(days=21)):
         return declaration_submit(village=regions[WOGOU], data=declaration_input()).declaration
+
+
+# --- monitored households -----------------------------------------------------------------
+
+from .households_steps import county_anding, policies, township  # noqa: E402, F401 — fixtures

@@ -174,6 +174,13 @@ class Clock(models.Model):
                 condition=Q(met_at__isnull=True, breached_at__isnull=False),
                 name="clock_overdue_idx",
             ),
+            # The monitoring panel: running clocks of a stage in a region.
+            models.Index(
+                fields=["stage", "region_code"],
+                opclasses=["text_ops", "varchar_pattern_ops"],
+                condition=Q(met_at__isnull=True),
+                name="clock_running_stage_idx",
+            ),
             models.Index(
                 fields=["breached_at", "region_code"],
                 condition=Q(breached_at__isnull=False),

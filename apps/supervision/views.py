@@ -5,6 +5,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from apps.deadlines.models import Stage
 from apps.regions.models import Level, Region, user_region_prefixes
@@ -12,10 +13,21 @@ from apps.regions.models import Level, Region, user_region_prefixes
 from . import charts
 from .exports import workbook
 from .forms import parse_period
+from .monitoring import late_household_work, long_monitored, monitoring_load
 from .selectors import late_cases, region_figures, weekly_trend
 from .summaries import last_refresh
 
-LATE_KINDS = {"accept": Stage.VERIFY, "enrol": Stage.ENROL}
+LATE_KINDS = {"accept": Stage.VERIFY, "enrol": Stage.ENROL, "green": Stage.GREEN_CHANNEL}
+LATE_TITLES = {
+    "accept": _lazy("Over 5 days not accepted"),
+    "enrol": _lazy("Over 15 days not enrolled"),
+    "green": _lazy("Green channel: identification overdue"),
+    "plan": _lazy("Help plans overdue"),
+    "visit": _lazy("Follow-up visits overdue"),
+    "look_back": _lazy("Look-back reviews overdue"),
+    "long": _lazy("Monitored for over two years"),
+}
+SHORT_LIST = 20
 
 
 def _region(request, code) -> Region:
@@ -82,9 +94,39 @@ def _context(request, region):
 def region_view(request, code):
     region = _region(request, code)
     context = _context(request, region)
-    context["late_accept"] = late_cases(region=region, stage=Stage.VERIFY, limit=20)
-    context["late_enrol"] = late_cases(region=region, stage=Stage.ENROL, limit=20)
+    context["late_accept"] = late_cases(region=region, stage=Stage.VERIFY, limit=SHORT_LIST)
+    context["late_enrol"] = late_cases(region=region, stage=Stage.ENROL, limit=SHORT_LIST)
+    context.update(_monitoring_context(region, limit=SHORT_LIST))
     return render(request, "supervision/region.html", context)
+
+
+def _monitoring_context(region, *, limit: int = 2000) -> dict:
+    return {
+        "monitoring": monitoring_load(region=region),
+        "late_green": late_cases(region=region, stage=Stage.GREEN_CHANNEL, limit=limit),
+        "late_plan": _household_rows(region, "plan", limit),
+        "late_visit": _household_rows(region, "visit", limit),
+        "late_look_back": _household_rows(region, "look_back", limit),
+        "long_count": long_monitored(region=region).count(),
+        "long_monitored": _household_rows(region, "long", limit),
+    }
+
+
+def _household_rows(region, kind: str, limit: int = 2000) -> list[tuple]:
+    """(household, what, due by) of a named household list."""
+    if kind == "long":
+        return [
+            (
+                h,
+                _("Monitored since %(date)s") % {"date": timezone.localdate(h.monitoring_since)},
+                None,
+            )
+            for h in long_monitored(region=region)[:limit]
+        ]
+    return [
+        (i.household, i.stage_label, i.due_on)
+        for i in late_household_work(region=region, kind=kind, limit=limit)
+    ]
 
 
 @login_required
@@ -93,23 +135,21 @@ def bulletin(request, code):
     context = _context(request, region)
     context["late_accept"] = late_cases(region=region, stage=Stage.VERIFY)
     context["late_enrol"] = late_cases(region=region, stage=Stage.ENROL)
+    context.update(_monitoring_context(region))
     return render(request, "supervision/bulletin.html", context)
 
 
 @login_required
 def late(request, code, kind):
-    if kind not in LATE_KINDS:
+    if kind not in LATE_TITLES:
         raise Http404
     region = _region(request, code)
-    return render(
-        request,
-        "supervision/late.html",
-        {
-            "region": region,
-            "kind": kind,
-            "cases": late_cases(region=region, stage=LATE_KINDS[kind]),
-        },
-    )
+    context = {"region": region, "kind": kind, "title": LATE_TITLES[kind]}
+    if kind in LATE_KINDS:
+        context["cases"] = late_cases(region=region, stage=LATE_KINDS[kind])
+    else:
+        context["households"] = _household_rows(region, kind)
+    return render(request, "supervision/late.html", context)
 
 
 def _xlsx(name: str, content: bytes) -> HttpResponse:
@@ -170,9 +210,22 @@ def export_region(request, code):
 
 @login_required
 def export_late(request, code, kind):
-    if kind not in LATE_KINDS:
+    if kind not in LATE_TITLES:
         raise Http404
     region = _region(request, code)
+    if kind not in LATE_KINDS:
+        header = [_("Head of household"), _("Village"), _("Category"), _("What"), _("Due by")]
+        data = [
+            [
+                h.head_name,
+                h.village.name,
+                str(h.get_category_display()),
+                str(what),
+                due.isoformat() if due else "",
+            ]
+            for h, what, due in _household_rows(region, kind)
+        ]
+        return _xlsx(f"late-{kind}-{region.code}", workbook(region.name, header, data))
     cases = late_cases(region=region, stage=LATE_KINDS[kind])
     header = [
         _("Tracking number"),

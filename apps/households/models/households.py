@@ -12,7 +12,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_fsm import FSMField, transition
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from apps.core.fields import EncryptedTextField
 from apps.core.identity import mask_id_number
@@ -108,7 +108,7 @@ class MonitoredHouseholdQuerySet(ScopedQuerySet):
         return self.filter(status=HouseholdStatus.ELIMINATED)
 
 
-class MonitoredHousehold(models.Model):
+class MonitoredHousehold(ConcurrentTransitionMixin, models.Model):
     village = models.ForeignKey(
         Region, verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
     )

@@ -322,17 +322,20 @@ def elimination_approve(
         proposal.decided_at = timezone.now()
         proposal.override_reason = override_reason if check.undelivered else ""
 
-    with transaction.atomic():
-        _elimination_transition(proposal, "approve", before)
-        household.eliminate()
-        household.save()
-        _cancel_follow_ups(household)
-        log_event(
-            household=household,
-            kind="eliminated",
-            actor=actor,
-            reason=proposal.override_reason,
-        )
+    try:
+        with transaction.atomic():
+            _elimination_transition(proposal, "approve", before)
+            household.eliminate()
+            household.save()
+            _cancel_follow_ups(household)
+            log_event(
+                household=household,
+                kind="eliminated",
+                actor=actor,
+                reason=proposal.override_reason,
+            )
+    except ConcurrentTransition:
+        raise Conflict from None
     return proposal
 
 
@@ -405,23 +408,31 @@ def lookback_record(
         raise InvalidInput(_("Choose the outcome of the review."))
     findings = clean_text(findings, label=_("the findings"), max_length=FINDINGS_MAX)
     _validate_date(reviewed_on, not_before=timezone.localdate(look_back.sampled_at))
-    with transaction.atomic():
-        updated = LookBack.objects.filter(pk=look_back.pk, outcome="").update(
-            outcome=outcome, findings=findings, reviewed_on=reviewed_on, reviewed_by=actor
-        )
-        if not updated:
-            raise Conflict
-        look_back.refresh_from_db()
-        clocks_meet(subject_type=LOOK_BACK_SUBJECT, subject_id=look_back.pk)
-        log_event(
-            household=household,
-            kind="look_back",
-            actor=actor,
-            summary=str(LookBackOutcome(outcome).label),
-        )
-        if outcome == LookBackOutcome.UNSTABLE and household.status == HouseholdStatus.ELIMINATED:
-            household.return_to_monitoring()
-            household.save()
-            log_event(household=household, kind="returned_to_monitoring", actor=actor)
-            follow_up_schedule(household=household)
+    try:
+        with transaction.atomic():
+            _record_look_back(look_back, actor, reviewed_on, outcome, findings)
+    except ConcurrentTransition:
+        raise Conflict from None
     return look_back
+
+
+def _record_look_back(look_back, actor, reviewed_on, outcome, findings) -> None:
+    household = look_back.household
+    updated = LookBack.objects.filter(pk=look_back.pk, outcome="").update(
+        outcome=outcome, findings=findings, reviewed_on=reviewed_on, reviewed_by=actor
+    )
+    if not updated:
+        raise Conflict
+    look_back.refresh_from_db()
+    clocks_meet(subject_type=LOOK_BACK_SUBJECT, subject_id=look_back.pk)
+    log_event(
+        household=household,
+        kind="look_back",
+        actor=actor,
+        summary=str(LookBackOutcome(outcome).label),
+    )
+    if outcome == LookBackOutcome.UNSTABLE and household.status == HouseholdStatus.ELIMINATED:
+        household.return_to_monitoring()
+        household.save()
+        log_event(household=household, kind="returned_to_monitoring", actor=actor)
+        follow_up_schedule(household=household)

@@ -1,0 +1,118 @@
+"""Supervision of what follows enrolment (MISSION.md steps 6, 7, 11): help plans due
+within 10 days, green channels due within a month, follow-up visits and look-back
+reviews on their schedules, and households monitored for over two years without their
+risk eliminated. All from the one clock table, live: these are about now."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from apps.deadlines.models import Clock, Stage
+from apps.households.models import FollowUp, HelpPlan, LookBack, MonitoredHousehold
+from apps.households.services import FOLLOW_UP_SUBJECT, LOOK_BACK_SUBJECT, PLAN_SUBJECT
+from apps.regions.models import Region
+
+# The stages shown in the monitoring panel, in order; follow-up visits of both
+# schedules count together.
+PANEL = [
+    (Stage.HELP_PLAN, [Stage.HELP_PLAN]),
+    (Stage.GREEN_CHANNEL, [Stage.GREEN_CHANNEL]),
+    (Stage.FOLLOW_UP, [Stage.FOLLOW_UP, Stage.FOLLOW_UP_CLOSE]),
+    (Stage.LOOK_BACK, [Stage.LOOK_BACK]),
+]
+# Household-side work, by the kind named in the URL of its list.
+HOUSEHOLD_KINDS = {
+    "plan": [Stage.HELP_PLAN],
+    "visit": [Stage.FOLLOW_UP, Stage.FOLLOW_UP_CLOSE],
+    "look_back": [Stage.LOOK_BACK],
+}
+SUBJECT_MODELS = {PLAN_SUBJECT: HelpPlan, FOLLOW_UP_SUBJECT: FollowUp, LOOK_BACK_SUBJECT: LookBack}
+
+
+@dataclass(frozen=True)
+class StageLoad:
+    stage: str
+    running: int
+    overdue: int
+
+    @property
+    def label(self) -> str:
+        return str(Stage(self.stage).label)
+
+
+def monitoring_load(*, region: Region) -> list[StageLoad]:
+    """Running and overdue clocks of each monitoring stage in the region: one query."""
+    stages = [s for _shown, group in PANEL for s in group]
+    counts = {
+        row["stage"]: row
+        for row in Clock.objects.filter(
+            region_code__startswith=region.prefix, met_at__isnull=True, stage__in=stages
+        )
+        .values("stage")
+        .annotate(running=Count("pk"), overdue=Count("pk", filter=Q(breached_at__isnull=False)))
+    }
+    return [
+        StageLoad(
+            shown,
+            sum(counts.get(s, {}).get("running", 0) for s in group),
+            sum(counts.get(s, {}).get("overdue", 0) for s in group),
+        )
+        for shown, group in PANEL
+    ]
+
+
+@dataclass
+class LateItem:
+    household: MonitoredHousehold
+    stage: str
+    due_on: dt.date
+
+    @property
+    def stage_label(self) -> str:
+        return str(Stage(self.stage).label)
+
+
+def late_household_work(*, region: Region, kind: str, limit: int = 2000) -> list[LateItem]:
+    """Named list of overdue household work (plans, visits, look-backs), longest overdue
+    first; from the partial index on running, breached clocks."""
+    clocks = list(
+        Clock.objects.filter(
+            stage__in=HOUSEHOLD_KINDS[kind],
+            met_at__isnull=True,
+            breached_at__isnull=False,
+            region_code__startswith=region.prefix,
+        )
+        .order_by("due_on", "subject_id")
+        .values_list("subject_type", "subject_id", "stage", "due_on")[:limit]
+    )
+    by_type: dict[str, list[int]] = {}
+    for subject_type, subject_id, _stage, _due in clocks:
+        by_type.setdefault(subject_type, []).append(subject_id)
+    households = {}
+    for subject_type, ids in by_type.items():
+        model = SUBJECT_MODELS.get(subject_type)
+        if model is None:
+            continue
+        for row in model.objects.filter(pk__in=ids).select_related("household__village"):
+            households[(subject_type, row.pk)] = row.household
+    return [
+        LateItem(households[(t, pk)], stage, due_on)
+        for t, pk, stage, due_on in clocks
+        if (t, pk) in households
+    ]
+
+
+def long_monitored(*, region: Region, now: dt.datetime | None = None):
+    """Households under monitoring for over two years (LONG_MONITORED_DAYS) without their
+    risk eliminated, longest first: for the county's attention (seed 000 §7)."""
+    now = now or timezone.now()
+    since = now - dt.timedelta(days=settings.LONG_MONITORED_DAYS)
+    return (
+        MonitoredHousehold.objects.monitoring()
+        .filter(region_code__startswith=region.prefix, monitoring_since__lt=since)
+        .select_related("village")
+        .order_by("monitoring_since", "pk")
+    )
