@@ -311,3 +311,28 @@ def test_time_bound_measures_keep_running_until_their_end_date(
     credit.refresh_from_db()
     medical.refresh_from_db()
     assert credit.status == MeasureStatus.ENDED and medical.status == MeasureStatus.DELIVERED
+
+
+def test_plan_reminders_go_to_whoever_holds_the_plan(
+    regions, county_anding, township, grid_wogou, policies
+):
+    """The day before: the village drafting it. Overdue while the county has it: the
+    county, and the city above."""
+    from apps.declarations.services.reminders import deadlines_sweep
+
+    plan = enrol(regions, county_anding).plans.get()
+    clock = Clock.objects.get(subject_type="help_plan", subject_id=plan.pk)
+    day_before = timezone.make_aware(dt.datetime.combine(clock.due_on, dt.time(10)))
+    with time_machine.travel(day_before - dt.timedelta(days=1), tick=False):
+        deadlines_sweep()
+    reminder = Message.objects.get(template="deadline_tomorrow")
+    assert reminder.recipient == "13800138000" and reminder.params["name"] == "魏*常"
+    assert reminder.params["stage"] == str(Stage.HELP_PLAN.label)
+
+    add(plan, grid_wogou, policies["医疗救助"])
+    hs.plan_submit(plan=plan, actor=grid_wogou)
+    hs.plan_township_pass(plan=plan, actor=township)
+    with time_machine.travel(day_before + dt.timedelta(days=2), tick=False):
+        deadlines_sweep()
+    breached = Message.objects.filter(template="deadline_breached")
+    assert [m.recipient for m in breached] == ["13600136000"]  # the county holds it

@@ -7,6 +7,7 @@ hours, except the green channel's.
 """
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Count
@@ -18,8 +19,10 @@ from apps.core.identity import mask_name
 from apps.deadlines.calendar import next_working_day
 from apps.deadlines.models import Clock
 from apps.deadlines.services import clocks_sweep
+from apps.households.models import FollowUp, HelpPlan, LookBack, MonitoredHousehold, PlanState
+from apps.households.services import FOLLOW_UP_SUBJECT, LOOK_BACK_SUBJECT, PLAN_SUBJECT
 from apps.notifications.services import OutgoingSms, messages_enqueue
-from apps.regions.models import Level, Role, StaffMembership
+from apps.regions.models import Level, Region, Role, StaffMembership
 
 from ..models import Appeal, Declaration, State
 from .intake import SUBJECT, notice_recipients
@@ -36,6 +39,11 @@ HOLDER = {
     State.TOWNSHIP_REVIEW: Level.TOWNSHIP,
     State.COUNTY_REVIEW: Level.COUNTY,
 }
+PLAN_HOLDER = {
+    PlanState.DRAFT: Level.VILLAGE,
+    PlanState.TOWNSHIP_CHECK: Level.TOWNSHIP,
+    PlanState.COUNTY_APPROVAL: Level.COUNTY,
+}
 ABOVE = {Level.VILLAGE: Level.TOWNSHIP, Level.TOWNSHIP: Level.COUNTY, Level.COUNTY: "city"}
 ROLE_AT = {
     Level.TOWNSHIP: (Role.TOWNSHIP, 9),
@@ -44,44 +52,81 @@ ROLE_AT = {
 }
 
 
-def _phones(level: str, declaration: Declaration) -> list[str]:
+@dataclass(frozen=True)
+class Holder:
+    """Whose clock it is: the case's village, the name in the SMS, the region."""
+
+    village: Region
+    name: str
+    region_code: str
+
+
+def _phones(level: str, subject: Holder) -> list[str]:
     if level == Level.VILLAGE:
-        return notice_recipients(declaration.village)
+        return notice_recipients(subject.village)
     role, digits = ROLE_AT[level]
-    code = declaration.region_code[:digits].ljust(12, "0")
+    code = subject.region_code[:digits].ljust(12, "0")
     rows = StaffMembership.objects.filter(
         region__code=code, role=role, is_active=True, user__is_active=True
     ).values_list("user__mobile", flat=True)
     return [phone for phone in rows if phone]
 
 
-def _cases(clocks: list[Clock]) -> dict[Clock, tuple[Declaration, str]]:
-    """Each clock's declaration and the level that holds it for this clock."""
-    declaration_ids = {c.subject_id for c in clocks if c.subject_type == SUBJECT}
-    appeals = {
-        a.pk: a
-        for a in Appeal.objects.filter(
-            pk__in=[c.subject_id for c in clocks if c.subject_type == "appeal"]
+def _declaration_holder(declaration: Declaration) -> Holder:
+    return Holder(declaration.village, declaration.name, declaration.region_code)
+
+
+def _household_holder(household: MonitoredHousehold) -> Holder:
+    return Holder(household.village, household.head_name, household.region_code)
+
+
+def _cases(clocks: list[Clock]) -> dict[Clock, tuple[Holder, str]]:
+    """Each clock's case and the level that holds it for this clock."""
+    ids: dict[str, set[int]] = {}
+    for clock in clocks:
+        ids.setdefault(clock.subject_type, set()).add(clock.subject_id)
+    appeals = Appeal.objects.in_bulk(ids.get("appeal", set()))
+    declaration_ids = ids.get(SUBJECT, set()) | {a.declaration_id for a in appeals.values()}
+    declarations = Declaration.objects.select_related("village").in_bulk(declaration_ids)
+    # Household work: plans wait on whoever holds them; visits and look-backs on the village.
+    household_work = {
+        subject_type: model.objects.select_related("household__village").in_bulk(
+            ids.get(subject_type, set())
+        )
+        for subject_type, model in (
+            (PLAN_SUBJECT, HelpPlan),
+            (FOLLOW_UP_SUBJECT, FollowUp),
+            (LOOK_BACK_SUBJECT, LookBack),
         )
     }
-    declaration_ids |= {a.declaration_id for a in appeals.values()}
-    declarations = Declaration.objects.select_related("village").in_bulk(declaration_ids)
     found = {}
     for clock in clocks:
         if clock.subject_type == "appeal":
             appeal = appeals.get(clock.subject_id)
             if appeal:
-                found[clock] = (declarations[appeal.declaration_id], appeal.level)
-        elif clock.subject_id in declarations:
-            declaration = declarations[clock.subject_id]
-            found[clock] = (declaration, HOLDER.get(declaration.state, Level.VILLAGE))
+                found[clock] = (
+                    _declaration_holder(declarations[appeal.declaration_id]),
+                    appeal.level,
+                )
+        elif clock.subject_type == SUBJECT:
+            declaration = declarations.get(clock.subject_id)
+            if declaration is not None:
+                found[clock] = (
+                    _declaration_holder(declaration),
+                    HOLDER.get(declaration.state, Level.VILLAGE),
+                )
+        elif clock.subject_type in household_work:
+            work = household_work[clock.subject_type].get(clock.subject_id)
+            if work is not None:
+                level = PLAN_HOLDER.get(getattr(work, "state", None), Level.VILLAGE)
+                found[clock] = (_household_holder(work.household), level)
     return found
 
 
-def _queue(clock: Clock, declaration: Declaration, template: str, phones: list[str]) -> None:
+def _queue(clock: Clock, subject: Holder, template: str, phones: list[str]) -> None:
     params = {
-        "village": declaration.village.name,
-        "name": mask_name(declaration.name),
+        "village": subject.village.name,
+        "name": mask_name(subject.name),
         "stage": str(clock.get_stage_display()),
         "due": date_format(clock.due_on, "MONTH_DAY_FORMAT"),
     }
@@ -116,8 +161,8 @@ def reminders_due_tomorrow(*, now: dt.datetime | None = None) -> int:
                 "reminded_at",
                 now,
             )
-            for clock, (declaration, level) in _cases(clocks).items():
-                _queue(clock, declaration, "deadline_tomorrow", _phones(level, declaration))
+            for clock, (subject, level) in _cases(clocks).items():
+                _queue(clock, subject, "deadline_tomorrow", _phones(level, subject))
         sent += len(clocks)
         if len(clocks) < BATCH:
             return sent
@@ -135,14 +180,9 @@ def reminders_breached(*, now: dt.datetime | None = None) -> int:
                 "breach_notified_at",
                 now,
             )
-            for clock, (declaration, level) in _cases(clocks).items():
-                _queue(clock, declaration, "deadline_breached", _phones(level, declaration))
-                _queue(
-                    clock,
-                    declaration,
-                    "deadline_breached_above",
-                    _phones(ABOVE[level], declaration),
-                )
+            for clock, (subject, level) in _cases(clocks).items():
+                _queue(clock, subject, "deadline_breached", _phones(level, subject))
+                _queue(clock, subject, "deadline_breached_above", _phones(ABOVE[level], subject))
         sent += len(clocks)
         if len(clocks) < BATCH:
             return sent
