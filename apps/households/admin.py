@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from apps.regions.models import Level, Region, Role, roles_over, user_memberships
 
-from .models import HouseholdMember, MonitoredHousehold, MonitoringThreshold
+from .models import HouseholdMember, MonitoredHousehold, MonitoringThreshold, PolicyMeasure
 
 
 class MemberInline(admin.TabularInline):
@@ -53,15 +53,13 @@ class MonitoredHouseholdAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(MonitoringThreshold)
-class MonitoringThresholdAdmin(admin.ModelAdmin):
-    """Each county keeps its own line per year; only county staff (or a superuser) edit it."""
-
-    list_display = ("county", "year", "amount")
-    list_filter = ("year",)
+class CountyKeptAdmin(admin.ModelAdmin):
+    """Data each county keeps for itself (its monitoring line, its help-policy list):
+    only that county's staff (or a superuser) add or change it; everyone sees the rows
+    of their own subtree."""
 
     def get_queryset(self, request):
-        return MonitoringThreshold.objects.visible_to(request.user).select_related("county")
+        return self.model.objects.visible_to(request.user).select_related("county")
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "county":
@@ -84,3 +82,22 @@ class MonitoringThresholdAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(MonitoringThreshold)
+class MonitoringThresholdAdmin(CountyKeptAdmin):
+    """Each county keeps its own line per year."""
+
+    list_display = ("county", "year", "amount")
+    list_filter = ("year",)
+
+
+@admin.register(PolicyMeasure)
+class PolicyMeasureAdmin(CountyKeptAdmin):
+    """The county's help-policy list (帮扶政策清单): what village staff draw help plans
+    from. A measure is taken out of force rather than deleted: plans refer to it."""
+
+    list_display = ("name", "kind", "county", "department", "time_bound", "active")
+    list_filter = ("kind", "time_bound", "active")
+    search_fields = ("name", "department")
+    fields = ("county", "name", "kind", "eligibility", "department", "time_bound", "active")

@@ -13,7 +13,14 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.core.identity import id_check_digit
-from apps.households.models import MonitoringThreshold
+from apps.households.models import (
+    LabourCapacity,
+    MonitoredHousehold,
+    MonitoringThreshold,
+    PolicyKind,
+    PolicyMeasure,
+)
+from apps.households.services import MemberFacts, household_enrol
 from apps.regions.models import ROLE_LEVEL, Level, Region, Role, StaffMembership
 from apps.regions.services import regions_import_csv
 
@@ -40,6 +47,48 @@ DEMO_DECLARATIONS = [
     ("王建国", "621102101201", ["accident", "income_shock"], "在工地摔断了腿，半年干不了活。"),
     ("马小红", "621121100201", ["schooling"], "孩子考上大学，学费凑不齐。"),
     ("张占军", "620525100201", ["illness"], "突发脑出血，在省医院重症监护室。"),
+]
+
+
+# A county's help-policy list ("工具箱"): (measure, kind, department, time-bound).
+DEMO_POLICIES = [
+    ("马铃薯、中药材种植产业奖补", PolicyKind.INDUSTRY, "农业农村局", False),
+    ("牛羊养殖到户补助", PolicyKind.INDUSTRY, "农业农村局", False),
+    ("劳务输转与稳岗就业帮扶", PolicyKind.EMPLOYMENT, "人社局", False),
+    ("农村劳动力职业技能培训", PolicyKind.SKILLS, "人社局", False),
+    ("农村低保、特困供养兜底", PolicyKind.BACKSTOP, "民政局", False),
+    ("城乡居民医保待遇与医疗救助", PolicyKind.MEDICAL, "医保局", False),
+    ("学生资助（含生源地助学贷款）", PolicyKind.EDUCATION, "教育局", False),
+    ("农村危房改造", PolicyKind.HOUSING, "住建局", False),
+    ("农村饮水安全巩固提升", PolicyKind.WATER, "水务局", False),
+    ("脱贫人口小额信贷", PolicyKind.MICRO_CREDIT, "乡村振兴局", True),
+    ("乡村公益性岗位", PolicyKind.WELFARE_JOB, "人社局", True),
+    ("雨露计划职业教育补助", PolicyKind.RAIN_DEW, "乡村振兴局", True),
+    ("临时救助", PolicyKind.TEMPORARY, "民政局", False),
+]
+
+# Households already monitored in the demo, so that help plans can be drafted at once:
+# (head, village, risks, members as (name, relation, labour, has skills)).
+DEMO_HOUSEHOLDS = [
+    (
+        "赵德明",
+        "621102100201",
+        ["illness", "unstable_work"],
+        [
+            ("赵德明", "户主", LabourCapacity.PARTIAL, False),
+            ("刘桂芳", "配偶", LabourCapacity.FULL, False),
+            ("赵小强", "子", LabourCapacity.NONE, False),
+        ],
+    ),
+    (
+        "孙玉兰",
+        "621102100201",
+        ["disability"],
+        [
+            ("孙玉兰", "户主", LabourCapacity.NONE, False),
+            ("孙福", "父亲", LabourCapacity.NONE, False),
+        ],
+    ),
 ]
 
 
@@ -78,6 +127,9 @@ class Command(BaseCommand):
                         "view_monitoringthreshold",
                         "add_monitoringthreshold",
                         "change_monitoringthreshold",
+                        "view_policymeasure",
+                        "add_policymeasure",
+                        "change_policymeasure",
                     ]
                 )
             )
@@ -108,6 +160,16 @@ class Command(BaseCommand):
                     MonitoringThreshold.objects.get_or_create(
                         county=county, year=year, defaults={"amount": Decimal("7500.00")}
                     )
+                for name, kind, department, time_bound in DEMO_POLICIES:
+                    PolicyMeasure.objects.get_or_create(
+                        county=county,
+                        name=name,
+                        defaults={
+                            "kind": kind,
+                            "department": f"{county.name}{department}",
+                            "time_bound": time_bound,
+                        },
+                    )
             if not User.objects.filter(username="admin").exists():
                 User.objects.create_superuser("admin", "", DEMO_PASSWORD, full_name="系统管理员")
 
@@ -127,6 +189,24 @@ class Command(BaseCommand):
                         difficulties=kinds,
                         description=description,
                     ),
+                )
+            county_clerk = User.objects.get(username="county-anding")
+            for head, village_code, risks, members in DEMO_HOUSEHOLDS:
+                if MonitoredHousehold.objects.filter(head_name=head, region_code=village_code):
+                    continue
+                household_enrol(
+                    village=Region.objects.get(code=village_code),
+                    head_name=head,
+                    head_id_number=demo_id_number(village_code[:6], random.Random(head)),
+                    risk_types=risks,
+                    per_capita_income=Decimal("4300.00"),
+                    members=[
+                        MemberFacts(
+                            name=n, relation=r, id_number="", labour_capacity=c, has_skills=k
+                        )
+                        for n, r, c, k in members
+                    ],
+                    actor=county_clerk,
                 )
         village = Region.objects.get(code="621102100201")
         base = "http://127.0.0.1:8000"
