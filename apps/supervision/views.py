@@ -97,6 +97,18 @@ def region_view(request, code):
     context["late_accept"] = late_cases(region=region, stage=Stage.VERIFY, limit=SHORT_LIST)
     context["late_enrol"] = late_cases(region=region, stage=Stage.ENROL, limit=SHORT_LIST)
     context.update(_monitoring_context(region, limit=SHORT_LIST))
+    context["named_lists"] = [
+        {"kind": kind, "title": LATE_TITLES[kind], "cases": context[f"late_{kind}"]}
+        for kind in ("accept", "enrol", "green")
+    ] + [
+        {"kind": kind, "title": LATE_TITLES[kind], "cases": None, "households": context[key]}
+        for kind, key in (
+            ("plan", "late_plan"),
+            ("visit", "late_visit"),
+            ("look_back", "late_look_back"),
+            ("long", "long_monitored"),
+        )
+    ]
     return render(request, "supervision/region.html", context)
 
 

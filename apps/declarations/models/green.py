@@ -2,15 +2,12 @@
 the hardship plain and urgent, help comes first and the identification follows within a
 month, through the normal review. The help given stays on record whatever the outcome."""
 
-from decimal import Decimal
-
 from django.conf import settings
-from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from apps.households.models import PolicyKind, PolicyMeasure
+from apps.households.models.plans import HelpGiven
 from apps.regions.models import ScopedQuerySet
 
 from .case import Declaration
@@ -59,31 +56,11 @@ class GreenChannel(models.Model):
         return f"{self.declaration} · {self.get_cause_display()}"
 
 
-class GreenChannelHelp(models.Model):
+class GreenChannelHelp(HelpGiven):
     """Help delivered through the green channel, before identification."""
 
     green_channel = models.ForeignKey(GreenChannel, on_delete=models.CASCADE, related_name="help")
-    policy = models.ForeignKey(
-        PolicyMeasure,
-        verbose_name=_("policy"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    kind = models.CharField(_("kind"), max_length=16, choices=PolicyKind.choices)
-    title = models.CharField(_("measure"), max_length=100)
-    details = models.TextField(_("details"), max_length=1000, blank=True)
-    amount = models.DecimalField(
-        _("amount (yuan)"),
-        max_digits=12,
-        decimal_places=2,
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(Decimal(0))],
-    )
     delivered_on = models.DateField(_("delivered on"))
-    responsible = models.CharField(_("responsible person"), max_length=30)
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("recorded by"),

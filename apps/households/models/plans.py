@@ -170,8 +170,10 @@ class MeasureQuerySet(ScopedQuerySet):
         return self.filter(status__in=UNDELIVERED)
 
 
-class PlanMeasure(models.Model):
-    plan = models.ForeignKey(HelpPlan, on_delete=models.CASCADE, related_name="measures")
+class HelpGiven(models.Model):
+    """What a measure of help is, wherever it is recorded: in a plan, or given through
+    the green channel before the household was identified."""
+
     policy = models.ForeignKey(
         PolicyMeasure,
         verbose_name=_("policy"),
@@ -184,9 +186,6 @@ class PlanMeasure(models.Model):
     title = models.CharField(_("measure"), max_length=100)
     details = models.TextField(_("details"), max_length=1000, blank=True)
     responsible = models.CharField(_("responsible person"), max_length=30)
-    time_bound = models.BooleanField(_("time-bound"), default=False)
-    start_on = models.DateField(_("from"), null=True, blank=True)
-    end_on = models.DateField(_("until"), null=True, blank=True)
     amount = models.DecimalField(
         _("amount (yuan)"),
         max_digits=12,
@@ -195,6 +194,16 @@ class PlanMeasure(models.Model):
         blank=True,
         validators=[MinValueValidator(Decimal(0))],
     )
+
+    class Meta:
+        abstract = True
+
+
+class PlanMeasure(HelpGiven):
+    plan = models.ForeignKey(HelpPlan, on_delete=models.CASCADE, related_name="measures")
+    time_bound = models.BooleanField(_("time-bound"), default=False)
+    start_on = models.DateField(_("from"), null=True, blank=True)
+    end_on = models.DateField(_("until"), null=True, blank=True)
     status = models.CharField(
         _("status"), max_length=16, choices=MeasureStatus.choices, default=MeasureStatus.PLANNED
     )
