@@ -87,6 +87,15 @@ def test_the_whole_path_ends_in_a_monitored_household(
         ["illness"],
     )
     assert household.per_capita_income == Decimal("1500.00")  # (12000 − 9000) / 2
+    # Its income over time starts with the review's calculation, and the case is its history.
+    (income,) = household.incomes.all()
+    assert (income.source, income.per_capita, income.household_size) == (
+        "enrolment",
+        Decimal("1500.00"),
+        2,
+    )
+    assert income.period_end == case.visits.get().visit_date
+    assert case.household == household
     assert sorted(m.name for m in household.members.all()) == ["李梅", "魏家常"]
     path = list(
         Transition.objects.filter(declaration=case)

@@ -21,6 +21,7 @@ from apps.deadlines.models import Stage
 from apps.deadlines.services import ClockSpec, clocks_meet, clocks_resume, clocks_start
 from apps.households.models import LabourCapacity, MonitoringThreshold
 from apps.households.services import AlreadyMonitored, MemberFacts, household_enrol
+from apps.households.services.enrolment import IncomeFacts
 from apps.notifications.services import OutgoingSms, messages_enqueue
 from apps.regions.models import (
     CASEWORK_ROLES,
@@ -579,6 +580,15 @@ def declaration_county_approve(*, declaration: Declaration, actor) -> Transition
                 members=members,
                 actor=actor,
                 green_help=green_help_for_plan(declaration),
+                income=IncomeFacts(
+                    period_start=visit.visit_date - dt.timedelta(days=365),
+                    period_end=visit.visit_date,
+                    net_income=income.net_income,
+                    household_size=income.household_size,
+                    per_capita=income.per_capita,
+                )
+                if income and visit
+                else None,
             )
         except AlreadyMonitored:
             raise InvalidInput(_("This household is already monitored.")) from None

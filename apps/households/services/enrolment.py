@@ -17,6 +17,7 @@ from ..models import (
     HelpPlan,
     HouseholdMember,
     HouseholdStatus,
+    IncomeRecord,
     MeasureStatus,
     MonitoredHousehold,
     PlanMeasure,
@@ -49,6 +50,17 @@ class DeliveredHelp:
     delivered_on: object  # datetime.date
     responsible: str
     policy_id: int | None = None
+
+
+@dataclass(frozen=True)
+class IncomeFacts:
+    """The income the review calculated (二算): the 12 months before the home visit."""
+
+    period_start: object  # datetime.date
+    period_end: object
+    net_income: Decimal
+    household_size: int
+    per_capita: Decimal
 
 
 class AlreadyMonitored(Exception):
@@ -113,6 +125,7 @@ def household_enrol(
     actor,
     category: str | None = None,
     green_help: list[DeliveredHelp] = (),
+    income: IncomeFacts | None = None,
 ) -> MonitoredHousehold:
     """Make a household monitored, with its members; or monitor again a household whose
     risk had been eliminated (re-identification after a new risk). Callers check who may.
@@ -150,6 +163,17 @@ def household_enrol(
             )
             _save_members(household, members)
             log_event(household=household, kind="enrolled", actor=actor)
+        if income is not None:
+            IncomeRecord.objects.create(
+                household=household,
+                period_start=income.period_start,
+                period_end=income.period_end,
+                net_income=income.net_income,
+                household_size=income.household_size,
+                per_capita=income.per_capita,
+                source=IncomeRecord.Source.ENROLMENT,
+                recorded_by=actor,
+            )
         plan_start(household=household, green_help=list(green_help))
         follow_up_schedule(household=household)
     return household
