@@ -336,3 +336,58 @@ def test_plan_reminders_go_to_whoever_holds_the_plan(
         deadlines_sweep()
     breached = Message.objects.filter(template="deadline_breached")
     assert [m.recipient for m in breached] == ["13600136000"]  # the county holds it
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_county_approving_and_sending_back_at_once_applies_exactly_one(
+    regions, county_anding, township, grid_wogou, policies
+):
+    """Two clerks on two connections: one wins, the other is told of the conflict, and
+    the log and the SMS are the winner's alone."""
+    import threading
+
+    from django.db import connection
+
+    from apps.core.errors import ActionRefused
+    from apps.regions.models import Role
+
+    from .conftest import ANDING, make_staff, require_postgres
+
+    require_postgres()
+    colleague = make_staff("county-anding-2", regions[ANDING], Role.COUNTY)
+    plan = enrol(regions, county_anding).plans.get()
+    add(plan, grid_wogou, policies["医疗救助"])
+    hs.plan_submit(plan=plan, actor=grid_wogou)
+    hs.plan_township_pass(plan=plan, actor=township)
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def act(kind, actor):
+        mine = HelpPlan.objects.select_related("household").get(pk=plan.pk)
+        barrier.wait()
+        try:
+            if kind == "approve":
+                hs.plan_approve(plan=mine, actor=actor)
+            else:
+                hs.plan_send_back(plan=mine, actor=actor, reason="措施不全")
+            outcomes.append("ok")
+        except ActionRefused as exc:
+            outcomes.append(type(exc).__name__)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=act, args=("approve", county_anding)),
+        threading.Thread(target=act, args=("send_back", colleague)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["Conflict", "ok"]
+    final = HelpPlan.objects.get(pk=plan.pk)
+    assert final.state in (PlanState.APPROVED, PlanState.DRAFT)
+    decided = plan.household.events.filter(kind__in=["plan_approved", "plan_sent_back"])
+    assert decided.count() == 1
+    templates = set(Message.objects.values_list("template", flat=True))
+    assert len(templates & {"village_plan_approved", "village_plan_returned"}) == 1
