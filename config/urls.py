@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("apps.declarations.urls_public")),
     path("staff/", include("apps.declarations.urls_staff")),
     path("staff/regions/", include("apps.regions.urls")),
+    path("staff/households/", include("apps.households.urls")),
     path("supervision/", include("apps.supervision.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -21,9 +21,11 @@ from django.views.decorators.http import require_POST
 from apps.core.views import client_ip
 from apps.deadlines.models import Clock, Stage
 from apps.deadlines.services import clock_mark
+from apps.households.models import PolicyMeasure
 from apps.regions.models import StaffMembership, roles_over
 
 from . import services
+from .forms_green import GreenChannelForm, GreenHelpForm
 from .forms_review import (
     AppealDecisionForm,
     DocumentForm,
@@ -38,7 +40,7 @@ from .forms_review import (
     VisitForm,
     visit_input,
 )
-from .models import Appeal, AppealOutcome, Declaration, State, VisitDocument
+from .models import Appeal, AppealOutcome, Declaration, DocumentKind, State, VisitDocument
 from .selectors import (
     action_spec,
     available_actions,
@@ -50,6 +52,7 @@ from .selectors import (
 )
 from .services import declaration_clocks
 from .services.appeals import DECIDING_ROLES
+from .services.green import GREEN_ROLES, HelpInput
 from .services.review import CASEWORK_ROLES, VILLAGE_ROLES
 
 REFUSAL_STATUS = {
@@ -134,8 +137,22 @@ def _clock_rows(declaration: Declaration) -> list[tuple]:
     return [(c, clock_mark(c, today=today)) for c in clocks]
 
 
+def _green_context(declaration: Declaration, user, clocks: list[tuple]) -> dict:
+    """The green channel (绿色通道): what was given, and its one-month clock."""
+    green = getattr(declaration, "green_channel", None)
+    may = bool(roles_over(user, declaration.region_code) & GREEN_ROLES) and declaration.is_open
+    return {
+        "green": green,
+        "green_help": list(green.help.select_related("policy")) if green else [],
+        "green_clock": next(((c, m) for c, m in clocks if c.stage == Stage.GREEN_CHANNEL), None),
+        "can_open_green": may and green is None,
+        "can_record_green_help": may and green is not None,
+    }
+
+
 def _detail_context(request, declaration: Declaration, **forms) -> dict:
     visit = declaration.visits.prefetch_related("members").first()
+    clocks = _clock_rows(declaration)
     return {
         "declaration": declaration,
         "timeline": declaration_timeline(declaration),
@@ -149,7 +166,8 @@ def _detail_context(request, declaration: Declaration, **forms) -> dict:
         "can_reveal": request.user.has_perm("declarations.reveal_personal_data"),
         "can_upload": declaration.is_open
         and bool(roles_over(request.user, declaration.region_code) & VILLAGE_ROLES),
-        "clocks": _clock_rows(declaration),
+        "clocks": clocks,
+        **_green_context(declaration, request.user, clocks),
         "reason_form": forms.get("reason_form") or ReasonForm(),
         "merge_form": forms.get("merge_form") or MergeForm(),
         "document_form": forms.get("document_form") or DocumentForm(),
@@ -331,8 +349,8 @@ def property_check(request, tracking_number):
     )
 
 
-def _store_document(declaration, user, kind, cleaned) -> VisitDocument:
-    if not (declaration.is_open and roles_over(user, declaration.region_code) & VILLAGE_ROLES):
+def _store_document(declaration, user, kind, cleaned, roles=VILLAGE_ROLES) -> VisitDocument:
+    if not (declaration.is_open and roles_over(user, declaration.region_code) & roles):
         raise services.NotPermitted
     document = VisitDocument(
         declaration=declaration,
@@ -342,12 +360,82 @@ def _store_document(declaration, user, kind, cleaned) -> VisitDocument:
         original_name=cleaned.original_name,
         uploaded_by=user,
     )
-    # Stored under a name we make; the farmer's file name is only shown.
+    return store_cleaned(document, cleaned)
+
+
+def store_cleaned(document, cleaned):
+    """Save a document row with its cleaned upload, stored under a name we make; the
+    name the phone sent is only shown."""
     document.file.save(
         f"{uuid.uuid4().hex}.{cleaned.extension}", ContentFile(cleaned.content), save=False
     )
     document.save()
     return document
+
+
+@never_cache
+@login_required
+def green_open(request, tracking_number):
+    """Open the green channel: help first, the identification within a month."""
+
+    def call(declaration, form):
+        d = form.cleaned_data
+        with transaction.atomic():  # no evidence row without its green channel
+            evidence = d["evidence"] and _store_document(
+                declaration, request.user, DocumentKind.GREEN_CHANNEL, d["evidence"], GREEN_ROLES
+            )
+            services.declaration_open_green_channel(
+                declaration=declaration,
+                actor=request.user,
+                cause=d["cause"],
+                reason=d["reason"],
+                evidence=evidence or None,
+            )
+
+    return _simple_page(
+        request,
+        tracking_number,
+        form_class=GreenChannelForm,
+        template="declarations/staff/green.html",
+        call=call,
+        done=_("The green channel is open: give help now, identify within a month."),
+    )
+
+
+@never_cache
+@login_required
+def green_help(request, tracking_number):
+    county_code = _case(request, tracking_number).region_code[:6] + "000000"
+    policies = PolicyMeasure.objects.for_county(county_code).active()
+
+    def form_class(data=None, files=None):
+        initial = {"responsible": str(request.user)}
+        return GreenHelpForm(data, files, policies=policies, initial=initial)
+
+    def call(declaration, form):
+        d = form.cleaned_data
+        services.green_channel_record_help(
+            declaration=declaration,
+            actor=request.user,
+            help=HelpInput(
+                policy=d["policy"],
+                kind=d["kind"],
+                title=d["title"],
+                responsible=d["responsible"],
+                delivered_on=d["delivered_on"],
+                details=d["details"],
+                amount=d["amount"],
+            ),
+        )
+
+    return _simple_page(
+        request,
+        tracking_number,
+        form_class=form_class,
+        template="declarations/staff/green_help.html",
+        call=call,
+        done=_("The help given is recorded."),
+    )
 
 
 @never_cache

@@ -36,6 +36,7 @@ from .plans import (
     plan_suggestions,
     plan_township_pass,
 )
+from .profile import household_set_industry_willing
 
 __all__ = [
     "FOLLOW_UP_SUBJECT",
@@ -55,6 +56,7 @@ __all__ = [
     "follow_up_record",
     "follow_up_schedule",
     "household_enrol",
+    "household_set_industry_willing",
     "is_without_labour",
     "log_event",
     "lookback_record",
