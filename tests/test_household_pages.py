@@ -54,7 +54,8 @@ def today() -> str:
 
 
 def u(name, household, *args) -> str:
-    return reverse(f"households:{name}", args=[household.pk, *args])
+    namespace = "staff" if name == "reidentify" else "households"  # a declarations page
+    return reverse(f"{namespace}:{name}", args=[household.pk, *args])
 
 
 def plan_of(household) -> HelpPlan:
@@ -496,17 +497,22 @@ def test_a_delivery_in_the_future_is_refused(client, approved, household, grid_w
 
 
 def test_evidence_is_not_kept_when_the_service_refuses(
-    client, media, approved, household, township_lujiagou
+    client, media, approved, household, grid_wogou
 ):
+    """The upload is stored, then the service refuses (the measure is already
+    delivered): neither the document row nor its file stays behind."""
     _plan, measure = approved
-    client.force_login(township_lujiagou)
+    hs.measure_record_delivery(
+        measure=measure, actor=grid_wogou, delivered_on=timezone.localdate(), evidence_note="已发放"
+    )
+    client.force_login(grid_wogou)
     response = client.post(
         u("measure_deliver", household, measure.pk),
-        {"delivered_on": today(), "evidence_note": "已发放", "evidence": jpeg()},
+        {"delivered_on": today(), "evidence_note": "再次发放", "evidence": jpeg()},
     )
-    assert response.status_code == 403
+    assert response.status_code == 409
     assert not HouseholdDocument.objects.exists()
-    assert not any(p.is_file() for p in media.rglob("*")) if media.exists() else True
+    assert [p for p in media.rglob("*") if p.is_file()] == []
 
 
 # --- follow-up visits ------------------------------------------------------------------------
@@ -855,3 +861,19 @@ def test_time_moves_the_plan_deadline_mark(client, household, grid_wogou):
         (row,) = client.get(reverse("households:list")).context["rows"]
         assert row.plan_mark.status == "overdue"
         assert "逾期" in client.get(u("detail", household)).content.decode()
+
+
+def test_green_evidence_is_not_kept_when_the_channel_is_refused(client, media, case, grid_wogou):
+    """The service refuses after the upload was stored (the channel is already open):
+    neither the document row nor its file stays behind."""
+    ds.declaration_open_green_channel(
+        declaration=case, actor=grid_wogou, cause="accident", reason="车祸"
+    )
+    client.force_login(grid_wogou)
+    response = client.post(
+        green_url("green_open", case),
+        {"cause": "illness", "reason": "急需救治", "evidence": jpeg()},
+    )
+    assert response.status_code == 400
+    assert not VisitDocument.objects.exists()
+    assert [p for p in media.rglob("*") if p.is_file()] == []

@@ -1,7 +1,40 @@
-from django.db import connection
+import uuid
+
+from django.core.files.base import ContentFile
+from django.db import connection, transaction
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+
+from .errors import ActionRefused, Conflict, InvalidInput, NotPermitted, WrongState
+
+# The status a page answers with when a service refuses (its message on the page).
+REFUSAL_STATUS = {NotPermitted: 403, WrongState: 409, Conflict: 409, InvalidInput: 400}
+
+
+def store_cleaned(document, cleaned):
+    """Save a document row with its cleaned upload (apps.core.uploads), stored under a
+    name we make; the name the phone sent is only shown."""
+    document.file.save(
+        f"{uuid.uuid4().hex}.{cleaned.extension}", ContentFile(cleaned.content), save=False
+    )
+    document.save()
+    return document
+
+
+def with_upload(store, call):
+    """Store an uploaded document (`store()` gives the row, or None without an upload)
+    and make the service call (`call(row)`) as one: when the service refuses, neither
+    the row nor its file stays behind."""
+    document = None
+    try:
+        with transaction.atomic():
+            document = store()
+            return call(document)
+    except ActionRefused:
+        if document is not None:
+            document.file.delete(save=False)
+        raise
 
 
 def client_ip(request) -> str:

@@ -1,12 +1,11 @@
 """Forms of the review workflow's pages (grid workers on phones, township staff)."""
 
-from decimal import Decimal
-
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.forms import DATE_WIDGET, MONEY, ReasonForm
 from apps.core.identity import validate_id_number
 from apps.core.uploads import clean_upload
 from apps.households.models import LabourCapacity, Schooling
@@ -14,23 +13,6 @@ from apps.households.models import LabourCapacity, Schooling
 from .forms import _name, _plain
 from .models import AppealChannel, AppealOutcome, Difficulty, DocumentKind, EvaluationOutcome
 from .services.review import MemberInput, VisitInput
-
-MONEY = {
-    "min_value": Decimal(0),
-    "max_value": Decimal(100_000_000),
-    "decimal_places": 2,
-    "max_digits": 12,
-}
-DATE_WIDGET = forms.DateInput(attrs={"type": "date"})
-
-
-class ReasonForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 2})
-    )
-
-    def clean_reason(self):
-        return _plain(self.cleaned_data["reason"]).strip()
 
 
 class MergeForm(ReasonForm):

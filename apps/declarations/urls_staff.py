@@ -20,4 +20,6 @@ urlpatterns = [
     path("d/<str:tracking_number>/appeal/decide/", v.appeal_decide, name="appeal_decide"),
     path("d/<str:tracking_number>/reveal/<str:field>/", v.reveal, name="reveal"),
     path("doc/<int:pk>/", v.document, name="document"),
+    # On a household's page; a declarations service.
+    path("h/<int:pk>/reidentify/", v.reidentify, name="reidentify"),
 ]

@@ -4,13 +4,9 @@ Every page loads the case through the scoped selectors (404 outside one's region
 every change goes through a service, which checks role, region and state again.
 """
 
-import uuid
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.files.base import ContentFile
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -18,9 +14,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from apps.core.views import client_ip
+from apps.core.views import REFUSAL_STATUS, client_ip, store_cleaned, with_upload
 from apps.deadlines.models import Clock, Stage
 from apps.deadlines.services import clock_mark
+from apps.households import views as household_views
+from apps.households.forms import ReidentifyForm
 from apps.households.models import PolicyMeasure
 from apps.regions.models import StaffMembership, roles_over
 
@@ -54,13 +52,6 @@ from .services import declaration_clocks
 from .services.appeals import DECIDING_ROLES
 from .services.green import GREEN_ROLES, HelpInput
 from .services.review import CASEWORK_ROLES, VILLAGE_ROLES
-
-REFUSAL_STATUS = {
-    services.NotPermitted: 403,
-    services.WrongState: 409,
-    services.Conflict: 409,
-    services.InvalidInput: 400,
-}
 
 
 def _case(request, tracking_number) -> Declaration:
@@ -310,19 +301,25 @@ def income(request, tracking_number):
 def evaluation(request, tracking_number):
     def call(declaration, form):
         d = form.cleaned_data
-        with transaction.atomic():  # no minutes row without its evaluation
-            minutes = d["minutes"] and _store_document(
-                declaration, request.user, "minutes", d["minutes"]
-            )
-            services.declaration_record_evaluation(
+        # No minutes (row or file) without their evaluation.
+        with_upload(
+            lambda: (
+                (
+                    d["minutes"]
+                    and _store_document(declaration, request.user, "minutes", d["minutes"])
+                )
+                or None
+            ),
+            lambda minutes: services.declaration_record_evaluation(
                 declaration=declaration,
                 actor=request.user,
                 evaluation_date=d["evaluation_date"],
                 outcome=d["outcome"],
                 notice_start=d["notice_start"],
                 notice_end=d["notice_end"],
-                minutes=minutes or None,
-            )
+                minutes=minutes,
+            ),
+        )
 
     return _simple_page(
         request,
@@ -363,16 +360,6 @@ def _store_document(declaration, user, kind, cleaned, roles=VILLAGE_ROLES) -> Vi
     return store_cleaned(document, cleaned)
 
 
-def store_cleaned(document, cleaned):
-    """Save a document row with its cleaned upload, stored under a name we make; the
-    name the phone sent is only shown."""
-    document.file.save(
-        f"{uuid.uuid4().hex}.{cleaned.extension}", ContentFile(cleaned.content), save=False
-    )
-    document.save()
-    return document
-
-
 @never_cache
 @login_required
 def green_open(request, tracking_number):
@@ -380,17 +367,29 @@ def green_open(request, tracking_number):
 
     def call(declaration, form):
         d = form.cleaned_data
-        with transaction.atomic():  # no evidence row without its green channel
-            evidence = d["evidence"] and _store_document(
-                declaration, request.user, DocumentKind.GREEN_CHANNEL, d["evidence"], GREEN_ROLES
-            )
-            services.declaration_open_green_channel(
+        # No evidence (row or file) without its green channel.
+        with_upload(
+            lambda: (
+                (
+                    d["evidence"]
+                    and _store_document(
+                        declaration,
+                        request.user,
+                        DocumentKind.GREEN_CHANNEL,
+                        d["evidence"],
+                        GREEN_ROLES,
+                    )
+                )
+                or None
+            ),
+            lambda evidence: services.declaration_open_green_channel(
                 declaration=declaration,
                 actor=request.user,
                 cause=d["cause"],
                 reason=d["reason"],
-                evidence=evidence or None,
-            )
+                evidence=evidence,
+            ),
+        )
 
     return _simple_page(
         request,
@@ -535,4 +534,35 @@ def reveal(request, tracking_number, field):
         request,
         "declarations/staff/revealed.html",
         {"declaration": declaration, "field": field, "value": value},
+    )
+
+
+@never_cache
+@login_required
+def reidentify(request, pk):
+    """A new risk in a household whose risk was eliminated: a new declaration for it
+    (the button is on the household's page; the service is a declarations one)."""
+    household = household_views._household(request, pk)
+    form = ReidentifyForm(*household_views._bound(request))
+
+    def call(d):
+        result = services.declaration_reidentify(
+            household=household,
+            actor=request.user,
+            phone=d["phone"],
+            difficulties=d["difficulties"],
+            description=d["description"],
+        )
+        return redirect("staff:detail", result.declaration.tracking_number)
+
+    page = household_views.Page(
+        _("Re-identify after a new risk"),
+        _("Open a new declaration"),
+        _(
+            "A new risk after the risk was eliminated is identified again from the start: "
+            "the new declaration goes through the village, the township and the county."
+        ),
+    )
+    return household_views._form_page(
+        request, household, form, page, call, _("A new declaration is opened.")
     )

@@ -12,10 +12,11 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.forms import DATE_WIDGET, MONEY
+from apps.core.forms import strip_controls as _plain
+from apps.core.forms import wrap_validator as _wrap
 from apps.core.identity import validate_mobile
 from apps.core.uploads import clean_upload
-from apps.declarations.forms import _plain, _wrap
-from apps.declarations.forms_review import DATE_WIDGET, MONEY
 
 from .models import Difficulty, LookBackOutcome, PolicyKind, Stability
 

@@ -19,6 +19,5 @@ urlpatterns = [
     ),
     path("<int:pk>/look-back/<int:look_back_pk>/", v.look_back, name="look_back"),
     path("<int:pk>/industry/", v.industry, name="industry"),
-    path("<int:pk>/reidentify/", v.reidentify, name="reidentify"),
     path("doc/<int:doc_pk>/", v.document, name="document"),
 ]

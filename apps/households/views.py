@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -23,10 +22,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from apps.core.errors import ActionRefused, NotPermitted
-from apps.declarations.forms_review import ReasonForm
-from apps.declarations.selectors import declarations_visible_to
-from apps.declarations.services import declaration_reidentify
-from apps.declarations.views_staff import REFUSAL_STATUS, store_cleaned
+from apps.core.forms import ReasonForm
+from apps.core.views import REFUSAL_STATUS, store_cleaned, with_upload
 from apps.regions.models import VILLAGE_ROLES, roles_over
 
 from . import services
@@ -39,7 +36,6 @@ from .forms import (
     LookBackForm,
     MeasureForm,
     OverrideForm,
-    ReidentifyForm,
 )
 from .models import (
     Difficulty,
@@ -119,9 +115,8 @@ def _detail_context(request, household: MonitoredHousehold) -> dict:
         "suggestions": suggestions,
         "combined": combined,
         "events": [(e, event_label(e.kind)) for e in overview.events],
-        "declarations": declarations_visible_to(request.user)
-        .filter(household=household)
-        .order_by("-submitted_at"),
+        # Its declarations, through the reverse relation: scoped like any case list.
+        "declarations": household.declarations.visible_to(request.user).order_by("-submitted_at"),
     }
 
 
@@ -191,17 +186,7 @@ def _store_document(household, user, cleaned) -> HouseholdDocument | None:
 
 
 def _with_evidence(household, user, cleaned, call):
-    """Store the evidence and make the service call as one: when the service refuses,
-    neither the document row nor its file stays behind."""
-    document = None
-    try:
-        with transaction.atomic():
-            document = _store_document(household, user, cleaned)
-            return call(document)
-    except ActionRefused:
-        if document is not None:
-            document.file.delete(save=False)
-        raise
+    return with_upload(lambda: _store_document(household, user, cleaned), call)
 
 
 def _plan(household, plan_pk) -> HelpPlan:
@@ -574,33 +559,6 @@ def industry(request, pk):
         _("Members able to work and willing are suggested industry support (产业帮扶)."),
     )
     return _form_page(request, household, form, page, call, _("Saved."))
-
-
-@never_cache
-@login_required
-def reidentify(request, pk):
-    household = _household(request, pk)
-    form = ReidentifyForm(*_bound(request))
-
-    def call(d):
-        result = declaration_reidentify(
-            household=household,
-            actor=request.user,
-            phone=d["phone"],
-            difficulties=d["difficulties"],
-            description=d["description"],
-        )
-        return redirect("staff:detail", result.declaration.tracking_number)
-
-    page = Page(
-        _("Re-identify after a new risk"),
-        _("Open a new declaration"),
-        _(
-            "A new risk after the risk was eliminated is identified again from the start: "
-            "the new declaration goes through the village, the township and the county."
-        ),
-    )
-    return _form_page(request, household, form, page, call, _("A new declaration is opened."))
 
 
 @login_required

@@ -4,6 +4,7 @@ from .common import FOLLOW_UP_SUBJECT, LOOK_BACK_SUBJECT, PLAN_SUBJECT, log_even
 from .enrolment import (
     AlreadyMonitored,
     DeliveredHelp,
+    IncomeFacts,
     MemberFacts,
     household_enrol,
     plan_start,
@@ -45,6 +46,7 @@ __all__ = [
     "AlreadyMonitored",
     "DeliveredHelp",
     "EliminationEvidence",
+    "IncomeFacts",
     "MeasureInput",
     "MemberFacts",
     "Suggestion",

@@ -4,6 +4,7 @@ things, and the reason check."""
 from django.utils.translation import gettext as _
 
 from apps.core.errors import InvalidInput
+from apps.core.forms import strip_controls
 
 from ..models import HouseholdEvent, MonitoredHousehold
 
@@ -28,7 +29,9 @@ def log_event(
 
 
 def clean_text(value: str, *, label: str, max_length: int, required: bool = True) -> str:
-    value = (value or "").strip()
+    """Typed text, trimmed and without control characters, checked for presence and
+    length; the refusal names the field."""
+    value = strip_controls(value or "").strip()
     if required and not value:
         raise InvalidInput(_("Fill in %(label)s.") % {"label": label})
     if len(value) > max_length:

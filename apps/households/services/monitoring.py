@@ -204,7 +204,7 @@ def elimination_propose(
     if abs(e.net_income) > Decimal("100000000"):
         raise InvalidInput(_("Amounts must be between 0 and 100,000,000 yuan."))
     if e.evidence is not None and e.evidence.household_id != household.pk:
-        raise InvalidInput
+        raise InvalidInput(_("The evidence document belongs to another household."))
     risk_removed = clean_text(e.risk_removed, label=_("how the risk was removed"), max_length=1000)
     measures = clean_text(e.measures_in_place, label=_("the measures in place"), max_length=1000)
     line = MonitoringThreshold.objects.for_county(household.county_code, e.period_end.year)
@@ -275,6 +275,8 @@ def elimination_township_pass(*, proposal: EliminationProposal, actor) -> Elimin
 
 def elimination_refuse(*, proposal: EliminationProposal, actor, reason: str) -> EliminationProposal:
     """The township (while it checks) or the county (once checked) refuses."""
+    if proposal.state not in (EliminationState.PROPOSED, EliminationState.TOWNSHIP_CHECKED):
+        raise WrongState
     roles = TOWNSHIP_ROLES if proposal.state == EliminationState.PROPOSED else COUNTY_ROLES
     require_role_over(actor, proposal.region_code, roles)
     reason = clean_reason(reason)

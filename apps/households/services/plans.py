@@ -203,7 +203,7 @@ def measure_record_delivery(
         raise InvalidInput(_("The date cannot be in the future."))
     note = clean_text(evidence_note, label=_("the evidence of delivery"), max_length=300)
     if evidence is not None and evidence.household_id != plan.household_id:
-        raise InvalidInput
+        raise InvalidInput(_("The evidence document belongs to another household."))
     running = measure.time_bound and measure.end_on and measure.end_on >= timezone.localdate()
     status = MeasureStatus.RUNNING if running else MeasureStatus.DELIVERED
     with transaction.atomic():
@@ -264,6 +264,8 @@ def plan_township_pass(*, plan: HelpPlan, actor) -> HelpPlan:
 def plan_send_back(*, plan: HelpPlan, actor, reason: str) -> HelpPlan:
     """The township (checking) or the county (approving) sends the plan back to the
     village, with why; the village hears by SMS."""
+    if plan.state not in (PlanState.TOWNSHIP_CHECK, PlanState.COUNTY_APPROVAL):
+        raise WrongState
     roles = TOWNSHIP_ROLES if plan.state == PlanState.TOWNSHIP_CHECK else COUNTY_ROLES
     require_role_over(actor, plan.region_code, roles)
     reason = clean_reason(reason)
