@@ -143,7 +143,9 @@ def test_a_province_user_drills_down_and_downloads_excel(
         # 3. 安定区: the worked example of docs/rates.md -------------------------------------
         press(page, f"table.figures {region_link(ANDING)}")
         assert_on(page, live_server, ANDING, "安定区")
-        kpis = [k.strip() for k in page.locator("section.kpis .kpi").all_inner_texts()]
+        kpis = [
+            k.strip() for k in page.locator("section.kpis").first.locator(".kpi").all_inner_texts()
+        ]
         # received, completion rate, overdue rate (4 of 7 clocks due), currently overdue
         assert kpis == ["5", "60.0%", "57.1%", "3"]
         rows = figures_rows(page)
@@ -190,7 +192,9 @@ def test_a_province_user_drills_down_and_downloads_excel(
         press(page, f"table.figures {region_link(WOGOU)}")
         assert_on(page, live_server, WOGOU, "窝沟村")
         assert page.locator("table.figures").count() == 0
-        kpis = [k.strip() for k in page.locator("section.kpis .kpi").all_inner_texts()]
+        kpis = [
+            k.strip() for k in page.locator("section.kpis").first.locator(".kpi").all_inner_texts()
+        ]
         assert kpis[:2] == ["2", "100.0%"]  # A and B, both closed
         shot(page, output_dir, "05-village")
 
@@ -204,6 +208,15 @@ def test_a_province_user_drills_down_and_downloads_excel(
         for figure in ("60.0%", "57.1%", "鲁家沟镇", "香泉镇", "户3", "户5", "户6"):
             assert figure in text, figure
         lists = page.locator("h2").all_inner_texts()
-        assert [h.strip() for h in lists] == ["超过5日未受理", "超过15日未纳入"]
+        assert [h.strip() for h in lists] == [
+            "超过5日未受理",
+            "超过15日未纳入",
+            "监测帮扶",
+            "绿色通道超时未完成认定",
+            "帮扶计划超时未制定",
+            "走访超时",
+            "回头看超时",
+            "监测超过两年未消除风险",
+        ]
         assert_no_horizontal_overflow(page)
         shot(page, output_dir, "06-bulletin")
