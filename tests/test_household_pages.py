@@ -877,3 +877,28 @@ def test_green_evidence_is_not_kept_when_the_channel_is_refused(client, media, c
     assert response.status_code == 400
     assert not VisitDocument.objects.exists()
     assert [p for p in media.rglob("*") if p.is_file()] == []
+
+
+def test_the_county_decides_the_category_with_a_reason(
+    client, household, county_anding, grid_wogou
+):
+    url = u("category", household)
+    client.force_login(grid_wogou)
+    assert url not in client.get(u("detail", household)).content.decode()
+    assert (
+        client.post(url, {"category": "unstable", "reason": "系统核实为脱贫户"}).status_code == 403
+    )
+    client.force_login(county_anding)
+    assert url in client.get(u("detail", household)).content.decode()
+    missing = client.post(url, {"category": "unstable", "reason": ""})
+    assert missing.status_code == 400 and missing.context["form"].errors["reason"]
+    bad = client.post(url, {"category": "rich", "reason": "x"})
+    assert bad.status_code == 400 and bad.context["form"].errors["category"]
+    household.refresh_from_db()
+    assert household.category == "sudden"
+    done = client.post(url, {"category": "unstable", "reason": "系统核实为脱贫户"})
+    assert done.status_code == 302
+    household.refresh_from_db()
+    assert household.category == "unstable"
+    event = household.events.get(kind="category")
+    assert (event.actor, event.reason) == (county_anding, "系统核实为脱贫户")

@@ -12,13 +12,13 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.forms import DATE_WIDGET, MONEY
+from apps.core.forms import DATE_WIDGET, MONEY, ReasonForm
 from apps.core.forms import strip_controls as _plain
 from apps.core.forms import wrap_validator as _wrap
 from apps.core.identity import validate_mobile
 from apps.core.uploads import clean_upload
 
-from .models import Difficulty, LookBackOutcome, PolicyKind, Stability
+from .models import Category, Difficulty, LookBackOutcome, PolicyKind, Stability
 
 
 def textarea(rows: int = 3) -> forms.Textarea:
@@ -223,6 +223,13 @@ class IndustryForm(forms.Form):
         coerce=lambda v: v == "yes",
         widget=forms.RadioSelect,
     )
+
+
+class CategoryForm(ReasonForm):
+    category = forms.ChoiceField(
+        label=_("Monitoring category"), choices=Category.choices, widget=forms.RadioSelect
+    )
+    field_order = ["category", "reason"]
 
 
 class ReidentifyForm(forms.Form):

@@ -309,6 +309,7 @@ EVENT_LABELS = {
     "look_back": _("look-back review"),
     "returned_to_monitoring": _("back under monitoring"),
     "industry_willing": _("willingness to develop industry changed"),
+    "category": _("monitoring category changed by the county"),
 }
 
 

@@ -19,5 +19,6 @@ urlpatterns = [
     ),
     path("<int:pk>/look-back/<int:look_back_pk>/", v.look_back, name="look_back"),
     path("<int:pk>/industry/", v.industry, name="industry"),
+    path("<int:pk>/category/", v.category, name="category"),
     path("doc/<int:doc_pk>/", v.document, name="document"),
 ]

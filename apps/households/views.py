@@ -28,6 +28,7 @@ from apps.regions.models import VILLAGE_ROLES, roles_over
 
 from . import services
 from .forms import (
+    CategoryForm,
     ConfirmForm,
     DeliveryForm,
     EliminationForm,
@@ -557,6 +558,29 @@ def industry(request, pk):
         _("Willing to develop farming or a business"),
         _("Save"),
         _("Members able to work and willing are suggested industry support (产业帮扶)."),
+    )
+    return _form_page(request, household, form, page, call, _("Saved."))
+
+
+@never_cache
+@login_required
+def category(request, pk):
+    """The county decides the household's monitoring category."""
+    household = _household(request, pk)
+    form = CategoryForm(*_bound(request), initial={"category": household.category})
+
+    def call(d):
+        services.household_set_category(
+            household=household, actor=request.user, category=d["category"], reason=d["reason"]
+        )
+
+    page = Page(
+        _("Monitoring category"),
+        _("Save"),
+        _(
+            "Monthly follow-up visits for households formerly poor and not yet stable, "
+            "quarterly for the others."
+        ),
     )
     return _form_page(request, household, form, page, call, _("Saved."))
 

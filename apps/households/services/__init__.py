@@ -37,7 +37,7 @@ from .plans import (
     plan_suggestions,
     plan_township_pass,
 )
-from .profile import household_set_industry_willing
+from .profile import household_set_category, household_set_industry_willing
 
 __all__ = [
     "FOLLOW_UP_SUBJECT",
@@ -58,6 +58,7 @@ __all__ = [
     "follow_up_record",
     "follow_up_schedule",
     "household_enrol",
+    "household_set_category",
     "household_set_industry_willing",
     "is_without_labour",
     "log_event",

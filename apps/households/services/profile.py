@@ -1,13 +1,14 @@
-"""The household's own facts that the village keeps up to date."""
+"""The household's own facts: what the village keeps up to date, the category the
+county decides."""
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from apps.core.errors import WrongState
-from apps.regions.models import VILLAGE_ROLES, require_role_over
+from apps.core.errors import InvalidInput, WrongState
+from apps.regions.models import COUNTY_ROLES, VILLAGE_ROLES, require_role_over
 
-from ..models import HouseholdStatus, MonitoredHousehold
-from .common import log_event
+from ..models import Category, HouseholdStatus, MonitoredHousehold
+from .common import clean_reason, log_event
 
 
 def household_set_industry_willing(
@@ -30,5 +31,29 @@ def household_set_industry_willing(
             summary=_("willing to develop farming or a business")
             if willing
             else _("not willing to develop farming or a business"),
+        )
+    return household
+
+
+def household_set_category(
+    *, household: MonitoredHousehold, actor, category: str, reason: str
+) -> MonitoredHousehold:
+    """监测类型: suggested at enrolment, decided by the county, with why. The schedule of
+    follow-up visits follows it from the next visit on."""
+    require_role_over(actor, household.region_code, COUNTY_ROLES)
+    if category not in Category.values:
+        raise InvalidInput(_("Choose the monitoring category."))
+    reason = clean_reason(reason)
+    if household.category == category:
+        return household
+    with transaction.atomic():
+        household.category = category
+        household.save(update_fields=["category"])
+        log_event(
+            household=household,
+            kind="category",
+            actor=actor,
+            summary=str(Category(category).label),
+            reason=reason,
         )
     return household
