@@ -91,6 +91,13 @@ def _clean_outside_state():
 
 
 @pytest.fixture
+def media(settings, tmp_path) -> Path:
+    """Uploads of this test go to a directory of its own."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
 def output_dir() -> Path:
     OUTPUT_DIR.mkdir(exist_ok=True)
     return OUTPUT_DIR
@@ -223,4 +230,4 @@ def case(regions, grid_wogou):
 
 # --- monitored households -----------------------------------------------------------------
 
-from .households_steps import county_anding, policies, township  # noqa: E402, F401 — fixtures
+from .households_steps import county_anding, household, policies, township  # noqa: E402, F401 — fixtures

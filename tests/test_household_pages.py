@@ -1,4 +1,3 @@
-# ruff: noqa: F811 — pytest fixtures imported from tests/households_fixtures.py
 """The staff pages of monitored households: help plans through village, township and
 county, delivery, follow-up visits, risk elimination, look-back reviews, and the green
 channel on the case page."""
@@ -33,17 +32,8 @@ from apps.households.models import (
     PlanState,
 )
 
-from .browser.test_review_flow import media  # noqa: F401 — a fixture
 from .conftest import TAIPING, WOGOU  # noqa: F401
-from .households_fixtures import (  # noqa: F401 — fixtures
-    approve_plan,
-    county_anding,
-    enrol,
-    household,
-    people,
-    policies,
-    year_ago,
-)
+from .households_steps import approve_plan, enrol, people, year_ago
 from .test_uploads import PLAIN_PDF_OBJECTS, pdf
 
 pytestmark = pytest.mark.django_db

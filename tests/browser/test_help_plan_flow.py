@@ -1,4 +1,3 @@
-# ruff: noqa: F811 — pytest fixtures imported from tests/households_fixtures.py
 """A help plan (一户一策) in a real browser: the grid worker on a phone drafts it from
 the suggestions and sends it up, the township checks it and the county approves it at
 their desks, the grid worker records the delivery of each measure, and once the income
@@ -24,14 +23,13 @@ from apps.households.models import (
     PlanState,
 )
 from tests.browser.conftest import DESKTOP, PHONE, TIMEOUT_MS
-from tests.browser.test_review_flow import (  # noqa: F401 — media is a fixture
+from tests.browser.test_review_flow import (
     assert_no_horizontal_overflow,
-    media,
     press,
     sign_in,
     sign_out,
 )
-from tests.households_fixtures import county_anding, enrol, policies  # noqa: F401 — fixtures
+from tests.households_steps import enrol
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -52,12 +52,6 @@ def clerk(regions):
 
 
 @pytest.fixture
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
 def photo(tmp_path):
     """A small JPEG, as a phone camera would give it (only smaller)."""
     path = tmp_path / "hukou.jpg"
