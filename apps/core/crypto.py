@@ -8,6 +8,7 @@ someone who has the database but not the key.
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, MultiFernet
@@ -31,3 +32,16 @@ def keyed_hash(kind: str, normalised: str) -> str:
     """Hex HMAC of a normalised value; `kind` keeps an ID and a phone apart."""
     msg = f"{kind}:{normalised}".encode()
     return hmac.new(settings.FIELD_HASH_KEY.encode(), msg, hashlib.sha256).hexdigest()
+
+
+def encrypter() -> Callable[[str], str]:
+    """`encrypt` for many values in a row (bulk imports): the keys are looked up once."""
+    fernet = _fernet(tuple(settings.FIELD_ENCRYPTION_KEYS))
+    return lambda plaintext: fernet.encrypt(plaintext.encode()).decode()
+
+
+def keyed_hasher(kind: str) -> Callable[[str], str]:
+    """`keyed_hash(kind, ·)` for many values in a row: the key is read once."""
+    key = settings.FIELD_HASH_KEY.encode()
+    prefix = f"{kind}:".encode()
+    return lambda normalised: hmac.digest(key, prefix + normalised.encode(), "sha256").hex()

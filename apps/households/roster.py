@@ -1,0 +1,1044 @@
+"""The population roster import (农村人口花名册导入).
+
+A county, township or village uploads its register as CSV or Excel (.xlsx), one row per
+person (`COLUMNS`). The import runs in two phases:
+
+1. **Check** (outside any transaction, so the page sees the progress): the file is read
+   as a stream, each row is validated in Python (ID number, lengths, enumerations) and
+   staged in a TEMP table — COPY on PostgreSQL, executemany on SQLite — with the row's
+   number. Then set-based SQL checks the rows against each other and the regions:
+   village known and inside the importer's region, the same person twice, exactly one
+   户主 per household.
+2. **Apply** (one transaction, one import at a time): the checks against the roster
+   itself (a person already in a household the file does not list), then households
+   upserted by (village, 户编号), members by the keyed hash of their ID number, and the
+   members of the file's households that the file no longer lists removed. Only what
+   differs is written, so importing the same file again changes nothing.
+
+Any error in either phase and nothing reaches the roster: the import is marked failed
+with every error counted and the first `MAX_ERRORS` kept, each with its row, column and
+reason. Memory stays flat in the file size: rows go to the database in batches, and
+everything that looks at all rows at once is SQL.
+"""
+
+import codecs
+import csv
+import hashlib
+import io
+import logging
+import unicodedata
+import uuid
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import connection, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from apps.core import crypto
+from apps.core.identity import fold, validate_id_number
+from apps.core.uploads import sanitise_filename
+from apps.regions.models import Region, Role, roles_over
+
+from .models import ImportStatus, LabourCapacity, RosterImport, Schooling
+
+logger = logging.getLogger(__name__)
+
+# Who may import a roster for a region: its village, township or county staff (grid
+# workers record visits, they do not maintain registers), and superusers.
+IMPORT_ROLES = frozenset({Role.VILLAGE, Role.TOWNSHIP, Role.COUNTY})
+
+MAX_ERRORS = 300
+BATCH_ROWS = 10_000
+DEFAULT_MAX_BYTES = 100 * 1024 * 1024
+# An .xlsx is a zip: refuse archives that unpack to more than this (zip bombs), and
+# shared-string tables bigger than this, which openpyxl holds in memory.
+XLSX_MAX_UNPACKED = 1024 * 1024 * 1024
+XLSX_MAX_SHARED_STRINGS = 100 * 1024 * 1024
+XLSX_MAX_RATIO = 200
+SNIFF_BYTES = 64 * 1024
+
+HEAD = "户主"
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str  # the name in the template; data, hence a Chinese literal
+    aliases: tuple[str, ...] = ()
+    required: bool = False
+    max_length: int = 0
+
+
+# The file format: one row per person; the header row names the columns (any order,
+# other columns ignored). Household facts (组, 是否脱贫户) are read from the 户主's row.
+COLUMNS = (
+    Column(
+        "village_code", "村代码", ("村级代码", "村编码", "行政区划代码", "村（社区）代码"), True
+    ),
+    Column("number", "户编号", ("户号", "家庭编号"), True, 30),
+    Column("name", "姓名", (), True, 30),
+    Column("id_number", "身份证号", ("身份证号码", "证件号码", "公民身份号码"), True),
+    Column("relation", "与户主关系", ("与户主的关系",), True, 20),
+    Column("labour", "劳动能力", ("劳动技能",), True),
+    Column("health", "健康状况", (), False, 100),
+    Column("disability", "残疾等级", (), False),
+    Column("schooling", "在校情况", ("在校生状况", "在校生情况"), False),
+    Column("formerly_poor", "是否脱贫户", ("脱贫户",), False),
+    Column("group", "组", ("村民小组", "所在组"), False, 30),
+)
+HEADERS = {c.key: c.header for c in COLUMNS}
+
+LABOUR_WORDS = {
+    LabourCapacity.FULL: ("全部", "全部劳动力", "有劳动力", "普通劳动力", "技能劳动力", "劳动力"),
+    LabourCapacity.PARTIAL: ("部分", "部分劳动力", "部分丧失劳动力", "弱劳动力", "半劳动力"),
+    LabourCapacity.NONE: ("无", "无劳动力", "丧失劳动力", "完全丧失劳动力"),
+}
+SCHOOLING_WORDS = {
+    Schooling.NONE: ("", "无", "否", "非在校生", "不在校", "未上学", "毕业", "已毕业", "辍学"),
+    Schooling.PRESCHOOL: ("学前", "学前教育", "幼儿园"),
+    Schooling.COMPULSORY: ("义务教育", "小学", "初中", "九年义务教育"),
+    Schooling.HIGH_SCHOOL: ("高中", "普通高中", "中职", "中专", "职高", "技校", "技工学校"),
+    Schooling.COLLEGE: ("大专", "高职", "本科", "大学", "研究生", "高等教育"),
+}
+YES_NO = {"是": True, "否": False, "": False, "Y": True, "N": False, "1": True, "0": False}
+DISABILITY_WORDS = {"一级": 1, "二级": 2, "三级": 3, "四级": 4}
+HEAD_WORDS = ("户主", "本人")
+
+
+def _lookup(words: dict) -> dict[str, str]:
+    return {w: value for value, ws in words.items() for w in ws}
+
+
+LABOUR = _lookup(LABOUR_WORDS)
+SCHOOLING = _lookup(SCHOOLING_WORDS)
+
+
+def template_csv() -> bytes:
+    """The header row, UTF-8 with a BOM so that Excel opens it in Chinese."""
+    out = io.StringIO()
+    csv.writer(out).writerow([c.header for c in COLUMNS])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+# --- the upload -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InspectedUpload:
+    kind: str  # "csv" or "xlsx"
+    encoding: str  # CSV only
+    sha256: str
+    original_name: str
+
+
+def upload_max_bytes() -> int:
+    return getattr(settings, "ROSTER_UPLOAD_MAX_BYTES", DEFAULT_MAX_BYTES)
+
+
+def roster_upload_inspect(upload) -> InspectedUpload:
+    """Check an uploaded roster file before it is stored: size, type, encoding, header.
+
+    Reads the file in chunks (never whole). Raises ValidationError (codes ``empty``,
+    ``too_large``, ``unsupported_type``, ``xls``, ``xlsx_bomb``, ``xlsx_corrupt``,
+    ``encoding``, ``headers``) with a message for the upload field.
+    """
+    limit = upload_max_bytes()
+    if upload.size is not None and upload.size > limit:
+        raise _too_large(limit)
+    digest = hashlib.sha256()
+    size = 0
+    upload.seek(0)
+    head = b""
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    utf8_ok = True
+    for chunk in upload.chunks():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        digest.update(chunk)
+        if len(head) < SNIFF_BYTES:
+            head += chunk[: SNIFF_BYTES - len(head)]
+        if utf8_ok:
+            try:
+                utf8.decode(chunk)
+            except UnicodeDecodeError:
+                utf8_ok = False
+    if size == 0:
+        raise ValidationError(_("The file is empty."), code="empty")
+    name = sanitise_filename(upload.name or "")
+    upload.seek(0)
+    if head.startswith(b"PK\x03\x04"):
+        _check_xlsx(upload)
+        upload.seek(0)
+        headers = _xlsx_header(upload)
+        kind, encoding = "xlsx", ""
+    elif head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ValidationError(
+            _(
+                "This is an old Excel file (.xls). Open it in Excel or WPS and save it as .xlsx or CSV."
+            ),
+            code="xls",
+        )
+    else:
+        if b"\x00" in head:
+            raise _unsupported()
+        if utf8_ok:
+            try:
+                utf8.decode(b"", final=True)
+            except UnicodeDecodeError:
+                utf8_ok = False
+        encoding = "utf-8-sig" if utf8_ok else "gb18030"
+        if not utf8_ok:
+            try:
+                # Cut at the last newline: a chunk may end inside a character.
+                head[: head.rfind(b"\n") + 1 or len(head)].decode("gb18030")
+            except UnicodeDecodeError:
+                raise ValidationError(
+                    _("The file is not text in UTF-8 or GB18030. Save it from Excel as CSV."),
+                    code="encoding",
+                ) from None
+        kind = "csv"
+        headers = _csv_header(head, encoding)
+    upload.seek(0)
+    missing = [c.header for c in COLUMNS if c.required and c.key not in _map_headers(headers)]
+    if missing:
+        raise ValidationError(
+            _(
+                "The first row must name the columns; missing: %(columns)s. Download the "
+                "template to see them."
+            ),
+            code="headers",
+            params={"columns": "、".join(missing)},
+        )
+    return InspectedUpload(
+        kind=kind, encoding=encoding, sha256=digest.hexdigest(), original_name=name
+    )
+
+
+def _too_large(limit: int) -> ValidationError:
+    return ValidationError(
+        _(
+            "The file is larger than %(limit)s MB. Split it by township or village and import the parts."
+        ),
+        code="too_large",
+        params={"limit": f"{limit / (1024 * 1024):.0f}"},
+    )
+
+
+def _unsupported() -> ValidationError:
+    return ValidationError(
+        _("Only CSV files and Excel workbooks (.xlsx) can be imported."), code="unsupported_type"
+    )
+
+
+def _xlsx_corrupt() -> ValidationError:
+    return ValidationError(
+        _("This Excel file is damaged or is not a workbook."), code="xlsx_corrupt"
+    )
+
+
+def _check_xlsx(fileobj) -> None:
+    """Refuse zip bombs from the archive's directory, before anything is unpacked.
+
+    zipfile never inflates an entry beyond its declared size (it stops there and the
+    CRC check fails), so bounding the declared sizes bounds the work.
+    """
+    try:
+        with zipfile.ZipFile(fileobj) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise _xlsx_corrupt() from None
+    names = {e.filename for e in entries}
+    if "xl/workbook.xml" not in names:
+        raise _unsupported()
+    total = sum(e.file_size for e in entries)
+    too_packed = any(
+        e.file_size > 10 * 1024 * 1024 and e.file_size > XLSX_MAX_RATIO * max(e.compress_size, 1)
+        for e in entries
+    )
+    shared = sum(e.file_size for e in entries if e.filename == "xl/sharedStrings.xml")
+    if total > XLSX_MAX_UNPACKED or too_packed or shared > XLSX_MAX_SHARED_STRINGS:
+        raise ValidationError(
+            _(
+                "This Excel file unpacks to far more data than it holds and cannot be "
+                "imported. Save it as CSV and import that."
+            ),
+            code="xlsx_bomb",
+        )
+
+
+def _normalise_header(value) -> str:
+    text = unicodedata.normalize("NFKC", str(value or ""))
+    return "".join(text.split()).strip("*＊")
+
+
+def _map_headers(headers: list) -> dict[str, int]:
+    """Column key -> index, from the names in the header row (first occurrence wins)."""
+    names = {}
+    for column in COLUMNS:
+        for name in (column.header, *column.aliases):
+            names.setdefault(_normalise_header(name), column.key)
+    found: dict[str, int] = {}
+    for index, header in enumerate(headers):
+        key = names.get(_normalise_header(header))
+        if key and key not in found:
+            found[key] = index
+    return found
+
+
+def _csv_dialect(first_line: str) -> str:
+    # Excel saves "CSV" with commas; some exports are tab-separated.
+    return "\t" if "\t" in first_line and "," not in first_line else ","
+
+
+def _csv_header(head: bytes, encoding: str) -> list[str]:
+    text = head.decode(encoding, errors="ignore")
+    first_line = text.splitlines()[0] if text else ""
+    try:
+        return next(csv.reader([first_line], delimiter=_csv_dialect(first_line)), [])
+    except csv.Error:
+        return []
+
+
+def _open_workbook(fileobj):
+    import openpyxl
+
+    try:
+        return openpyxl.load_workbook(fileobj, read_only=True, data_only=True)
+    except Exception:
+        # openpyxl fails on broken archives and XML with many kinds of error.
+        raise _xlsx_corrupt() from None
+
+
+def _xlsx_header(fileobj) -> list:
+    workbook = _open_workbook(fileobj)
+    try:
+        sheet = workbook.worksheets[0]
+        return list(next(sheet.iter_rows(max_row=1, values_only=True), ()))
+    except Exception:
+        raise _xlsx_corrupt() from None
+    finally:
+        workbook.close()
+
+
+def roster_import_create(
+    *, actor, region: Region, upload, inspected: InspectedUpload | None = None
+) -> RosterImport:
+    """Store an uploaded roster file and queue its import (after commit).
+
+    Checks that the actor may import for the region, and the file (unless the form
+    already did: pass its `inspected`). Raises PermissionDenied or ValidationError.
+    """
+    from .tasks import import_roster
+
+    if not may_import_for(actor, region):
+        raise PermissionDenied
+    inspected = inspected or roster_upload_inspect(upload)
+    with transaction.atomic():
+        roster_import = RosterImport(
+            region=region,
+            region_code=region.code,
+            original_name=inspected.original_name,
+            sha256=inspected.sha256,
+            uploaded_by=actor,
+        )
+        # A name we choose: the client's name is for display only.
+        roster_import.file.save(f"{uuid.uuid4().hex}.{inspected.kind}", File(upload), save=False)
+        roster_import.save()
+        import_roster.delay_on_commit(roster_import.pk)
+    return roster_import
+
+
+def may_import_for(user, region: Region) -> bool:
+    if user.is_superuser and user.is_active:
+        return True
+    return bool(roles_over(user, region.code) & IMPORT_ROLES)
+
+
+def import_regions_for(user):
+    """The regions the user may choose to import for."""
+    from apps.regions.models import Level
+
+    if user.is_superuser:
+        return Region.objects.filter(level__lte=Level.COUNTY)
+    return Region.objects.filter(
+        memberships__user=user,
+        memberships__is_active=True,
+        memberships__role__in=IMPORT_ROLES,
+    ).distinct()
+
+
+# --- reading rows -----------------------------------------------------------------------
+
+
+def _cell(value) -> str:
+    """A cell as text: Excel's numbers without ".0", dates as ISO text."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+class FileUnreadable(Exception):
+    def __init__(self, row: int, message: str):
+        super().__init__(message)
+        self.row = row
+        self.message = message
+
+
+def _csv_rows(fileobj, encoding: str) -> Iterator[tuple[int, list]]:
+    text = io.TextIOWrapper(fileobj, encoding=encoding, errors="strict", newline="")
+    rownum = 1
+    try:
+        first = text.readline()
+        delimiter = _csv_dialect(first)
+        reader = csv.reader(text, delimiter=delimiter)
+        yield rownum, next(csv.reader([first], delimiter=delimiter), [])
+        for row in reader:
+            rownum = reader.line_num + 1
+            yield rownum, row
+    except UnicodeDecodeError:
+        raise FileUnreadable(
+            rownum + 1, _("From this row on the file is not text in UTF-8 or GB18030.")
+        ) from None
+    except csv.Error:
+        raise FileUnreadable(
+            rownum + 1,
+            _("This row cannot be read: a quote is not closed or a cell is far too long."),
+        ) from None
+    finally:
+        text.detach()
+
+
+def _xlsx_rows(fileobj) -> Iterator[tuple[int, list]]:
+    workbook = _open_workbook(fileobj)
+    try:
+        for rownum, row in enumerate(workbook.worksheets[0].iter_rows(values_only=True), 1):
+            yield rownum, list(row)
+    except FileUnreadable:
+        raise
+    except Exception:
+        raise FileUnreadable(0, str(_xlsx_corrupt().messages[0])) from None
+    finally:
+        workbook.close()
+
+
+# --- checking one row -------------------------------------------------------------------
+
+
+@dataclass
+class Errors:
+    """Every error counted, the first MAX_ERRORS kept (rows come in order)."""
+
+    count: int = 0
+    kept: list = field(default_factory=list)
+
+    def add(self, row: int, key_or_header: str, message: str) -> None:
+        self.count += 1
+        if len(self.kept) < MAX_ERRORS:
+            header = HEADERS.get(key_or_header, key_or_header)
+            self.kept.append({"row": row, "field": header, "message": str(message)})
+
+
+class RowChecker:
+    """Validates person rows one by one; the key material is read once per file."""
+
+    def __init__(self, columns: dict[str, int], errors: Errors):
+        self.errors = errors
+        self.indexes = [(c, columns.get(c.key)) for c in COLUMNS]
+        self.id_index = columns.get("id_number")
+        self.hash = crypto.keyed_hasher("id")  # = apps.core.identity.id_hash
+        self.encrypt = crypto.encrypter()
+
+    def cells(self, values: list) -> dict[str, str]:
+        n = len(values)
+        cells = {}
+        for column, index in self.indexes:
+            value = values[index] if index is not None and index < n else ""
+            if type(value) is not str:
+                value = _cell(value)
+            if not value.isascii():
+                # Full-width digits and letters, as Chinese input methods type them.
+                value = unicodedata.normalize("NFKC", value)
+            cells[column.key] = value.strip()
+        return cells
+
+    def check(self, rownum: int, values: list) -> tuple:
+        """Validate one person's row; returns the staged tuple (bad values become NULL)."""
+        errors = self.errors
+        cells = self.cells(values)
+        for column, _index in self.indexes:
+            value = cells[column.key]
+            if column.required and not value:
+                errors.add(rownum, column.key, _("This cell is empty; it is required."))
+            elif column.max_length and len(value) > column.max_length:
+                errors.add(
+                    rownum,
+                    column.key,
+                    _("At most %(limit)d characters (here %(length)d).")
+                    % {"limit": column.max_length, "length": len(value)},
+                )
+                cells[column.key] = value[: column.max_length]
+
+        village_code = fold(cells["village_code"])
+        if village_code and not (len(village_code) == 12 and village_code.isdigit()):
+            errors.add(rownum, "village_code", _("A village code has 12 digits."))
+            village_code = ""
+        hashed, token = self._id_number(rownum, values, cells["id_number"])
+        labour = LABOUR.get(cells["labour"])
+        if cells["labour"] and labour is None:
+            errors.add(
+                rownum,
+                "labour",
+                _("Unknown labour capacity “%(value)s”; write one of: %(choices)s.")
+                % {"value": cells["labour"], "choices": "、".join(LABOUR)},
+            )
+        schooling = SCHOOLING.get(cells["schooling"].removesuffix("在读").removesuffix("在校"))
+        if schooling is None:
+            errors.add(
+                rownum,
+                "schooling",
+                _("Unknown schooling “%(value)s”; write one of: %(choices)s, or leave it empty.")
+                % {"value": cells["schooling"], "choices": "、".join(w for w in SCHOOLING if w)},
+            )
+        disability = self._disability(rownum, cells["disability"])
+        formerly_poor = YES_NO.get(cells["formerly_poor"].upper())
+        if formerly_poor is None:
+            errors.add(rownum, "formerly_poor", _("Write 是 or 否, or leave it empty."))
+
+        relation = cells["relation"]
+        is_head = relation in HEAD_WORDS
+        return (
+            rownum,
+            village_code or None,
+            cells["number"] or None,
+            cells["name"],
+            HEAD if is_head else relation,
+            is_head,
+            hashed,
+            token,
+            labour or "",
+            cells["health"],
+            disability,
+            schooling or Schooling.NONE,
+            bool(formerly_poor),
+            cells["group"],
+        )
+
+    def _id_number(self, rownum: int, values: list, text: str) -> tuple[str | None, str | None]:
+        if not text:
+            return None, None
+        try:
+            number = validate_id_number(text)
+        except ValidationError as exc:
+            raw = values[self.id_index] if self.id_index < len(values) else None
+            if isinstance(raw, int | float) and not isinstance(raw, bool):
+                message = _(
+                    "Excel stored this ID number as a number and lost its last digits. "
+                    "Format the column as text and type the numbers again."
+                )
+            else:
+                message = exc.messages[0]
+            self.errors.add(rownum, "id_number", message)
+            return None, None
+        # Encrypted only while the file is still clean: a failed file writes nothing.
+        return self.hash(number), (None if self.errors.count else self.encrypt(number))
+
+    def _disability(self, rownum: int, text: str) -> int | None:
+        if not text or text == "无":
+            return None
+        grade = DISABILITY_WORDS.get(text)
+        digits = text.removeprefix("残疾").removesuffix("级")
+        if grade is None and digits in ("1", "2", "3", "4"):
+            grade = int(digits)
+        if grade is None:
+            self.errors.add(
+                rownum, "disability", _("A disability grade is 1, 2, 3 or 4, or empty.")
+            )
+        return grade
+
+
+# --- staging ------------------------------------------------------------------------------
+
+STAGE_COLUMNS = (
+    "rownum, village_code, number, name, relation, is_head, id_hash, id_token, labour, "
+    "health, disability, schooling, formerly_poor, address_group"
+)
+STAGE_INSERT = (
+    "INSERT INTO roster_stage (rownum, village_code, number, name, relation, is_head, "
+    "id_hash, id_token, labour, health, disability, schooling, formerly_poor, address_group) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+
+
+def _is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _stage(name: str) -> str:
+    # Qualified, so that DROP never reaches a real table of the same name.
+    return ("pg_temp." if _is_postgres() else "temp.") + name
+
+
+def _sql(statement: str, params=()) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.rowcount
+
+
+def _rows(statement: str, params=()) -> list:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.fetchall()
+
+
+def _drop_stages() -> None:
+    for name in ("roster_stage", "roster_stage_household", "roster_stage_member"):
+        _sql(f"DROP TABLE IF EXISTS {_stage(name)}")
+
+
+def _create_stage() -> None:
+    _drop_stages()
+    if _is_postgres():
+        # A county's file stages some 100 MB; the default 8 MB of buffers for temporary
+        # tables would have the backend write most of it out and read it back. (Only
+        # takes effect before the session's first temporary table; harmless after.)
+        _sql("SET temp_buffers = '256MB'")
+    _sql(
+        """CREATE TEMP TABLE roster_stage (
+            rownum integer NOT NULL, village_code varchar(12), number varchar(30),
+            name varchar(30) NOT NULL, relation varchar(20) NOT NULL,
+            is_head boolean NOT NULL, id_hash varchar(64), id_token text,
+            labour varchar(16) NOT NULL, health varchar(100) NOT NULL, disability smallint,
+            schooling varchar(16) NOT NULL, formerly_poor boolean NOT NULL,
+            address_group varchar(30) NOT NULL)"""
+    )
+
+
+def _write_batch(batch: list[tuple]) -> None:
+    with connection.cursor() as cursor:
+        if _is_postgres():
+            with cursor.cursor.copy(
+                f"COPY pg_temp.roster_stage ({STAGE_COLUMNS}) FROM STDIN"
+            ) as copy:
+                for row in batch:
+                    copy.write_row(row)
+        else:
+            cursor.executemany(STAGE_INSERT, batch)
+
+
+def _stage_file(roster_import: RosterImport, kind: str, encoding: str, errors: Errors) -> int:
+    """Read, check and stage every row; returns the number of person rows."""
+    _create_stage()
+    fileobj = roster_import.file.open("rb")
+    try:
+        rows = _xlsx_rows(fileobj) if kind == "xlsx" else _csv_rows(fileobj, encoding)
+        header = next(rows, (1, []))[1]
+        columns = _map_headers(header)
+        missing = [c.header for c in COLUMNS if c.required and c.key not in columns]
+        if missing:
+            errors.add(1, "", _("Columns missing: %(columns)s.") % {"columns": "、".join(missing)})
+            return 0
+        checker = RowChecker(columns, errors)
+        batch: list[tuple] = []
+        people = 0
+        try:
+            for rownum, values in rows:
+                if not any(_cell(v) for v in values):
+                    continue  # blank lines, as Excel leaves at the end
+                batch.append(checker.check(rownum, values))
+                people += 1
+                if len(batch) >= BATCH_ROWS:
+                    _write_batch(batch)
+                    batch = []
+                    _progress(roster_import, people)
+        except FileUnreadable as exc:
+            errors.add(exc.row, "", exc.message)
+        if batch:
+            _write_batch(batch)
+        _progress(roster_import, people)
+        if people == 0 and not errors.count:
+            errors.add(2, "", _("The file has no rows below the column names."))
+        return people
+    finally:
+        fileobj.close()
+
+
+def _progress(roster_import: RosterImport, processed: int) -> None:
+    # Autocommit: the page polling the progress sees it at once.
+    total = max(roster_import.total_rows, processed)
+    RosterImport.objects.filter(pk=roster_import.pk).update(
+        processed_rows=processed, total_rows=total
+    )
+    roster_import.processed_rows, roster_import.total_rows = processed, total
+
+
+def _scan(roster_import: RosterImport, kind: str) -> tuple[str, int]:
+    """The encoding of a CSV, and the rows below the header for the progress bar
+    (newlines in a CSV, the dimension of an Excel sheet; exact once the file is read)."""
+    with roster_import.file.open("rb") as fileobj:
+        if kind == "xlsx":
+            workbook = _open_workbook(fileobj)
+            try:
+                return "", max((workbook.worksheets[0].max_row or 1) - 1, 0)
+            except Exception:
+                return "", 0
+            finally:
+                workbook.close()
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        utf8, lines, last = True, 0, b"\n"
+        for chunk in iter(lambda: fileobj.read(1024 * 1024), b""):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+            if utf8:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    utf8 = False
+        if utf8:
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                utf8 = False
+        # Excel in China saves "CSV" in GB18030 (GBK); everything else is UTF-8.
+        return ("utf-8-sig" if utf8 else "gb18030"), max(lines - (last == b"\n"), 0)
+
+
+def _indexes(table: str, indexes: dict[str, str]) -> None:
+    """Index a filled staging table (name: columns) and gather its statistics."""
+    for name, columns in indexes.items():
+        # PostgreSQL qualifies the table, SQLite the index.
+        if _is_postgres():
+            _sql(f"CREATE INDEX {name} ON pg_temp.{table} ({columns})")
+        else:
+            _sql(f"CREATE INDEX temp.{name} ON {table} ({columns})")
+    if _is_postgres():
+        _sql(f"ANALYZE pg_temp.{table}")  # autovacuum never analyses temp tables
+
+
+# --- set-based checks -------------------------------------------------------------------
+
+
+def _sql_errors(
+    errors: Errors, header: str, count_sql: str, list_sql: str, params, message
+) -> None:
+    """Count the rows a check finds and keep the first ones, in row order."""
+    count = _rows(count_sql, params)[0][0]
+    if not count:
+        return
+    errors.count += count
+    for row in _rows(list_sql + f" ORDER BY 1 LIMIT {MAX_ERRORS}", params):
+        errors.kept.append({"row": row[0], "field": header, "message": message(*row[1:])})
+
+
+def _check_stage(region: Region, errors: Errors) -> None:
+    """The checks that need all rows: villages, the same person twice, one head each."""
+    _indexes(
+        "roster_stage",
+        {"roster_stage_key_idx": "village_code, number", "roster_stage_hash_idx": "id_hash"},
+    )
+    prefix = region.prefix + "%"
+
+    village = """FROM roster_stage s LEFT JOIN regions_region r ON r.code = s.village_code AND r.level = 5
+        WHERE s.village_code IS NOT NULL AND (r.id IS NULL OR s.village_code NOT LIKE %s)"""
+    _sql_errors(
+        errors,
+        HEADERS["village_code"],
+        "SELECT count(*) " + village,
+        "SELECT s.rownum, s.village_code, r.id " + village,
+        [prefix],
+        lambda code, known: (
+            _("Village %(code)s lies outside %(region)s, the region you import for.")
+            % {"code": code, "region": region.name}
+            if known
+            else _("No village has the code %(code)s.") % {"code": code}
+        ),
+    )
+
+    twice = """FROM roster_stage s JOIN (SELECT id_hash, min(rownum) AS first FROM roster_stage
+        WHERE id_hash IS NOT NULL GROUP BY id_hash HAVING count(*) > 1) d
+        ON d.id_hash = s.id_hash WHERE s.rownum > d.first"""
+    _sql_errors(
+        errors,
+        HEADERS["id_number"],
+        "SELECT count(*) " + twice,
+        "SELECT s.rownum, d.first " + twice,
+        [],
+        lambda first: (
+            _("The same person (same ID number) is already in row %(row)d.") % {"row": first}
+        ),
+    )
+
+    households = """(SELECT village_code, number, min(rownum) AS first,
+        sum(CASE WHEN is_head THEN 1 ELSE 0 END) AS heads,
+        min(CASE WHEN is_head THEN rownum END) AS first_head
+        FROM roster_stage WHERE village_code IS NOT NULL AND number IS NOT NULL
+        GROUP BY village_code, number)"""
+    headless = "FROM " + households + " h WHERE h.heads = 0"
+    _sql_errors(
+        errors,
+        HEADERS["relation"],
+        "SELECT count(*) " + headless,
+        "SELECT h.first, h.number " + headless,
+        [],
+        lambda number: (
+            _("Household %(number)s has no head: one of its members needs “%(head)s” as relation.")
+            % {"number": number, "head": HEAD}
+        ),
+    )
+    two_heads = (
+        "FROM roster_stage s JOIN "
+        + households
+        + """ h ON h.village_code = s.village_code AND h.number = s.number
+        WHERE s.is_head AND h.heads > 1 AND s.rownum > h.first_head"""
+    )
+    _sql_errors(
+        errors,
+        HEADERS["relation"],
+        "SELECT count(*) " + two_heads,
+        "SELECT s.rownum, s.number, h.first_head " + two_heads,
+        [],
+        lambda number, first: (
+            _("Household %(number)s already has a head in row %(row)d.")
+            % {"number": number, "row": first}
+        ),
+    )
+
+
+def _check_against_roster(region: Region, errors: Errors) -> None:
+    """People the roster already has in a household the file does not list.
+
+    Inside the importer's region they move to the file's household (people marry and
+    households split), unless they head the old household, which would be left without
+    one. A household elsewhere belongs to another region's staff: refused.
+    """
+    elsewhere = """FROM roster_stage s
+        JOIN households_rostermember m ON m.id_hash = s.id_hash
+        JOIN households_rosterhousehold h ON h.id = m.household_id
+        WHERE NOT EXISTS (SELECT 1 FROM roster_stage f
+            WHERE f.village_code = h.region_code AND f.number = h.number)"""
+    outside = elsewhere + " AND h.region_code NOT LIKE %s"
+    _sql_errors(
+        errors,
+        HEADERS["id_number"],
+        "SELECT count(*) " + outside,
+        "SELECT s.rownum " + outside,
+        [region.prefix + "%"],
+        lambda: _(
+            "This person is in the roster of a household outside the region you import "
+            "for; that region's staff must remove them first."
+        ),
+    )
+    head_elsewhere = elsewhere + " AND h.region_code LIKE %s AND m.relation = %s"
+    _sql_errors(
+        errors,
+        HEADERS["id_number"],
+        "SELECT count(*) " + head_elsewhere,
+        "SELECT s.rownum, h.number " + head_elsewhere,
+        [region.prefix + "%", HEAD],
+        lambda number: (
+            _(
+                "This person heads household %(number)s in the roster, which this file does "
+                "not list; list that household too, with its new head."
+            )
+            % {"number": number}
+        ),
+    )
+
+
+# --- applying -------------------------------------------------------------------------------
+
+
+@dataclass
+class Counts:
+    households_created: int = 0
+    households_updated: int = 0
+    members_created: int = 0
+    members_updated: int = 0
+    members_removed: int = 0
+
+
+def _apply(now) -> Counts:
+    """Write the staged file to the roster, set-based; only what differs is written.
+
+    Which household and member already exist is looked up once, before anything is
+    inserted: an INSERT ... WHERE NOT EXISTS on the table being filled would make
+    PostgreSQL rescan the rows it has just added (invisible to it, but still read) for
+    every row, quadratic in the file.
+    """
+    counts = Counts()
+    stamp = connection.ops.adapt_datetimefield_value(now)
+    _sql(
+        """CREATE TEMP TABLE roster_stage_household AS
+        SELECT r.id AS village_id, s.village_code, s.number, s.name AS head_name,
+               s.address_group, s.formerly_poor, h.id AS household_id
+        FROM roster_stage s JOIN regions_region r ON r.code = s.village_code
+        LEFT JOIN households_rosterhousehold h ON h.village_id = r.id AND h.number = s.number
+        WHERE s.is_head"""
+    )
+    counts.households_updated = _sql(
+        """UPDATE households_rosterhousehold SET head_name = x.head_name,
+            address_group = x.address_group, formerly_poor = x.formerly_poor, updated_at = %s
+        FROM roster_stage_household x
+        WHERE households_rosterhousehold.id = x.household_id
+          AND (households_rosterhousehold.head_name <> x.head_name
+               OR households_rosterhousehold.address_group <> x.address_group
+               OR households_rosterhousehold.formerly_poor <> x.formerly_poor)""",
+        [stamp],
+    )
+    counts.households_created = _sql(
+        """INSERT INTO households_rosterhousehold
+            (village_id, region_code, number, head_name, address_group, formerly_poor, updated_at)
+        SELECT x.village_id, x.village_code, x.number, x.head_name, x.address_group,
+               x.formerly_poor, %s
+        FROM roster_stage_household x WHERE x.household_id IS NULL""",
+        [stamp],
+    )
+    if counts.households_created and _is_postgres():
+        # Statistics of a table that was empty would plan the join below as a loop.
+        _sql("ANALYZE households_rosterhousehold")
+    _sql(
+        """CREATE TEMP TABLE roster_stage_member AS
+        SELECT h.id AS household_id, s.name, s.relation, s.id_hash, s.id_token, s.labour,
+               s.health, s.disability, s.schooling, m.id AS member_id
+        FROM roster_stage s
+        JOIN roster_stage_household x ON x.village_code = s.village_code AND x.number = s.number
+        JOIN households_rosterhousehold h ON h.village_id = x.village_id AND h.number = x.number
+        LEFT JOIN households_rostermember m ON m.id_hash = s.id_hash"""
+    )
+    _indexes(
+        "roster_stage_member",
+        {"roster_stage_member_hash_idx": "id_hash", "roster_stage_member_hh_idx": "household_id"},
+    )
+    # The file is the truth for its households: whoever it no longer lists goes.
+    counts.members_removed = _sql(
+        """DELETE FROM households_rostermember
+        WHERE household_id IN (SELECT household_id FROM roster_stage_member)
+          AND NOT EXISTS (SELECT 1 FROM roster_stage_member s
+                          WHERE s.id_hash = households_rostermember.id_hash)"""
+    )
+    counts.members_updated = _sql(
+        """UPDATE households_rostermember SET household_id = s.household_id, name = s.name,
+            relation = s.relation, labour_capacity = s.labour, health = s.health,
+            disability_grade = s.disability, schooling = s.schooling
+        FROM roster_stage_member s
+        WHERE households_rostermember.id = s.member_id
+          AND (households_rostermember.household_id <> s.household_id
+               OR households_rostermember.name <> s.name
+               OR households_rostermember.relation <> s.relation
+               OR households_rostermember.labour_capacity <> s.labour
+               OR households_rostermember.health <> s.health
+               OR households_rostermember.disability_grade IS DISTINCT FROM s.disability
+               OR households_rostermember.schooling <> s.schooling)"""
+    )
+    counts.members_created = _sql(
+        """INSERT INTO households_rostermember
+            (household_id, name, relation, id_number, id_hash, labour_capacity, health,
+             disability_grade, schooling)
+        SELECT s.household_id, s.name, s.relation, s.id_token, s.id_hash, s.labour, s.health,
+               s.disability, s.schooling
+        FROM roster_stage_member s WHERE s.member_id IS NULL"""
+    )
+    return counts
+
+
+# --- the run --------------------------------------------------------------------------------
+
+
+def roster_import_run(*, import_id: int) -> RosterImport | None:
+    """Check and apply one uploaded roster file (the Celery task calls this).
+
+    Safe to call twice (a redelivered task): a finished import is left alone. An
+    unexpected error propagates with the import still running and its file kept, so
+    that the task can retry; `roster_import_abort` ends it for good.
+    """
+    claimed = RosterImport.objects.filter(
+        pk=import_id, status__in=[ImportStatus.PENDING, ImportStatus.RUNNING]
+    ).update(status=ImportStatus.RUNNING, processed_rows=0)
+    if not claimed:
+        return None
+    roster_import = RosterImport.objects.select_related("region").get(pk=import_id)
+    with translation.override(settings.LANGUAGE_CODE):
+        try:
+            finished = _run(roster_import)
+        finally:
+            _drop_stages()
+    _delete_file(finished)
+    return finished
+
+
+def _run(roster_import: RosterImport) -> RosterImport:
+    errors = Errors()
+    kind = "xlsx" if roster_import.file.name.endswith(".xlsx") else "csv"
+    encoding, estimate = _scan(roster_import, kind)
+    RosterImport.objects.filter(pk=roster_import.pk).update(total_rows=estimate)
+    roster_import.total_rows = estimate
+    people = _stage_file(roster_import, kind, encoding, errors)
+    region = roster_import.region
+    if people:
+        _check_stage(region, errors)
+    counts = None
+    with transaction.atomic():
+        # One import at a time writes the roster: the checks below and the writes then
+        # see the same roster, and two files of one village cannot interleave.
+        if _is_postgres():
+            _sql("SELECT pg_advisory_xact_lock(hashtext('households.roster_import'))")
+        locked = RosterImport.objects.select_for_update().get(pk=roster_import.pk)
+        if locked.status != ImportStatus.RUNNING:
+            return locked
+        if not errors.count:
+            _check_against_roster(region, errors)
+        if not errors.count:
+            counts = _apply(timezone.now())
+        _finish(locked, people, errors, counts)
+    return locked
+
+
+def _finish(roster_import: RosterImport, people: int, errors: Errors, counts: Counts | None):
+    roster_import.total_rows = people
+    roster_import.processed_rows = people
+    roster_import.finished_at = timezone.now()
+    roster_import.error_count = errors.count
+    roster_import.errors = sorted(errors.kept, key=lambda e: e["row"])[:MAX_ERRORS]
+    roster_import.status = ImportStatus.FAILED if errors.count else ImportStatus.DONE
+    for name, value in vars(counts or Counts()).items():
+        setattr(roster_import, name, value)
+    roster_import.save()
+
+
+def roster_import_abort(*, import_id: int) -> None:
+    """Mark an import failed after an unexpected error (the task's last resort)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        message = _(
+            "The import stopped because of an internal error. Nothing was imported; "
+            "upload the file again."
+        )
+    RosterImport.objects.filter(pk=import_id, status=ImportStatus.RUNNING).update(
+        status=ImportStatus.FAILED,
+        finished_at=timezone.now(),
+        error_count=1,
+        errors=[{"row": 0, "field": "", "message": message}],
+    )
+    roster_import = RosterImport.objects.filter(pk=import_id).first()
+    if roster_import:
+        _delete_file(roster_import)
+
+
+def _delete_file(roster_import: RosterImport) -> None:
+    """The uploaded file holds ID numbers in clear: gone once the import has run."""
+    name = roster_import.file.name
+    if not name:
+        return
+    try:
+        default_storage.delete(name)
+    except OSError:
+        logger.warning("could not delete the roster file of import %s", roster_import.pk)
+    RosterImport.objects.filter(pk=roster_import.pk).update(file="")
+    roster_import.file.name = ""

@@ -1,0 +1,417 @@
+"""The population roster import at county scale: 100,000 households in one CSV file.
+
+    .venv/bin/python bench/run_roster.py                    # about 5 minutes
+    .venv/bin/python bench/run_roster.py --households 20000 # a quick try
+    .venv/bin/python bench/run_roster.py --profile          # plus cProfile of one run
+
+Creates a fresh database (bench_roster on the local PostgreSQL; dropped at the end
+unless --keep), migrates it and creates one county of 20 townships and 300 villages.
+Generates into a temporary directory (deleted at the end) two roster CSV files with
+valid ID numbers: 10,000 households and 100,000 households (1 to 7 people each, about
+4 on average, so about 40,000 and 400,000 rows). Each measurement runs in a fresh child
+process with bench.settings, through the service the Celery task calls
+(`roster_import_run`), end to end: scan, read and check every row, stage, set-based
+checks, apply, delete the file. Measured:
+
+- wall time of each phase and in all, for 10k and 100k households into an empty roster,
+  then the same 100k file again (nothing changes);
+- peak memory: RSS high-water mark of the child (VmHWM) and, in separate runs because
+  tracing slows Python, the tracemalloc peak — at 10k and at 100k, to show memory flat
+  in the file size.
+
+Prints a summary and writes JSON to bench/results/ (git-ignored).
+
+Target (from the issue): 100,000 households (about 400,000 members) in <= 60 s, memory
+flat in the file size.
+"""
+
+import argparse
+import csv
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+DB_NAME = "bench_roster"
+PG = "postgres://postgres@127.0.0.1:5432"
+COUNTY = "621102000000"
+TOWNSHIPS = 20
+VILLAGES_PER_TOWNSHIP = 15
+TARGET_SECONDS = 60.0
+
+sys.path.insert(0, str(ROOT))
+T0 = time.monotonic()
+
+
+def log(msg: str) -> None:
+    print(f"[roster {time.monotonic() - T0:6.1f}s] {msg}", flush=True)
+
+
+def child_env(media: Path) -> dict:
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="bench.settings",
+        DATABASE_URL=f"{PG}/{DB_NAME}",
+        REDIS_URL="",
+        CELERY_TASK_ALWAYS_EAGER="true",
+        MEDIA_ROOT=str(media),
+        LOG_LEVEL="WARNING",
+    )
+    return env
+
+
+# --- data ------------------------------------------------------------------------------
+
+
+def village_codes() -> list[str]:
+    return [
+        f"{COUNTY[:6]}{100 + t:03d}{200 + v:03d}"
+        for t in range(1, TOWNSHIPS + 1)
+        for v in range(1, VILLAGES_PER_TOWNSHIP + 1)
+    ]
+
+
+def setup_regions() -> None:
+    """One province, city and county; 20 townships of 15 villages."""
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from apps.accounts.models import User
+    from apps.regions.models import Level, Region
+
+    call_command("migrate", "--noinput", verbosity=0)
+    province = Region.objects.create(code="620000000000", name="甘肃省", level=Level.PROVINCE)
+    city = Region.objects.create(
+        code="621100000000", name="定西市", level=Level.CITY, parent=province
+    )
+    county = Region.objects.create(code=COUNTY, name="安定区", level=Level.COUNTY, parent=city)
+    villages = []
+    for t in range(1, TOWNSHIPS + 1):
+        township = Region.objects.create(
+            code=f"{COUNTY[:6]}{100 + t:03d}000",
+            name=f"第{t}镇",
+            level=Level.TOWNSHIP,
+            parent=county,
+        )
+        for v in range(1, VILLAGES_PER_TOWNSHIP + 1):
+            villages.append(
+                Region(
+                    code=f"{COUNTY[:6]}{100 + t:03d}{200 + v:03d}",
+                    name=f"第{t}镇{v}村",
+                    level=Level.VILLAGE,
+                    parent=township,
+                )
+            )
+    Region.objects.bulk_create(villages)
+    User.objects.create_user(username="bench-county", password="bench-only-password")
+
+
+def generate(path: Path, households: int) -> int:
+    """A roster CSV as Excel would save it; returns the number of person rows."""
+    from apps.core.identity import id_check_digit
+    from apps.households.roster import COLUMNS
+
+    codes = village_codes()
+    relations = ["户主", "配偶", "子女", "子女", "父母", "孙子女", "儿媳"]
+    labour = ["全部", "部分", "无", "有劳动力", "弱劳动力", "丧失劳动力"]
+    schooling = ["", "", "", "小学", "初中", "高中", "大专"]
+    first_day = dt.date(1940, 1, 1)
+    person = 0
+    with path.open("w", encoding="utf-8-sig", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow([c.header for c in COLUMNS])
+        for h in range(households):
+            village = codes[h % len(codes)]
+            number = f"{h // len(codes) + 1:05d}"
+            for k in range(1 + (h * 7 + 3) % 7):  # 1..7 people, 4 on average
+                # Unique by (birth date, sequence): 29,000 days x 1,000 sequences.
+                birth = first_day + dt.timedelta(days=person % 29_000)
+                first17 = f"621102{birth:%Y%m%d}{person // 29_000:03d}"
+                writer.writerow(
+                    [
+                        village,
+                        number,
+                        "王" + "建国秀英小明桂兰志强玉兰"[person % 6 * 2 : person % 6 * 2 + 2],
+                        first17 + id_check_digit(first17),
+                        relations[k],
+                        labour[person % 6],
+                        "健康" if person % 5 else "长期慢性病",
+                        "" if person % 17 else str(person % 4 + 1),
+                        schooling[person % 7] if k >= 2 else "",
+                        "是" if h % 3 == 0 else "否",
+                        f"{h % 9 + 1}组",
+                    ]
+                )
+                person += 1
+    return person
+
+
+# --- one measured import (in a child process) ---------------------------------------------
+
+
+def vm(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def child(path: str, mode: str) -> None:
+    import django
+
+    django.setup()
+    import tracemalloc
+
+    from django.core.files import File
+
+    from apps.accounts.models import User
+    from apps.households import roster
+    from apps.households.models import RosterImport
+    from apps.regions.models import Region
+
+    phases: dict[str, float] = {}
+
+    def timed(name, fn):
+        def wrapper(*args, **kwargs):
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                phases[name] = phases.get(name, 0.0) + time.perf_counter() - t
+
+        return wrapper
+
+    for name in ("_scan", "_stage_file", "_check_stage", "_check_against_roster", "_apply"):
+        setattr(roster, name, timed(name.strip("_"), getattr(roster, name)))
+
+    statements: dict[str, list] = {}
+
+    def timed_sql(execute, sql, params, many, context):
+        t = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            key = " ".join(sql.split())[:90]
+            entry = statements.setdefault(key, [0, 0.0])
+            entry[0] += 1
+            entry[1] += time.perf_counter() - t
+
+    from django.db import connection
+
+    connection.execute_wrappers.append(timed_sql)
+    county = Region.objects.get(code=COUNTY)
+    with open(path, "rb") as f:
+        imp = RosterImport(
+            region=county,
+            region_code=county.code,
+            original_name=Path(path).name,
+            uploaded_by=User.objects.get(username="bench-county"),
+        )
+        imp.file.save("bench.csv", File(f), save=False)
+        imp.save()
+    rss_before = vm("VmRSS")
+    if mode == "trace":
+        tracemalloc.start()
+    t = time.perf_counter()
+    if mode == "profile":
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        result = profiler.runcall(roster.roster_import_run, import_id=imp.pk)
+        stats = pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime")
+        stats.print_stats(25)
+    else:
+        result = roster.roster_import_run(import_id=imp.pk)
+    seconds = time.perf_counter() - t
+    peak = tracemalloc.get_traced_memory()[1] if mode == "trace" else None
+    out = {
+        "mode": mode,
+        "status": result.status,
+        "errors": result.errors[:3],
+        "rows": result.total_rows,
+        "seconds": round(seconds, 2),
+        "phases": {k: round(v, 2) for k, v in phases.items()},
+        "counts": {
+            k: getattr(result, k)
+            for k in (
+                "households_created",
+                "households_updated",
+                "members_created",
+                "members_updated",
+                "members_removed",
+            )
+        },
+        "tracemalloc_peak_kb": round(peak / 1024) if peak is not None else None,
+        "rss_before_kb": rss_before,
+        "rss_hwm_kb": vm("VmHWM"),
+        "file_left": bool(result.file.name),
+        "slowest_sql": sorted(
+            ([round(v[1], 2), v[0], k] for k, v in statements.items()), reverse=True
+        )[:8],
+    }
+    print("RESULT " + json.dumps(out, ensure_ascii=False), flush=True)
+
+
+def measure(path: Path, mode: str, media: Path) -> dict:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", str(path), "--mode", mode],
+        env=child_env(media),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if mode == "profile":
+        sys.stderr.write(proc.stderr)
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    raise RuntimeError(f"child failed:\n{proc.stdout}\n{proc.stderr}")
+
+
+def truncate() -> None:
+    with psycopg.connect(f"{PG}/{DB_NAME}", autocommit=True) as conn:
+        conn.execute("TRUNCATE households_rostermember, households_rosterhousehold CASCADE")
+        conn.execute("VACUUM ANALYZE households_rostermember, households_rosterhousehold")
+
+
+def machine() -> dict:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "",
+    )
+    mem = next(
+        line.split()[1]
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
+    with psycopg.connect(f"{PG}/postgres") as conn:
+        pg = conn.execute("SHOW server_version").fetchone()[0]
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gib": round(int(mem) / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "postgresql": pg,
+        "loadavg_start": os.getloadavg(),
+    }
+
+
+def summary_line(label: str, r: dict) -> str:
+    c = r["counts"]
+    return (
+        f"{label:<28} {r['rows']:>8} rows {r['seconds']:>7.2f} s  "
+        f"RSS peak {r['rss_hwm_kb'] / 1024:7.1f} MiB  "
+        f"created h/m {c['households_created']}/{c['members_created']}  "
+        f"updated {c['households_updated']}/{c['members_updated']}  phases {r['phases']}"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--households", type=int, default=100_000)
+    parser.add_argument("--small", type=int, default=10_000)
+    parser.add_argument("--profile", action="store_true", help="cProfile one large import")
+    parser.add_argument("--keep", action="store_true", help="keep the bench_roster database")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--mode", default="time", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.mode)
+        return 0
+
+    result = {"started": dt.datetime.now().isoformat(timespec="seconds"), "machine": machine()}
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    tmp = Path(tempfile.mkdtemp(prefix="bench-roster-"))
+    media = tmp / "media"
+    try:
+        log("migrating and creating the county")
+        _setup(media)
+        os.environ.update(child_env(media))
+        import django
+
+        django.setup()
+        files = {}
+        for n in (args.small, args.households):
+            path = tmp / f"roster-{n}.csv"
+            t = time.perf_counter()
+            rows = generate(path, n)
+            files[n] = path
+            log(
+                f"generated {n} households, {rows} people, {path.stat().st_size / 1e6:.1f} MB "
+                f"in {time.perf_counter() - t:.1f} s"
+            )
+            result.setdefault("files", {})[n] = {"rows": rows, "bytes": path.stat().st_size}
+
+        runs = []
+
+        def run(label, n, mode):
+            r = measure(files[n], mode, media)
+            r.update(label=label, households=n)
+            runs.append(r)
+            traced = r["tracemalloc_peak_kb"]
+            log(summary_line(label, r) + (f"  tracemalloc peak {traced} KiB" if traced else ""))
+            if r["status"] != "done":
+                raise RuntimeError(f"import failed: {r['errors']}")
+            return r
+
+        run(f"{args.small} households", args.small, "time")
+        truncate()
+        run(f"{args.households} households", args.households, "time")
+        run(f"{args.households} again (no change)", args.households, "time")
+        truncate()
+        run(f"{args.small} households, traced", args.small, "trace")
+        truncate()
+        run(f"{args.households} households, traced", args.households, "trace")
+        if args.profile:
+            truncate()
+            run(f"{args.households} households, profiled", args.households, "profile")
+        result["runs"] = runs
+        result["machine"]["loadavg_end"] = os.getloadavg()
+        big = runs[1]
+        result["target_met"] = big["seconds"] <= TARGET_SECONDS
+        log(
+            f"target: {args.households} households in {big['seconds']:.1f} s "
+            f"(<= {TARGET_SECONDS:.0f} s: {'met' if result['target_met'] else 'MISSED'})"
+        )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not args.keep:
+            with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"roster-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    log(f"written {out}")
+    return 0 if result.get("target_met") else 1
+
+
+def _setup(media: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-c", "import bench.run_roster as r; r.setup_regions()"],
+        env=child_env(media),
+        cwd=ROOT,
+        check=True,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
