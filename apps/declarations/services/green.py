@@ -18,9 +18,10 @@ from apps.core.errors import InvalidInput, WrongState
 from apps.core.identity import mask_name
 from apps.deadlines.models import Stage
 from apps.deadlines.services import ClockSpec, clocks_start
-from apps.households.models import PolicyKind, PolicyMeasure
+from apps.households.models import PolicyMeasure
 from apps.households.services import DeliveredHelp
 from apps.households.services.common import clean_text
+from apps.households.services.plans import clean_help
 from apps.notifications.services import OutgoingSms, messages_enqueue
 from apps.regions.models import CASEWORK_ROLES, Role, require_role_over
 
@@ -29,7 +30,6 @@ from .intake import SUBJECT, notice_recipients
 
 # Village staff or anyone above them (MISSION.md step 7).
 GREEN_ROLES = CASEWORK_ROLES | {Role.CITY, Role.PROVINCE}
-MAX_AMOUNT = Decimal("100000000")
 
 
 def declaration_open_green_channel(
@@ -47,7 +47,7 @@ def declaration_open_green_channel(
         raise InvalidInput(_("Choose the cause: a disaster, an accident or a severe illness."))
     reason = clean_text(reason, label=_("why the hardship is plain and urgent"), max_length=1000)
     if evidence is not None and evidence.declaration_id != declaration.pk:
-        raise InvalidInput
+        raise InvalidInput(_("The evidence document belongs to another case."))
     try:
         with transaction.atomic():
             green = GreenChannel.objects.create(
@@ -105,33 +105,21 @@ def green_channel_record_help(
     if green is None:
         raise WrongState
     h = help
-    if h.policy is not None:
-        if h.policy.county.code != declaration.region_code[:6] + "000000":
-            raise InvalidInput(_("Choose a measure from the county's policy list."))
-        kind, title = h.policy.kind, h.title.strip() or h.policy.name
-    else:
-        if h.kind not in PolicyKind.values:
-            raise InvalidInput(_("Choose the kind of help."))
-        kind, title = h.kind, h.title
-    title = clean_text(title, label=_("the measure"), max_length=100)
-    responsible = clean_text(h.responsible, label=_("the responsible person"), max_length=30)
-    details = clean_text(h.details, label=_("the details"), max_length=1000, required=False)
+    given = clean_help(
+        county_code=declaration.region_code[:6] + "000000",
+        policy=h.policy,
+        kind=h.kind,
+        title=h.title,
+        details=h.details,
+        responsible=h.responsible,
+        amount=h.amount,
+    )
     if h.delivered_on > timezone.localdate():
         raise InvalidInput(_("The date cannot be in the future."))
     if h.delivered_on < timezone.localdate(declaration.submitted_at) - dt.timedelta(days=31):
         raise InvalidInput(_("Help given long before the declaration does not belong here."))
-    if h.amount is not None and not Decimal(0) <= h.amount <= MAX_AMOUNT:
-        raise InvalidInput(_("Amounts must be between 0 and 100,000,000 yuan."))
     return GreenChannelHelp.objects.create(
-        green_channel=green,
-        policy=h.policy,
-        kind=kind,
-        title=title,
-        details=details,
-        amount=h.amount,
-        delivered_on=h.delivered_on,
-        responsible=responsible,
-        recorded_by=actor,
+        green_channel=green, delivered_on=h.delivered_on, recorded_by=actor, **given.fields()
     )
 
 

@@ -136,43 +136,91 @@ def _require_draft(plan: HelpPlan, actor) -> None:
         raise WrongState
 
 
+@dataclass(frozen=True)
+class CleanHelp:
+    """A measure of help checked against the county's list: the fields of HelpGiven."""
+
+    policy: PolicyMeasure | None
+    kind: str
+    title: str
+    details: str
+    responsible: str
+    amount: Decimal | None
+    time_bound: bool
+
+    def fields(self) -> dict:
+        return {
+            "policy": self.policy,
+            "kind": self.kind,
+            "title": self.title,
+            "details": self.details,
+            "responsible": self.responsible,
+            "amount": self.amount,
+        }
+
+
+def clean_help(
+    *,
+    county_code: str,
+    policy: PolicyMeasure | None,
+    kind: str,
+    title: str,
+    details: str,
+    responsible: str,
+    amount: Decimal | None,
+) -> CleanHelp:
+    """A measure from the county's list in force (its kind, and its name unless another
+    title is given), or another kind of help; texts and amount checked."""
+    if policy is not None:
+        if policy.county.code != county_code or not policy.active:
+            raise InvalidInput(_("Choose a measure from the county's policy list."))
+        kind, time_bound, title = policy.kind, policy.time_bound, title.strip() or policy.name
+    else:
+        if kind not in PolicyKind.values:
+            raise InvalidInput(_("Choose the kind of help."))
+        time_bound = False
+    if amount is not None and not Decimal(0) <= amount <= MAX_AMOUNT:
+        raise InvalidInput(_("Amounts must be between 0 and 100,000,000 yuan."))
+    return CleanHelp(
+        policy=policy,
+        kind=kind,
+        title=clean_text(title, label=_("the measure"), max_length=100),
+        details=clean_text(details, label=_("the details"), max_length=1000, required=False),
+        responsible=clean_text(responsible, label=_("the responsible person"), max_length=30),
+        amount=amount,
+        time_bound=time_bound,
+    )
+
+
 def plan_add_measure(*, plan: HelpPlan, actor, measure: MeasureInput) -> PlanMeasure:
     """Add a measure to a draft plan, from the county's list (or another kind of help)."""
     _require_draft(plan, actor)
     m = measure
-    if m.policy is not None:
-        if m.policy.county.code != plan.household.county_code or not m.policy.active:
-            raise InvalidInput(_("Choose a measure from the county's policy list."))
-        kind, time_bound = m.policy.kind, m.policy.time_bound
-        title = m.title.strip() or m.policy.name
-    else:
-        if m.kind not in PolicyKind.values:
-            raise InvalidInput(_("Choose the kind of help."))
-        kind, time_bound, title = m.kind, bool(m.end_on), m.title
-    title = clean_text(title, label=_("the measure"), max_length=100)
-    responsible = clean_text(m.responsible, label=_("the responsible person"), max_length=30)
-    details = clean_text(m.details, label=_("the details"), max_length=1000, required=False)
+    help = clean_help(
+        county_code=plan.household.county_code,
+        policy=m.policy,
+        kind=m.kind,
+        title=m.title,
+        details=m.details,
+        responsible=m.responsible,
+        amount=m.amount,
+    )
+    # Help of another kind is time-bound when it is given an end date.
+    time_bound = help.time_bound or (m.policy is None and bool(m.end_on))
     if time_bound and not (m.start_on and m.end_on):
         raise InvalidInput(_("A time-bound measure needs its start and end dates."))
     if m.start_on and m.end_on and m.end_on < m.start_on:
         raise InvalidInput(_("The end date cannot be before the start date."))
     if (m.start_on and m.start_on.year < 2000) or (m.end_on and m.end_on.year > 2100):
         raise InvalidInput(_("The dates are out of range."))
-    if m.amount is not None and not Decimal(0) <= m.amount <= MAX_AMOUNT:
-        raise InvalidInput(_("Amounts must be between 0 and 100,000,000 yuan."))
     if plan.measures.count() >= MAX_MEASURES:
         raise InvalidInput(_("A plan can have at most 40 measures."))
     return PlanMeasure.objects.create(
         plan=plan,
-        policy=m.policy,
-        kind=kind,
-        title=title,
-        details=details,
-        responsible=responsible,
         time_bound=time_bound,
         start_on=m.start_on,
         end_on=m.end_on,
-        amount=m.amount,
+        **help.fields(),
     )
 
 
