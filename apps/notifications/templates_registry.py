@@ -127,6 +127,14 @@ TEMPLATES = {
             ),
         ),
         SmsTemplate(
+            name="village_new_warnings",
+            params=("village", "count", "due"),
+            text=_(
+                "{count} new department warnings in {village}: please verify each by {due} "
+                "(judge in the village, ask by phone, or visit)."
+            ),
+        ),
+        SmsTemplate(
             name="applicant_receipt",
             params=("tracking", "due"),
             text=_(

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "apps.deadlines",
     "apps.households",
     "apps.declarations",
+    "apps.screening",
     "apps.supervision",
 ]
 
@@ -159,6 +160,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 OUTBOX_SWEEP_SECONDS = env.int("OUTBOX_SWEEP_SECONDS", default=60)
 # How long a message may wait for its after-commit dispatch before the sweep sends it.
 OUTBOX_DISPATCH_GRACE_SECONDS = env.int("OUTBOX_DISPATCH_GRACE_SECONDS", default=60)
+# After-commit SMS tasks are published by a thread of each process, one task for the
+# messages committed within this many seconds (apps/notifications/publisher.py); 0
+# publishes from the committing thread. At most this many message ids per task.
+OUTBOX_PUBLISH_BATCH_SECONDS = env.float("OUTBOX_PUBLISH_BATCH_SECONDS", default=0.1)
+OUTBOX_PUBLISH_BATCH_SIZE = env.int("OUTBOX_PUBLISH_BATCH_SIZE", default=100)
 
 # --- Sensitive fields ----------------------------------------------------------------
 # Fernet keys (urlsafe base64, 32 bytes) for ID and phone numbers at rest; the first one
@@ -185,6 +191,10 @@ DEADLINE_SWEEP_MINUTES = env.int("DEADLINE_SWEEP_MINUTES", default=15)
 # within the window (at least one a county) is drawn for a look-back review.
 LOOKBACK_SAMPLE_RATE = env.float("LOOKBACK_SAMPLE_RATE", default=0.2)
 LOOKBACK_WINDOW_DAYS = env.int("LOOKBACK_WINDOW_DAYS", default=365)
+# Medical costs raise a warning from this out-of-pocket amount (yuan), or above this share
+# of the household's annual income, where the county has not set its own line for the year.
+MEDICAL_OUT_OF_POCKET_DEFAULT = env.int("MEDICAL_OUT_OF_POCKET_DEFAULT", default=10000)
+MEDICAL_INCOME_SHARE_DEFAULT = env.float("MEDICAL_INCOME_SHARE_DEFAULT", default=0.5)
 # Households monitored this long without their risk eliminated are flagged (seed 000 §7).
 LONG_MONITORED_DAYS = env.int("LONG_MONITORED_DAYS", default=730)
 ALIYUN_SMS_ACCESS_KEY_ID = env.str("ALIYUN_SMS_ACCESS_KEY_ID", default="")
@@ -210,6 +220,10 @@ RATELIMIT_STATUS_PER_TRACKING = env.str("RATELIMIT_STATUS_PER_TRACKING", default
 CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER", default="")
 # The public form is tiny; anything bigger is refused before it is parsed.
 PUBLIC_FORM_MAX_BYTES = env.int("PUBLIC_FORM_MAX_BYTES", default=16 * 1024)
+# On PostgreSQL a submission's declaration, clocks and SMS rows are one INSERT
+# statement (apps/core/sql.py); off, they are three ORM INSERTs in a transaction, as on
+# SQLite. Both are tested.
+INTAKE_SINGLE_STATEMENT = env.bool("INTAKE_SINGLE_STATEMENT", default=True)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 

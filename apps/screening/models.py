@@ -1,0 +1,480 @@
+"""Department data that finds people before they ask ("数据找人", MISSION.md steps 8–9).
+
+Departments deliver feeds (uploads or the API) in batches of records. A record is
+matched by the keyed hash of the ID number against the population roster and the
+monitored households (a disaster by region); a rule turns a matching record into a
+warning for the person's village, merged with any open warning or declaration of the
+same household. The village verifies each warning within 5 days. Civil affairs
+delivers its assistance rolls, which the declarations are compared against.
+"""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+from apps.core.fields import EncryptedTextField
+from apps.core.identity import mask_id_number
+from apps.declarations.models import Declaration
+from apps.households.models import MonitoredHousehold, RosterHousehold, RosterMember
+from apps.regions.models import Region, ScopedQuerySet
+
+
+class FeedKind(models.TextChoices):
+    MEDICAL = "medical", _("medical costs")  # 医保: ID, name, date, total, out of pocket
+    DISABILITY = "disability", _("disability certification")  # 残联: ID, grade, date
+    COLLEGE = "college", _("college admission")  # 教育: ID, school, tuition
+    DISASTER = "disaster", _("disaster")  # 应急管理: region code, event, date, severity
+    ASSISTANCE = "assistance", _("social assistance roll")  # 民政: ID, kind, since
+
+
+class Department(models.Model):
+    """A department that shares data (医保, 残联, 教育, 应急管理, 民政 …): configurable.
+
+    It delivers the feed kinds listed, for its region's subtree. Its API token is kept
+    as a SHA-256 digest only; the token itself is shown once, when issued.
+    """
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    region = models.ForeignKey(
+        Region, verbose_name=_("region"), on_delete=models.PROTECT, related_name="+"
+    )
+    kinds = models.JSONField(_("feed kinds delivered"), default=list)
+    active = models.BooleanField(_("active"), default=True)
+    token_digest = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
+    token_issued_at = models.DateTimeField(_("API token issued"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+        ordering = ["region__code", "name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def region_prefix(self) -> str:
+        return self.region.prefix
+
+
+class DepartmentMember(models.Model):
+    """A user who delivers data for a department (the role "department staff")."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="departments"
+    )
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="members")
+
+    class Meta:
+        verbose_name = _("department member")
+        verbose_name_plural = _("department members")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "department"], name="department_member_once")
+        ]
+
+    def __str__(self):
+        return f"{self.user} · {self.department}"
+
+
+class BatchStatus(models.TextChoices):
+    PENDING = "pending", _("waiting")
+    RUNNING = "running", _("importing")
+    FAILED = "failed", _("refused: see the errors")
+    DONE = "done", _("imported")
+
+
+class BatchSource(models.TextChoices):
+    UPLOAD = "upload", _("file upload")
+    API = "api", _("API")
+
+
+class BatchQuerySet(models.QuerySet):
+    def for_department_user(self, user):
+        """Department staff see their departments' batches; nobody else does."""
+        if not user or not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self
+        return self.filter(department__members__user=user)
+
+
+class FeedBatch(models.Model):
+    """One delivery: a file or an API batch. Idempotent by (department, batch id): an
+    API client may send the same batch again; an upload's batch id is its file's hash."""
+
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="batches")
+    kind = models.CharField(_("feed"), max_length=16, choices=FeedKind.choices)
+    batch_id = models.CharField(_("batch id"), max_length=64)
+    source = models.CharField(_("delivered by"), max_length=8, choices=BatchSource.choices)
+    status = models.CharField(
+        _("status"), max_length=16, choices=BatchStatus.choices, default=BatchStatus.PENDING
+    )
+    file = models.FileField(upload_to="feeds/%Y/%m/", blank=True)
+    original_name = models.CharField(_("file name"), max_length=200, blank=True)
+    # Digest of the API body, to tell a resent batch from a different one with the same id.
+    content_digest = models.CharField(max_length=64, blank=True)
+    total_rows = models.PositiveIntegerField(_("records"), default=0)
+    processed_rows = models.PositiveIntegerField(_("records checked"), default=0)
+    error_count = models.PositiveIntegerField(_("bad records"), default=0)
+    errors = models.JSONField(default=list, blank=True)
+    records_new = models.PositiveIntegerField(_("new records"), default=0)
+    records_matched = models.PositiveIntegerField(_("records matching a household"), default=0)
+    warnings_raised = models.PositiveIntegerField(_("warnings raised"), default=0)
+    warnings_merged = models.PositiveIntegerField(_("added to an open case"), default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("received"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    objects = BatchQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("feed batch")
+        verbose_name_plural = _("feed batches")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["department", "batch_id"], name="batch_id_once")
+        ]
+
+    def __str__(self):
+        return f"{self.department} {self.get_kind_display()} {self.batch_id[:12]}"
+
+
+class FeedRecord(models.Model):
+    """A record of a feed that matched the rural population. Records that match nobody
+    are counted on their batch, not kept: the system keeps only what the process needs.
+
+    `record_key` (a digest of the department, the feed and the record's content) makes
+    a re-import of the same data a no-op, whatever batch it comes in."""
+
+    batch = models.ForeignKey(FeedBatch, on_delete=models.CASCADE, related_name="records")
+    kind = models.CharField(_("feed"), max_length=16, choices=FeedKind.choices)
+    record_key = models.CharField(max_length=64, unique=True)
+    row_number = models.PositiveIntegerField(_("row"))
+    id_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    # The village the record concerns (the person's, or the disaster's).
+    region_code = models.CharField(_("region code"), max_length=12, db_index=True)
+    # The record's facts other than the ID number: dates, amounts, grade, school …
+    data = models.JSONField(default=dict)
+    roster_member = models.ForeignKey(
+        RosterMember, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("feed record")
+        verbose_name_plural = _("feed records")
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.row_number}"
+
+
+class MedicalThreshold(models.Model):
+    """When medical costs raise a warning, per county and year: out-of-pocket costs at
+    or above an amount, or above a share of the household's annual income."""
+
+    county = models.ForeignKey(
+        Region,
+        verbose_name=_("county"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"level": 3},
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    out_of_pocket = models.DecimalField(
+        _("out-of-pocket costs from (yuan)"), max_digits=10, decimal_places=2
+    )
+    income_share = models.DecimalField(
+        _("or above this share of the household's income"),
+        max_digits=4,
+        decimal_places=2,
+        validators=[MinValueValidator(0), MaxValueValidator(10)],
+    )
+
+    class Meta:
+        verbose_name = _("medical-cost warning line")
+        verbose_name_plural = _("medical-cost warning lines")
+        constraints = [
+            models.UniqueConstraint(fields=["county", "year"], name="medical_line_per_county_year")
+        ]
+
+    def __str__(self):
+        return f"{self.county} {self.year}"
+
+
+class WarningState(models.TextChoices):
+    OPEN = "open", _("to be verified")
+    NO_RISK = "no_risk", _("verified: no risk")
+    CONVERTED = "converted", _("verified: risk, declaration opened")
+    REFERRED = "referred", _("verified: referred to civil affairs")
+    MERGED = "merged", _("added to an open declaration")
+
+
+CLOSED_WARNING_STATES = [
+    WarningState.NO_RISK,
+    WarningState.CONVERTED,
+    WarningState.REFERRED,
+    WarningState.MERGED,
+]
+
+
+class VerifyMethod(models.TextChoices):
+    """村级研判、线上问询、入户排查 (seed 000 §2)."""
+
+    JUDGED = "judged", _("judged in the village")
+    ASKED = "asked", _("asked by phone or online")
+    VISITED = "visited", _("visited at home")
+
+
+class WarningQuerySet(ScopedQuerySet):
+    region_code_field = "region_code"
+
+    def open(self):
+        return self.filter(state=WarningState.OPEN)
+
+
+class Warning(ConcurrentTransitionMixin, models.Model):
+    """A warning (预警) for one household — or, for a disaster, for a whole village — with
+    every source that raised it."""
+
+    village = models.ForeignKey(
+        Region, verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
+    )
+    region_code = models.CharField(_("region code"), max_length=12, db_index=True)
+    # Whose household: "r<roster household id>", "m<monitored household id>", or
+    # "v<village code>:<event>" for a village-wide disaster. One open warning per key.
+    household_key = models.CharField(max_length=80)
+    roster_household = models.ForeignKey(
+        RosterHousehold, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    monitored_household = models.ForeignKey(
+        MonitoredHousehold,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="warnings",
+    )
+    # The person the first source named (blank for a village-wide disaster).
+    person_name = models.CharField(_("name"), max_length=30, blank=True)
+    id_number = EncryptedTextField(_("ID number"), blank=True, default="")
+    id_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    state = FSMField(
+        _("state"), default=WarningState.OPEN, choices=WarningState.choices, protected=True
+    )
+    # The transparent risk score (0–100) and its factors, each with its weight and why.
+    score = models.PositiveSmallIntegerField(_("risk score"), default=0, db_index=True)
+    score_factors = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(_("raised"), default=timezone.now)
+
+    method = models.CharField(
+        _("verified by"), max_length=16, choices=VerifyMethod.choices, blank=True
+    )
+    outcome_reason = models.TextField(_("finding"), max_length=1000, blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("verified by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+    # The declaration it became (converted) or joined (merged).
+    declaration = models.ForeignKey(
+        Declaration,
+        verbose_name=_("declaration"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="screening_warnings",
+    )
+
+    objects = WarningQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("screening warning")
+        verbose_name_plural = _("screening warnings")
+        ordering = ["-score", "created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["household_key"],
+                condition=Q(state="open"),
+                name="one_open_warning_per_household",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["region_code", "-score"],
+                condition=Q(state="open"),
+                name="warning_worklist_idx",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.person_name or self.village} · {self.get_state_display()}"
+
+    @property
+    def id_number_masked(self) -> str:
+        return mask_id_number(self.id_number)
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == WarningState.OPEN
+
+    # Guards and state only; services hold permission, the clock and the log.
+
+    @transition(field=state, source=WarningState.OPEN, target=WarningState.NO_RISK)
+    def find_no_risk(self):
+        pass
+
+    @transition(field=state, source=WarningState.OPEN, target=WarningState.CONVERTED)
+    def convert(self):
+        pass
+
+    @transition(field=state, source=WarningState.OPEN, target=WarningState.REFERRED)
+    def refer(self):
+        pass
+
+    @transition(field=state, source=WarningState.OPEN, target=WarningState.MERGED)
+    def merge_into_declaration(self):
+        pass
+
+
+class WarningSource(models.Model):
+    """One reason a warning exists: a department record and the rule it met, or the
+    civil-affairs comparison (no record)."""
+
+    warning = models.ForeignKey(Warning, on_delete=models.CASCADE, related_name="sources")
+    record = models.ForeignKey(
+        FeedRecord, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    rule = models.CharField(_("rule"), max_length=32)
+    summary = models.CharField(_("what the data says"), max_length=200)
+    department = models.CharField(_("department"), max_length=100, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("warning source")
+        verbose_name_plural = _("warning sources")
+        ordering = ["at", "pk"]
+        constraints = [
+            # A record raises a given rule once, however often it is imported.
+            models.UniqueConstraint(
+                fields=["record", "rule"],
+                condition=Q(record__isnull=False),
+                name="one_source_per_record_rule",
+            )
+        ]
+
+    def __str__(self):
+        return self.summary
+
+
+class AssistanceKind(models.TextChoices):
+    DIBAO = "dibao", _("rural minimum living allowance")  # 农村低保
+    TEKUN = "tekun", _("support for the destitute")  # 特困供养
+    TEMPORARY = "temporary", _("temporary assistance")  # 临时救助
+    CHILDREN = "children", _("orphans and de-facto unsupported children")  # 孤儿, 事实无人抚养儿童
+    DISABILITY = "disability", _("the two disability subsidies")  # 残疾人两项补贴
+
+
+class AssistanceRecord(models.Model):
+    """A person on a civil-affairs assistance roll (from the ASSISTANCE feed)."""
+
+    batch = models.ForeignKey(FeedBatch, on_delete=models.CASCADE, related_name="assistance")
+    record_key = models.CharField(max_length=64, unique=True)
+    id_hash = models.CharField(max_length=64, db_index=True)
+    kind = models.CharField(_("assistance"), max_length=16, choices=AssistanceKind.choices)
+    county_code = models.CharField(max_length=12, db_index=True)
+    since = models.DateField(_("since"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("assistance record")
+        verbose_name_plural = _("assistance records")
+
+    def __str__(self):
+        return self.get_kind_display()
+
+
+class RoutingQuerySet(ScopedQuerySet):
+    region_code_field = "declaration__region_code"
+
+    def visible_to(self, user):
+        """Casework staff as for any case; and the civil-affairs department staff of the
+        region, who receive the cases routed to them."""
+        seen = super().visible_to(user)
+        if not user or not user.is_authenticated or user.is_superuser:
+            return seen
+        from apps.regions.models import PREFIX_LENGTH, Level
+
+        prefixes = [
+            code[: PREFIX_LENGTH[Level(level)]]
+            for code, level, kinds in Department.objects.filter(
+                members__user=user, active=True
+            ).values_list("region__code", "region__level", "kinds")
+            if FeedKind.ASSISTANCE in kinds
+        ]
+        if not prefixes:
+            return seen
+        condition = Q()
+        for prefix in prefixes:
+            condition |= Q(declaration__region_code__startswith=prefix)
+        return (seen | self.filter(condition, to_civil_affairs=True)).distinct()
+
+
+class CaseRouting(models.Model):
+    """Where a verified case goes (seed 004): civil-affairs assistance, poverty-return
+    monitoring, or both."""
+
+    declaration = models.OneToOneField(
+        Declaration, on_delete=models.CASCADE, related_name="routing"
+    )
+    to_civil_affairs = models.BooleanField(_("to civil-affairs assistance"), default=False)
+    to_monitoring = models.BooleanField(_("to poverty-return monitoring"), default=False)
+    note = models.TextField(_("note"), max_length=500, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), default=timezone.now)
+    # When the civil-affairs staff acknowledged it.
+    received_at = models.DateTimeField(_("received by civil affairs"), null=True, blank=True)
+
+    objects = RoutingQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("case routing")
+        verbose_name_plural = _("case routings")
+
+    def __str__(self):
+        return str(self.declaration)
+
+
+class CivilAffairsExport(models.Model):
+    """A file of a county's declarations for civil affairs: made on schedule, kept for
+    download."""
+
+    county = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    file = models.FileField(upload_to="civil-affairs/%Y/%m/")
+    rows = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("civil-affairs export")
+        verbose_name_plural = _("civil-affairs exports")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.county} {self.created_at:%Y-%m-%d}"
