@@ -231,3 +231,4 @@ def case(regions, grid_wogou):
 # --- monitored households -----------------------------------------------------------------
 
 from .households_steps import county_anding, household, policies, township  # noqa: E402, F401 — fixtures
+from .screening_steps import batch, medical_dept  # noqa: E402, F401 — fixtures
