@@ -27,7 +27,7 @@ def _beat_schedule(sender, **kwargs):
             "schedule": crontab(hour=8, minute=0),
         },
         "deadline-sweep": {
-            "task": "apps.declarations.tasks.sweep_deadlines",
+            "task": "apps.screening.tasks.sweep_deadlines",
             "schedule": float(settings.DEADLINE_SWEEP_MINUTES * 60),
         },
         # The dashboards' summary tables: the recent days often, everything nightly.
@@ -44,6 +44,12 @@ def _beat_schedule(sender, **kwargs):
         "look-back-sampling": {
             "task": "apps.households.tasks.sample_look_backs",
             "schedule": crontab(day_of_month=1, hour=3, minute=0),
+        },
+        # Civil affairs (seed 004): each county's declarations exported and compared
+        # with the assistance rolls, weekly.
+        "civil-affairs-export": {
+            "task": "apps.screening.tasks.export_for_civil_affairs",
+            "schedule": crontab(day_of_week=1, hour=4, minute=0),
         },
         "figures-rebuild": {
             "task": "apps.supervision.tasks.refresh_figures",

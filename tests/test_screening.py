@@ -379,3 +379,27 @@ def test_the_worklist_puts_the_highest_score_first_on_the_home_page(
     assert section.index("<strong>50</strong>") < section.index("<strong>9</strong>")
     outsider_page = client.get(reverse("staff:home"))
     assert outsider_page.status_code == 200
+
+
+def test_warning_reminders_go_to_the_village_and_only_the_full_sweep_claims_them(
+    warning, grid_wogou, township_lujiagou
+):
+    import time_machine
+
+    from apps.declarations.services.reminders import deadlines_sweep
+    from apps.screening.services.reminders import sweep
+
+    clock = Clock.objects.get(subject_type="warning", subject_id=warning.pk)
+    late = timezone.make_aware(
+        dt.datetime.combine(clock.due_on + dt.timedelta(days=3), dt.time(10))
+    )
+    with time_machine.travel(late, tick=False):
+        deadlines_sweep()  # knows nothing of warnings: must leave them to the full sweep
+        clock.refresh_from_db()
+        assert clock.breached_at is not None and clock.breach_notified_at is None
+        sweep()
+    breached = Message.objects.filter(template="deadline_breached")
+    assert [m.recipient for m in breached] == ["13800138000"]
+    assert breached.get().params["name"] == "张*军"
+    above = Message.objects.filter(template="deadline_breached_above")
+    assert [m.recipient for m in above] == ["13700137000"]

@@ -1,11 +1,9 @@
 from celery import shared_task
 
-from .services.reminders import deadlines_sweep, morning_digest
+from .services.reminders import morning_digest
 
-
-@shared_task
-def sweep_deadlines() -> dict[str, int]:
-    return deadlines_sweep()
+# The deadline sweep runs from apps.screening.tasks, the highest app that files clocks,
+# so that one sweep knows whose every clock is.
 
 
 @shared_task

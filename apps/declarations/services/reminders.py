@@ -80,8 +80,10 @@ def _household_holder(household: MonitoredHousehold) -> Holder:
     return Holder(household.village, household.head_name, household.region_code)
 
 
-def _cases(clocks: list[Clock]) -> dict[Clock, tuple[Holder, str]]:
-    """Each clock's case and the level that holds it for this clock."""
+def clock_holders(clocks: list[Clock]) -> dict[Clock, tuple[Holder, str]]:
+    """Each clock's case and the level that holds it for this clock: declarations,
+    appeals and household work. A higher app that files clocks of its own passes a
+    resolver that adds them (`resolve`); a clock nobody resolves gets no reminder."""
     ids: dict[str, set[int]] = {}
     for clock in clocks:
         ids.setdefault(clock.subject_type, set()).add(clock.subject_id)
@@ -123,6 +125,11 @@ def _cases(clocks: list[Clock]) -> dict[Clock, tuple[Holder, str]]:
     return found
 
 
+clock_holders.subject_types = frozenset(
+    {SUBJECT, "appeal", PLAN_SUBJECT, FOLLOW_UP_SUBJECT, LOOK_BACK_SUBJECT}
+)
+
+
 def _queue(clock: Clock, subject: Holder, template: str, phones: list[str]) -> None:
     params = {
         "village": subject.village.name,
@@ -138,13 +145,17 @@ def _queue(clock: Clock, subject: Holder, template: str, phones: list[str]) -> N
     )
 
 
-def _claim(queryset, field: str, now) -> list[Clock]:
+def _claim(queryset, field: str, now, resolve) -> list[Clock]:
+    """Claim clocks of the kinds `resolve` knows: a clock is marked reminded only by a
+    sweep that can say whose it is."""
+    queryset = queryset.filter(subject_type__in=resolve.subject_types)
     clocks = list(queryset.select_for_update(skip_locked=True).order_by("due_at")[:BATCH])
     Clock.objects.filter(pk__in=[c.pk for c in clocks]).update(**{field: now})
     return clocks
 
 
-def reminders_due_tomorrow(*, now: dt.datetime | None = None) -> int:
+def reminders_due_tomorrow(*, now: dt.datetime | None = None, resolve=None) -> int:
+    resolve = resolve or clock_holders
     now = now or timezone.now()
     tomorrow = next_working_day(timezone.localdate(now))
     sent = 0
@@ -160,15 +171,17 @@ def reminders_due_tomorrow(*, now: dt.datetime | None = None) -> int:
                 ),
                 "reminded_at",
                 now,
+                resolve,
             )
-            for clock, (subject, level) in _cases(clocks).items():
+            for clock, (subject, level) in resolve(clocks).items():
                 _queue(clock, subject, "deadline_tomorrow", _phones(level, subject))
         sent += len(clocks)
         if len(clocks) < BATCH:
             return sent
 
 
-def reminders_breached(*, now: dt.datetime | None = None) -> int:
+def reminders_breached(*, now: dt.datetime | None = None, resolve=None) -> int:
+    resolve = resolve or clock_holders
     now = now or timezone.now()
     sent = 0
     while True:
@@ -179,8 +192,9 @@ def reminders_breached(*, now: dt.datetime | None = None) -> int:
                 ),
                 "breach_notified_at",
                 now,
+                resolve,
             )
-            for clock, (subject, level) in _cases(clocks).items():
+            for clock, (subject, level) in resolve(clocks).items():
                 _queue(clock, subject, "deadline_breached", _phones(level, subject))
                 _queue(clock, subject, "deadline_breached_above", _phones(ABOVE[level], subject))
         sent += len(clocks)
@@ -188,13 +202,13 @@ def reminders_breached(*, now: dt.datetime | None = None) -> int:
             return sent
 
 
-def deadlines_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
+def deadlines_sweep(*, now: dt.datetime | None = None, resolve=None) -> dict[str, int]:
     """The periodic step: flag breaches, then remind. Idempotent."""
     now = now or timezone.now()
     return {
         "breached": clocks_sweep(now=now),
-        "reminded": reminders_due_tomorrow(now=now),
-        "escalated": reminders_breached(now=now),
+        "reminded": reminders_due_tomorrow(now=now, resolve=resolve),
+        "escalated": reminders_breached(now=now, resolve=resolve),
     }
 
 
