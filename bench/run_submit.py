@@ -277,6 +277,23 @@ def process_tree_seconds(pid: int) -> float:
     return total
 
 
+def postgres_seconds() -> float:
+    """CPU seconds (user + system) of the PostgreSQL backends serving the bench
+    database, alive now (gunicorn keeps its connections for CONN_MAX_AGE)."""
+    total = 0.0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if f" {DB_NAME} ".encode() not in (proc / "cmdline").read_bytes():
+                continue
+            stat = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+        total += (int(stat[11]) + int(stat[12])) / CLK_TCK
+    return total
+
+
 def run_wrk(
     mode: str, run: int, url: str, csrf: tuple[str, str], args, duration: int, server_pid: int
 ) -> dict:
@@ -305,9 +322,12 @@ def run_wrk(
     ]
     before = rows(mode)
     cpu_machine, cpu_server = machine_busy_seconds(), process_tree_seconds(server_pid)
+    cpu_postgres = postgres_seconds()
     proc = subprocess.run(cmd, env=env, check=False, capture_output=True, text=True)
     cpu_machine = machine_busy_seconds() - cpu_machine
     cpu_server = process_tree_seconds(server_pid) - cpu_server
+    # Backends that appeared during the run count from zero, as they should.
+    cpu_postgres = postgres_seconds() - cpu_postgres
     if proc.returncode != 0 or "BENCH_RESULT " not in proc.stdout:
         raise RuntimeError(f"wrk failed ({proc.returncode}): {proc.stdout}{proc.stderr}")
     out = proc.stdout
@@ -329,6 +349,7 @@ def run_wrk(
         # CPU per response: gunicorn's processes only, and the whole machine (gunicorn,
         # PostgreSQL, Redis, wrk, and whatever else the shared machine runs).
         gunicorn_cpu_ms=cpu_server / max(result["requests"], 1) * 1000,
+        postgres_cpu_ms=cpu_postgres / max(result["requests"], 1) * 1000,
         machine_cpu_ms=cpu_machine / max(result["requests"], 1) * 1000,
         wrk_text=out.split("BENCH_RESULT")[0].strip(),
     )
@@ -372,6 +393,8 @@ def summarise(runs: list[dict]) -> dict:
             / sum(r["requests"] for r in rs),
             "machine_cpu_ms_per_req": sum(r["machine_cpu_ms"] * r["requests"] for r in rs)
             / sum(r["requests"] for r in rs),
+            "postgres_cpu_ms_per_req": sum(r["postgres_cpu_ms"] * r["requests"] for r in rs)
+            / sum(r["requests"] for r in rs),
             "success": sum(r["success"] for r in rs),
             "rows": sum(r["rows"] for r in rs),
             "lost": sum(r["lost"] for r in rs),
@@ -412,14 +435,15 @@ def print_summary(s: dict, outbox: dict) -> None:
     print()
     print(
         f"{'':10} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'success':>8} {'rows':>7}"
-        f" {'lost':>5} {'CPU ms/req (gunicorn, machine)':>31}"
+        f" {'lost':>5} {'CPU ms/req (gunicorn, postgres, machine)':>41}"
     )
     for mode in ("baseline", "real"):
         m = s[mode]
         print(
             f"{mode:10} {m['rps']:8.1f} {max(m['p50_ms_per_run']):8.1f} "
             f"{m['p99_ms_worst']:8.1f} {m['success']:8d} {m['rows']:7d} {m['lost']:5d}"
-            f" {m['gunicorn_cpu_ms_per_req']:20.2f} {m['machine_cpu_ms_per_req']:10.2f}"
+            f" {m['gunicorn_cpu_ms_per_req']:20.2f} {m['postgres_cpu_ms_per_req']:9.2f}"
+            f" {m['machine_cpu_ms_per_req']:10.2f}"
         )
     print(f"\nreal / baseline throughput: {s['ratio']:.1%} (per round: {s['ratio_per_round']})")
     print(f"outbox: {outbox}")
@@ -489,7 +513,8 @@ def main() -> int:
                 run += 1
                 log(
                     f"  {r['rps']:.1f} req/s, p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms,"
-                    f" CPU/req gunicorn {r['gunicorn_cpu_ms']:.2f} ms machine {r['machine_cpu_ms']:.2f} ms,"
+                    f" CPU/req gunicorn {r['gunicorn_cpu_ms']:.2f} ms postgres"
+                    f" {r['postgres_cpu_ms']:.2f} ms machine {r['machine_cpu_ms']:.2f} ms,"
                     f" status {r['status']}, errors {r['errors']}, rows {r['rows']}, lost {r['lost']}"
                 )
                 runs.append(r)

@@ -3,14 +3,20 @@
 from urllib.parse import urlencode
 
 import pytest
+from django.db import connection, transaction
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from apps.core.identity import id_hash, mobile_hash
+from apps.deadlines.models import Clock, Stage
+from apps.declarations.forms import DeclarationForm
 from apps.declarations.models import Channel, Declaration, State, Transition
 from apps.declarations.selectors import declaration_timeline
+from apps.declarations.services import declaration_submit, intake, verify_due_date
 from apps.notifications.models import Message
 
-from .conftest import ID_A, WOGOU, form_data
+from .conftest import ID_A, ID_B, WOGOU, declaration_input, form_data, require_postgres
 
 pytestmark = pytest.mark.django_db
 
@@ -223,3 +229,131 @@ def test_the_on_behalf_section_is_folded_unless_used_and_errors_are_linked(clien
     page = response.content.decode()
     assert '<details class="behalf" open>' in page  # open when the declarant must fill it in
     assert 'href="#id_id_number"' in page and 'href="#id_declarant_name"' in page
+
+
+# --- the two ways a submission is written ---------------------------------------------
+# On PostgreSQL the declaration, its clocks and its SMS are one INSERT statement
+# (apps/core/sql.py); elsewhere, or with INTAKE_SINGLE_STATEMENT off, three ORM INSERTs
+# in a transaction. Both must write the same rows and refuse the same way.
+
+
+@pytest.fixture(params=["one_statement", "orm"])
+def write_path(request, settings):
+    if request.param == "one_statement":
+        require_postgres()
+    settings.INTAKE_SINGLE_STATEMENT = request.param == "one_statement"
+    return request.param
+
+
+def submission_rows(declaration):
+    clocks = {c.stage: c for c in Clock.objects.for_subject("declaration", declaration.pk)}
+    messages = {
+        m.template: m for m in Message.objects.filter(subject=f"declaration:{declaration.pk}")
+    }
+    return clocks, messages
+
+
+def test_either_way_a_submission_writes_the_case_its_clocks_and_its_sms(
+    write_path, regions, grid_wogou, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        result = declaration_submit(
+            village=regions[WOGOU], data=declaration_input(), submission_token="a" * 32
+        )
+    declaration = Declaration.objects.get()
+    assert result.created and result.declaration.pk == declaration.pk
+    assert not result.declaration._state.adding
+    assert (declaration.phone, declaration.id_number) == ("13912345678", ID_A)
+    assert declaration.id_hash == id_hash(ID_A) and declaration.phone_hash == mobile_hash(
+        "13912345678"
+    )
+    assert declaration.submission_token == "a" * 32 and declaration.difficulties == ["illness"]
+    clocks, messages = submission_rows(declaration)
+    assert set(clocks) == {Stage.VERIFY, Stage.ENROL}
+    assert Clock.objects.count() == 2 and Message.objects.count() == 2
+    assert all(c.started_at == declaration.submitted_at for c in clocks.values())
+    assert clocks[Stage.VERIFY].due_on == verify_due_date(declaration)
+    grid = messages["grid_new_declaration"]
+    assert grid.recipient == "13800138000"
+    assert (
+        grid.dedupe_key
+        == f"declaration:{declaration.pk}:grid_new_declaration:{grid.recipient_hash}"
+    )
+    assert messages["applicant_receipt"].params["tracking"] == declaration.tracking_number_display
+    # Dispatched after commit, once: eager here, so already sent.
+    assert len(callbacks) == 1
+    assert set(Message.objects.values_list("status", flat=True)) == {Message.Status.SENT}
+
+
+def test_either_way_a_refused_submission_writes_nothing_and_spares_the_callers_transaction(
+    write_path, regions, grid_wogou
+):
+    with transaction.atomic():  # as declaration_reidentify calls it
+        first = declaration_submit(village=regions[WOGOU], data=declaration_input()).declaration
+        again = declaration_submit(
+            village=regions[WOGOU], data=declaration_input(phone="13700000001")
+        )
+        assert (again.created, again.reason, again.declaration.pk) == (False, "open_case", first.pk)
+        # The failed INSERT rolled back to its savepoint only: the transaction goes on.
+        assert Declaration.objects.count() == 1
+    counts = Declaration.objects.count(), Clock.objects.count(), Message.objects.count()
+    assert counts == (1, 2, 2)
+
+
+def test_either_way_a_tracking_number_collision_is_retried_with_a_new_number(
+    write_path, regions, monkeypatch
+):
+    taken = declaration_submit(village=regions[WOGOU], data=declaration_input()).declaration
+    numbers = iter([taken.tracking_number, "123456789015"])
+    monkeypatch.setattr(intake, "new_tracking_number", lambda: next(numbers))
+    result = declaration_submit(village=regions[WOGOU], data=declaration_input(id_number=ID_B))
+    assert result.created and result.declaration.tracking_number == "123456789015"
+    clocks, messages = submission_rows(result.declaration)
+    assert len(clocks) == 2 and len(messages) == 1  # no grid worker here: the receipt
+    assert Declaration.objects.count() == 2 and Clock.objects.count() == 4
+
+
+def test_on_behalf_the_declarant_gets_a_receipt_too(write_path, regions, grid_wogou):
+    declaration = declaration_submit(
+        village=regions[WOGOU],
+        data=declaration_input(
+            on_behalf=True,
+            declarant_name="魏小军",
+            declarant_phone="13600136000",
+            declarant_relation="儿子",
+        ),
+    ).declaration
+    recipients = sorted(Message.objects.values_list("recipient", flat=True).iterator())
+    assert recipients == ["13600136000", "13800138000", "13912345678"]
+    assert Declaration.objects.get().declarant_phone == "13600136000"
+    assert declaration.channel == Channel.PROXY
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_a_submission_is_one_statement_without_begin_or_commit(
+    regions, grid_wogou, form_url
+):
+    require_postgres()
+    client = Client()
+    # A first farmer: from here on the village, whom to notify, the deadline policy and
+    # the calendar are cached in this process, as on a busy server.
+    assert client.post(form_url, form_data(id_number=ID_B, token="b" * 32)).status_code == 302
+    with CaptureQueriesContext(connection) as queries:
+        assert client.post(form_url, form_data()).status_code == 302
+    # Everything else captured is the eager SMS task run after commit (UPDATE, SELECT).
+    sql = [q["sql"] for q in queries.captured_queries]
+    (statement,) = [s for s in sql if "INSERT INTO" in s]
+    assert statement.startswith("WITH ") and statement.count("INSERT INTO") == 3
+    assert sql[0] == statement and not any("SAVEPOINT" in s for s in sql)
+    assert not connection.in_atomic_block
+    counts = Declaration.objects.count(), Clock.objects.count(), Message.objects.count()
+    assert counts == (2, 4, 4)
+
+
+def test_form_instances_do_not_share_their_fields():
+    # The form copies its fields shallowly (see forms._ShallowCopiedFields).
+    one, two = DeclarationForm(), DeclarationForm({"name": "x"})
+    assert all(one.fields[name] is not two.fields[name] for name in one.fields)
+    one.fields["name"].required = False
+    assert two.fields["name"].required and DeclarationForm().fields["name"].required
+    assert not two.is_valid() and "phone" in two.errors and not one.is_bound

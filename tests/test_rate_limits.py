@@ -98,3 +98,18 @@ def test_the_limiter_counts_through_the_django_cache_without_redis(settings):
     settings.REDIS_URL = ""  # the embedded default
     limits = [Limit("submit-ip", "10.0.0.9", "2/h")]
     assert [exceeded(limits) for _ in range(3)] == [False, False, True]
+
+
+def test_each_window_expires_on_its_own(settings):
+    # One script counts every limit of a request and gives each new key its window.
+    from .conftest import require_redis
+
+    require_redis()
+    import redis
+
+    limits = [Limit("submit-ip", "10.0.0.7", "5/h"), Limit("submit-phone", "p7", "5/d")]
+    assert [exceeded(limits) for _ in range(5)] == [False] * 5
+    assert exceeded(limits)  # the sixth use of each
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    ttls = sorted(client.ttl(key) for key in client.keys("yjsb:rl:submit-*"))
+    assert 0 < ttls[0] <= 3601 and 3601 < ttls[1] <= 86401

@@ -51,16 +51,19 @@ class ClockSpec:
     urgent: bool = False
 
 
-def clocks_start(
+def clocks_build(
     *,
     subject_type: str,
-    subject_id: int,
+    subject_id,
     region_code: str,
     stages: list[ClockSpec],
     at: dt.datetime | None = None,
 ) -> list[Clock]:
-    """Start clocks; their due dates are fixed now, by today's policy and calendar.
-    A stage that already has a clock for this subject keeps it."""
+    """Unsaved clocks, their due dates fixed now by today's policy and calendar.
+
+    `subject_id` may be an expression (the id of a row written in the same statement,
+    `apps.core.sql.inserted_id`); `clocks_start` is the usual way in.
+    """
     at = at or timezone.now()
     start = timezone.localdate(at)
     rows = []
@@ -79,6 +82,26 @@ def clocks_start(
                 urgent=spec.urgent,
             )
         )
+    return rows
+
+
+def clocks_start(
+    *,
+    subject_type: str,
+    subject_id: int,
+    region_code: str,
+    stages: list[ClockSpec],
+    at: dt.datetime | None = None,
+) -> list[Clock]:
+    """Start clocks; their due dates are fixed now, by today's policy and calendar.
+    A stage that already has a clock for this subject keeps it."""
+    rows = clocks_build(
+        subject_type=subject_type,
+        subject_id=subject_id,
+        region_code=region_code,
+        stages=stages,
+        at=at,
+    )
     Clock.objects.bulk_create(rows, ignore_conflicts=True)
     return rows
 

@@ -40,6 +40,44 @@ def quiet_hours_end(now: dt.datetime) -> dt.datetime | None:
     return None
 
 
+def messages_build(
+    *,
+    subject,
+    region_code: str,
+    messages: list[OutgoingSms],
+    hold_until: dt.datetime | None = None,
+) -> list[Message]:
+    """Unsaved outbox rows, one per (subject, template, recipient): a recipient listed
+    twice gets one SMS. With `hold_until`, none is sent before then.
+
+    `subject` is a string such as "declaration:42", or, when the subject's row is
+    written in the same statement, an `apps.core.sql.InsertedId` as text; the unique
+    `dedupe_key` follows it either way. `messages_enqueue` is the usual way in.
+    """
+    now = timezone.now()
+    rows, seen = [], set()
+    for sms in messages:
+        get_template(sms.template)  # unknown templates fail here, not in the worker
+        recipient_hash = mobile_hash(sms.recipient)
+        if (sms.template, recipient_hash) in seen:
+            continue
+        seen.add((sms.template, recipient_hash))
+        suffix = f":{sms.template}:{recipient_hash}"
+        rows.append(
+            Message(
+                template=sms.template,
+                recipient=sms.recipient,
+                recipient_hash=recipient_hash,
+                params=sms.params,
+                subject=subject,
+                dedupe_key=subject + suffix,
+                region_code=region_code,
+                next_attempt_at=hold_until or now,
+            )
+        )
+    return rows
+
+
 def messages_enqueue(
     *,
     subject: str,
@@ -55,26 +93,9 @@ def messages_enqueue(
     `ignore_existing`, messages already in the outbox are skipped (a repeated daily job).
     """
     hold_until = quiet_hours_end(timezone.now()) if respect_quiet_hours else None
-    rows, seen = [], set()
-    for sms in messages:
-        get_template(sms.template)  # unknown templates fail here, not in the worker
-        recipient_hash = mobile_hash(sms.recipient)
-        key = f"{subject}:{sms.template}:{recipient_hash}"
-        if key in seen:
-            continue
-        seen.add(key)
-        rows.append(
-            Message(
-                template=sms.template,
-                recipient=sms.recipient,
-                recipient_hash=recipient_hash,
-                params=sms.params,
-                subject=subject,
-                dedupe_key=key,
-                region_code=region_code,
-                next_attempt_at=hold_until or timezone.now(),
-            )
-        )
+    rows = messages_build(
+        subject=subject, region_code=region_code, messages=messages, hold_until=hold_until
+    )
     if ignore_existing:
         existing = set(
             Message.objects.filter(dedupe_key__in=[m.dedupe_key for m in rows]).values_list(
@@ -85,8 +106,27 @@ def messages_enqueue(
     created = Message.objects.bulk_create(rows)
     ids = [m.pk for m in created]
     if hold_until is None:
-        transaction.on_commit(lambda: messages_dispatch(message_ids=ids))
+        messages_dispatch_on_commit(message_ids=ids)
     return ids
+
+
+def messages_dispatch_on_commit(*, message_ids: list[int]) -> None:
+    """Once the current transaction commits (at once outside one), hand the messages to
+    Celery: through the per-process batch publisher when Celery has a real broker, else
+    (the embedded default, tests) directly, which runs the task in-process."""
+    if not message_ids:
+        return
+    ids = list(message_ids)
+    transaction.on_commit(lambda: _dispatch_committed(ids))
+
+
+def _dispatch_committed(ids: list[int]) -> None:
+    from .publisher import publisher, publisher_enabled
+
+    if publisher_enabled():
+        publisher.submit(ids)
+    else:
+        messages_dispatch(message_ids=ids)
 
 
 def messages_dispatch(*, message_ids: list[int]) -> bool:

@@ -1,0 +1,173 @@
+"""Several INSERTs as one SQL statement, through PostgreSQL's data-modifying CTEs.
+
+    WITH "declaration" AS (INSERT INTO … VALUES (…) RETURNING "id"),
+         "clocks" AS (INSERT INTO … VALUES (…, (SELECT "id" FROM "declaration"), …), (…)),
+         "messages" AS (INSERT INTO … VALUES (…) RETURNING "id")
+    SELECT ARRAY(SELECT "id" FROM "declaration"), ARRAY(SELECT "id" FROM "messages")
+
+One statement is one transaction in autocommit: every row is written or none is, with
+no BEGIN and COMMIT round trips around them.
+
+The rows are unsaved model instances, and the model is the schema: the columns are
+those `bulk_create` writes (`Model._meta.concrete_fields` without the auto primary key),
+each value goes through the field's own `pre_save` and `get_db_prep_save` (defaults,
+encryption at rest, JSON adaptation), so nothing of the schema is copied here. A field
+that refers to a row written earlier in the same statement holds an `InsertedId`.
+
+Why not the ORM's insert compiler (`InsertQuery`), which would accept expressions for
+those fields? Measured in bench/profile_submit.py, compiling three inserts through it,
+with the expressions resolved and compiled per row, cost more CPU than the round trips
+it saves. Here a row is a loop over its fields. Two more details keep the statement
+cheap for psycopg, which parses a statement client-side on every execution unless it
+has at most 50 parameters (then the parse is cached): a parameter is passed once
+however many rows repeat the value (the region code, the submission time, `False`,
+`""`), and `None` is written as NULL rather than as a parameter.
+
+PostgreSQL only (SQLite has no data-modifying CTEs); callers keep a plain
+`transaction.atomic()` path for other databases (`supports_insert_together`).
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+
+from django.db import connections, transaction
+from django.db.models import AutoField, Model
+
+
+@dataclass(frozen=True)
+class Insert:
+    name: str  # the CTE's name: an identifier, for `InsertedId` and the result
+    objs: Sequence[Model]  # new instances of one model
+    returning: bool = False  # give back the new primary keys (also set on the instances)
+    ignore_conflicts: bool = False  # ON CONFLICT DO NOTHING, as bulk_create(ignore_conflicts)
+
+    def __post_init__(self):
+        if not self.name.isidentifier():
+            raise ValueError(f"not an identifier: {self.name!r}")
+
+
+@dataclass(frozen=True)
+class InsertedId:
+    """A field's value: the primary key of the one row written by the insert `name`
+    earlier in the statement; with `prefix`/`suffix`, as text between them (e.g. an
+    outbox subject "declaration:42")."""
+
+    name: str
+    prefix: str | None = None
+    suffix: str | None = None
+
+    def text(self, *, prefix: str = "", suffix: str = "") -> "InsertedId":
+        return InsertedId(self.name, prefix, suffix)
+
+    def __add__(self, other: str) -> "InsertedId":
+        """Text after the id, as `subject + ":suffix"` would be for a str subject."""
+        if self.prefix is None or not isinstance(other, str):
+            return NotImplemented
+        return InsertedId(self.name, self.prefix, self.suffix + other)
+
+    def __post_init__(self):
+        if not self.name.isidentifier():
+            raise ValueError(f"not an identifier: {self.name!r}")
+
+
+def supports_insert_together(using: str = "default") -> bool:
+    return connections[using].vendor == "postgresql"
+
+
+class _Params:
+    """Named parameters, one per distinct value (by type and value)."""
+
+    def __init__(self):
+        self.values: dict[str, object] = {}
+        self._names: dict[tuple, str] = {}
+
+    def add(self, value) -> str:
+        try:
+            key = (type(value), value)
+            name = self._names.get(key)
+        except TypeError:  # unhashable (a JSON adapter): always its own parameter
+            key = name = None
+        if name is None:
+            name = f"p{len(self.values)}"
+            self.values[name] = value
+            if key is not None:
+                self._names[key] = name
+        return f"%({name})s"
+
+
+@cache
+def _columns(model: type[Model], using: str) -> tuple[list, str]:
+    """The fields bulk_create writes for rows without a primary key, and the INSERT's
+    head naming them; per model, as `_meta` does not change while the process runs."""
+    qn = connections[using].ops.quote_name
+    fields = [f for f in model._meta.concrete_fields if not isinstance(f, AutoField)]
+    columns = ", ".join(qn(f.column) for f in fields)
+    return fields, f"INSERT INTO {qn(model._meta.db_table)} ({columns})"
+
+
+def _insert_sql(insert: Insert, connection, params: _Params) -> str:
+    model = type(insert.objs[0])
+    if any(type(obj) is not model or obj.pk is not None for obj in insert.objs):
+        raise ValueError(f"{insert.name}: new instances of one model only")
+    qn = connection.ops.quote_name
+    opts = model._meta
+    fields, head = _columns(model, connection.alias)
+    rows = []
+    for obj in insert.objs:
+        obj._prepare_related_fields_for_save(operation_name="insert_together")
+        values = []
+        for field in fields:
+            value = field.pre_save(obj, add=True)
+            if isinstance(value, InsertedId):
+                # Names are checked identifiers, quoted; values are parameters.
+                ref = f"(SELECT {qn('id')} FROM {qn(value.name)})"  # noqa: S608
+                if value.prefix is not None:
+                    ref = f"({params.add(value.prefix)} || {ref} || {params.add(value.suffix)})"
+                values.append(ref)
+                continue
+            if value is not None:  # None is NULL for every field: no preparation
+                value = field.get_db_prep_save(value, connection=connection)
+            values.append("NULL" if value is None else params.add(value))
+        rows.append(f"({', '.join(values)})")
+    sql = f"{head} VALUES {', '.join(rows)}"
+    if insert.ignore_conflicts:
+        sql += " ON CONFLICT DO NOTHING"
+    if insert.returning:
+        sql += f" RETURNING {qn(opts.pk.column)} AS {qn('id')}"
+    return sql
+
+
+def insert_together(inserts: Sequence[Insert], *, using: str = "default") -> dict[str, list]:
+    """Write every insert in one statement; give back the new primary keys of those
+    with `returning`, by name, in the order of their instances (also set on them).
+
+    Raises IntegrityError, with nothing written, when any row breaks a constraint.
+    Inside a transaction it runs in a savepoint, so that the caller's transaction
+    survives such an error as it would with `transaction.atomic()`.
+    """
+    connection = connections[using]
+    qn = connection.ops.quote_name
+    inserts = [i for i in inserts if i.objs]
+    params = _Params()
+    ctes = ", ".join(f"{qn(i.name)} AS ({_insert_sql(i, connection, params)})" for i in inserts)
+    returning = [i for i in inserts if i.returning]
+    select = ", ".join(f"ARRAY(SELECT {qn('id')} FROM {qn(i.name)})" for i in returning)  # noqa: S608
+    statement = f"WITH {ctes} SELECT {select or 'NULL'}"
+    if connection.in_atomic_block:
+        with transaction.atomic(using=using), connection.cursor() as cursor:
+            cursor.execute(statement, params.values)
+            row = cursor.fetchone()
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params.values)
+            row = cursor.fetchone()
+    ids = {i.name: list(found) for i, found in zip(returning, row, strict=False)}
+    for insert in inserts:
+        if insert.returning:
+            for obj, pk in zip(insert.objs, ids[insert.name], strict=True):
+                obj.pk = pk
+        for obj in insert.objs:
+            obj._state.adding = False
+            obj._state.db = using
+    return ids

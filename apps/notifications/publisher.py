@@ -1,0 +1,112 @@
+"""Publishing the after-commit SMS tasks in batches, from a thread of each process.
+
+Building and sending a Celery message costs about as much CPU as writing the
+declaration itself (kombu serialises, signs headers and talks to Redis). Published from
+the request, that is paid once per submission and on the farmer's time; published from
+here, the request only appends ids to a list, and one `send_messages` task carries the
+messages of every submission committed in the last `OUTBOX_PUBLISH_BATCH_SECONDS`
+(at most `OUTBOX_PUBLISH_BATCH_SIZE` ids a task, so one worker is not handed hours of
+sending). A broker that is down costs the request nothing either: the connection
+timeout is spent here.
+
+Nothing can be lost by it: the rows are committed before their ids arrive here, and the
+outbox sweep (`messages_dispatch_pending`, every minute) dispatches any row still
+pending after the grace period, which covers ids that die with the process (a crash or
+a kill before the batch went out) and batches the broker refused. Nothing is sent
+twice either: the worker claims each row with a conditional UPDATE
+(`message_send`), however many tasks carry its id.
+"""
+
+import atexit
+import logging
+import os
+import threading
+import time
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+
+def publisher_enabled() -> bool:
+    """Batch when tasks go to a real broker; with eager tasks (the embedded default,
+    most tests) publishing *is* sending, which stays in the committing thread."""
+    from .tasks import send_messages
+
+    return (
+        settings.OUTBOX_PUBLISH_BATCH_SECONDS > 0 and not send_messages.app.conf.task_always_eager
+    )
+
+
+class BatchPublisher:
+    def __init__(self) -> None:
+        self._pid = None
+        self._start()
+
+    def _start(self) -> None:
+        # Also after a fork: the child gets the parent's lock and list but not its thread.
+        self._pid = os.getpid()
+        self._cond = threading.Condition()
+        self._pending: list[int] = []
+        self._busy = False
+        self._thread: threading.Thread | None = None
+
+    def submit(self, message_ids: list[int]) -> None:
+        """Queue committed messages for the next batch; returns at once."""
+        if os.getpid() != self._pid:
+            self._start()
+        with self._cond:
+            self._pending.extend(message_ids)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="outbox-publisher", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify()
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until everything submitted so far has been handed to the broker (or
+        given up on); False if that took longer than `timeout`."""
+        if os.getpid() != self._pid:
+            return True
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._pending and not self._busy, timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._pending)
+                self._busy = True
+            # Let the submissions of the next moment join this batch.
+            time.sleep(settings.OUTBOX_PUBLISH_BATCH_SECONDS)
+            with self._cond:
+                ids, self._pending = self._pending, []
+            try:
+                self._publish(ids)
+            except Exception:  # never let the thread die: the sweep has the rows
+                logger.exception(
+                    "outbox: batch publish failed, %d message(s) left for the sweep", len(ids)
+                )
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
+
+    @staticmethod
+    def _publish(ids: list[int]) -> None:
+        from .services import messages_dispatch
+
+        size = settings.OUTBOX_PUBLISH_BATCH_SIZE
+        for start in range(0, len(ids), size):
+            # messages_dispatch logs and returns False when the broker is down.
+            if not messages_dispatch(message_ids=ids[start : start + size]):
+                return
+
+
+publisher = BatchPublisher()
+
+
+@atexit.register
+def _flush_at_exit() -> None:
+    # A worker that stops gracefully (gunicorn's SIGTERM, max-requests) hands over what
+    # it holds; a crash leaves it to the sweep.
+    publisher.flush(timeout=5.0)
