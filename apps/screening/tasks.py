@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from .services import civil_affairs_exports_all
 from .services.reminders import sweep
 
 
@@ -9,3 +10,10 @@ from .services.reminders import sweep
 def sweep_deadlines() -> dict[str, int]:
     """Every clock of the system: breaches flagged, reminders sent (warnings included)."""
     return sweep()
+
+
+@shared_task
+def export_for_civil_affairs() -> int:
+    """Weekly: each county's declarations exported for civil affairs and compared with
+    the assistance rolls (seed 004)."""
+    return civil_affairs_exports_all()
