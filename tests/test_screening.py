@@ -25,7 +25,7 @@ from apps.screening.models import (
     WarningState,
 )
 
-from .conftest import ANDING, DONGGUAN, TONGWEI, WOGOU, declaration_input
+from .conftest import ANDING, DONGGUAN, LUJIAGOU, TONGWEI, WOGOU, declaration_input
 from .households_steps import new_id
 from .review_steps import to_county
 from .screening_steps import department_user, medical, person, record, roster_household
@@ -403,3 +403,22 @@ def test_warning_reminders_go_to_the_village_and_only_the_full_sweep_claims_them
     assert breached.get().params["name"] == "张*军"
     above = Message.objects.filter(template="deadline_breached_above")
     assert [m.recipient for m in above] == ["13700137000"]
+
+
+def test_a_warning_not_verified_in_5_days_is_on_the_dashboard(warning, county_anding, client):
+    import time_machine
+
+    from apps.screening.services.reminders import sweep
+    from apps.supervision.monitoring import monitoring_load
+
+    with time_machine.travel(timezone.now() + dt.timedelta(days=8)):
+        sweep()
+        loads = {load.stage: load for load in monitoring_load(region=warning.village)}
+        client.force_login(county_anding)
+        page = client.get(reverse("supervision:region", args=[ANDING]))
+        listing = client.get(reverse("supervision:late", args=[LUJIAGOU, "warning"]))
+    assert loads[Stage.WARNING].overdue == 1 and loads[Stage.WARNING].running == 1
+    assert [r.name for r in page.context["late_warning"]] == ["张占军"]
+    assert "张占军" in listing.content.decode()
+    # Another county's list is not the county clerk's to see.
+    assert client.get(reverse("supervision:late", args=[TONGWEI, "warning"])).status_code == 404

@@ -8,16 +8,21 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import Count, Q
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.deadlines.models import Clock, Stage
 from apps.households.models import FollowUp, HelpPlan, LookBack, MonitoredHousehold
 from apps.households.services import FOLLOW_UP_SUBJECT, LOOK_BACK_SUBJECT, PLAN_SUBJECT
 from apps.regions.models import Region
+from apps.screening.models import Warning
+from apps.screening.services import SUBJECT as WARNING_SUBJECT
 
 # The stages shown in the monitoring panel, in order; follow-up visits of both
 # schedules count together.
 PANEL = [
+    (Stage.WARNING, [Stage.WARNING]),
     (Stage.HELP_PLAN, [Stage.HELP_PLAN]),
     (Stage.GREEN_CHANNEL, [Stage.GREEN_CHANNEL]),
     (Stage.FOLLOW_UP, [Stage.FOLLOW_UP, Stage.FOLLOW_UP_CLOSE]),
@@ -116,3 +121,82 @@ def long_monitored(*, region: Region, now: dt.datetime | None = None):
         .select_related("village")
         .order_by("monitoring_since", "pk")
     )
+
+
+@dataclass(frozen=True)
+class WorkRow:
+    """A line of a named list of household work or warnings."""
+
+    name: str
+    village: str
+    kind: str
+    what: str
+    due: dt.date | None
+    url: str
+
+
+def _url(name: str, pk: int) -> str:
+    try:
+        return reverse(name, args=[pk])
+    except NoReverseMatch:
+        return ""
+
+
+def household_row(household: MonitoredHousehold, what: str, due) -> WorkRow:
+    return WorkRow(
+        household.head_name,
+        household.village.name,
+        str(household.get_category_display()),
+        str(what),
+        due,
+        _url("households:detail", household.pk),
+    )
+
+
+def work_rows(*, region: Region, kind: str, limit: int = 2000) -> list[WorkRow]:
+    """The rows of a named list: household work ("plan", "visit", "look_back"), the
+    households monitored for over two years ("long"), or overdue warnings ("warning")."""
+    if kind == "long":
+        return [
+            household_row(
+                h,
+                _("Monitored since %(date)s") % {"date": timezone.localdate(h.monitoring_since)},
+                None,
+            )
+            for h in long_monitored(region=region)[:limit]
+        ]
+    if kind == "warning":
+        return late_warnings(region=region, limit=limit)
+    return [
+        household_row(i.household, i.stage_label, i.due_on)
+        for i in late_household_work(region=region, kind=kind, limit=limit)
+    ]
+
+
+def late_warnings(*, region: Region, limit: int = 2000) -> list[WorkRow]:
+    """Warnings not verified within their 5 days, longest overdue first."""
+    clocks = list(
+        Clock.objects.filter(
+            subject_type=WARNING_SUBJECT,
+            stage=Stage.WARNING,
+            met_at__isnull=True,
+            breached_at__isnull=False,
+            region_code__startswith=region.prefix,
+        )
+        .order_by("due_on", "subject_id")
+        .values_list("subject_id", "due_on")[:limit]
+    )
+    warnings = Warning.objects.select_related("village").in_bulk([pk for pk, _due in clocks])
+    label = str(Stage.WARNING.label)
+    return [
+        WorkRow(
+            warnings[pk].person_name or warnings[pk].village.name,
+            warnings[pk].village.name,
+            _("risk score %(score)d") % {"score": warnings[pk].score},
+            label,
+            due_on,
+            _url("screening:warning", pk),
+        )
+        for pk, due_on in clocks
+        if pk in warnings
+    ]

@@ -13,7 +13,7 @@ from apps.regions.models import Level, Region, user_region_prefixes
 from . import charts
 from .exports import workbook
 from .forms import parse_period
-from .monitoring import late_household_work, long_monitored, monitoring_load
+from .monitoring import long_monitored, monitoring_load, work_rows
 from .selectors import late_cases, region_figures, weekly_trend
 from .summaries import last_refresh
 
@@ -22,6 +22,7 @@ LATE_TITLES = {
     "accept": _lazy("Over 5 days not accepted"),
     "enrol": _lazy("Over 15 days not enrolled"),
     "green": _lazy("Green channel: identification overdue"),
+    "warning": _lazy("Department warnings not verified in time"),
     "plan": _lazy("Help plans overdue"),
     "visit": _lazy("Follow-up visits overdue"),
     "look_back": _lazy("Look-back reviews overdue"),
@@ -103,6 +104,7 @@ def region_view(request, code):
     ] + [
         {"kind": kind, "title": LATE_TITLES[kind], "cases": None, "households": context[key]}
         for kind, key in (
+            ("warning", "late_warning"),
             ("plan", "late_plan"),
             ("visit", "late_visit"),
             ("look_back", "late_look_back"),
@@ -116,29 +118,13 @@ def _monitoring_context(region, *, limit: int = 2000) -> dict:
     return {
         "monitoring": monitoring_load(region=region),
         "late_green": late_cases(region=region, stage=Stage.GREEN_CHANNEL, limit=limit),
-        "late_plan": _household_rows(region, "plan", limit),
-        "late_visit": _household_rows(region, "visit", limit),
-        "late_look_back": _household_rows(region, "look_back", limit),
+        "late_plan": work_rows(region=region, kind="plan", limit=limit),
+        "late_visit": work_rows(region=region, kind="visit", limit=limit),
+        "late_look_back": work_rows(region=region, kind="look_back", limit=limit),
         "long_count": long_monitored(region=region).count(),
-        "long_monitored": _household_rows(region, "long", limit),
+        "long_monitored": work_rows(region=region, kind="long", limit=limit),
+        "late_warning": work_rows(region=region, kind="warning", limit=limit),
     }
-
-
-def _household_rows(region, kind: str, limit: int = 2000) -> list[tuple]:
-    """(household, what, due by) of a named household list."""
-    if kind == "long":
-        return [
-            (
-                h,
-                _("Monitored since %(date)s") % {"date": timezone.localdate(h.monitoring_since)},
-                None,
-            )
-            for h in long_monitored(region=region)[:limit]
-        ]
-    return [
-        (i.household, i.stage_label, i.due_on)
-        for i in late_household_work(region=region, kind=kind, limit=limit)
-    ]
 
 
 @login_required
@@ -160,7 +146,7 @@ def late(request, code, kind):
     if kind in LATE_KINDS:
         context["cases"] = late_cases(region=region, stage=LATE_KINDS[kind])
     else:
-        context["households"] = _household_rows(region, kind)
+        context["households"] = work_rows(region=region, kind=kind)
     return render(request, "supervision/late.html", context)
 
 
@@ -226,16 +212,10 @@ def export_late(request, code, kind):
         raise Http404
     region = _region(request, code)
     if kind not in LATE_KINDS:
-        header = [_("Head of household"), _("Village"), _("Category"), _("What"), _("Due by")]
+        header = [_("Name"), _("Village"), _("Category"), _("What"), _("Due by")]
         data = [
-            [
-                h.head_name,
-                h.village.name,
-                str(h.get_category_display()),
-                str(what),
-                due.isoformat() if due else "",
-            ]
-            for h, what, due in _household_rows(region, kind)
+            [r.name, r.village, r.kind, r.what, r.due.isoformat() if r.due else ""]
+            for r in work_rows(region=region, kind=kind)
         ]
         return _xlsx(f"late-{kind}-{region.code}", workbook(region.name, header, data))
     cases = late_cases(region=region, stage=LATE_KINDS[kind])

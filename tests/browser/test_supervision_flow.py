@@ -213,6 +213,7 @@ def test_a_province_user_drills_down_and_downloads_excel(
             "超过15日未纳入",
             "监测帮扶",
             "绿色通道超时未完成认定",
+            "部门预警超时未核实",
             "帮扶计划超时未制定",
             "走访超时",
             "回头看超时",
