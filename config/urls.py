@@ -15,6 +15,7 @@ urlpatterns = [
     path("staff/regions/", include("apps.regions.urls")),
     path("staff/households/", include("apps.households.urls")),
     path("staff/roster/", include("apps.households.urls_roster")),
+    path("staff/warnings/", include("apps.screening.urls")),
     path("supervision/", include("apps.supervision.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views as v
+
+app_name = "screening"
+urlpatterns = [
+    path("", v.worklist, name="worklist"),
+    path("<int:pk>/", v.warning, name="warning"),
+    path("route/<str:tracking_number>/", v.route, name="route"),
+    path("civil-affairs/", v.civil_affairs, name="civil_affairs"),
+    path("civil-affairs/received/<int:pk>/", v.routing_receive, name="routing_receive"),
+    path("civil-affairs/export/", v.export_make, name="export_make"),
+    path("civil-affairs/export/<int:pk>/", v.export_download, name="export_download"),
+]
