@@ -68,21 +68,12 @@ class DepartmentAdmin(admin.ModelAdmin):
         return False  # a department is made inactive: its batches refer to it
 
 
-class _ThresholdQuerySet(ScopedQuerySet):
-    region_code_field = "county__code"
-
-
 @admin.register(MedicalThreshold)
 class MedicalThresholdAdmin(CountyKeptAdmin):
     """Each county keeps its own medical-cost warning line per year."""
 
     list_display = ("county", "year", "out_of_pocket", "income_share")
     list_filter = ("year",)
-
-    def get_queryset(self, request):
-        return (
-            _ThresholdQuerySet(MedicalThreshold).visible_to(request.user).select_related("county")
-        )
 
 
 @admin.register(Warning)

@@ -179,6 +179,10 @@ class FeedRecord(models.Model):
         return f"{self.get_kind_display()} {self.row_number}"
 
 
+class MedicalThresholdQuerySet(ScopedQuerySet):
+    region_code_field = "county__code"
+
+
 class MedicalThreshold(models.Model):
     """When medical costs raise a warning, per county and year: out-of-pocket costs at
     or above an amount, or above a share of the household's annual income."""
@@ -200,6 +204,8 @@ class MedicalThreshold(models.Model):
         decimal_places=2,
         validators=[MinValueValidator(0), MaxValueValidator(10)],
     )
+
+    objects = MedicalThresholdQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("medical-cost warning line")
@@ -406,6 +412,25 @@ class AssistanceRecord(models.Model):
         return self.get_kind_display()
 
 
+def civil_affairs_prefixes(user) -> list[str]:
+    """Code prefixes of the regions of the user's active civil-affairs departments (those
+    delivering the assistance rolls); everyone else has none."""
+    from apps.regions.models import PREFIX_LENGTH, Level
+
+    if not user or not user.is_authenticated or not user.is_active:
+        return []
+    rows = Department.objects.filter(members__user=user, active=True).values_list(
+        "region__code", "region__level", "kinds"
+    )
+    return sorted(
+        {
+            code[: PREFIX_LENGTH[Level(level)]]
+            for code, level, kinds in rows
+            if FeedKind.ASSISTANCE in kinds
+        }
+    )
+
+
 class RoutingQuerySet(ScopedQuerySet):
     region_code_field = "declaration__region_code"
 
@@ -415,15 +440,7 @@ class RoutingQuerySet(ScopedQuerySet):
         seen = super().visible_to(user)
         if not user or not user.is_authenticated or user.is_superuser:
             return seen
-        from apps.regions.models import PREFIX_LENGTH, Level
-
-        prefixes = [
-            code[: PREFIX_LENGTH[Level(level)]]
-            for code, level, kinds in Department.objects.filter(
-                members__user=user, active=True
-            ).values_list("region__code", "region__level", "kinds")
-            if FeedKind.ASSISTANCE in kinds
-        ]
+        prefixes = civil_affairs_prefixes(user)
         if not prefixes:
             return seen
         condition = Q()

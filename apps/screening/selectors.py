@@ -15,17 +15,16 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.deadlines.models import Clock
 from apps.deadlines.services import Mark, clock_mark
-from apps.regions.models import PREFIX_LENGTH, Level, Region, roles_over
+from apps.regions.models import Level, Region, roles_over
 
 from .models import (
     AssistanceRecord,
     CaseRouting,
     CivilAffairsExport,
-    Department,
-    FeedKind,
     Warning,
     WarningSource,
     WarningState,
+    civil_affairs_prefixes,
 )
 from .services import SUBJECT, assistance_of
 from .services.civil import ROUTING_ROLES, VERIFIED_STATES
@@ -140,23 +139,6 @@ def may_route(declaration, user) -> bool:
 
 
 # --- civil affairs ------------------------------------------------------------------------
-
-
-def civil_affairs_prefixes(user) -> list[str]:
-    """Code prefixes of the regions of the user's active civil-affairs departments (those
-    delivering the assistance rolls); everyone else has none."""
-    if not user or not user.is_authenticated or not user.is_active:
-        return []
-    rows = Department.objects.filter(members__user=user, active=True).values_list(
-        "region__code", "region__level", "kinds"
-    )
-    return sorted(
-        {
-            code[: PREFIX_LENGTH[Level(level)]]
-            for code, level, kinds in rows
-            if FeedKind.ASSISTANCE in kinds
-        }
-    )
 
 
 def _under(prefixes: list[str], field: str) -> Q:
