@@ -277,10 +277,10 @@ def process_tree_seconds(pid: int) -> float:
     return total
 
 
-def postgres_seconds() -> float:
-    """CPU seconds (user + system) of the PostgreSQL backends serving the bench
-    database, alive now (gunicorn keeps its connections for CONN_MAX_AGE)."""
-    total = 0.0
+def postgres_backends() -> dict[int, float]:
+    """CPU seconds (user + system) of each PostgreSQL backend serving the bench
+    database now, by process id."""
+    found = {}
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
@@ -290,8 +290,34 @@ def postgres_seconds() -> float:
             stat = (proc / "stat").read_text().rsplit(")", 1)[1].split()
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue
-        total += (int(stat[11]) + int(stat[12])) / CLK_TCK
-    return total
+        found[int(proc.name)] = (int(stat[11]) + int(stat[12])) / CLK_TCK
+    return found
+
+
+class PostgresCpu:
+    """CPU seconds the bench database's backends spend while it runs. gunicorn reopens
+    its connections (CONN_MAX_AGE), so backends come and go within a run: they are
+    sampled four times a second and each counts from its first sight (or from zero if
+    it started during the run) to its last."""
+
+    def __init__(self):
+        import threading
+
+        self._start = postgres_backends()
+        self._last = dict(self._start)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self):
+        while not self._stop.wait(0.25):
+            self._last.update(postgres_backends())
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        self._last.update(postgres_backends())
+        return sum(cpu - self._start.get(pid, 0.0) for pid, cpu in self._last.items())
 
 
 def run_wrk(
@@ -322,12 +348,11 @@ def run_wrk(
     ]
     before = rows(mode)
     cpu_machine, cpu_server = machine_busy_seconds(), process_tree_seconds(server_pid)
-    cpu_postgres = postgres_seconds()
+    postgres = PostgresCpu()
     proc = subprocess.run(cmd, env=env, check=False, capture_output=True, text=True)
     cpu_machine = machine_busy_seconds() - cpu_machine
     cpu_server = process_tree_seconds(server_pid) - cpu_server
-    # Backends that appeared during the run count from zero, as they should.
-    cpu_postgres = postgres_seconds() - cpu_postgres
+    cpu_postgres = postgres.stop()
     if proc.returncode != 0 or "BENCH_RESULT " not in proc.stdout:
         raise RuntimeError(f"wrk failed ({proc.returncode}): {proc.stdout}{proc.stderr}")
     out = proc.stdout

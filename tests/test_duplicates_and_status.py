@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
+from apps.deadlines.models import Clock
 from apps.declarations.models import Declaration, State
 from apps.declarations.services import declaration_submit
 from apps.notifications.models import Message
@@ -51,8 +52,12 @@ def test_a_closed_case_does_not_block_a_new_declaration(client, form_url, region
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_simultaneous_submissions_for_one_person_create_one_case(regions):
+@pytest.mark.parametrize("one_statement", [True, False], ids=["one_statement", "orm"])
+def test_two_simultaneous_submissions_for_one_person_create_one_case(
+    regions, settings, one_statement
+):
     require_postgres()
+    settings.INTAKE_SINGLE_STATEMENT = one_statement  # both ways of writing it
     village = regions[WOGOU]
     barrier = threading.Barrier(2)
     results, errors = [], []
@@ -79,6 +84,9 @@ def test_two_simultaneous_submissions_for_one_person_create_one_case(regions):
     assert Declaration.objects.count() == 1
     assert sorted(r.created for r in results) == [False, True]
     assert len({r.declaration.pk for r in results}) == 1
+    # The loser wrote nothing: one set of clocks and SMS.
+    assert Message.objects.count() == 1  # no grid worker here: the applicant's receipt
+    assert Clock.objects.count() == 2
 
 
 # --- status look-up -----------------------------------------------------------------
