@@ -92,6 +92,36 @@ DEMO_HOUSEHOLDS = [
 ]
 
 
+# The population roster of 窝沟村 for the demo: (household number, group, formerly poor,
+# members as (name, relation, labour, health)). The heads of the demo declarations and
+# households are in it, so that department data finds them.
+DEMO_ROSTER = [
+    ("001", "3组", False, [("魏家常", "户主", "部分", "健康"), ("李梅", "配偶", "无", "重病")]),
+    (
+        "002",
+        "1组",
+        True,
+        [
+            ("赵德明", "户主", "部分", "慢性病"),
+            ("刘桂芳", "配偶", "全部", "健康"),
+            ("赵小强", "子", "无", "健康"),
+        ],
+    ),
+    ("003", "2组", True, [("孙玉兰", "户主", "无", "残疾"), ("孙福", "父亲", "无", "年老体弱")]),
+    (
+        "004",
+        "2组",
+        False,
+        [
+            ("张建华", "户主", "全部", "健康"),
+            ("王秀英", "配偶", "全部", "健康"),
+            ("张伟", "子", "全部", "健康"),
+        ],
+    ),
+    ("005", "4组", True, [("马占山", "户主", "全部", "健康"), ("马玉梅", "女", "无", "健康")]),
+]
+
+
 def demo_id_number(area: str, rng: random.Random) -> str:
     body = f"{area}{rng.randint(1950, 2000)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(100, 999)}"
     return body + id_check_digit(body)
@@ -101,8 +131,67 @@ def demo_mobile(rng: random.Random) -> str:
     return f"1{rng.choice('3456789')}{rng.randint(0, 999999999):09d}"
 
 
+def demo_roster_csv(village_code: str) -> bytes:
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        [
+            "村代码",
+            "户编号",
+            "姓名",
+            "身份证号",
+            "与户主关系",
+            "劳动能力",
+            "健康状况",
+            "残疾等级",
+            "在校情况",
+            "是否脱贫户",
+            "组",
+        ]
+    )
+    for number, group, poor, members in DEMO_ROSTER:
+        for name, relation, labour, health in members:
+            id_number = demo_id_number(village_code[:6], random.Random(name))
+            writer.writerow(
+                [
+                    village_code,
+                    number,
+                    name,
+                    id_number,
+                    relation,
+                    labour,
+                    health,
+                    "",
+                    "",
+                    "是" if poor else "否",
+                    group,
+                ]
+            )
+    return out.getvalue().encode("utf-8")
+
+
 class Command(BaseCommand):
     help = "Load the demo province, staff logins and a few declarations (demo mode only)."
+
+    def _roster(self, actor) -> None:
+        """Import 窝沟村's roster through the real import, once."""
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from apps.households.models import RosterHousehold
+        from apps.households.roster import roster_import_create
+
+        code = "621102100201"
+        if RosterHousehold.objects.filter(region_code=code).exists():
+            return
+        upload = SimpleUploadedFile(
+            "窝沟村花名册.csv", demo_roster_csv(code), content_type="text/csv"
+        )
+        roster_import_create(
+            actor=actor, region=Region.objects.get(code=code[:6] + "000000"), upload=upload
+        )
 
     def handle(self, *args, **options):
         if not settings.DEMO_MODE:
@@ -208,6 +297,7 @@ class Command(BaseCommand):
                     ],
                     actor=county_clerk,
                 )
+            self._roster(county_clerk)
         village = Region.objects.get(code="621102100201")
         base = "http://127.0.0.1:8000"
         self.stdout.write(
