@@ -16,6 +16,8 @@ urlpatterns = [
     path("staff/households/", include("apps.households.urls")),
     path("staff/roster/", include("apps.households.urls_roster")),
     path("staff/warnings/", include("apps.screening.urls")),
+    path("staff/feeds/", include("apps.screening.urls_feeds")),
+    path("api/v1/", include("apps.screening.urls_api")),
     path("supervision/", include("apps.supervision.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

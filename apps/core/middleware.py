@@ -16,6 +16,9 @@ class RequestSizeLimitMiddleware:
     STAFF_MAX_BYTES = 60 * 1024 * 1024
     # The population roster upload takes one register file, checked at the field.
     ROSTER_UPLOAD_PATH = "/staff/roster/upload/"
+    # Department data: a file of a feed, or an API batch of JSON records.
+    FEED_UPLOAD_PATH = "/staff/feeds/upload/"
+    FEED_API_PREFIX = "/api/v1/"
     MULTIPART_OVERHEAD = 1024 * 1024
 
     def __init__(self, get_response):
@@ -51,4 +54,11 @@ class RequestSizeLimitMiddleware:
             return max(
                 self.STAFF_MAX_BYTES, settings.ROSTER_UPLOAD_MAX_BYTES + self.MULTIPART_OVERHEAD
             )
+        if path == self.FEED_UPLOAD_PATH:
+            return max(
+                self.STAFF_MAX_BYTES, settings.FEED_UPLOAD_MAX_BYTES + self.MULTIPART_OVERHEAD
+            )
+        if path.startswith(self.FEED_API_PREFIX):
+            # The API view answers a slightly-too-big batch itself, in JSON.
+            return settings.FEED_API_MAX_BYTES + self.MULTIPART_OVERHEAD
         return self.STAFF_MAX_BYTES

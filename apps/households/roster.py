@@ -21,28 +21,21 @@ reason. Memory stays flat in the file size: rows go to the database in batches, 
 everything that looks at all rows at once is SQL.
 """
 
-import codecs
-import csv
-import hashlib
-import io
 import logging
 import unicodedata
 import uuid
-import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
-from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from apps.core import crypto
+from apps.core import crypto, tabular
 from apps.core.identity import fold, validate_id_number
-from apps.core.uploads import sanitise_filename
+from apps.core.tabular import MAX_ERRORS, Column, InspectedUpload
 from apps.regions.models import Region, Role, roles_over
 
 from .models import ImportStatus, LabourCapacity, RosterImport, Schooling
@@ -53,26 +46,10 @@ logger = logging.getLogger(__name__)
 # workers record visits, they do not maintain registers), and superusers.
 IMPORT_ROLES = frozenset({Role.VILLAGE, Role.TOWNSHIP, Role.COUNTY})
 
-MAX_ERRORS = 300
 BATCH_ROWS = 10_000
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
-# An .xlsx is a zip: refuse archives that unpack to more than this (zip bombs), and
-# shared-string tables bigger than this, which openpyxl holds in memory.
-XLSX_MAX_UNPACKED = 1024 * 1024 * 1024
-XLSX_MAX_SHARED_STRINGS = 100 * 1024 * 1024
-XLSX_MAX_RATIO = 200
-SNIFF_BYTES = 64 * 1024
 
 HEAD = "户主"
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    header: str  # the name in the template; data, hence a Chinese literal
-    aliases: tuple[str, ...] = ()
-    required: bool = False
-    max_length: int = 0
 
 
 # The file format: one row per person; the header row names the columns (any order,
@@ -121,20 +98,10 @@ SCHOOLING = _lookup(SCHOOLING_WORDS)
 
 def template_csv() -> bytes:
     """The header row, UTF-8 with a BOM so that Excel opens it in Chinese."""
-    out = io.StringIO()
-    csv.writer(out).writerow([c.header for c in COLUMNS])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return tabular.template_csv(COLUMNS)
 
 
 # --- the upload -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class InspectedUpload:
-    kind: str  # "csv" or "xlsx"
-    encoding: str  # CSV only
-    sha256: str
-    original_name: str
 
 
 def upload_max_bytes() -> int:
@@ -142,189 +109,12 @@ def upload_max_bytes() -> int:
 
 
 def roster_upload_inspect(upload) -> InspectedUpload:
-    """Check an uploaded roster file before it is stored: size, type, encoding, header.
-
-    Reads the file in chunks (never whole). Raises ValidationError (codes ``empty``,
-    ``too_large``, ``unsupported_type``, ``xls``, ``xlsx_bomb``, ``xlsx_corrupt``,
-    ``encoding``, ``headers``) with a message for the upload field.
-    """
-    limit = upload_max_bytes()
-    if upload.size is not None and upload.size > limit:
-        raise _too_large(limit)
-    digest = hashlib.sha256()
-    size = 0
-    upload.seek(0)
-    head = b""
-    utf8 = codecs.getincrementaldecoder("utf-8")()
-    utf8_ok = True
-    for chunk in upload.chunks():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
-        digest.update(chunk)
-        if len(head) < SNIFF_BYTES:
-            head += chunk[: SNIFF_BYTES - len(head)]
-        if utf8_ok:
-            try:
-                utf8.decode(chunk)
-            except UnicodeDecodeError:
-                utf8_ok = False
-    if size == 0:
-        raise ValidationError(_("The file is empty."), code="empty")
-    name = sanitise_filename(upload.name or "")
-    upload.seek(0)
-    if head.startswith(b"PK\x03\x04"):
-        _check_xlsx(upload)
-        upload.seek(0)
-        headers = _xlsx_header(upload)
-        kind, encoding = "xlsx", ""
-    elif head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ValidationError(
-            _(
-                "This is an old Excel file (.xls). Open it in Excel or WPS and save it as .xlsx or CSV."
-            ),
-            code="xls",
-        )
-    else:
-        if b"\x00" in head:
-            raise _unsupported()
-        if utf8_ok:
-            try:
-                utf8.decode(b"", final=True)
-            except UnicodeDecodeError:
-                utf8_ok = False
-        encoding = "utf-8-sig" if utf8_ok else "gb18030"
-        if not utf8_ok:
-            try:
-                # Cut at the last newline: a chunk may end inside a character.
-                head[: head.rfind(b"\n") + 1 or len(head)].decode("gb18030")
-            except UnicodeDecodeError:
-                raise ValidationError(
-                    _("The file is not text in UTF-8 or GB18030. Save it from Excel as CSV."),
-                    code="encoding",
-                ) from None
-        kind = "csv"
-        headers = _csv_header(head, encoding)
-    upload.seek(0)
-    missing = [c.header for c in COLUMNS if c.required and c.key not in _map_headers(headers)]
-    if missing:
-        raise ValidationError(
-            _(
-                "The first row must name the columns; missing: %(columns)s. Download the "
-                "template to see them."
-            ),
-            code="headers",
-            params={"columns": "、".join(missing)},
-        )
-    return InspectedUpload(
-        kind=kind, encoding=encoding, sha256=digest.hexdigest(), original_name=name
-    )
-
-
-def _too_large(limit: int) -> ValidationError:
-    return ValidationError(
-        _(
-            "The file is larger than %(limit)s MB. Split it by township or village and import the parts."
-        ),
-        code="too_large",
-        params={"limit": f"{limit / (1024 * 1024):.0f}"},
-    )
-
-
-def _unsupported() -> ValidationError:
-    return ValidationError(
-        _("Only CSV files and Excel workbooks (.xlsx) can be imported."), code="unsupported_type"
-    )
-
-
-def _xlsx_corrupt() -> ValidationError:
-    return ValidationError(
-        _("This Excel file is damaged or is not a workbook."), code="xlsx_corrupt"
-    )
-
-
-def _check_xlsx(fileobj) -> None:
-    """Refuse zip bombs from the archive's directory, before anything is unpacked.
-
-    zipfile never inflates an entry beyond its declared size (it stops there and the
-    CRC check fails), so bounding the declared sizes bounds the work.
-    """
-    try:
-        with zipfile.ZipFile(fileobj) as archive:
-            entries = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise _xlsx_corrupt() from None
-    names = {e.filename for e in entries}
-    if "xl/workbook.xml" not in names:
-        raise _unsupported()
-    total = sum(e.file_size for e in entries)
-    too_packed = any(
-        e.file_size > 10 * 1024 * 1024 and e.file_size > XLSX_MAX_RATIO * max(e.compress_size, 1)
-        for e in entries
-    )
-    shared = sum(e.file_size for e in entries if e.filename == "xl/sharedStrings.xml")
-    if total > XLSX_MAX_UNPACKED or too_packed or shared > XLSX_MAX_SHARED_STRINGS:
-        raise ValidationError(
-            _(
-                "This Excel file unpacks to far more data than it holds and cannot be "
-                "imported. Save it as CSV and import that."
-            ),
-            code="xlsx_bomb",
-        )
-
-
-def _normalise_header(value) -> str:
-    text = unicodedata.normalize("NFKC", str(value or ""))
-    return "".join(text.split()).strip("*＊")
+    """Check an uploaded roster file before it is stored (`tabular.upload_inspect`)."""
+    return tabular.upload_inspect(upload, columns=COLUMNS, max_bytes=upload_max_bytes())
 
 
 def _map_headers(headers: list) -> dict[str, int]:
-    """Column key -> index, from the names in the header row (first occurrence wins)."""
-    names = {}
-    for column in COLUMNS:
-        for name in (column.header, *column.aliases):
-            names.setdefault(_normalise_header(name), column.key)
-    found: dict[str, int] = {}
-    for index, header in enumerate(headers):
-        key = names.get(_normalise_header(header))
-        if key and key not in found:
-            found[key] = index
-    return found
-
-
-def _csv_dialect(first_line: str) -> str:
-    # Excel saves "CSV" with commas; some exports are tab-separated.
-    return "\t" if "\t" in first_line and "," not in first_line else ","
-
-
-def _csv_header(head: bytes, encoding: str) -> list[str]:
-    text = head.decode(encoding, errors="ignore")
-    first_line = text.splitlines()[0] if text else ""
-    try:
-        return next(csv.reader([first_line], delimiter=_csv_dialect(first_line)), [])
-    except csv.Error:
-        return []
-
-
-def _open_workbook(fileobj):
-    import openpyxl
-
-    try:
-        return openpyxl.load_workbook(fileobj, read_only=True, data_only=True)
-    except Exception:
-        # openpyxl fails on broken archives and XML with many kinds of error.
-        raise _xlsx_corrupt() from None
-
-
-def _xlsx_header(fileobj) -> list:
-    workbook = _open_workbook(fileobj)
-    try:
-        sheet = workbook.worksheets[0]
-        return list(next(sheet.iter_rows(max_row=1, values_only=True), ()))
-    except Exception:
-        raise _xlsx_corrupt() from None
-    finally:
-        workbook.close()
+    return tabular.map_headers(headers, COLUMNS)
 
 
 def roster_import_create(
@@ -377,74 +167,17 @@ def import_regions_for(user):
 # --- reading rows -----------------------------------------------------------------------
 
 
-def _cell(value) -> str:
-    """A cell as text: Excel's numbers without ".0", dates as ISO text."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-class FileUnreadable(Exception):
-    def __init__(self, row: int, message: str):
-        super().__init__(message)
-        self.row = row
-        self.message = message
-
-
-def _csv_rows(fileobj, encoding: str) -> Iterator[tuple[int, list]]:
-    text = io.TextIOWrapper(fileobj, encoding=encoding, errors="strict", newline="")
-    rownum = 1
-    try:
-        first = text.readline()
-        delimiter = _csv_dialect(first)
-        reader = csv.reader(text, delimiter=delimiter)
-        yield rownum, next(csv.reader([first], delimiter=delimiter), [])
-        for row in reader:
-            rownum = reader.line_num + 1
-            yield rownum, row
-    except UnicodeDecodeError:
-        raise FileUnreadable(
-            rownum + 1, _("From this row on the file is not text in UTF-8 or GB18030.")
-        ) from None
-    except csv.Error:
-        raise FileUnreadable(
-            rownum + 1,
-            _("This row cannot be read: a quote is not closed or a cell is far too long."),
-        ) from None
-    finally:
-        text.detach()
-
-
-def _xlsx_rows(fileobj) -> Iterator[tuple[int, list]]:
-    workbook = _open_workbook(fileobj)
-    try:
-        for rownum, row in enumerate(workbook.worksheets[0].iter_rows(values_only=True), 1):
-            yield rownum, list(row)
-    except FileUnreadable:
-        raise
-    except Exception:
-        raise FileUnreadable(0, str(_xlsx_corrupt().messages[0])) from None
-    finally:
-        workbook.close()
+_cell = tabular.cell
 
 
 # --- checking one row -------------------------------------------------------------------
 
 
 @dataclass
-class Errors:
-    """Every error counted, the first MAX_ERRORS kept (rows come in order)."""
+class Errors(tabular.Errors):
+    """Every error counted, the first MAX_ERRORS kept, named by the roster's columns."""
 
-    count: int = 0
-    kept: list = field(default_factory=list)
-
-    def add(self, row: int, key_or_header: str, message: str) -> None:
-        self.count += 1
-        if len(self.kept) < MAX_ERRORS:
-            header = HEADERS.get(key_or_header, key_or_header)
-            self.kept.append({"row": row, "field": header, "message": str(message)})
+    headers: dict[str, str] = field(default_factory=lambda: dict(HEADERS))
 
 
 class RowChecker:
@@ -571,32 +304,11 @@ STAGE_COLUMNS = (
     "rownum, village_code, number, name, relation, is_head, id_hash, id_token, labour, "
     "health, disability, schooling, formerly_poor, address_group"
 )
-STAGE_INSERT = (
-    "INSERT INTO roster_stage (rownum, village_code, number, name, relation, is_head, "
-    "id_hash, id_token, labour, health, disability, schooling, formerly_poor, address_group) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-)
-
-
-def _is_postgres() -> bool:
-    return connection.vendor == "postgresql"
-
-
-def _stage(name: str) -> str:
-    # Qualified, so that DROP never reaches a real table of the same name.
-    return ("pg_temp." if _is_postgres() else "temp.") + name
-
-
-def _sql(statement: str, params=()) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return cursor.rowcount
-
-
-def _rows(statement: str, params=()) -> list:
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return cursor.fetchall()
+_is_postgres = tabular.is_postgres
+_stage = tabular.stage_name
+_sql = tabular.sql
+_rows = tabular.rows
+_indexes = tabular.index_stage
 
 
 def _drop_stages() -> None:
@@ -606,11 +318,7 @@ def _drop_stages() -> None:
 
 def _create_stage() -> None:
     _drop_stages()
-    if _is_postgres():
-        # A county's file stages some 100 MB; the default 8 MB of buffers for temporary
-        # tables would have the backend write most of it out and read it back. (Only
-        # takes effect before the session's first temporary table; harmless after.)
-        _sql("SET temp_buffers = '256MB'")
+    tabular.prepare_temp_buffers()
     _sql(
         """CREATE TEMP TABLE roster_stage (
             rownum integer NOT NULL, village_code varchar(12), number varchar(30),
@@ -623,15 +331,7 @@ def _create_stage() -> None:
 
 
 def _write_batch(batch: list[tuple]) -> None:
-    with connection.cursor() as cursor:
-        if _is_postgres():
-            with cursor.cursor.copy(
-                f"COPY pg_temp.roster_stage ({STAGE_COLUMNS}) FROM STDIN"
-            ) as copy:
-                for row in batch:
-                    copy.write_row(row)
-        else:
-            cursor.executemany(STAGE_INSERT, batch)
+    tabular.copy_rows("roster_stage", STAGE_COLUMNS.split(", "), batch)
 
 
 def _stage_file(roster_import: RosterImport, kind: str, encoding: str, errors: Errors) -> int:
@@ -639,7 +339,7 @@ def _stage_file(roster_import: RosterImport, kind: str, encoding: str, errors: E
     _create_stage()
     fileobj = roster_import.file.open("rb")
     try:
-        rows = _xlsx_rows(fileobj) if kind == "xlsx" else _csv_rows(fileobj, encoding)
+        rows = tabular.read_rows(fileobj, kind, encoding)
         header = next(rows, (1, []))[1]
         columns = _map_headers(header)
         missing = [c.header for c in COLUMNS if c.required and c.key not in columns]
@@ -659,7 +359,7 @@ def _stage_file(roster_import: RosterImport, kind: str, encoding: str, errors: E
                     _write_batch(batch)
                     batch = []
                     _progress(roster_import, people)
-        except FileUnreadable as exc:
+        except tabular.FileUnreadable as exc:
             errors.add(exc.row, "", exc.message)
         if batch:
             _write_batch(batch)
@@ -684,43 +384,7 @@ def _scan(roster_import: RosterImport, kind: str) -> tuple[str, int]:
     """The encoding of a CSV, and the rows below the header for the progress bar
     (newlines in a CSV, the dimension of an Excel sheet; exact once the file is read)."""
     with roster_import.file.open("rb") as fileobj:
-        if kind == "xlsx":
-            workbook = _open_workbook(fileobj)
-            try:
-                return "", max((workbook.worksheets[0].max_row or 1) - 1, 0)
-            except Exception:
-                return "", 0
-            finally:
-                workbook.close()
-        decoder = codecs.getincrementaldecoder("utf-8")()
-        utf8, lines, last = True, 0, b"\n"
-        for chunk in iter(lambda: fileobj.read(1024 * 1024), b""):
-            lines += chunk.count(b"\n")
-            last = chunk[-1:]
-            if utf8:
-                try:
-                    decoder.decode(chunk)
-                except UnicodeDecodeError:
-                    utf8 = False
-        if utf8:
-            try:
-                decoder.decode(b"", final=True)
-            except UnicodeDecodeError:
-                utf8 = False
-        # Excel in China saves "CSV" in GB18030 (GBK); everything else is UTF-8.
-        return ("utf-8-sig" if utf8 else "gb18030"), max(lines - (last == b"\n"), 0)
-
-
-def _indexes(table: str, indexes: dict[str, str]) -> None:
-    """Index a filled staging table (name: columns) and gather its statistics."""
-    for name, columns in indexes.items():
-        # PostgreSQL qualifies the table, SQLite the index.
-        if _is_postgres():
-            _sql(f"CREATE INDEX {name} ON pg_temp.{table} ({columns})")
-        else:
-            _sql(f"CREATE INDEX temp.{name} ON {table} ({columns})")
-    if _is_postgres():
-        _sql(f"ANALYZE pg_temp.{table}")  # autovacuum never analyses temp tables
+        return tabular.scan(fileobj, kind)
 
 
 # --- set-based checks -------------------------------------------------------------------
@@ -1032,13 +696,4 @@ def roster_import_abort(*, import_id: int) -> None:
 
 
 def _delete_file(roster_import: RosterImport) -> None:
-    """The uploaded file holds ID numbers in clear: gone once the import has run."""
-    name = roster_import.file.name
-    if not name:
-        return
-    try:
-        default_storage.delete(name)
-    except OSError:
-        logger.warning("could not delete the roster file of import %s", roster_import.pk)
-    RosterImport.objects.filter(pk=roster_import.pk).update(file="")
-    roster_import.file.name = ""
+    tabular.delete_stored_file(roster_import, logger)

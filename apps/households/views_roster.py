@@ -8,6 +8,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from apps.core.tabular import progress_json
+
 from .forms_roster import RosterUploadForm
 from .models import ImportStatus, RosterImport
 from .roster import COLUMNS, roster_import_create, template_csv, upload_max_bytes
@@ -59,16 +61,7 @@ def _import(request, pk) -> RosterImport:
 
 def _progress(roster_import: RosterImport) -> dict:
     finished = roster_import.status in (ImportStatus.DONE, ImportStatus.FAILED)
-    total = max(roster_import.total_rows, roster_import.processed_rows)
-    percent = 100 if finished else (99 * roster_import.processed_rows // total if total else 0)
-    return {
-        "status": roster_import.status,
-        "status_label": roster_import.get_status_display(),
-        "processed_rows": roster_import.processed_rows,
-        "total_rows": total,
-        "percent": percent,
-        "finished": finished,
-    }
+    return progress_json(roster_import, finished=finished)
 
 
 @login_required
