@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.views import healthz
+from apps.supervision.views import staff_start
 
 admin.site.site_header = _("One-Click Declaration administration")
 admin.site.site_title = _("One-Click Declaration")
@@ -23,4 +24,5 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("staff/start/", staff_start, name="staff_start"),
 ]

@@ -16,6 +16,7 @@ from .forms import parse_period
 from .monitoring import long_monitored, monitoring_load, work_rows
 from .selectors import late_cases, region_figures, weekly_trend
 from .summaries import last_refresh
+from .templatetags.staff_nav import staff_nav
 
 LATE_KINDS = {"accept": Stage.VERIFY, "enrol": Stage.ENROL, "green": Stage.GREEN_CHANNEL}
 LATE_TITLES = {
@@ -33,6 +34,20 @@ SHORT_LIST = 20
 
 def _region(request, code) -> Region:
     return get_object_or_404(Region.objects.visible_to(request.user), code=code)
+
+
+@login_required
+def staff_start(request):
+    """Where a staff member lands after signing in: their cases; or, for department
+    staff who work no cases, their department's data or the civil-affairs page."""
+    nav = staff_nav(request.user)
+    if nav.get("casework"):
+        return redirect("staff:home")
+    if nav.get("department") and not nav.get("civil_affairs"):
+        return redirect("feeds:list")
+    if nav.get("civil_affairs"):
+        return redirect("screening:civil_affairs")
+    return redirect("staff:home")
 
 
 @login_required
