@@ -50,6 +50,8 @@ VILLAGES_PER_TOWNSHIP = 15
 TARGET_SECONDS = 60.0
 
 sys.path.insert(0, str(ROOT))
+from bench.series import run_series  # noqa: E402
+
 T0 = time.monotonic()
 
 
@@ -361,36 +363,20 @@ def main() -> int:
             )
             result.setdefault("files", {})[n] = {"rows": rows, "bytes": path.stat().st_size}
 
-        runs = []
-
-        def run(label, n, mode):
-            r = measure(files[n], mode, media)
-            r.update(label=label, households=n)
-            runs.append(r)
-            traced = r["tracemalloc_peak_kb"]
-            log(summary_line(label, r) + (f"  tracemalloc peak {traced} KiB" if traced else ""))
-            if r["status"] != "done":
-                raise RuntimeError(f"import failed: {r['errors']}")
-            return r
-
-        run(f"{args.small} households", args.small, "time")
-        truncate()
-        run(f"{args.households} households", args.households, "time")
-        run(f"{args.households} again (no change)", args.households, "time")
-        truncate()
-        run(f"{args.small} households, traced", args.small, "trace")
-        truncate()
-        run(f"{args.households} households, traced", args.households, "trace")
-        if args.profile:
-            truncate()
-            run(f"{args.households} households, profiled", args.households, "profile")
-        result["runs"] = runs
-        result["machine"]["loadavg_end"] = os.getloadavg()
-        big = runs[1]
-        result["target_met"] = big["seconds"] <= TARGET_SECONDS
-        log(
-            f"target: {args.households} households in {big['seconds']:.1f} s "
-            f"(<= {TARGET_SECONDS:.0f} s: {'met' if result['target_met'] else 'MISSED'})"
+        run_series(
+            files=files,
+            small=args.small,
+            big=args.households,
+            unit="households",
+            again="again (no change)",
+            measure=measure,
+            truncate=truncate,
+            summary_line=summary_line,
+            log=log,
+            result=result,
+            target_seconds=TARGET_SECONDS,
+            profile=args.profile,
+            media=media,
         )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

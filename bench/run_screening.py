@@ -48,6 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.run_roster import PG, machine, village_codes, vm  # noqa: E402
+from bench.series import run_series  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 DB_NAME = "bench_screening"
@@ -355,36 +356,20 @@ def main() -> int:
             result.setdefault("files", {})[n] = stats
             log(f"generated {stats}")
 
-        runs = []
-
-        def run(label, n, mode):
-            r = measure(files[n], mode, media)
-            r.update(label=label, records=n)
-            runs.append(r)
-            traced = r["tracemalloc_peak_kb"]
-            log(summary_line(label, r) + (f"  tracemalloc peak {traced} KiB" if traced else ""))
-            if r["status"] != "done":
-                raise RuntimeError(f"import failed: {r['errors']}")
-            return r
-
-        run(f"{args.small} records", args.small, "time")
-        truncate()
-        run(f"{args.records} records", args.records, "time")
-        run(f"{args.records} again (nothing new)", args.records, "time")
-        truncate()
-        run(f"{args.small} records, traced", args.small, "trace")
-        truncate()
-        run(f"{args.records} records, traced", args.records, "trace")
-        if args.profile:
-            truncate()
-            run(f"{args.records} records, profiled", args.records, "profile")
-        result["runs"] = runs
-        result["machine"]["loadavg_end"] = os.getloadavg()
-        big = runs[1]
-        result["target_met"] = big["seconds"] <= TARGET_SECONDS
-        log(
-            f"target: {args.records} records in {big['seconds']:.1f} s "
-            f"(<= {TARGET_SECONDS:.0f} s: {'met' if result['target_met'] else 'MISSED'})"
+        run_series(
+            files=files,
+            small=args.small,
+            big=args.records,
+            unit="records",
+            again="again (nothing new)",
+            measure=measure,
+            truncate=truncate,
+            summary_line=summary_line,
+            log=log,
+            result=result,
+            target_seconds=TARGET_SECONDS,
+            profile=args.profile,
+            media=media,
         )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

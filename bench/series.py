@@ -1,0 +1,56 @@
+"""The series of runs both import benchmarks make (bench/run_roster.py,
+bench/run_screening.py): the small file and the big one timed, the big one again (which
+must change nothing), then both traced for Python's memory peak, and optionally the big
+one profiled; the database emptied between them as each script does it."""
+
+import os
+
+
+def run_series(
+    *,
+    files: dict,
+    small: int,
+    big: int,
+    unit: str,
+    again: str,
+    measure,
+    truncate,
+    summary_line,
+    log,
+    result: dict,
+    target_seconds: float,
+    profile: bool = False,
+    media=None,
+) -> dict:
+    runs = []
+
+    def run(label, n, mode):
+        r = measure(files[n], mode, media)
+        r.update(label=label, size=n)
+        runs.append(r)
+        traced = r["tracemalloc_peak_kb"]
+        log(summary_line(label, r) + (f"  tracemalloc peak {traced} KiB" if traced else ""))
+        if r["status"] != "done":
+            raise RuntimeError(f"import failed: {r['errors']}")
+        return r
+
+    run(f"{small} {unit}", small, "time")
+    truncate()
+    run(f"{big} {unit}", big, "time")
+    run(f"{big} {again}", big, "time")
+    truncate()
+    run(f"{small} {unit}, traced", small, "trace")
+    truncate()
+    run(f"{big} {unit}, traced", big, "trace")
+    if profile:
+        truncate()
+        run(f"{big} {unit}, profiled", big, "profile")
+    result["runs"] = runs
+    result["machine"]["loadavg_end"] = os.getloadavg()
+    timed = runs[1]
+    result["target_met"] = timed["seconds"] <= target_seconds
+    log(
+        f"target: {big} {unit} in {timed['seconds']:.1f} s "
+        f"(<= {target_seconds:.0f} s: {'met' if result['target_met'] else 'MISSED'})"
+    )
+    return result
