@@ -122,6 +122,16 @@ DEMO_ROSTER = [
 ]
 
 
+# Departments of 安定区 with a demo login each: (code, name, feed, login).
+DEMO_DEPARTMENTS = [
+    ("anding-yibao", "安定区医疗保障局", "medical", "dept-yibao"),
+    ("anding-minzheng", "安定区民政局", "assistance", "dept-minzheng"),
+]
+# One month of medical data: (name, total cost, paid out of pocket). 张建华 is over the
+# county's line (a warning), 魏家常 has an open case (a source on it), 马占山 is under.
+DEMO_MEDICAL = [("张建华", 82000, 26000), ("魏家常", 150000, 60000), ("马占山", 3000, 800)]
+
+
 def demo_id_number(area: str, rng: random.Random) -> str:
     body = f"{area}{rng.randint(1950, 2000)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}{rng.randint(100, 999)}"
     return body + id_check_digit(body)
@@ -175,6 +185,46 @@ def demo_roster_csv(village_code: str) -> bytes:
 
 class Command(BaseCommand):
     help = "Load the demo province, staff logins and a few declarations (demo mode only)."
+
+    def _screening(self, rng) -> None:
+        """Two departments of 安定区 with a login each, the county's medical-cost line,
+        and one month of medical data delivered through the real import: a warning for
+        窝沟村 to verify, and a source on 魏家常's open case."""
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        from apps.screening.feeds import feed_upload_create
+        from apps.screening.models import Department, DepartmentMember, FeedKind, MedicalThreshold
+
+        anding = Region.objects.get(code="621102000000")
+        MedicalThreshold.objects.get_or_create(
+            county=anding,
+            year=timezone.localdate().year,
+            defaults={"out_of_pocket": Decimal("15000"), "income_share": Decimal("0.50")},
+        )
+        clerks = {}
+        for code, name, kind, username in DEMO_DEPARTMENTS:
+            department, _created = Department.objects.get_or_create(
+                code=code, defaults={"name": name, "region": anding, "kinds": [kind]}
+            )
+            user, created = User.objects.get_or_create(
+                username=username, defaults={"full_name": name}
+            )
+            if created:
+                user.set_password(DEMO_PASSWORD)
+                user.set_mobile(demo_mobile(rng))
+                user.save()
+            StaffMembership.objects.get_or_create(user=user, region=anding, role=Role.DEPARTMENT)
+            DepartmentMember.objects.get_or_create(user=user, department=department)
+            clerks[kind] = (user, department)
+        user, department = clerks[FeedKind.MEDICAL]
+        rows = ["身份证号,姓名,就诊日期,医疗总费用,个人自付"]
+        for name, total, paid in DEMO_MEDICAL:
+            number = demo_id_number("621102", random.Random(name))
+            rows.append(f"{number},{name},2026-11-20,{total},{paid}")
+        upload = SimpleUploadedFile(
+            "安定区医保2026年11月.csv", ("\n".join(rows) + "\n").encode(), content_type="text/csv"
+        )
+        feed_upload_create(actor=user, department=department, kind=FeedKind.MEDICAL, upload=upload)
 
     def _roster(self, actor) -> None:
         """Import 窝沟村's roster through the real import, once."""
@@ -298,6 +348,8 @@ class Command(BaseCommand):
                     actor=county_clerk,
                 )
             self._roster(county_clerk)
+            # After the roster (the imports run in this order once the seed commits).
+            self._screening(rng)
         village = Region.objects.get(code="621102100201")
         base = "http://127.0.0.1:8000"
         self.stdout.write(
@@ -305,5 +357,6 @@ class Command(BaseCommand):
             + f"\n  Farmer's form ({village.name}): {base}/v/{village.public_slug}/"
             + f"\n  Staff sign-in: {base}/accounts/login/   admin: {base}/admin/"
             + f"\n  Logins, password {DEMO_PASSWORD}: admin, province, city-dingxi, county-anding,"
-            + " township-lujiagou, village-wogou, grid-<village code> (e.g. grid-621102100201)\n"
+            + " township-lujiagou, village-wogou, grid-<village code> (e.g. grid-621102100201),"
+            + " dept-yibao, dept-minzheng\n"
         )
