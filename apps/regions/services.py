@@ -1,11 +1,25 @@
 import csv
 import io
+import logging
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from .models import Level, Region, level_of_code, new_public_slug, parent_code_of
+from apps.core.memo import TTLMemo
+
+from .models import (
+    Level,
+    Region,
+    Role,
+    StaffMembership,
+    level_of_code,
+    new_public_slug,
+    parent_code_of,
+)
+
+logger = logging.getLogger(__name__)
 
 # Header names accepted for each column: ours, and those of the national statistical
 # division-code list (统计用区划代码).
@@ -128,3 +142,37 @@ def regions_import_csv(*, text: str) -> ImportResult:
             else:
                 result.unchanged += 1
     return result
+
+
+# --- who hears of a village's cases -------------------------------------------------------
+
+# Staff changes reach the notices within a minute.
+_recipients_memo = TTLMemo(ttl=60)
+
+
+def notice_recipients(village: Region) -> list[str]:
+    """Who hears of a village's new case (a declaration, a plan sent back, warnings): its
+    grid workers; failing them, its village staff; failing those, the township, so
+    that nothing goes unseen."""
+    return _recipients_memo.get_or_compute(village.pk, lambda: _query_notice_recipients(village))
+
+
+def _query_notice_recipients(village: Region) -> list[str]:
+    township_code = village.code[:9].ljust(12, "0")
+    members = (
+        StaffMembership.objects.filter(is_active=True, user__is_active=True)
+        .filter(
+            Q(region=village, role__in=[Role.GRID, Role.VILLAGE])
+            | Q(region__code=township_code, region__level=Level.TOWNSHIP, role=Role.TOWNSHIP)
+        )
+        .values_list("role", "user__mobile")
+    )
+    by_role: dict[str, list[str]] = {Role.GRID: [], Role.VILLAGE: [], Role.TOWNSHIP: []}
+    for role, mobile in members:
+        if mobile:
+            by_role[role].append(mobile)
+    for role in (Role.GRID, Role.VILLAGE, Role.TOWNSHIP):
+        if by_role[role]:
+            return by_role[role]
+    logger.error("village %s has no staff with a mobile number to notify", village.code)
+    return []

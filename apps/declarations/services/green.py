@@ -24,9 +24,10 @@ from apps.households.services.common import clean_text
 from apps.households.services.plans import clean_help
 from apps.notifications.services import OutgoingSms, messages_enqueue
 from apps.regions.models import CASEWORK_ROLES, Role, require_role_over
+from apps.regions.services import notice_recipients
 
 from ..models import Declaration, GreenCause, GreenChannel, GreenChannelHelp, VisitDocument
-from .intake import SUBJECT, notice_recipients
+from .intake import SUBJECT
 
 # Village staff or anyone above them (MISSION.md step 7).
 GREEN_ROLES = CASEWORK_ROLES | {Role.CITY, Role.PROVINCE}

@@ -1,7 +1,6 @@
 """Every change to a declaration is one of these functions (STYLE.md)."""
 
 import datetime as dt
-import logging
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -12,7 +11,6 @@ from django.utils.formats import date_format
 
 from apps.accounts.models import PersonalDataAccess
 from apps.core.identity import id_hash, mask_name, mobile_hash
-from apps.core.memo import TTLMemo
 from apps.core.sql import Insert, InsertedId, insert_together, supports_insert_together
 from apps.deadlines.models import Clock, Stage
 from apps.deadlines.services import ClockSpec, clocks_build, clocks_start
@@ -22,12 +20,11 @@ from apps.notifications.services import (
     messages_dispatch_on_commit,
     messages_enqueue,
 )
-from apps.regions.models import Level, Region, Role, StaffMembership
+from apps.regions.models import Region
+from apps.regions.services import notice_recipients
 
 from ..models import CLOSED_STATES, Channel, Declaration, new_tracking_number
 from .errors import WrongState
-
-logger = logging.getLogger(__name__)
 
 # Clocks of declarations are filed under this subject type.
 SUBJECT = "declaration"
@@ -84,39 +81,6 @@ def _existing(*, token: str | None, person_hash: str) -> SubmitResult | None:
     if found:
         return SubmitResult(found[0], created=False, reason="open_case")
     return None
-
-
-# Staff changes reach the notices within a minute.
-_recipients_memo = TTLMemo(ttl=60)
-
-
-def notice_recipients(village: Region) -> list[str]:
-    """Who hears of a new declaration: the village's grid workers; failing them, its
-    village staff; failing those, the township, so that no declaration goes unseen."""
-    return _recipients_memo.get_or_compute(village.pk, lambda: _query_notice_recipients(village))
-
-
-def _query_notice_recipients(village: Region) -> list[str]:
-    township_code = village.code[:9].ljust(12, "0")
-    members = (
-        StaffMembership.objects.filter(is_active=True, user__is_active=True)
-        .filter(
-            Q(region=village, role__in=[Role.GRID, Role.VILLAGE])
-            | Q(region__code=township_code, region__level=Level.TOWNSHIP, role=Role.TOWNSHIP)
-        )
-        .values_list("role", "user__mobile")
-    )
-    by_role: dict[str, list[str]] = {Role.GRID: [], Role.VILLAGE: [], Role.TOWNSHIP: []}
-    for role, mobile in members:
-        if mobile:
-            by_role[role].append(mobile)
-    for role in (Role.GRID, Role.VILLAGE, Role.TOWNSHIP):
-        if by_role[role]:
-            return by_role[role]
-    logger.error(
-        "declaration: village %s has no staff with a mobile number to notify", village.code
-    )
-    return []
 
 
 def declaration_submit(

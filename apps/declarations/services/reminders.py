@@ -23,9 +23,10 @@ from apps.households.models import FollowUp, HelpPlan, LookBack, MonitoredHouseh
 from apps.households.services import FOLLOW_UP_SUBJECT, LOOK_BACK_SUBJECT, PLAN_SUBJECT
 from apps.notifications.services import OutgoingSms, messages_enqueue
 from apps.regions.models import Level, Region, Role, StaffMembership
+from apps.regions.services import notice_recipients
 
 from ..models import Appeal, Declaration, State
-from .intake import SUBJECT, notice_recipients
+from .intake import SUBJECT
 
 BATCH = 500
 

@@ -30,6 +30,7 @@ from apps.regions.models import (
     VILLAGE_ROLES,
     require_role_over,
 )
+from apps.regions.services import notice_recipients
 
 from ..models import (
     Declaration,
@@ -167,8 +168,6 @@ def _applicant_sms(declaration: Declaration, log: Transition, template: str, par
 def _village_staff_sms(
     declaration: Declaration, log: Transition, template: str, params: dict
 ) -> None:
-    from .intake import notice_recipients
-
     messages_enqueue(
         subject=f"declaration:{declaration.pk}:t{log.pk}",
         region_code=declaration.region_code,

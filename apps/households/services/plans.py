@@ -21,11 +21,9 @@ from apps.regions.models import (
     COUNTY_ROLES,
     TOWNSHIP_ROLES,
     VILLAGE_ROLES,
-    Level,
-    Role,
-    StaffMembership,
     require_role_over,
 )
+from apps.regions.services import notice_recipients
 
 from ..models import (
     Difficulty,
@@ -351,17 +349,6 @@ def plan_revise(*, plan: HelpPlan, actor, reason: str) -> HelpPlan:
 
 def _village_sms(plan: HelpPlan, event_id: int, template: str, params: dict) -> None:
     household = plan.household
-    phones = list(
-        StaffMembership.objects.filter(
-            region__code=household.region_code,
-            region__level=Level.VILLAGE,
-            role__in=[Role.GRID, Role.VILLAGE],
-            is_active=True,
-            user__is_active=True,
-        )
-        .exclude(user__mobile="")
-        .values_list("user__mobile", flat=True)
-    )
     messages_enqueue(
         subject=f"household:{household.pk}:e{event_id}",
         region_code=household.region_code,
@@ -375,6 +362,6 @@ def _village_sms(plan: HelpPlan, event_id: int, template: str, params: dict) -> 
                     **params,
                 },
             )
-            for phone in phones
+            for phone in notice_recipients(household.village)
         ],
     )

@@ -19,10 +19,10 @@ from django.utils.formats import date_format
 from apps.deadlines.models import Clock, Stage
 from apps.deadlines.services import due_date, end_of_day
 from apps.declarations.models import CLOSED_STATES, Declaration
-from apps.declarations.services.intake import notice_recipients
 from apps.households.models import RosterMember
 from apps.notifications.services import OutgoingSms, messages_enqueue
 from apps.regions.models import Region
+from apps.regions.services import notice_recipients
 
 from ..models import Warning, WarningSource, WarningState
 from .rules import Hit
