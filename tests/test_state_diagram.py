@@ -154,3 +154,28 @@ def test_the_service_named_for_a_transition_calls_it_with_those_roles(name):
         "DECIDING_ROLES": frozenset().union(*appeals.DECIDING_ROLES.values()),
     }
     assert any(roles == actor.roles and const in source for const, roles in constants.items())
+
+
+# --- households, plans, eliminations, warnings ------------------------------------------
+
+
+def test_the_other_state_diagrams_are_up_to_date():
+    """docs/state-diagrams.md is the current output of `manage.py state_diagrams`."""
+    call_command("state_diagrams", "--check", stdout=StringIO())
+
+
+def test_the_other_diagrams_show_every_transition_of_their_machines():
+    from apps.core.fsm_diagram import edges
+    from apps.households.models import EliminationProposal, HelpPlan, MonitoredHousehold
+    from apps.screening.models import Warning
+
+    assert edges(MonitoredHousehold, "status") == [
+        ("monitoring", "eliminated", "eliminate"),
+        ("eliminated", "monitoring", "return_to_monitoring"),
+    ]
+    plan = {name for _s, _t, name in edges(HelpPlan, "state")}
+    assert plan == {"submit", "township_pass", "send_back", "approve", "revise"}
+    assert ("township_checked", "approved", "approve") in edges(EliminationProposal, "state")
+    warning = edges(Warning, "state")
+    assert {source for source, _t, _n in warning} == {"open"}
+    assert len(warning) == 4
