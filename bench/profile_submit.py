@@ -62,6 +62,7 @@ def main() -> int:
     p.add_argument("--top", type=int, default=45)
     p.add_argument("--sort", default="cumulative")
     p.add_argument("--callees", help="also print what functions matching this call")
+    p.add_argument("--callers", help="also print what calls the functions matching this")
     p.add_argument("--no-setup", action="store_true", help="reuse the database as it is")
     args = p.parse_args()
 
@@ -117,6 +118,8 @@ def main() -> int:
         stats.print_stats(args.top)
         if args.callees:
             stats.print_callees(args.callees)
+        if args.callers:
+            stats.print_callers(args.callers)
     return 0
 
 

@@ -357,6 +357,18 @@ def test_a_batch_is_split_into_tasks_of_at_most_the_batch_size(broker, settings)
     assert queued_batches() == [[1, 2, 3], [4, 5, 6], [7]]
 
 
+def test_a_full_task_is_published_without_waiting_out_the_batch_window(broker, settings):
+    settings.OUTBOX_PUBLISH_BATCH_SECONDS = 60.0
+    settings.OUTBOX_PUBLISH_BATCH_SIZE = 3
+    publisher.submit([1, 2])
+    publisher.submit([3])
+    # No flush: three ids fill a task, which goes now rather than in a minute.
+    assert wait_until(lambda: queued_batches() == [[1, 2, 3]], timeout=5)
+    publisher.submit([4])
+    assert publisher.flush(timeout=5)  # a flush does not wait out the window either
+    assert queued_batches() == [[1, 2, 3], [4]]
+
+
 @pytest.mark.celery_worker
 @pytest.mark.django_db(transaction=True)
 def test_many_submissions_through_the_publisher_are_each_sent_exactly_once(

@@ -24,6 +24,23 @@ def encrypt(plaintext: str) -> str:
     return _fernet(tuple(settings.FIELD_ENCRYPTION_KEYS)).encrypt(plaintext.encode()).decode()
 
 
+class Sealed(str):
+    """A plaintext that carries its Fernet token, so that however many encrypted columns
+    store it (a declaration's phone and the SMS to that phone), it is encrypted once.
+
+    It is the plaintext for everything else. Two columns holding the same token show
+    that they hold the same value, which the keyed hashes beside them show already.
+    """
+
+    token: str
+
+
+def seal(plaintext: str) -> Sealed:
+    sealed = Sealed(plaintext)
+    sealed.token = encrypt(plaintext)
+    return sealed
+
+
 def decrypt(token: str) -> str:
     return _fernet(tuple(settings.FIELD_ENCRYPTION_KEYS)).decrypt(token.encode()).decode()
 

@@ -13,6 +13,8 @@ from apps.core.memo import TTLMemo
 
 # The calendar changes a few times a year; every process re-reads it within minutes.
 _years = TTLMemo(ttl=300)
+# Due dates by (start, limit, unit): every case opened on a day gets the same ones.
+_periods = TTLMemo(ttl=300)
 
 
 def _exceptions(year: int) -> dict[dt.date, bool] | None:
@@ -33,6 +35,7 @@ def _exceptions(year: int) -> dict[dt.date, bool] | None:
 def calendar_changed() -> None:
     """Forget the cached years (after an admin edits the calendar)."""
     _years.clear()
+    _periods.clear()
 
 
 def is_confirmed(year: int) -> bool:
@@ -69,6 +72,10 @@ def add_months(start: dt.date, months: int) -> dt.date:
 def add_period(start: dt.date, limit: int, unit: str) -> tuple[dt.date, bool]:
     """The due date of a limit from `start`, and whether it is provisional (computed
     across a year with no confirmed calendar)."""
+    return _periods.get_or_compute((start, limit, unit), lambda: _add_period(start, limit, unit))
+
+
+def _add_period(start: dt.date, limit: int, unit: str) -> tuple[dt.date, bool]:
     if unit == "working_days":
         due = add_working_days(start, limit)
         provisional = any(not is_confirmed(y) for y in range(start.year, due.year + 1))

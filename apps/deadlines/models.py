@@ -112,7 +112,8 @@ class Clock(models.Model):
     subject_type = models.CharField(_("kind of case"), max_length=32)  # e.g. "declaration"
     subject_id = models.BigIntegerField(_("case"))
     stage = models.CharField(_("stage"), max_length=32, choices=Stage.choices)
-    region_code = models.CharField(_("region code"), max_length=12, db_index=True)
+    # Indexed by clock_region_due_idx (a prefix, or equal) and the partial indexes below.
+    region_code = models.CharField(_("region code"), max_length=12)
     started_at = models.DateTimeField(_("started"), default=timezone.now)
     due_on = models.DateField(_("due on"))
     # The end of the due date, local time: past this the clock is breached.
@@ -150,7 +151,7 @@ class Clock(models.Model):
                 condition=Q(met_at__isnull=True, breached_at__isnull=True),
                 name="clock_sweep_idx",
             ),
-            models.Index(fields=["subject_type", "subject_id"], name="clock_subject_idx"),
+            # A case's clocks: one_clock_per_stage's index, whose first columns these are.
             # The named lists (over 5 days not accepted, over 15 not enrolled): running
             # clocks past due, by stage, oldest first.
             models.Index(

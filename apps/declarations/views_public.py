@@ -6,8 +6,8 @@ client address and per phone number.
 
 from django.conf import settings
 from django.core import signing
-from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -82,7 +82,9 @@ def village_form(request, slug):
                     {"village": village, "declaration": result.declaration},
                     status=200,
                 )
-            return redirect(receipt_url(result.declaration))
+            # Not redirect(): given a path it first tries it as a URL name, and the
+            # failed reverse() costs four times the redirect itself.
+            return HttpResponseRedirect(receipt_url(result.declaration))
         status = 400
     else:
         form = DeclarationForm()

@@ -35,13 +35,13 @@ class Message(models.Model):
     # Not a choices field: a new template must not need a migration (the service checks it).
     template = models.CharField(_("template"), max_length=64)
     recipient = EncryptedTextField(_("recipient"))
-    recipient_hash = models.CharField(max_length=64, db_index=True, editable=False)
+    recipient_hash = models.CharField(max_length=64, editable=False)
     params = models.JSONField(_("parameters"), default=dict)
     # What caused the message, e.g. "declaration:42"; with template and recipient it
     # makes each message unique, so nothing is sent twice.
-    subject = models.CharField(_("subject"), max_length=64, db_index=True)
-    dedupe_key = models.CharField(max_length=200, unique=True, editable=False)
-    region_code = models.CharField(_("region code"), max_length=12, db_index=True)
+    subject = models.CharField(_("subject"), max_length=64)
+    dedupe_key = models.CharField(max_length=200, editable=False)
+    region_code = models.CharField(_("region code"), max_length=12)
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
     )
@@ -60,7 +60,15 @@ class Message(models.Model):
         verbose_name = _("SMS message")
         verbose_name_plural = _("SMS messages")
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="message_due_idx")]
+        # Few indexes: two rows are written with every declaration. The outbox is read
+        # by dedupe key (enqueueing), by status (the sweep) and by region (staff lists).
+        constraints = [models.UniqueConstraint(fields=["dedupe_key"], name="unique_dedupe_key")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="message_due_idx"),
+            models.Index(
+                fields=["region_code"], opclasses=["varchar_pattern_ops"], name="message_region_idx"
+            ),
+        ]
 
     def __str__(self):
         return f"{self.template} → {self.recipient_masked}"

@@ -166,7 +166,7 @@ OUTBOX_DISPATCH_GRACE_SECONDS = env.int("OUTBOX_DISPATCH_GRACE_SECONDS", default
 # After-commit SMS tasks are published by a thread of each process, one task for the
 # messages committed within this many seconds (apps/notifications/publisher.py); 0
 # publishes from the committing thread. At most this many message ids per task.
-OUTBOX_PUBLISH_BATCH_SECONDS = env.float("OUTBOX_PUBLISH_BATCH_SECONDS", default=0.1)
+OUTBOX_PUBLISH_BATCH_SECONDS = env.float("OUTBOX_PUBLISH_BATCH_SECONDS", default=1.0)
 OUTBOX_PUBLISH_BATCH_SIZE = env.int("OUTBOX_PUBLISH_BATCH_SIZE", default=100)
 
 # --- Sensitive fields ----------------------------------------------------------------

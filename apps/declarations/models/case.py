@@ -76,24 +76,22 @@ class DeclarationQuerySet(ScopedQuerySet):
 class Declaration(ConcurrentTransitionMixin, models.Model):
     """A household's declaration of hardship: the case, from submission onwards."""
 
-    tracking_number = models.CharField(
-        _("tracking number"), max_length=12, unique=True, editable=False
-    )
-    state = FSMField(
-        _("state"), default=State.SUBMITTED, choices=State.choices, protected=True, db_index=True
-    )
+    tracking_number = models.CharField(_("tracking number"), max_length=12, editable=False)
+    state = FSMField(_("state"), default=State.SUBMITTED, choices=State.choices, protected=True)
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
     village = models.ForeignKey(
         Region, verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
     )
-    # The village's code, copied so that scoping is a prefix match on this table alone.
-    region_code = models.CharField(_("region code"), max_length=12, db_index=True, editable=False)
+    # The village's code, copied so that scoping is a prefix match on this table alone
+    # (indexed by declaration_region_time_idx below).
+    region_code = models.CharField(_("region code"), max_length=12, editable=False)
 
     name = models.CharField(_("full name"), max_length=30)
     phone = EncryptedTextField(_("mobile phone"))
-    phone_hash = models.CharField(max_length=64, db_index=True, editable=False)
+    # Compared only on the row found by its tracking number (the status page): no index.
+    phone_hash = models.CharField(max_length=64, editable=False)
     id_number = EncryptedTextField(_("ID number"))
-    id_hash = models.CharField(max_length=64, db_index=True, editable=False)
+    id_hash = models.CharField(max_length=64, editable=False)
     address_group = models.CharField(_("village group"), max_length=30)
     address_house = models.CharField(_("house number"), max_length=30, blank=True)
     difficulties = models.JSONField(_("kinds of difficulty"), default=list)
@@ -102,19 +100,19 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
     on_behalf = models.BooleanField(_("declared on someone's behalf"), default=False)
     declarant_name = models.CharField(_("declarant's name"), max_length=30, blank=True)
     declarant_phone = EncryptedTextField(_("declarant's mobile phone"), blank=True, default="")
-    declarant_phone_hash = models.CharField(
-        max_length=64, blank=True, default="", db_index=True, editable=False
-    )
+    declarant_phone_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
     declarant_relation = models.CharField(_("relation to the applicant"), max_length=20, blank=True)
 
     # The public form's one-time token: a double tap submits it twice, creates once.
-    submission_token = models.CharField(
-        max_length=32, unique=True, null=True, blank=True, editable=False
+    # NULL, not "", for cases entered by staff: unique_submission_token ignores NULLs.
+    submission_token = models.CharField(  # noqa: DJ001
+        max_length=32, null=True, blank=True, editable=False
     )
     submitted_at = models.DateTimeField(_("submitted"), default=timezone.now, db_index=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
+        db_index=False,  # a partial index below: most cases come in by QR, with no user
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
@@ -134,6 +132,7 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
         on_delete=models.PROTECT,
         related_name="declarations",
         verbose_name=_("household"),
+        db_index=False,  # partial index below
     )
     merged_into = models.ForeignKey(
         "self",
@@ -142,6 +141,7 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
         on_delete=models.PROTECT,
         related_name="merged_from",
         verbose_name=_("merged into"),
+        db_index=False,  # partial index below
     )
 
     objects = DeclarationQuerySet.as_manager()
@@ -158,6 +158,10 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
                 condition=~Q(state__in=CLOSED_STATES),
                 name="one_open_declaration_per_person",
             ),
+            # Constraints rather than unique=True, which would add a second index of
+            # varchar_pattern_ops for LIKE that nothing runs on these columns.
+            models.UniqueConstraint(fields=["tracking_number"], name="unique_tracking_number"),
+            models.UniqueConstraint(fields=["submission_token"], name="unique_submission_token"),
         ]
         indexes = [
             # The dashboards: a region's declarations (code prefix) submitted in a period.
@@ -166,6 +170,18 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
                 opclasses=["varchar_pattern_ops", "timestamptz_ops"],
                 include=["state"],
                 name="declaration_region_time_idx",
+            ),
+            # Every case of a person, open or closed (the partial unique index above
+            # has the open ones only).
+            models.Index(fields=["id_hash"], name="declaration_person_idx"),
+            # Foreign keys that most rows leave empty: only the rows that have one.
+            *(
+                models.Index(
+                    fields=[fk],
+                    condition=Q(**{f"{fk}__isnull": False}),
+                    name=f"declaration_{fk}_idx",
+                )
+                for fk in ("created_by", "household", "merged_into")
             ),
         ]
         permissions = [("reveal_personal_data", _("Can reveal full ID and phone numbers"))]

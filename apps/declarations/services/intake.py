@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils.formats import date_format
 
 from apps.accounts.models import PersonalDataAccess
+from apps.core import crypto
 from apps.core.identity import id_hash, mask_name, mobile_hash
 from apps.core.sql import Insert, InsertedId, insert_together, supports_insert_together
 from apps.deadlines.models import Clock, Stage
@@ -107,7 +108,8 @@ def declaration_submit(
         village=village,
         region_code=village.code,
         name=data.name,
-        phone=data.phone,
+        # Sealed: encrypted once for the declaration and the receipt SMS alike.
+        phone=crypto.seal(data.phone),
         phone_hash=mobile_hash(data.phone),
         id_number=data.id_number,
         id_hash=person_hash,
@@ -117,7 +119,9 @@ def declaration_submit(
         description=data.description,
         on_behalf=data.on_behalf,
         declarant_name=data.declarant_name if data.on_behalf else "",
-        declarant_phone=data.declarant_phone if data.on_behalf else "",
+        declarant_phone=crypto.seal(data.declarant_phone)
+        if data.on_behalf and data.declarant_phone
+        else "",
         declarant_phone_hash=mobile_hash(data.declarant_phone)
         if data.on_behalf and data.declarant_phone
         else "",
