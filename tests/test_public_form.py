@@ -6,7 +6,7 @@ import pytest
 from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
+from django.urls import reverse, set_script_prefix
 
 from apps.core.identity import id_hash, mobile_hash
 from apps.deadlines.models import Clock, Stage
@@ -14,6 +14,7 @@ from apps.declarations.forms import DeclarationForm
 from apps.declarations.models import Channel, Declaration, State, Transition
 from apps.declarations.selectors import declaration_timeline
 from apps.declarations.services import declaration_submit, intake, verify_due_date
+from apps.declarations.views_public import receipt_url
 from apps.notifications.models import Message
 
 from .conftest import ID_A, ID_B, WOGOU, declaration_input, form_data, require_postgres
@@ -207,6 +208,23 @@ def test_a_post_without_csrf_token_is_refused(regions, form_url):
 
 def test_a_forged_receipt_link_is_404(client):
     assert client.get(reverse("public:receipt", args=["1:forged:token"])).status_code == 404
+
+
+@pytest.mark.parametrize("script_prefix", ["/", "/yjsb/"])
+def test_the_receipt_link_is_the_reversed_url_and_opens_the_receipt(client, regions, script_prefix):
+    # The receipt's path is reversed once and its token filled in (views_public).
+    declaration = declaration_submit(village=regions[WOGOU], data=declaration_input()).declaration
+    set_script_prefix(script_prefix)
+    try:
+        url = receipt_url(declaration)
+        token = url.rstrip("/").rsplit("/", 1)[1]
+        assert url == reverse("public:receipt", kwargs={"token": token})
+        assert url.startswith(f"{script_prefix}receipt/")
+    finally:
+        set_script_prefix("/")
+    response = client.get(url.removeprefix(script_prefix.rstrip("/")))
+    assert response.status_code == 200
+    assert declaration.tracking_number_display in response.content.decode()
 
 
 def test_malformed_encoding_is_a_field_error_not_a_crash(client, form_url):

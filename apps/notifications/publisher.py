@@ -59,13 +59,18 @@ class BatchPublisher:
         if os.getpid() != self._pid:
             self._start()
         with self._cond:
+            first = not self._pending
             self._pending.extend(message_ids)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._run, name="outbox-publisher", daemon=True
                 )
                 self._thread.start()
-            self._cond.notify_all()
+            # Wake the thread only when it has something new to do: the first ids of a
+            # batch, or a full task. Waking it on every submission costs both threads
+            # a switch of the GIL each time.
+            if first or self._batch_ready():
+                self._cond.notify_all()
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Publish everything submitted so far without waiting out the batch window, and
