@@ -13,9 +13,10 @@ those `bulk_create` writes (`Model._meta.concrete_fields` without the auto prima
 each value goes through the field's own `pre_save` and `get_db_prep_save` (defaults,
 encryption at rest, JSON adaptation), so nothing of the schema is copied here. Only a
 value that already has the exact type a plain field stores (a `str` for a CharField, an
-aware `datetime` for a DateTimeField…) skips those calls, which would return it as it is:
-that halves the statement's assembly. A field
-that refers to a row written earlier in the same statement holds an `InsertedId`.
+aware `datetime` for a DateTimeField…) skips those calls, which would return it as it
+is: that halves the statement's assembly. A field that refers to a row written earlier
+in the same statement holds an `InsertedId`. The statement is bound on the server and
+prepared (`_binding_cursor`).
 
 Why not the ORM's insert compiler (`InsertQuery`), which would accept expressions for
 those fields? Measured in bench/profile_submit.py, compiling three inserts through it,
@@ -36,6 +37,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from django.db import connections, models, transaction
+from django.db.backends.postgresql.psycopg_any import is_psycopg3
 from django.db.models import AutoField, Model
 
 
@@ -219,9 +221,10 @@ def _binding_cursor(connection):
     (A pooler in transaction mode, such as PgBouncer before 1.21, would need
     `max_prepared_statements`; the deployment here connects directly.)
     """
-    if connection.queries_logged:
+    if connection.queries_logged or not is_psycopg3:
         # DEBUG, the debug toolbar, a test capturing queries: psycopg keeps no text of a
         # prepared statement's run for Django's log, so bind client-side and log it all.
+        # (psycopg2, which Django also supports, has no server-side binding.)
         return connection.cursor()
     connection.ensure_connection()
     connection.validate_thread_sharing()
