@@ -21,11 +21,11 @@ prepared (`_binding_cursor`).
 Why not the ORM's insert compiler (`InsertQuery`), which would accept expressions for
 those fields? Measured in bench/profile_submit.py, compiling three inserts through it,
 with the expressions resolved and compiled per row, cost more CPU than the round trips
-it saves. Here a row is a loop over its fields. Two more details keep the statement
-cheap for psycopg, which parses a statement client-side on every execution unless it
-has at most 50 parameters (then the parse is cached): a parameter is passed once
-however many rows repeat the value (the region code, the submission time, `False`,
-`""`), and `None` is written as NULL rather than as a parameter.
+it saves. Here a row is a loop over its fields, and the statement's text is built once
+per shape (its tables, row counts and references) and cached: every value, NULL
+included, is a parameter, in PostgreSQL's own `$n` placeholders, which psycopg sends as
+they are (a `RawCursor`) rather than parsing the text for `%s` on every execution,
+which it does for a statement of more than 50 parameters.
 
 PostgreSQL only (SQLite has no data-modifying CTEs); callers keep a plain
 `transaction.atomic()` path for other databases (`supports_insert_together`).
@@ -33,6 +33,7 @@ PostgreSQL only (SQLite has no data-modifying CTEs); callers keep a plain
 
 import datetime as dt
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from functools import cache
 
@@ -81,29 +82,6 @@ def supports_insert_together(using: str = "default") -> bool:
     return connections[using].vendor == "postgresql"
 
 
-class _Params:
-    """Named parameters, one per distinct value (by type and value) and type of column:
-    bound on the server, one parameter has one type, so a "" for a varchar column and a
-    "" for a text column are two."""
-
-    def __init__(self):
-        self.values: dict[str, object] = {}
-        self._names: dict[tuple, str] = {}
-
-    def add(self, value, column_type: str) -> str:
-        try:
-            key = (type(value), value, column_type)
-            name = self._names.get(key)
-        except TypeError:  # unhashable (a JSON adapter): always its own parameter
-            key = name = None
-        if name is None:
-            name = f"p{len(self.values)}"
-            self.values[name] = value
-            if key is not None:
-                self._names[key] = name
-        return f"%({name})s"
-
-
 # Field classes whose values PostgreSQL takes as they are, when they already have the
 # field's own Python type: for these the field's pre_save returns the attribute and
 # get_db_prep_save returns it unchanged (Django's postgresql operations adapt dates and
@@ -139,58 +117,107 @@ class _Column:
     field: models.Field
     attname: str
     plain: type | None  # values of exactly this type are written as they are
-    db_type: str  # the column's type without its length: parameters of one type are shared
 
 
 @cache
-def _columns(model: type[Model], using: str) -> tuple[tuple[_Column, ...], str]:
-    """The fields bulk_create writes for rows without a primary key, and the INSERT's
-    head naming them; per model, as `_meta` does not change while the process runs."""
+def _columns(model: type[Model], using: str) -> tuple[tuple[_Column, ...], str, bool]:
+    """The fields bulk_create writes for rows without a primary key, the INSERT's head
+    naming them, and whether any is a relation (whose unsaved target Django's check
+    refuses); per model, as `_meta` does not change while the process runs."""
     qn = connections[using].ops.quote_name
     fields = [f for f in model._meta.concrete_fields if not isinstance(f, AutoField)]
     columns = ", ".join(qn(f.column) for f in fields)
-    connection = connections[using]
-    plan = tuple(
-        _Column(f, f.attname, _plain_type(f), (f.db_type(connection) or "").split("(")[0])
-        for f in fields
+    plan = tuple(_Column(f, f.attname, _plain_type(f)) for f in fields)
+    related = any(f.is_relation for f in fields)
+    return plan, f"INSERT INTO {qn(model._meta.db_table)} ({columns})", related
+
+
+def _collect(inserts: Sequence[Insert], connection) -> tuple[tuple, list]:
+    """The statement's shape and its parameters, in order.
+
+    Every value is a parameter, NULL included, except a reference to a row written
+    earlier in the statement; so the statement's text depends only on its tables, its
+    row counts and where its references are: the shape, by which the text is cached.
+    """
+    params: list = []
+    refs: list[tuple[int, str, bool]] = []  # (slot, insert name, as text)
+    slot = 0
+    for insert in inserts:
+        model = type(insert.objs[0])
+        if any(type(obj) is not model or obj.pk is not None for obj in insert.objs):
+            raise ValueError(f"{insert.name}: new instances of one model only")
+        plan, _head, related = _columns(model, connection.alias)
+        for obj in insert.objs:
+            if related:
+                obj._prepare_related_fields_for_save(operation_name="insert_together")
+            for column in plan:
+                plain = column.plain
+                value = getattr(obj, column.attname) if plain else column.field.pre_save(obj, True)
+                if value is None or (
+                    type(value) is plain and (plain is not dt.datetime or value.tzinfo)
+                ):
+                    params.append(value)
+                elif isinstance(value, InsertedId):
+                    refs.append((slot, value.name, value.prefix is not None))
+                    if value.prefix is not None:
+                        params += (value.prefix, value.suffix)
+                else:
+                    params.append(column.field.get_db_prep_save(value, connection=connection))
+                slot += 1
+    shape = tuple(
+        (i.name, type(i.objs[0]), len(i.objs), i.ignore_conflicts, i.returning) for i in inserts
     )
-    return plan, f"INSERT INTO {qn(model._meta.db_table)} ({columns})"
+    return (shape, tuple(refs)), params
 
 
-def _insert_sql(insert: Insert, connection, params: _Params) -> str:
-    model = type(insert.objs[0])
-    if any(type(obj) is not model or obj.pk is not None for obj in insert.objs):
-        raise ValueError(f"{insert.name}: new instances of one model only")
+# Statement texts by shape and placeholder style; a process sees a handful of shapes.
+_statements: dict[tuple, str] = {}
+_MAX_STATEMENTS = 256
+
+
+def _statement(key: tuple, inserts: Sequence[Insert], connection, placeholders: str) -> str:
+    cache_key = (key, placeholders, connection.vendor)
+    sql = _statements.get(cache_key)
+    if sql is not None:
+        return sql
     qn = connection.ops.quote_name
-    plan, head = _columns(model, connection.alias)
-    add = params.add
-    rows = []
-    for obj in insert.objs:
-        obj._prepare_related_fields_for_save(operation_name="insert_together")
-        values = []
-        for column in plan:
-            plain = column.plain
-            value = getattr(obj, column.attname) if plain else column.field.pre_save(obj, True)
-            if value is None:  # NULL for every field: no preparation
-                values.append("NULL")
-            elif type(value) is plain and (plain is not dt.datetime or value.tzinfo):
-                values.append(add(value, column.db_type))
-            elif isinstance(value, InsertedId):
-                # Names are checked identifiers, quoted; values are parameters.
-                ref = f"(SELECT {qn('id')} FROM {qn(value.name)})"  # noqa: S608
-                if value.prefix is not None:
-                    prefix, suffix = add(value.prefix, "text"), add(value.suffix, "text")
-                    ref = f"({prefix} || {ref} || {suffix})"
-                values.append(ref)
-            else:
-                value = column.field.get_db_prep_save(value, connection=connection)
-                values.append("NULL" if value is None else add(value, column.db_type))
-        rows.append(f"({', '.join(values)})")
-    sql = f"{head} VALUES {', '.join(rows)}"
-    if insert.ignore_conflicts:
-        sql += " ON CONFLICT DO NOTHING"
-    if insert.returning:
-        sql += f" RETURNING {qn(model._meta.pk.column)} AS {qn('id')}"
+    numbered = placeholders == "$"
+    counter = iter(range(1, 1 << 30))
+
+    def param() -> str:
+        return f"${next(counter)}" if numbered else "%s"
+
+    refs = {slot: (name, as_text) for slot, name, as_text in key[1]}
+    slot = 0
+    ctes, returning = [], []
+    for insert in inserts:
+        model = type(insert.objs[0])
+        plan, head, _related = _columns(model, connection.alias)
+        rows = []
+        for _obj in insert.objs:
+            values = []
+            for _column in plan:
+                ref = refs.get(slot)
+                if ref is None:
+                    values.append(param())
+                else:
+                    name, as_text = ref
+                    # Names are checked identifiers, quoted; values are parameters.
+                    sub = f"(SELECT {qn('id')} FROM {qn(name)})"  # noqa: S608
+                    values.append(f"({param()} || {sub} || {param()})" if as_text else sub)
+                slot += 1
+            rows.append(f"({', '.join(values)})")
+        sql = f"{head} VALUES {', '.join(rows)}"
+        if insert.ignore_conflicts:
+            sql += " ON CONFLICT DO NOTHING"
+        if insert.returning:
+            sql += f" RETURNING {qn(model._meta.pk.column)} AS {qn('id')}"
+            returning.append(f"ARRAY(SELECT {qn('id')} FROM {qn(insert.name)})")  # noqa: S608
+        ctes.append(f"{qn(insert.name)} AS ({sql})")
+    sql = f"WITH {', '.join(ctes)} SELECT {', '.join(returning) or 'NULL'}"
+    if len(_statements) >= _MAX_STATEMENTS:
+        _statements.clear()
+    _statements[cache_key] = sql
     return sql
 
 
@@ -201,23 +228,26 @@ _NEVER_BY_COUNT = 2**31  # psycopg prepares what runs this often; ours asks expl
 def _preparing_cursor_class():
     import psycopg
 
-    class PreparingCursor(psycopg.Cursor):
-        # Prepared from the first run, not after psycopg's count of runs.
+    class PreparingRawCursor(psycopg.RawCursor):
+        # Placeholders are PostgreSQL's own ($1, $2 …), which psycopg passes as they are
+        # instead of parsing the statement for %s; prepared from the first run, not
+        # after psycopg's count of runs.
         def execute(self, query, params=None, *, prepare=None, binary=None):
             return super().execute(query, params, prepare=True, binary=binary)
 
-    return PreparingCursor
+    return PreparingRawCursor
 
 
 def _binding_cursor(connection):
-    """A Django cursor over a psycopg cursor that binds its parameters on the server.
+    """A Django cursor over a psycopg cursor that binds its parameters on the server,
+    and the placeholder style its statements use ("$" or "%s").
 
     Django's psycopg cursors bind client-side: psycopg quotes every value into the text
     of the statement and PostgreSQL parses and plans it anew each time. This statement
-    has the same text for every submission of a shape (its values are parameters,
-    NULLs and references aside), so it is bound on the server and prepared, once per
-    connection and shape (psycopg keeps the last 100), and PostgreSQL then only binds
-    and runs it. Django's wrapper is kept, so execute wrappers see it.
+    has the same text for every submission of a shape (every value is a parameter,
+    references aside), so it is bound on the server and prepared, once per connection
+    and shape (psycopg keeps the last 100), and PostgreSQL then only binds and runs it.
+    Django's wrapper is kept, so execute wrappers see it.
     (A pooler in transaction mode, such as PgBouncer before 1.21, would need
     `max_prepared_statements`; the deployment here connects directly.)
     """
@@ -225,7 +255,7 @@ def _binding_cursor(connection):
         # DEBUG, the debug toolbar, a test capturing queries: psycopg keeps no text of a
         # prepared statement's run for Django's log, so bind client-side and log it all.
         # (psycopg2, which Django also supports, has no server-side binding.)
-        return connection.cursor()
+        return connection.cursor(), "%s"
     connection.ensure_connection()
     connection.validate_thread_sharing()
     pg = connection.connection
@@ -234,7 +264,7 @@ def _binding_cursor(connection):
         # bind client-side and never prepare, so this only lets ours.
         pg.prepare_threshold = _NEVER_BY_COUNT
     raw = _preparing_cursor_class()(pg)
-    return connection.make_cursor(raw)
+    return connection.make_cursor(raw), "$"
 
 
 def insert_together(inserts: Sequence[Insert], *, using: str = "default") -> dict[str, list]:
@@ -246,20 +276,14 @@ def insert_together(inserts: Sequence[Insert], *, using: str = "default") -> dic
     survives such an error as it would with `transaction.atomic()`.
     """
     connection = connections[using]
-    qn = connection.ops.quote_name
     inserts = [i for i in inserts if i.objs]
-    params = _Params()
-    ctes = ", ".join(f"{qn(i.name)} AS ({_insert_sql(i, connection, params)})" for i in inserts)
+    key, params = _collect(inserts, connection)
     returning = [i for i in inserts if i.returning]
-    select = ", ".join(f"ARRAY(SELECT {qn('id')} FROM {qn(i.name)})" for i in returning)  # noqa: S608
-    statement = f"WITH {ctes} SELECT {select or 'NULL'}"
-    if connection.in_atomic_block:
-        with transaction.atomic(using=using), _binding_cursor(connection) as cursor:
-            cursor.execute(statement, params.values)
-            row = cursor.fetchone()
-    else:
-        with _binding_cursor(connection) as cursor:
-            cursor.execute(statement, params.values)
+    savepoint = transaction.atomic(using=using) if connection.in_atomic_block else nullcontext()
+    with savepoint:
+        cursor, placeholders = _binding_cursor(connection)
+        with cursor:
+            cursor.execute(_statement(key, inserts, connection, placeholders), params)
             row = cursor.fetchone()
     ids = {i.name: list(found) for i, found in zip(returning, row, strict=False)}
     for insert in inserts:

@@ -33,9 +33,13 @@ def policies_changed() -> None:
     _policies.clear()
 
 
-def end_of_day(day: dt.date) -> dt.datetime:
-    """The first instant after `day`, local time: a deadline "by the 5th" runs out then."""
-    return timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
+def end_of_day(day: dt.date, tz: dt.tzinfo | None = None) -> dt.datetime:
+    """The first instant after `day`, local time (in `tz`, by default the current time
+    zone): a deadline "by the 5th" runs out then."""
+    return timezone.make_aware(
+        dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min),
+        tz or timezone.get_current_timezone(),
+    )
 
 
 def due_date(stage: str, start: dt.date) -> tuple[dt.date, bool]:
@@ -65,7 +69,8 @@ def clocks_build(
     `apps.core.sql.inserted_id`); `clocks_start` is the usual way in.
     """
     at = at or timezone.now()
-    start = timezone.localdate(at)
+    tz = timezone.get_current_timezone()
+    start = timezone.localdate(at, tz)
     rows = []
     for spec in stages:
         due_on, provisional = due_date(spec.stage, start)
@@ -77,7 +82,7 @@ def clocks_build(
                 region_code=region_code,
                 started_at=at,
                 due_on=due_on,
-                due_at=end_of_day(due_on),
+                due_at=end_of_day(due_on, tz),
                 provisional=provisional,
                 urgent=spec.urgent,
             )

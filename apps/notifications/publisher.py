@@ -21,6 +21,7 @@ twice either: the worker claims each row with a conditional UPDATE
 """
 
 import atexit
+import functools
 import logging
 import os
 import threading
@@ -30,14 +31,17 @@ from django.conf import settings
 logger = logging.getLogger(__name__)
 
 
+@functools.cache
+def _celery_app():
+    from .tasks import send_messages
+
+    return send_messages.app  # the app object; its conf is read on every call
+
+
 def publisher_enabled() -> bool:
     """Batch when tasks go to a real broker; with eager tasks (the embedded default,
     most tests) publishing *is* sending, which stays in the committing thread."""
-    from .tasks import send_messages
-
-    return (
-        settings.OUTBOX_PUBLISH_BATCH_SECONDS > 0 and not send_messages.app.conf.task_always_eager
-    )
+    return settings.OUTBOX_PUBLISH_BATCH_SECONDS > 0 and not _celery_app().conf.task_always_eager
 
 
 class BatchPublisher:

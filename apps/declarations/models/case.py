@@ -1,9 +1,11 @@
+import functools
 import secrets
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 from stdnum import luhn
@@ -14,6 +16,13 @@ from apps.core.identity import mask_id_number, mask_mobile
 # The kinds of difficulty are the household's risk types: they live in households.
 from apps.households.models import Difficulty
 from apps.regions.models import Region, ScopedQuerySet
+
+
+@functools.cache
+def _difficulty_labels(language: str | None) -> dict[str, str]:
+    """The kinds of difficulty in `language` (every SMS to a grid worker names them)."""
+    with translation.override(language):
+        return {value: str(label) for value, label in Difficulty.choices}
 
 
 class State(models.TextChoices):
@@ -206,8 +215,8 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
         return mask_mobile(self.declarant_phone)
 
     def get_difficulties_display(self) -> str:
-        labels = dict(Difficulty.choices)
-        return "、".join(str(labels.get(d, d)) for d in self.difficulties)
+        labels = _difficulty_labels(get_language())
+        return "、".join(labels.get(d, d) for d in self.difficulties)
 
     @property
     def is_open(self) -> bool:
