@@ -2,13 +2,15 @@
 
 import pytest
 from django.core.management import call_command
+from django.db.models import ProtectedError
 from django.urls import reverse
 
+from apps.declarations.services import declaration_submit
 from apps.regions.models import Level, Region, level_of_code, parent_code_of
 from apps.regions.qr import village_public_url, village_qr_svg
 from apps.regions.services import RegionImportError, regions_import_csv
 
-from .conftest import DEMO_CSV, LUJIAGOU, WOGOU
+from .conftest import DEMO_CSV, ID_A, LUJIAGOU, WOGOU, declaration_input
 
 pytestmark = pytest.mark.django_db
 
@@ -39,6 +41,17 @@ def test_reimporting_changes_nothing_and_keeps_qr_slugs(regions):
     result = regions_import_csv(text=DEMO_CSV.read_text(encoding="utf-8"))
     assert (result.created, result.updated) == (0, 0)
     assert dict(Region.objects.villages().values_list("code", "public_slug")) == slugs
+
+
+def test_a_village_with_declarations_cannot_be_deleted(regions):
+    # Declarations refer to their village without a constraint in the database (it
+    # would lock the village's row on every submission): Django's PROTECT keeps it.
+    village = regions[WOGOU]
+    case = declaration_submit(village=village, data=declaration_input(id_number=ID_A))
+    with pytest.raises(ProtectedError) as refused:
+        village.delete()
+    assert case.declaration in refused.value.protected_objects
+    assert Region.objects.filter(pk=village.pk).exists()
 
 
 def test_a_rename_keeps_the_printed_qr_url(regions):

@@ -88,8 +88,18 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
     tracking_number = models.CharField(_("tracking number"), max_length=12, editable=False)
     state = FSMField(_("state"), default=State.SUBMITTED, choices=State.choices, protected=True)
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    # No foreign-key constraint in the database (db_constraint=False): PostgreSQL would
+    # check it on every submission by locking the village's row FOR KEY SHARE, and when
+    # a whole village declares at once (a flood, a hailstorm) those locks pile up on one
+    # row as multixacts, a third more database CPU per submission (docs/decisions.md).
+    # The village is always the row the form was opened from; PROTECT still stops a
+    # region with cases from being deleted through Django, and the index stays.
     village = models.ForeignKey(
-        Region, verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
+        Region,
+        verbose_name=_("village"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
     )
     # The village's code, copied so that scoping is a prefix match on this table alone
     # (indexed by declaration_region_time_idx below).
