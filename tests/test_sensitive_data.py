@@ -1,10 +1,14 @@
 """ID and phone numbers: encrypted at rest, masked on staff pages, revealed with a log."""
 
+import base64
+
 import pytest
+from cryptography.fernet import Fernet, InvalidToken
 from django.db import connection
 from django.urls import reverse
 
 from apps.accounts.models import PersonalDataAccess
+from apps.core import crypto
 from apps.declarations.models import Declaration
 from apps.declarations.services import declaration_submit
 
@@ -48,6 +52,48 @@ def test_no_plaintext_id_or_phone_anywhere_in_the_database(case):
     for secret in (ID_A, ID_A[:17], PHONE, DECLARANT_PHONE, "13800138000"):
         assert secret not in raw
     assert case.tracking_number in raw  # the dump itself works
+
+
+def test_tokens_are_aes_gcm_and_each_value_gets_its_own(settings):
+    first, second = crypto.encrypt(PHONE), crypto.encrypt(PHONE)
+    assert first != second  # a fresh nonce each time: equal values do not show
+    assert base64.urlsafe_b64decode(first)[0] == 1 and PHONE not in first
+    assert crypto.decrypt(first) == crypto.decrypt(second) == PHONE
+
+
+def test_values_stored_before_2026_12_02_as_fernet_tokens_still_decrypt(settings):
+    (key,) = settings.FIELD_ENCRYPTION_KEYS
+    old = Fernet(key.encode()).encrypt(PHONE.encode()).decode()
+    assert crypto.decrypt(old) == PHONE
+
+
+def test_a_rotated_key_still_decrypts_and_the_new_one_encrypts(settings):
+    (old_key,) = settings.FIELD_ENCRYPTION_KEYS
+    under_old = crypto.encrypt(PHONE)
+    new_key = Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEYS = [new_key, old_key]
+    assert crypto.decrypt(under_old) == PHONE
+    under_new = crypto.encrypt(PHONE)
+    settings.FIELD_ENCRYPTION_KEYS = [new_key]
+    assert crypto.decrypt(under_new) == PHONE
+    with pytest.raises(InvalidToken):
+        crypto.decrypt(under_old)  # its key is gone
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda raw: raw[:-1] + bytes([raw[-1] ^ 1]),  # tag
+        lambda raw: raw[:20] + bytes([raw[20] ^ 1]) + raw[21:],  # ciphertext or nonce
+        lambda raw: raw[:14],  # cut short
+    ],
+)
+def test_a_tampered_token_is_refused(mangle):
+    raw = base64.urlsafe_b64decode(crypto.encrypt(PHONE))
+    with pytest.raises(InvalidToken):
+        crypto.decrypt(base64.urlsafe_b64encode(mangle(raw)).decode())
+    with pytest.raises(InvalidToken):
+        crypto.decrypt("not base64 at all!")
 
 
 def test_look_ups_go_through_keyed_hashes(case):

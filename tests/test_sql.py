@@ -4,12 +4,13 @@ submission writes to."""
 import datetime as dt
 
 import pytest
+import time_machine
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from apps.core import crypto
-from apps.core.sql import Insert, InsertedId, insert_together
+from apps.core.sql import Insert, InsertedId, insert_together, new_row
 from apps.deadlines.models import Clock
 from apps.declarations.services import declaration_submit
 from apps.notifications.models import Message
@@ -68,6 +69,28 @@ def test_a_sealed_value_is_encrypted_once_for_every_column_that_stores_it():
     with connection.cursor() as cursor:
         cursor.execute("SELECT DISTINCT recipient FROM notifications_message")
         assert [row[0] for row in cursor.fetchall()] == [phone.token]
+
+
+def test_new_row_builds_the_instance_the_keyword_constructor_builds():
+    values = {
+        "template": "applicant_receipt",
+        "recipient": "13912345678",
+        "recipient_hash": "h" * 64,
+        "params": {"tracking": "1234 5678 9012"},
+        "subject": "test:1",
+        "dedupe_key": "test:1:applicant_receipt",
+        "region_code": "621102100201",
+        "next_attempt_at": timezone.now(),
+    }
+    with time_machine.travel(timezone.now(), tick=False):  # created_at: the same now
+        fast, usual = new_row(Message, **values), Message(**values)
+    fields = [f.attname for f in Message._meta.concrete_fields]
+    assert [getattr(fast, f) for f in fields] == [getattr(usual, f) for f in fields]
+    assert fast.pk is None and fast._state.adding
+    clock = new_row(Clock, stage="verify", due_on=dt.date(2026, 12, 9))
+    assert clock.stage == "verify" and clock.cancelled is False and clock.met_at is None
+    with pytest.raises(TypeError, match="no field 'stag'"):
+        new_row(Clock, stag="verify")
 
 
 def test_rows_refer_to_the_row_written_before_them_in_the_same_statement():

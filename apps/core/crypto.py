@@ -1,18 +1,37 @@
 """Encryption at rest and keyed hashes for sensitive personal data.
 
-ID and phone numbers are stored as Fernet tokens (AES-128-CBC + HMAC-SHA256) under keys
-from the environment, with an HMAC-SHA256 keyed hash beside them: the hash serves
-look-ups and duplicate checks without decrypting anything, and cannot be reversed by
-someone who has the database but not the key.
+ID and phone numbers are stored encrypted under keys from the environment
+(`FIELD_ENCRYPTION_KEYS`: the first encrypts, all decrypt, for rotation), with an
+HMAC-SHA256 keyed hash beside them: the hash serves look-ups and duplicate checks
+without decrypting anything, and cannot be reversed by someone who has the database but
+not the key.
+
+Tokens are AES-256-GCM (`cryptography`'s AESGCM: authenticated, a random 96-bit nonce
+per value), URL-safe base64 of a version byte 0x01, the nonce and the ciphertext with
+its tag. The AES key is derived from each configured key with HKDF-SHA256, so the
+setting stays what it was. Until 2026-12-02 tokens were Fernet (AES-128-CBC +
+HMAC-SHA256, version byte 0x80); those still decrypt. GCM is one call into OpenSSL
+where Fernet is a dozen Python objects: a seventh of the instructions, on every
+farmer's submission (docs/decisions.md).
 """
 
-import hashlib
+import base64
+import binascii
 import hmac
+import os
 from collections.abc import Callable
 from functools import lru_cache
 
-from cryptography.fernet import Fernet, MultiFernet
+from cryptography.exceptions import InvalidTag
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
+
+_GCM = b"\x01"  # version byte of an AES-GCM token; a Fernet token starts with 0x80
+_NONCE = 12
+_HKDF_INFO = b"yjsb field encryption: aes-256-gcm v1"
 
 
 @lru_cache(maxsize=4)
@@ -20,12 +39,30 @@ def _fernet(keys: tuple[str, ...]) -> MultiFernet:
     return MultiFernet([Fernet(k.encode()) for k in keys])
 
 
+@lru_cache(maxsize=4)
+def _aeads(keys: tuple[str, ...]) -> tuple[AESGCM, ...]:
+    return tuple(
+        AESGCM(
+            HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(
+                base64.urlsafe_b64decode(k)
+            )
+        )
+        for k in keys
+    )
+
+
+def _encrypt_with(aead: AESGCM, plaintext: str) -> str:
+    nonce = os.urandom(_NONCE)
+    sealed = aead.encrypt(nonce, plaintext.encode(), None)
+    return base64.urlsafe_b64encode(_GCM + nonce + sealed).decode()
+
+
 def encrypt(plaintext: str) -> str:
-    return _fernet(tuple(settings.FIELD_ENCRYPTION_KEYS)).encrypt(plaintext.encode()).decode()
+    return _encrypt_with(_aeads(tuple(settings.FIELD_ENCRYPTION_KEYS))[0], plaintext)
 
 
 class Sealed(str):
-    """A plaintext that carries its Fernet token, so that however many encrypted columns
+    """A plaintext that carries its token, so that however many encrypted columns
     store it (a declaration's phone and the SMS to that phone), it is encrypted once.
 
     It is the plaintext for everything else. Two columns holding the same token show
@@ -42,19 +79,34 @@ def seal(plaintext: str) -> Sealed:
 
 
 def decrypt(token: str) -> str:
-    return _fernet(tuple(settings.FIELD_ENCRYPTION_KEYS)).decrypt(token.encode()).decode()
+    """The plaintext of a token made by `encrypt` under any configured key (or of a
+    Fernet token from before 2026-12-02); InvalidToken if none of them made it."""
+    keys = tuple(settings.FIELD_ENCRYPTION_KEYS)
+    try:
+        raw = base64.urlsafe_b64decode(token)
+    except (binascii.Error, ValueError):
+        raise InvalidToken from None
+    if raw[:1] != _GCM:
+        return _fernet(keys).decrypt(token.encode()).decode()
+    nonce, sealed = raw[1 : 1 + _NONCE], raw[1 + _NONCE :]
+    for aead in _aeads(keys):
+        try:
+            return aead.decrypt(nonce, sealed, None).decode()
+        except InvalidTag:
+            continue
+    raise InvalidToken
 
 
 def keyed_hash(kind: str, normalised: str) -> str:
     """Hex HMAC of a normalised value; `kind` keeps an ID and a phone apart."""
     msg = f"{kind}:{normalised}".encode()
-    return hmac.new(settings.FIELD_HASH_KEY.encode(), msg, hashlib.sha256).hexdigest()
+    return hmac.digest(settings.FIELD_HASH_KEY.encode(), msg, "sha256").hex()
 
 
 def encrypter() -> Callable[[str], str]:
     """`encrypt` for many values in a row (bulk imports): the keys are looked up once."""
-    fernet = _fernet(tuple(settings.FIELD_ENCRYPTION_KEYS))
-    return lambda plaintext: fernet.encrypt(plaintext.encode()).decode()
+    aead = _aeads(tuple(settings.FIELD_ENCRYPTION_KEYS))[0]
+    return lambda plaintext: _encrypt_with(aead, plaintext)
 
 
 def keyed_hasher(kind: str) -> Callable[[str], str]:

@@ -6,6 +6,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.core.memo import TTLMemo
+from apps.core.sql import new_row
 
 from .calendar import add_period, working_days_between
 from .defaults import DEFAULT_POLICIES
@@ -75,7 +76,8 @@ def clocks_build(
     for spec in stages:
         due_on, provisional = due_date(spec.stage, start)
         rows.append(
-            Clock(
+            new_row(
+                Clock,
                 subject_type=subject_type,
                 subject_id=subject_id,
                 stage=spec.stage,

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from apps.core.identity import mobile_hash
 from apps.core.logging import mask_text
+from apps.core.sql import new_row
 
 from .backends import SmsError, get_backend
 from .models import Message
@@ -64,7 +65,8 @@ def messages_build(
         seen.add((sms.template, recipient_hash))
         suffix = f":{sms.template}:{recipient_hash}"
         rows.append(
-            Message(
+            new_row(
+                Message,
                 template=sms.template,
                 recipient=sms.recipient,
                 recipient_hash=recipient_hash,
