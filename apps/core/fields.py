@@ -4,7 +4,8 @@ from . import crypto
 
 
 class EncryptedTextField(models.TextField):
-    """A text column holding a Fernet token; Python sees the plaintext.
+    """A text column holding an encrypted token (apps.core.crypto); Python sees the
+    plaintext.
 
     Not searchable: pair it with a keyed-hash column for look-ups.
     """

@@ -170,7 +170,8 @@ OUTBOX_PUBLISH_BATCH_SECONDS = env.float("OUTBOX_PUBLISH_BATCH_SECONDS", default
 OUTBOX_PUBLISH_BATCH_SIZE = env.int("OUTBOX_PUBLISH_BATCH_SIZE", default=100)
 
 # --- Sensitive fields ----------------------------------------------------------------
-# Fernet keys (urlsafe base64, 32 bytes) for ID and phone numbers at rest; the first one
+# Keys in Fernet's format (urlsafe base64, 32 bytes; AES-256-GCM keys are derived from
+# them) for ID and phone numbers at rest; the first one
 # encrypts, all of them decrypt, so keys can be rotated. The hash key makes the keyed
 # hashes used for look-ups and duplicate checks. Production refuses the defaults.
 INSECURE_DEFAULT_FIELD_KEY = "ZW1iZWRkZWQtZGVmYXVsdC1maWVsZC1rZXktMzJieXQ="
