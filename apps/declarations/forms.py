@@ -96,6 +96,28 @@ class DeclarationForm(forms.Form):
         if not self.is_bound:
             self.initial["token"] = secrets.token_hex(16)
 
+    def _clean_fields(self):
+        """Django's field loop without a BoundField per field.
+
+        Django builds a BoundField for each field to ask it for the submitted value
+        (`bf.data`, which is the widget reading the POST) before cleaning it: a third of
+        the form's validation on every farmer's submission (docs/decisions.md). This
+        form has no disabled and no file fields, the two cases where the BoundField
+        gives anything else, so the widget is asked directly; errors, `clean_<name>`
+        and `cleaned_data` are as in Django (`tests/test_public_form.py` pins every
+        error at its field). BoundFields are still built for rendering."""
+        for name, field in self.fields.items():
+            try:
+                value = field.widget.value_from_datadict(
+                    self.data, self.files, self.add_prefix(name)
+                )
+                self.cleaned_data[name] = field.clean(value)
+                clean_name = getattr(self, f"clean_{name}", None)
+                if clean_name is not None:
+                    self.cleaned_data[name] = clean_name()
+            except ValidationError as e:
+                self.add_error(name, e)
+
     def clean_name(self):
         return _name(self.cleaned_data["name"])
 

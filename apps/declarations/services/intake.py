@@ -14,7 +14,13 @@ from django.utils.translation import get_language
 from apps.accounts.models import PersonalDataAccess
 from apps.core import crypto
 from apps.core.identity import id_hash, mask_name, mobile_hash
-from apps.core.sql import Insert, InsertedId, insert_together, supports_insert_together
+from apps.core.sql import (
+    Insert,
+    InsertedId,
+    insert_together,
+    new_row,
+    supports_insert_together,
+)
 from apps.deadlines.models import Clock, Stage
 from apps.deadlines.services import ClockSpec, clocks_build, clocks_start
 from apps.notifications.services import (
@@ -104,10 +110,11 @@ def declaration_submit(
     # No look-up first: the unique constraints on the ID hash (open cases) and the form
     # token decide, and the IntegrityError path below says which case already exists.
     person_hash = id_hash(data.id_number)
-    declaration = Declaration(
+    declaration = new_row(
+        Declaration,
         tracking_number=new_tracking_number(),
         channel=Channel.PROXY if data.on_behalf and channel == Channel.QR else channel,
-        village=village,
+        village_id=village.pk,
         region_code=village.code,
         name=data.name,
         # Sealed: encrypted once for the declaration and the receipt SMS alike.
@@ -129,8 +136,11 @@ def declaration_submit(
         else "",
         declarant_relation=data.declarant_relation if data.on_behalf else "",
         submission_token=submission_token or None,
-        created_by=actor,
+        created_by_id=actor.pk if actor else None,
     )
+    declaration.village = village  # the SMS and the receipt name it: no query for it
+    if actor:
+        declaration.created_by = actor
     for attempt in range(3):
         try:
             _write_submission(declaration)
