@@ -74,6 +74,18 @@ def test_happy_path_creates_one_submitted_case_and_its_sms(client, form_url, gri
     assert declaration.tracking_number_display in receipt.content.decode()
 
 
+def test_no_page_of_the_form_is_kept_in_a_cache(client, form_url):
+    # The form carries a CSRF token and errors echo what was typed; the redirect to the
+    # receipt carries its signed link.
+    page = client.get(form_url)
+    invalid = client.post(form_url, form_data(phone="123"))
+    accepted = client.post(form_url, form_data())
+    assert (page.status_code, invalid.status_code, accepted.status_code) == (200, 400, 302)
+    for response in (page, invalid, accepted):
+        assert "no-store" in response["Cache-Control"]
+        assert "private" in response["Cache-Control"]
+
+
 def test_tracking_numbers_are_twelve_digits_with_a_check_digit_and_not_sequential(client, form_url):
     from stdnum import luhn
 
