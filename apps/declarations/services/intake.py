@@ -193,7 +193,10 @@ def _write_submission(declaration: Declaration) -> None:
         ids = insert_together(
             [
                 Insert(_NEW_DECLARATION, [declaration], returning=True),
-                Insert("clocks", clocks, ignore_conflicts=True),
+                # No ON CONFLICT: the declaration is new in this very statement, so
+                # no clock of it can exist, and PostgreSQL's speculative insertion
+                # (probe every unique index, insert, confirm) would be paid for nothing.
+                Insert("clocks", clocks),
                 Insert("messages", messages, returning=True),
             ]
         )
