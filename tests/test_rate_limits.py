@@ -113,3 +113,18 @@ def test_each_window_expires_on_its_own(settings):
     client = redis.Redis.from_url(settings.REDIS_URL)
     ttls = sorted(client.ttl(key) for key in client.keys("yjsb:rl:submit-*"))
     assert 0 < ttls[0] <= 3601 and 3601 < ttls[1] <= 86401
+
+
+def test_the_limiter_keeps_counting_after_redis_forgets_its_script(settings):
+    # A restarted or flushed Redis no longer knows the script: it is sent again, and
+    # the limit still holds (it does not fail open).
+    from .conftest import require_redis
+
+    require_redis()
+    import redis
+
+    limits = [Limit("submit-ip", "10.0.0.8", "2/h")]
+    assert not exceeded(limits)
+    redis.Redis.from_url(settings.REDIS_URL).script_flush()
+    assert not exceeded(limits)
+    assert exceeded(limits)

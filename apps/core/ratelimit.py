@@ -40,7 +40,7 @@ def _redis(url: str):
 
 # INCR each key, and give it its window's expiry if it has none: one command for all the
 # limits of a request (a pipeline of INCR + EXPIRE NX per limit cost a third more CPU in
-# the client). The server keeps the script; redis-py sends it again after a restart.
+# the client). The server keeps the script; `_run_counter` sends it again after a restart.
 _COUNT = """
 local used = {}
 for i, key in ipairs(KEYS) do
@@ -49,11 +49,30 @@ for i, key in ipairs(KEYS) do
 end
 return used
 """
+_COUNT_SHA = hashlib.sha1(_COUNT.encode()).hexdigest()  # Redis names scripts by SHA-1
 
 
-@lru_cache(maxsize=1)
-def _count_script(url: str):
-    return _redis(url).register_script(_COUNT)
+def _run_counter(url: str, keys: list[str], periods: list[int]) -> list[int]:
+    """Run the script on one pooled connection: EVALSHA, and EVAL once if the server
+    does not know it (a restart, SCRIPT FLUSH). redis-py's Script object costs about
+    45 % more CPU per call for the same command (bench/, docs/benchmarks.md)."""
+    import redis
+
+    pool = _redis(url).connection_pool
+    connection = pool.get_connection()
+    try:
+        try:
+            connection.send_command("EVALSHA", _COUNT_SHA, len(keys), *keys, *periods)
+            return connection.read_response()
+        except redis.exceptions.NoScriptError:
+            connection.send_command("EVAL", _COUNT, len(keys), *keys, *periods)
+            return connection.read_response()
+    except (redis.ConnectionError, redis.TimeoutError):
+        # The connection is in an unknown state: drop it rather than hand it back.
+        connection.disconnect()
+        raise
+    finally:
+        pool.release(connection)
 
 
 def exceeded(limits: list[Limit]) -> bool:
@@ -74,9 +93,10 @@ def exceeded(limits: list[Limit]) -> bool:
         import redis
 
         try:
-            used = _count_script(settings.REDIS_URL)(
-                keys=[key for key, _count, _period in windows],
-                args=[period + 1 for _key, _count, period in windows],
+            used = _run_counter(
+                settings.REDIS_URL,
+                [key for key, _limit, _period in windows],
+                [period + 1 for _key, _limit, period in windows],
             )
         except redis.RedisError:
             return False

@@ -14,7 +14,9 @@ each value goes through the field's own `pre_save` and `get_db_prep_save` (defau
 encryption at rest, JSON adaptation), so nothing of the schema is copied here. Only a
 value that already has the exact type a plain field stores (a `str` for a CharField, an
 aware `datetime` for a DateTimeField…) skips those calls, which would return it as it
-is: that halves the statement's assembly. A field that refers to a row written earlier
+is: that halves the statement's assembly. So do a choice's enum member in a CharField
+(sent as its text) and a dict or list in a JSONField without an encoder (sent as its
+`json.dumps` text, as Django's adapter would have psycopg send it). A field that refers to a row written earlier
 in the same statement holds an `InsertedId`. The statement is bound on the server and
 prepared (`_binding_cursor`).
 
@@ -32,6 +34,7 @@ PostgreSQL only (SQLite has no data-modifying CTEs); callers keep a plain
 """
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -79,16 +82,25 @@ class InsertedId:
 
 
 @cache
-def _init_fields(model: type[Model]) -> tuple[dict[str, int], tuple]:
-    """Where each concrete field's value goes in `model(*args)`, and each one's
-    default-maker."""
+def _init_fields(model: type[Model]) -> tuple[dict[str, int], tuple, dict[int, object]]:
+    """Where each concrete field's value goes in `model(*args)`; the defaults that are
+    the same value every time (no default, or a value rather than a callable), worked
+    out once through the field's own `get_default`; and the default-makers of the
+    rest, by position."""
     fields = model._meta.concrete_fields
-    slots = {}
+    slots: dict[str, int] = {}
+    constants = []
+    makers = {}
     for i, f in enumerate(fields):
         slots[f.attname] = i
         if not f.is_relation:
             slots[f.name] = i
-    return slots, tuple(f.get_default for f in fields)
+        made = callable(f.default) if f.has_default() else f.has_db_default()
+        if made:
+            makers[i] = f.get_default
+        # A value default is the very same object each time in Django too.
+        constants.append(None if made else f.get_default())
+    return slots, tuple(constants), makers
 
 
 def new_row(model: type[Model], /, **values) -> Model:
@@ -97,18 +109,18 @@ def new_row(model: type[Model], /, **values) -> Model:
     and a caught KeyError for every field not given: a third fewer instructions for the
     clocks and outbox rows of every submission. Values are by field name or attname;
     a related object is not accepted (give its id)."""
-    slots, defaults = _init_fields(model)
-    args = [None] * len(defaults)
-    given = [False] * len(defaults)
+    slots, constants, makers = _init_fields(model)
+    args = list(constants)
+    pending = dict(makers)
     for name, value in values.items():
         try:
             i = slots[name]
         except KeyError:
             raise TypeError(f"{model.__name__} has no field {name!r}") from None
-        args[i], given[i] = value, True
-    for i, done in enumerate(given):
-        if not done:
-            args[i] = defaults[i]()
+        args[i] = value
+        pending.pop(i, None)
+    for i, make in pending.items():
+        args[i] = make()
     return model(*args)
 
 
@@ -132,6 +144,12 @@ _PLAIN_FIELDS = (
 _PREPARATION = ("pre_save", "get_db_prep_save", "get_db_prep_value", "get_prep_value")
 
 
+class _Json:
+    """The `plain` marker of a JSONField without an encoder: a dict or list value is
+    sent as its `json.dumps` text, which is what Django's `Jsonb` adapter would have
+    psycopg send (PostgreSQL reads it as the column's jsonb either way)."""
+
+
 def _plain_type(field) -> type | None:
     """The exact type whose values `field` writes unprepared, or None."""
     if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
@@ -139,6 +157,9 @@ def _plain_type(field) -> type | None:
     if isinstance(field, models.ForeignKey):
         overridden = type(field).get_db_prep_save is not models.ForeignKey.get_db_prep_save
         return None if overridden or not isinstance(field.target_field, AutoField) else int
+    if isinstance(field, models.JSONField):
+        same = all(getattr(type(field), m) is getattr(models.JSONField, m) for m in _PREPARATION)
+        return _Json if same and field.encoder is None else None
     for base, python_type in _PLAIN_FIELDS:
         if isinstance(field, base):
             same = all(getattr(type(field), m) is getattr(base, m) for m in _PREPARATION)
@@ -151,6 +172,8 @@ class _Column:
     field: models.Field
     attname: str
     plain: type | None  # values of exactly this type are written as they are
+    # (str: also a str subclass such as a TextChoices member, as its plain text;
+    # _Json: a dict or list, as its JSON text)
 
 
 @cache
@@ -191,6 +214,12 @@ def _collect(inserts: Sequence[Insert], connection) -> tuple[tuple, list]:
                     type(value) is plain and (plain is not dt.datetime or value.tzinfo)
                 ):
                     params.append(value)
+                elif plain is str and isinstance(value, str):
+                    # A choice's enum member: CharField's preparation returns it as it
+                    # is, and psycopg would look up a dumper for its class.
+                    params.append(str.__str__(value))
+                elif plain is _Json and type(value) in (dict, list):
+                    params.append(json.dumps(value))
                 elif isinstance(value, InsertedId):
                     refs.append((slot, value.name, value.prefix is not None))
                     if value.prefix is not None:
@@ -297,7 +326,11 @@ def _binding_cursor(connection):
         # Django sets None, which refuses even an explicit prepare=True. Its own cursors
         # bind client-side and never prepare, so this only lets ours.
         pg.prepare_threshold = _NEVER_BY_COUNT
-    raw = _preparing_cursor_class()(pg)
+    # One psycopg cursor per connection, kept open for the next statement: a cursor
+    # costs more to make than the statement costs psycopg to send.
+    raw = getattr(connection, "_insert_together_cursor", None)
+    if raw is None or raw.closed or raw.connection is not pg:
+        raw = connection._insert_together_cursor = _preparing_cursor_class()(pg)
     return connection.make_cursor(raw), "$"
 
 
@@ -316,9 +349,14 @@ def insert_together(inserts: Sequence[Insert], *, using: str = "default") -> dic
     savepoint = transaction.atomic(using=using) if connection.in_atomic_block else nullcontext()
     with savepoint:
         cursor, placeholders = _binding_cursor(connection)
-        with cursor:
+        if placeholders == "$":
+            # The kept cursor (above) stays open.
             cursor.execute(_statement(key, inserts, connection, placeholders), params)
             row = cursor.fetchone()
+        else:
+            with cursor:
+                cursor.execute(_statement(key, inserts, connection, placeholders), params)
+                row = cursor.fetchone()
     ids = {i.name: list(found) for i, found in zip(returning, row, strict=False)}
     for insert in inserts:
         if insert.returning:
