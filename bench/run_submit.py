@@ -1,6 +1,6 @@
 """Submission under load: the village form against a bare Django view, in one run.
 
-    .venv/bin/python bench/run_submit.py            # about 3.5 minutes
+    .venv/bin/python bench/run_submit.py            # about 5 minutes
 
 Creates a fresh database (yjsb_bench on the local PostgreSQL), migrates it, imports the
 demo regions and one grid worker with a mobile number, starts gunicorn with
@@ -24,6 +24,7 @@ import platform
 import re
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -434,6 +435,8 @@ def summarise(runs: list[dict]) -> dict:
     out["ratio"] = real["rps"] / base["rps"]
     pairs = [r for r in runs if r["mode"] == "real"], [r for r in runs if r["mode"] == "baseline"]
     out["ratio_per_round"] = [round(r["rps"] / b["rps"], 3) for r, b in zip(*pairs, strict=True)]
+    # For reading the noise, not for the target (which is the ratio of all requests).
+    out["ratio_median_round"] = statistics.median(out["ratio_per_round"])
     out["targets"] = {
         "throughput_ratio_ge_60pct": out["ratio"] >= TARGET_RATIO,
         "p99_le_300ms": real["p99_ms_worst"] <= TARGET_P99_MS,
@@ -470,7 +473,10 @@ def print_summary(s: dict, outbox: dict) -> None:
             f" {m['gunicorn_cpu_ms_per_req']:20.2f} {m['postgres_cpu_ms_per_req']:9.2f}"
             f" {m['machine_cpu_ms_per_req']:10.2f}"
         )
-    print(f"\nreal / baseline throughput: {s['ratio']:.1%} (per round: {s['ratio_per_round']})")
+    print(
+        f"\nreal / baseline throughput: {s['ratio']:.1%} (per round: {s['ratio_per_round']},"
+        f" median {s['ratio_median_round']:.1%})"
+    )
     print(f"outbox: {outbox}")
     for name, ok in s["targets"].items():
         print(f"  {'MET   ' if ok else 'MISSED'} {name}")
@@ -478,9 +484,11 @@ def print_summary(s: dict, outbox: dict) -> None:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--duration", type=int, default=30, help="seconds per measured run")
+    p.add_argument("--duration", type=int, default=20, help="seconds per measured run")
     p.add_argument("--warmup", type=int, default=5, help="seconds of warm-up per view")
-    p.add_argument("--rounds", type=int, default=3, help="baseline+real pairs")
+    # Many short rounds rather than a few long ones: this shared host's speed changes
+    # from minute to minute, and more alternations spread that over both views.
+    p.add_argument("--rounds", type=int, default=6, help="baseline+real pairs")
     p.add_argument("--connections", type=int, default=10)
     p.add_argument("--wrk-threads", type=int, default=2)
     p.add_argument("--workers", type=int, default=4, help="gunicorn workers")
@@ -496,8 +504,8 @@ def main() -> int:
     p.add_argument("--keep-server", action="store_true", help="leave gunicorn up (debug)")
     p.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     args = p.parse_args()
-    if args.rounds * 2 + 2 > 16 or args.wrk_threads > 4:
-        p.error("at most 7 rounds and 4 wrk threads (unique ID numbers, see submit.lua)")
+    if args.rounds * 2 + 2 > 64 or args.wrk_threads > 4 or args.duration > 60:
+        p.error("at most 31 rounds, 4 wrk threads and 60 s a run (unique ID numbers, submit.lua)")
 
     # A plain `kill` of the runner still goes through the finally below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
