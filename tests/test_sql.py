@@ -93,6 +93,35 @@ def test_new_row_builds_the_instance_the_keyword_constructor_builds():
         new_row(Clock, stag="verify")
 
 
+def test_new_row_makes_a_fresh_value_of_a_callable_default_for_every_row():
+    # Constant defaults are worked out once per model; a callable one (a list, a dict,
+    # the time) must still be called for each row, or two rows would share one list.
+    first, second = new_row(Message), new_row(Message)
+    assert first.params == {} and first.params is not second.params
+    first.params["x"] = 1
+    assert second.params == {}
+    assert new_row(Message, params={"a": 1}).params == {"a": 1}
+
+
+def test_enum_members_and_json_values_are_stored_as_the_orm_stores_them():
+    # Sent as text (not through the field's preparation): read back, they are the
+    # same values and JSON types as rows written by the ORM.
+    fast = message(dedupe_key="k:fast", params={"n": 1, "list": [1, "二"], "none": None})
+    fast.status = Message.Status.PENDING
+    insert_together([Insert("m", [fast], returning=True)])
+    usual = message(dedupe_key="k:usual", params={"n": 1, "list": [1, "二"], "none": None})
+    usual.save()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT status, jsonb_typeof(params), params::text FROM notifications_message"
+            " WHERE id IN (%s, %s) ORDER BY dedupe_key",
+            [fast.pk, usual.pk],
+        )
+        fast_row, usual_row = cursor.fetchall()
+    assert fast_row == usual_row
+    assert fast_row[:2] == ("pending", "object")
+
+
 def test_rows_refer_to_the_row_written_before_them_in_the_same_statement():
     clock = Clock(
         subject_type="test",
