@@ -225,6 +225,19 @@ def test_a_forged_receipt_link_is_404(client):
     assert client.get(reverse("public:receipt", args=["1:forged:token"])).status_code == 404
 
 
+def test_receipt_links_are_signed_with_the_current_secret_key(client, regions, settings):
+    # The signer is kept between requests, but not across a change of key: a link
+    # signed before a key rotation without fallback no longer opens, one signed after
+    # does.
+    declaration = declaration_submit(village=regions[WOGOU], data=declaration_input()).declaration
+    before = receipt_url(declaration)
+    settings.SECRET_KEY = "another-secret-key-" + "y" * 40
+    after = receipt_url(declaration)
+    assert after != before
+    assert client.get(after).status_code == 200
+    assert client.get(before).status_code == 404
+
+
 @pytest.mark.parametrize("script_prefix", ["/", "/yjsb/"])
 def test_the_receipt_link_is_the_reversed_url_and_opens_the_receipt(client, regions, script_prefix):
     # The receipt's path is reversed once and its token filled in (views_public).

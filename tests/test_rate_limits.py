@@ -128,3 +128,34 @@ def test_the_limiter_keeps_counting_after_redis_forgets_its_script(settings):
     redis.Redis.from_url(settings.REDIS_URL).script_flush()
     assert not exceeded(limits)
     assert exceeded(limits)
+
+
+def test_the_limiter_reconnects_after_redis_drops_its_connection(settings):
+    # A Redis restart closes every client's connection: the request that finds its
+    # connection closed fails open, and the next one counts again on a new one.
+    from .conftest import require_redis
+
+    require_redis()
+    import redis
+
+    limits = [Limit("submit-ip", "10.0.0.6", "2/h")]
+    assert not exceeded(limits)
+    redis.Redis.from_url(settings.REDIS_URL).client_kill_filter(_type="normal", skipme=True)
+    exceeded(limits)  # may fail open: its connection was closed under it
+    assert [exceeded(limits) for _ in range(2)][-1]  # counting again: over 2/h
+
+
+def test_each_thread_counts_on_its_own_connection(settings):
+    # gunicorn's threads each hold a connection of their own; every use is counted.
+    import threading
+
+    from .conftest import require_redis
+
+    require_redis()
+    limits = [Limit("submit-ip", "10.0.0.5", "8/h")]
+    threads = [threading.Thread(target=exceeded, args=(limits,)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert exceeded(limits)  # the ninth use

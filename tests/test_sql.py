@@ -122,6 +122,42 @@ def test_enum_members_and_json_values_are_stored_as_the_orm_stores_them():
     assert fast_row[:2] == ("pending", "object")
 
 
+def test_columns_left_at_their_default_and_columns_set_are_both_written():
+    # A column left at its constant default goes into the statement as a literal; a
+    # row beside it that sets the column sends its value. Both read back as written.
+    at = timezone.now()
+    usual = message(dedupe_key="k:usual")
+    unusual = message(dedupe_key="k:unusual", attempts=3, last_error="超时", provider_id="p-1")
+    unusual.dispatched_at = at
+    unusual.status = Message.Status.FAILED
+    insert_together([Insert("m", [usual, unusual], returning=True)])
+    first, second = Message.objects.get(pk=usual.pk), Message.objects.get(pk=unusual.pk)
+    assert (first.attempts, first.last_error, first.provider_id, first.dispatched_at) == (
+        0,
+        "",
+        "",
+        None,
+    )
+    assert first.status == Message.Status.PENDING
+    assert (second.attempts, second.last_error, second.provider_id, second.dispatched_at) == (
+        3,
+        "超时",
+        "p-1",
+        at,
+    )
+    assert second.status == Message.Status.FAILED
+
+
+def test_a_declaration_names_the_state_fields_django_fsm_would_find():
+    from django_fsm import ConcurrentTransitionMixin
+
+    from apps.declarations.models import Declaration
+
+    declaration = Declaration()
+    found = list(ConcurrentTransitionMixin.state_fields.fget(declaration))
+    assert list(declaration.state_fields) == found and found
+
+
 def test_rows_refer_to_the_row_written_before_them_in_the_same_statement():
     clock = Clock(
         subject_type="test",

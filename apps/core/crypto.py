@@ -71,6 +71,16 @@ class Sealed(str):
 
     token: str
 
+    def hashed(self, kind: str, normalise: Callable[[str], str]) -> str:
+        """`keyed_hash(kind, normalise(self))`, worked out once per hash key: a sealed
+        phone number is hashed for the declaration and for each SMS to it."""
+        memo = self.__dict__.setdefault("_hashes", {})
+        key = (kind, settings.FIELD_HASH_KEY)
+        digest = memo.get(key)
+        if digest is None:
+            digest = memo[key] = keyed_hash(kind, normalise(self))
+        return digest
+
 
 def seal(plaintext: str) -> Sealed:
     sealed = Sealed(plaintext)

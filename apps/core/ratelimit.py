@@ -9,6 +9,8 @@ embedded default) the Django cache serves, with the same semantics.
 """
 
 import hashlib
+import os
+import threading
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -53,14 +55,34 @@ return used
 _COUNT_SHA = hashlib.sha1(_COUNT.encode(), usedforsecurity=False).hexdigest()
 
 
+class _ThreadConnection(threading.local):
+    """Each thread's own connection to Redis for the counter, made from the client's
+    settings and kept: the pool's check-out and check-in, and the deprecation check
+    redis-py wraps around the check-out, cost about a third of a limit check's CPU."""
+
+    made_for: tuple[str, int] | None = None  # (url, process id)
+    connection = None
+
+    def get(self, url: str):
+        if self.made_for != (url, os.getpid()):  # new, another server, or a fork's child
+            if self.connection is not None and self.made_for[1] == os.getpid():
+                self.connection.disconnect()
+            pool = _redis(url).connection_pool
+            self.connection = pool.connection_class(**pool.connection_kwargs)
+            self.made_for = (url, os.getpid())
+        return self.connection
+
+
+_thread_connection = _ThreadConnection()
+
+
 def _run_counter(url: str, keys: list[str], periods: list[int]) -> list[int]:
-    """Run the script on one pooled connection: EVALSHA, and EVAL once if the server
+    """Run the script on this thread's connection: EVALSHA, and EVAL once if the server
     does not know it (a restart, SCRIPT FLUSH). redis-py's Script object costs about
     45 % more CPU per call for the same command (bench/, docs/benchmarks.md)."""
     import redis
 
-    pool = _redis(url).connection_pool
-    connection = pool.get_connection()
+    connection = _thread_connection.get(url)
     try:
         try:
             connection.send_command("EVALSHA", _COUNT_SHA, len(keys), *keys, *periods)
@@ -69,11 +91,9 @@ def _run_counter(url: str, keys: list[str], periods: list[int]) -> list[int]:
             connection.send_command("EVAL", _COUNT, len(keys), *keys, *periods)
             return connection.read_response()
     except (redis.ConnectionError, redis.TimeoutError):
-        # The connection is in an unknown state: drop it rather than hand it back.
+        # The connection is in an unknown state: drop it; the next call reconnects.
         connection.disconnect()
         raise
-    finally:
-        pool.release(connection)
 
 
 def exceeded(limits: list[Limit]) -> bool:

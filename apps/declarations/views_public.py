@@ -59,8 +59,16 @@ _RECEIPT_SLOT = "--token--"
 _receipt_paths: dict[str, str] = {}
 
 
+@functools.lru_cache(maxsize=2)
+def _receipt_signer(secret_key: str, fallback_keys: tuple) -> signing.TimestampSigner:
+    return signing.TimestampSigner(key=secret_key, fallback_keys=fallback_keys, salt=RECEIPT_SALT)
+
+
 def receipt_url(declaration: Declaration) -> str:
-    token = signing.dumps(declaration.pk, salt=RECEIPT_SALT)
+    # signing.dumps(pk, salt=RECEIPT_SALT), which makes this signer anew for every
+    # token; the token is the same, so `receipt` reads it with signing.loads.
+    signer = _receipt_signer(settings.SECRET_KEY, tuple(settings.SECRET_KEY_FALLBACKS))
+    token = signer.sign_object(declaration.pk)
     prefix = get_script_prefix()
     path = _receipt_paths.get(prefix)
     if path is None:

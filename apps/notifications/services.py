@@ -74,6 +74,7 @@ def messages_build(
                 subject=subject,
                 dedupe_key=subject + suffix,
                 region_code=region_code,
+                created_at=now,
                 next_attempt_at=hold_until or now,
             )
         )
@@ -119,7 +120,11 @@ def messages_dispatch_on_commit(*, message_ids: list[int]) -> None:
     if not message_ids:
         return
     ids = list(message_ids)
-    transaction.on_commit(lambda: _dispatch_committed(ids))
+    connection = transaction.get_connection()
+    if connection.in_atomic_block or not connection.get_autocommit():
+        transaction.on_commit(lambda: _dispatch_committed(ids))
+    else:
+        _dispatch_committed(ids)  # autocommit: the rows were committed with their statement
 
 
 def _dispatch_committed(ids: list[int]) -> None:

@@ -165,6 +165,13 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
 
     objects = DeclarationQuerySet.as_manager()
 
+    @property
+    def state_fields(self):
+        # django-fsm-2 finds a model's state fields by testing every one of its fields,
+        # for every instance made (its initial state is noted at creation); this one has
+        # the one, and is made for every submission.
+        return (self._meta.get_field("state"),)
+
     class Meta:
         verbose_name = _("declaration")
         verbose_name_plural = _("declarations")

@@ -110,6 +110,8 @@ def declaration_submit(
     # No look-up first: the unique constraints on the ID hash (open cases) and the form
     # token decide, and the IntegrityError path below says which case already exists.
     person_hash = id_hash(data.id_number)
+    # Sealed: encrypted and hashed once for the declaration and the receipt SMS alike.
+    phone = crypto.seal(data.phone)
     declaration = new_row(
         Declaration,
         tracking_number=new_tracking_number(),
@@ -117,9 +119,8 @@ def declaration_submit(
         village_id=village.pk,
         region_code=village.code,
         name=data.name,
-        # Sealed: encrypted once for the declaration and the receipt SMS alike.
-        phone=crypto.seal(data.phone),
-        phone_hash=mobile_hash(data.phone),
+        phone=phone,
+        phone_hash=mobile_hash(phone),
         id_number=data.id_number,
         id_hash=person_hash,
         address_group=data.address_group,
