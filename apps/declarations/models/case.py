@@ -165,13 +165,6 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
 
     objects = DeclarationQuerySet.as_manager()
 
-    @property
-    def state_fields(self):
-        # django-fsm-2 finds a model's state fields by testing every one of its fields,
-        # for every instance made (its initial state is noted at creation); this one has
-        # the one, and is made for every submission.
-        return (self._meta.get_field("state"),)
-
     class Meta:
         verbose_name = _("declaration")
         verbose_name_plural = _("declarations")
@@ -214,6 +207,13 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
 
     def __str__(self):
         return f"{self.tracking_number_display} {self.name}"
+
+    @property
+    def state_fields(self):
+        # django-fsm-2 finds a model's state fields by testing every one of its fields,
+        # for every instance made (its initial state is noted at creation); this one has
+        # the one, and is made for every submission.
+        return (self._meta.get_field("state"),)
 
     @property
     def tracking_number_display(self) -> str:
