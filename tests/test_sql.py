@@ -5,13 +5,14 @@ import datetime as dt
 
 import pytest
 import time_machine
-from django.db import connection
+from django.db import connection, connections
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from apps.core import crypto
 from apps.core.sql import Insert, InsertedId, insert_together, new_row
 from apps.deadlines.models import Clock
+from apps.declarations.models import Declaration
 from apps.declarations.services import declaration_submit
 from apps.notifications.models import Message
 
@@ -151,8 +152,6 @@ def test_columns_left_at_their_default_and_columns_set_are_both_written():
 def test_a_declaration_names_the_state_fields_django_fsm_would_find():
     from django_fsm import ConcurrentTransitionMixin
 
-    from apps.declarations.models import Declaration
-
     declaration = Declaration()
     found = list(ConcurrentTransitionMixin.state_fields.fget(declaration))
     assert list(declaration.state_fields) == found and found
@@ -252,3 +251,28 @@ def test_a_submission_is_a_statement_prepared_once_per_connection(regions, grid_
     second = declaration_input(id_number=ID_B, phone="13700000001", name="张三")
     assert declaration_submit(village=regions[WOGOU], data=second).created
     assert prepared() == before  # the same statement, run again
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_submission_after_the_server_closed_the_connection_opens_a_new_one(regions, grid_wogou):
+    # PostgreSQL restarted, or the backend was terminated, between two requests: the
+    # next farmer's submission goes through on a new connection (Django's health check,
+    # CONN_HEALTH_CHECKS, without its round trip).
+    import select
+
+    import psycopg
+
+    first = declaration_submit(village=regions[WOGOU], data=declaration_input(id_number=ID_A))
+    assert first.created
+    old_socket = connection.connection.pgconn.socket
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [connection.connection.info.backend_pid])
+    assert select.select([old_socket], [], [], 10)[0]  # the server's goodbye has arrived
+    wrapper = connections["default"]
+    wrapper.health_check_enabled, wrapper.health_check_done = True, False  # a new request
+    try:
+        second = declaration_input(id_number=ID_B, phone="13700000001", name="张三")
+        assert declaration_submit(village=regions[WOGOU], data=second).created
+    finally:
+        wrapper.health_check_enabled = False
+    assert Declaration.objects.count() == 2

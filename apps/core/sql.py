@@ -340,6 +340,29 @@ def _preparing_cursor_class():
     return PreparingRawCursor
 
 
+def _close_if_closed_by_server(connection) -> None:
+    """Django's health check (`CONN_HEALTH_CHECKS`) for a reused connection, without
+    its round trip. Django runs `SELECT 1` before a request's first cursor; this cursor
+    is not Django's, so it looks instead at whether the server has spoken unasked on
+    the idle connection, which it does when it closes it (a restart, a terminated
+    backend: the reason, then the close; nothing here LISTENs). Such a connection is
+    closed, and the statement opens a new one instead of failing the farmer's
+    submission. Within a transaction the connection is the transaction's, and kept."""
+    import select
+
+    if (
+        connection.connection is None
+        or not connection.health_check_enabled
+        or connection.health_check_done
+        or connection.in_atomic_block
+    ):
+        return
+    connection.health_check_done = True
+    readable, _w, _x = select.select([connection.connection.pgconn.socket], [], [], 0)
+    if readable:
+        connection.close()
+
+
 def _binding_cursor(connection):
     """A Django cursor over a psycopg cursor that binds its parameters on the server,
     and the placeholder style its statements use ("$" or "%s").
@@ -358,6 +381,7 @@ def _binding_cursor(connection):
         # prepared statement's run for Django's log, so bind client-side and log it all.
         # (psycopg2, which Django also supports, has no server-side binding.)
         return connection.cursor(), "%s"
+    _close_if_closed_by_server(connection)
     connection.ensure_connection()
     connection.validate_thread_sharing()
     pg = connection.connection
