@@ -94,6 +94,25 @@ def test_new_row_builds_the_instance_the_keyword_constructor_builds():
         new_row(Clock, stag="verify")
 
 
+def test_new_row_still_tells_whoever_listens_to_a_models_creation():
+    # Without receivers, new_row fills the instance without Django's constructor loop;
+    # a receiver of pre_init or post_init (connected at any time) still hears of it.
+    from django.db.models.signals import post_init
+
+    heard = []
+
+    def receiver(sender, instance, **kwargs):
+        heard.append(instance.subject)
+
+    assert new_row(Message, subject="a").subject == "a" and not heard
+    post_init.connect(receiver, sender=Message)
+    try:
+        new_row(Message, subject="b")
+    finally:
+        post_init.disconnect(receiver, sender=Message)
+    assert heard == ["b"]
+
+
 def test_new_row_makes_a_fresh_value_of_a_callable_default_for_every_row():
     # Constant defaults are worked out once per model; a callable one (a list, a dict,
     # the time) must still be called for each row, or two rows would share one list.

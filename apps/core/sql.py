@@ -43,7 +43,10 @@ from operator import attrgetter
 
 from django.db import connections, models, transaction
 from django.db.backends.postgresql.psycopg_any import is_psycopg3
-from django.db.models import AutoField, Model
+from django.db.models import AutoField, Model, signals
+from django.db.models.base import ModelState
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
+from django.db.models.query_utils import DeferredAttribute
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,38 @@ def new_row(model: type[Model], /, **values) -> Model:
         pending.pop(i, None)
     for i, make in pending.items():
         args[i] = make()
-    return model(*args)
+    names = _plain_init(model)
+    if names is None or _init_signals_heard(model):
+        return model(*args)
+    # What `model(*args)` does for such a model, without its loop over the fields.
+    obj = model.__new__(model)
+    obj._state = ModelState()
+    obj.__dict__.update(zip(names, args))
+    return obj
+
+
+@cache
+def _plain_init(model: type[Model]) -> tuple[str, ...] | None:
+    """The attnames `model(*args)` sets, in order, when that is all it does: Django's
+    own constructor, and for every field Django's own descriptor, which keeps the value
+    in the instance's `__dict__` (a field with a descriptor of its own, such as a
+    protected FSM field, may act on each assignment); else None."""
+    if model.__init__ is not Model.__init__:
+        return None
+    names = []
+    for f in model._meta.concrete_fields:
+        descriptor = next(
+            (k.__dict__[f.attname] for k in model.__mro__ if f.attname in k.__dict__), None
+        )
+        if type(descriptor) not in (DeferredAttribute, ForeignKeyDeferredAttribute):
+            return None
+        names.append(f.attname)
+    return tuple(names)
+
+
+def _init_signals_heard(model: type[Model]) -> bool:
+    # Checked every time: a receiver may be connected at any moment.
+    return signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model)
 
 
 def supports_insert_together(using: str = "default") -> bool:
