@@ -131,7 +131,7 @@ def new_row(model: type[Model], /, **values) -> Model:
     # What `model(*args)` does for such a model, without its loop over the fields.
     obj = model.__new__(model)
     obj._state = ModelState()
-    obj.__dict__.update(zip(names, args))
+    obj.__dict__.update(zip(names, args, strict=True))
     return obj
 
 
