@@ -500,10 +500,17 @@ def main() -> int:
         choices=["auto", "gb11643", "legacy"],
         help="check digit rule of the generated ID numbers; auto: the one the form accepts",
     )
+    p.add_argument(
+        "--no-health-checks",
+        action="store_true",
+        help="CONN_HEALTH_CHECKS off for both views (on in production settings)",
+    )
     p.add_argument("--port", type=int, default=0, help="0: any free port")
     p.add_argument("--keep-server", action="store_true", help="leave gunicorn up (debug)")
     p.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     args = p.parse_args()
+    if args.no_health_checks:
+        os.environ["BENCH_HEALTH_CHECKS"] = "0"  # django_env() passes it on to gunicorn
     if args.rounds * 2 + 2 > 64 or args.wrk_threads > 4 or args.duration > 60:
         p.error("at most 31 rounds, 4 wrk threads and 60 s a run (unique ID numbers, submit.lua)")
 
