@@ -12,7 +12,6 @@ from django.conf import settings
 from django.core.cache import cache
 
 from apps.accounts.models import User
-from apps.core import memo
 from apps.declarations.services import DeclarationInput
 from apps.notifications import backends
 from apps.regions.models import Region, Role, StaffMembership
@@ -85,7 +84,6 @@ def _chinese_catalog():
 def _clean_outside_state():
     backends.outbox.clear()
     cache.clear()
-    memo.clear_all()
     yield
     backends.outbox.clear()
 

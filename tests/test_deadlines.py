@@ -7,7 +7,7 @@ import pytest
 import time_machine
 from django.db import connection
 
-from apps.deadlines.calendar import add_working_days, calendar_changed
+from apps.deadlines.calendar import add_working_days
 from apps.deadlines.models import CalendarYear, Clock, Stage
 from apps.deadlines.services import ClockSpec, clock_mark, clocks_start, clocks_sweep
 from apps.declarations import services as s
@@ -23,13 +23,6 @@ CST = dt.timezone(dt.timedelta(hours=8))
 
 def at(*args):
     return dt.datetime(*args, tzinfo=CST)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_calendar():
-    calendar_changed()
-    yield
-    calendar_changed()
 
 
 def submit(regions, when, **kw):
@@ -77,7 +70,6 @@ def test_confirming_a_year_applies_its_holidays_to_new_clocks(regions, grid_wogo
 
     CalendarYear.objects.create(year=2027, confirmed=True, source="test")
     CalendarDay.objects.create(date=dt.date(2027, 2, 1), kind="holiday", name="test")
-    calendar_changed()
     assert add_working_days(dt.date(2027, 1, 29), 1) == dt.date(2027, 2, 2)
 
 
@@ -90,7 +82,6 @@ def test_the_admin_warns_while_a_year_is_unconfirmed(client, regions, grid_wogou
     page = client.get("/admin/").content.decode()
     assert "2027" in page and "calendar-warning" in page
     CalendarYear.objects.create(year=2027, confirmed=True, source="国务院办公厅通知")
-    calendar_changed()
     assert "calendar-warning" not in client.get("/admin/").content.decode()
 
 
@@ -99,11 +90,9 @@ def test_the_admin_warns_while_a_year_is_unconfirmed(client, regions, grid_wogou
 
 def test_due_dates_are_fixed_when_the_clock_starts(regions, grid_wogou):
     from apps.deadlines.models import DeadlinePolicy
-    from apps.deadlines.services import policies_changed
 
     case = submit(regions, at(2026, 11, 2, 9))
     DeadlinePolicy.objects.filter(stage=Stage.VERIFY).update(limit=3)
-    policies_changed()
     later = submit(regions, at(2026, 11, 2, 9), id_number="621102199005050038", phone="13700001111")
     assert clocks(case)[Stage.VERIFY].due_on == dt.date(2026, 11, 9)
     assert clocks(later)[Stage.VERIFY].due_on == dt.date(2026, 11, 5)

@@ -52,12 +52,8 @@ def test_a_closed_case_does_not_block_a_new_declaration(client, form_url, region
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("one_statement", [True, False], ids=["one_statement", "orm"])
-def test_two_simultaneous_submissions_for_one_person_create_one_case(
-    regions, settings, one_statement
-):
+def test_two_simultaneous_submissions_for_one_person_create_one_case(regions):
     require_postgres()
-    settings.INTAKE_SINGLE_STATEMENT = one_statement  # both ways of writing it
     village = regions[WOGOU]
     barrier = threading.Barrier(2)
     results, errors = [], []

@@ -18,7 +18,6 @@ from apps.declarations.services import declaration_submit
 from apps.notifications import backends
 from apps.notifications.backends import SmsError
 from apps.notifications.models import Message
-from apps.notifications.publisher import publisher, publisher_enabled
 from apps.notifications.services import (
     OutgoingSms,
     message_send,
@@ -259,8 +258,7 @@ def test_a_declaration_accepted_while_the_broker_is_down_gets_its_sms_exactly_on
     response = client.post(url, form_data())
     assert response.status_code == 302
     assert time.monotonic() - started < 10  # the farmer is not kept waiting
-    # The publisher's thread tries the broker, fails, and leaves the rows to the sweep.
-    assert publisher.flush()
+    # The after-commit dispatch tried the broker, failed, and left the rows to the sweep.
     assert client.get(response["Location"]).status_code == 200
     declaration = Declaration.objects.get()
     assert declaration.id_number == ID_A
@@ -293,46 +291,26 @@ def test_a_declaration_accepted_while_the_broker_is_down_gets_its_sms_exactly_on
     assert Message.objects.filter(attempts=1).count() == 2
 
 
-# --- the batch publisher: after-commit tasks from a thread of each process -------------
+# --- dispatch after commit, to the real broker ------------------------------------------
 
 
-def queued_batches() -> list[list[int]]:
+def queued_tasks() -> list[list[int]]:
     """The message ids of each send_messages task waiting in the Redis queue."""
     import base64
     import json
 
     raw = redis.Redis.from_url(settings.CELERY_BROKER_URL).lrange("celery", 0, -1)
-    batches = []
+    tasks = []
     for item in reversed(raw):  # LPUSHed: oldest last
         envelope = json.loads(item)
         assert envelope["headers"]["task"] == "apps.notifications.tasks.send_messages"
         args, _kwargs, _embed = json.loads(base64.b64decode(envelope["body"]))
-        batches.append(args[0])
-    return batches
+        tasks.append(args[0])
+    return tasks
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_submissions_of_a_moment_are_published_as_one_task_after_commit(
-    regions, grid_wogou, broker, settings
-):
-    settings.OUTBOX_PUBLISH_BATCH_SECONDS = 1.0
-    assert publisher_enabled()
-    for i, id_number in enumerate([ID_A, ID_B]):
-        declaration_submit(
-            village=regions[WOGOU],
-            data=declaration_input(id_number=id_number),
-            submission_token=f"{i:032x}",
-        )
-    assert publisher.flush()
-    assert queued_batches() == [list(Message.objects.order_by("pk").values_list("pk", flat=True))]
-    assert len(queued_batches()[0]) == 4
-
-
-@pytest.mark.django_db(transaction=True)
-def test_nothing_is_published_before_commit_nor_after_a_rollback(
-    regions, grid_wogou, broker, settings
-):
-    settings.OUTBOX_PUBLISH_BATCH_SECONDS = 0.05
+def test_nothing_is_published_before_commit_nor_after_a_rollback(regions, grid_wogou, broker):
     with pytest.raises(RuntimeError), transaction.atomic():
         declaration_submit(village=regions[WOGOU], data=declaration_input())
         raise RuntimeError("the request failed later")
@@ -340,46 +318,22 @@ def test_nothing_is_published_before_commit_nor_after_a_rollback(
         declaration = declaration_submit(
             village=regions[WOGOU], data=declaration_input(id_number=ID_B)
         ).declaration
-        time.sleep(0.2)  # longer than a batch window: still nothing may go out
-        assert publisher.flush() and queued_batches() == []
-    assert publisher.flush()
+        assert queued_tasks() == []
     ids = list(
         Message.objects.filter(subject=f"declaration:{declaration.pk}").values_list("pk", flat=True)
     )
-    assert sorted(queued_batches()[0]) == sorted(ids) and len(ids) == 2
+    assert len(ids) == 2 and queued_tasks() == [ids]
     assert Message.objects.count() == 2  # the rolled-back one left nothing
-
-
-def test_a_batch_is_split_into_tasks_of_at_most_the_batch_size(broker, settings):
-    settings.OUTBOX_PUBLISH_BATCH_SIZE = 3
-    publisher.submit([1, 2, 3, 4, 5, 6, 7])
-    assert publisher.flush()
-    assert queued_batches() == [[1, 2, 3], [4, 5, 6], [7]]
-
-
-def test_a_full_task_is_published_without_waiting_out_the_batch_window(broker, settings):
-    settings.OUTBOX_PUBLISH_BATCH_SECONDS = 60.0
-    settings.OUTBOX_PUBLISH_BATCH_SIZE = 3
-    publisher.submit([1, 2])
-    publisher.submit([3])
-    # No flush: three ids fill a task, which goes now rather than in a minute.
-    assert wait_until(lambda: queued_batches() == [[1, 2, 3]], timeout=5)
-    publisher.submit([4])
-    assert publisher.flush(timeout=5)  # a flush does not wait out the window either
-    assert queued_batches() == [[1, 2, 3], [4]]
 
 
 @pytest.mark.celery_worker
 @pytest.mark.django_db(transaction=True)
-def test_many_submissions_through_the_publisher_are_each_sent_exactly_once(
-    client, regions, grid_wogou, worker
-):
+def test_many_submissions_are_each_sent_exactly_once(client, regions, grid_wogou, worker):
     url = reverse("public:village_form", kwargs={"slug": regions[WOGOU].public_slug})
     people = [ID_A, ID_B, "621102198001010034"]
     for i, id_number in enumerate(people):
         data = form_data(id_number=id_number, phone=f"1391234000{i}", token=f"{i:032x}")
         assert client.post(url, data).status_code == 302
-    assert publisher.flush()
     assert wait_until(lambda: Message.objects.count() == 6 and all_sent())
     assert wait_until(lambda: redis.Redis.from_url(settings.CELERY_BROKER_URL).llen("celery") == 0)
     assert len(backends.outbox) == 6
@@ -392,26 +346,15 @@ def test_ids_lost_with_the_process_are_sent_once_by_the_sweep(
     client, regions, grid_wogou, worker, monkeypatch, settings
 ):
     # The web process dies between commit and publish: its ids never reach the broker.
-    monkeypatch.setattr(publisher, "submit", lambda ids: None)
+    from apps.notifications.tasks import send_messages
+
+    monkeypatch.setattr(send_messages, "delay", lambda ids: None)
     url = reverse("public:village_form", kwargs={"slug": regions[WOGOU].public_slug})
     assert client.post(url, form_data()).status_code == 302
+    monkeypatch.undo()
     assert Message.objects.filter(status=Message.Status.PENDING).count() == 2
     settings.OUTBOX_DISPATCH_GRACE_SECONDS = 0  # a minute later, beat's sweep
     assert messages_dispatch_pending() == 2
     assert wait_until(all_sent)
     assert len(backends.outbox) == 2
     assert set(Message.objects.values_list("attempts", flat=True)) == {1}
-
-
-def test_a_forked_process_starts_its_own_publisher_thread(monkeypatch):
-    from apps.notifications import publisher as module
-
-    fresh = module.BatchPublisher()
-    monkeypatch.setattr(fresh, "_publish", lambda ids: None)
-    fresh.submit([1])
-    assert fresh.flush()
-    parent_thread = fresh._thread
-    monkeypatch.setattr(module.os, "getpid", lambda: -1)  # as in a child after fork
-    fresh.submit([2])
-    assert fresh.flush()
-    assert fresh._thread is not parent_thread and fresh._thread.is_alive()

@@ -1,26 +1,21 @@
 """The farmer's form: happy path, each validation error, hostile input."""
 
-import functools
 from urllib.parse import urlencode
 
 import pytest
-from django import forms
-from django.db import connection, transaction
-from django.http import QueryDict
+from django.db import transaction
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse, set_script_prefix
 
 from apps.core.identity import id_hash, mobile_hash
 from apps.deadlines.models import Clock, Stage
-from apps.declarations.forms import DeclarationForm
 from apps.declarations.models import Channel, Declaration, State, Transition
 from apps.declarations.selectors import declaration_timeline
 from apps.declarations.services import declaration_submit, intake, verify_due_date
 from apps.declarations.views_public import receipt_url
 from apps.notifications.models import Message
 
-from .conftest import ID_A, ID_B, WOGOU, declaration_input, form_data, require_postgres
+from .conftest import ID_A, ID_B, WOGOU, declaration_input, form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -103,7 +98,7 @@ def test_tracking_numbers_are_twelve_digits_with_a_check_digit_and_not_sequentia
     assert ordered[1] - ordered[0] != 1 or ordered[2] - ordered[1] != 1
 
 
-def test_declaring_on_someone_s_behalf_records_the_declarant(client, form_url, write_path):
+def test_declaring_on_someone_s_behalf_records_the_declarant(client, form_url):
     data = form_data(
         on_behalf="on",
         declarant_name="魏小军",
@@ -278,18 +273,7 @@ def test_the_on_behalf_section_is_folded_unless_used_and_errors_are_linked(clien
     assert 'href="#id_id_number"' in page and 'href="#id_declarant_name"' in page
 
 
-# --- the two ways a submission is written ---------------------------------------------
-# On PostgreSQL the declaration, its clocks and its SMS are one INSERT statement
-# (apps/core/sql.py); elsewhere, or with INTAKE_SINGLE_STATEMENT off, three ORM INSERTs
-# in a transaction. Both must write the same rows and refuse the same way.
-
-
-@pytest.fixture(params=["one_statement", "orm"])
-def write_path(request, settings):
-    if request.param == "one_statement":
-        require_postgres()
-    settings.INTAKE_SINGLE_STATEMENT = request.param == "one_statement"
-    return request.param
+# --- what a submission writes ----------------------------------------------------------
 
 
 def submission_rows(declaration):
@@ -300,8 +284,8 @@ def submission_rows(declaration):
     return clocks, messages
 
 
-def test_either_way_a_submission_writes_the_case_its_clocks_and_its_sms(
-    write_path, regions, grid_wogou, django_capture_on_commit_callbacks
+def test_a_submission_writes_the_case_its_clocks_and_its_sms(
+    regions, grid_wogou, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         result = declaration_submit(
@@ -332,8 +316,8 @@ def test_either_way_a_submission_writes_the_case_its_clocks_and_its_sms(
     assert set(Message.objects.values_list("status", flat=True)) == {Message.Status.SENT}
 
 
-def test_either_way_a_refused_submission_writes_nothing_and_spares_the_callers_transaction(
-    write_path, regions, grid_wogou
+def test_a_refused_submission_writes_nothing_and_spares_the_callers_transaction(
+    regions, grid_wogou
 ):
     with transaction.atomic():  # as declaration_reidentify calls it
         first = declaration_submit(village=regions[WOGOU], data=declaration_input()).declaration
@@ -347,9 +331,7 @@ def test_either_way_a_refused_submission_writes_nothing_and_spares_the_callers_t
     assert counts == (1, 2, 2)
 
 
-def test_either_way_a_tracking_number_collision_is_retried_with_a_new_number(
-    write_path, regions, monkeypatch
-):
+def test_a_tracking_number_collision_is_retried_with_a_new_number(regions, monkeypatch):
     taken = declaration_submit(village=regions[WOGOU], data=declaration_input()).declaration
     numbers = iter([taken.tracking_number, "123456789015"])
     monkeypatch.setattr(intake, "new_tracking_number", lambda: next(numbers))
@@ -358,59 +340,3 @@ def test_either_way_a_tracking_number_collision_is_retried_with_a_new_number(
     clocks, messages = submission_rows(result.declaration)
     assert len(clocks) == 2 and len(messages) == 1  # no grid worker here: the receipt
     assert Declaration.objects.count() == 2 and Clock.objects.count() == 4
-
-
-@pytest.mark.django_db(transaction=True)
-def test_on_postgresql_a_submission_is_one_statement_without_begin_or_commit(
-    regions, grid_wogou, form_url
-):
-    require_postgres()
-    client = Client()
-    # A first farmer: from here on the village, whom to notify, the deadline policy and
-    # the calendar are cached in this process, as on a busy server.
-    assert client.post(form_url, form_data(id_number=ID_B, token="b" * 32)).status_code == 302
-    with CaptureQueriesContext(connection) as queries:
-        assert client.post(form_url, form_data()).status_code == 302
-    # Everything else captured is the eager SMS task run after commit (UPDATE, SELECT).
-    sql = [q["sql"] for q in queries.captured_queries]
-    (statement,) = [s for s in sql if "INSERT INTO" in s]
-    assert statement.startswith("WITH ") and statement.count("INSERT INTO") == 3
-    assert sql[0] == statement and not any("SAVEPOINT" in s for s in sql)
-    assert not connection.in_atomic_block
-    counts = Declaration.objects.count(), Clock.objects.count(), Message.objects.count()
-    assert counts == (2, 4, 4)
-
-
-@pytest.mark.parametrize(
-    "overrides",
-    [
-        {},
-        {"name": "x", "phone": "123", "id_number": "620102199001011235", "consent": None},
-        {"difficulties": ["illness", "bogus"], "description": "长" * 501, "token": "zz"},
-        {"on_behalf": "on", "declarant_phone": "138 0013 8000"},
-        {"name": "\x00魏家常", "address_group": ""},
-    ],
-)
-def test_the_form_s_own_field_loop_cleans_exactly_as_django_s(overrides):
-    # DeclarationForm._clean_fields skips the BoundFields Django builds to read each
-    # value; it holds only while the form has no disabled or file fields.
-    assert not any(
-        f.disabled or isinstance(f, forms.FileField) for f in DeclarationForm.base_fields.values()
-    )
-    data = QueryDict(mutable=True)
-    for key, value in form_data(**overrides).items():
-        data.setlist(key, value if isinstance(value, list) else [value])
-    ours, django_s = DeclarationForm(data), DeclarationForm(data)
-    django_s._clean_fields = functools.partial(forms.Form._clean_fields, django_s)
-    assert ours.is_valid() == django_s.is_valid()
-    assert ours.errors.get_json_data() == django_s.errors.get_json_data()
-    assert ours.cleaned_data == django_s.cleaned_data
-
-
-def test_form_instances_do_not_share_their_fields():
-    # The form copies its fields shallowly (see forms._ShallowCopiedFields).
-    one, two = DeclarationForm(), DeclarationForm({"name": "x"})
-    assert all(one.fields[name] is not two.fields[name] for name in one.fields)
-    one.fields["name"].required = False
-    assert two.fields["name"].required and DeclarationForm().fields["name"].required
-    assert not two.is_valid() and "phone" in two.errors and not one.is_bound

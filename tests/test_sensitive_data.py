@@ -104,18 +104,6 @@ def test_look_ups_go_through_keyed_hashes(case):
     assert id_hash(ID_A) != mobile_hash(ID_A)  # kinds are kept apart
 
 
-def test_a_sealed_number_hashes_as_its_plaintext_and_follows_a_new_hash_key(settings):
-    # A sealed phone keeps its hash for the declaration's and the SMS's columns; a
-    # new hash key (a rotation, a test) is not answered from the old one.
-    from apps.core.identity import mobile_hash
-
-    sealed = crypto.seal("139 1234 5678")
-    assert mobile_hash(sealed) == mobile_hash("13912345678")
-    before = mobile_hash(sealed)
-    settings.FIELD_HASH_KEY = "another-hash-key"
-    assert mobile_hash(sealed) == mobile_hash("13912345678") != before
-
-
 def test_staff_pages_show_masked_values(client, grid_wogou, case):
     client.force_login(grid_wogou)
     for url in (reverse("staff:home"), reverse("staff:detail", args=[case.tracking_number])):

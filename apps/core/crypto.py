@@ -9,10 +9,8 @@ not the key.
 Tokens are AES-256-GCM (`cryptography`'s AESGCM: authenticated, a random 96-bit nonce
 per value), URL-safe base64 of a version byte 0x01, the nonce and the ciphertext with
 its tag. The AES key is derived from each configured key with HKDF-SHA256, so the
-setting stays what it was. Until 2026-12-02 tokens were Fernet (AES-128-CBC +
-HMAC-SHA256, version byte 0x80); those still decrypt. GCM is one call into OpenSSL
-where Fernet is a dozen Python objects: a seventh of the instructions, on every
-farmer's submission (docs/decisions.md).
+setting stays what it was. Tokens in Fernet's format (version byte 0x80), which the
+first releases wrote, still decrypt.
 """
 
 import base64
@@ -61,36 +59,9 @@ def encrypt(plaintext: str) -> str:
     return _encrypt_with(_aeads(tuple(settings.FIELD_ENCRYPTION_KEYS))[0], plaintext)
 
 
-class Sealed(str):
-    """A plaintext that carries its token, so that however many encrypted columns
-    store it (a declaration's phone and the SMS to that phone), it is encrypted once.
-
-    It is the plaintext for everything else. Two columns holding the same token show
-    that they hold the same value, which the keyed hashes beside them show already.
-    """
-
-    token: str
-
-    def hashed(self, kind: str, normalise: Callable[[str], str]) -> str:
-        """`keyed_hash(kind, normalise(self))`, worked out once per hash key: a sealed
-        phone number is hashed for the declaration and for each SMS to it."""
-        memo = self.__dict__.setdefault("_hashes", {})
-        key = (kind, settings.FIELD_HASH_KEY)
-        digest = memo.get(key)
-        if digest is None:
-            digest = memo[key] = keyed_hash(kind, normalise(self))
-        return digest
-
-
-def seal(plaintext: str) -> Sealed:
-    sealed = Sealed(plaintext)
-    sealed.token = encrypt(plaintext)
-    return sealed
-
-
 def decrypt(token: str) -> str:
-    """The plaintext of a token made by `encrypt` under any configured key (or of a
-    Fernet token from before 2026-12-02); InvalidToken if none of them made it."""
+    """The plaintext of a token made by `encrypt` under any configured key (or of an
+    older Fernet token); InvalidToken if none of them made it."""
     keys = tuple(settings.FIELD_ENCRYPTION_KEYS)
     try:
         raw = base64.urlsafe_b64decode(token)

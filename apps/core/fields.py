@@ -16,8 +16,6 @@ class EncryptedTextField(models.TextField):
         return crypto.decrypt(value)
 
     def get_prep_value(self, value):
-        if isinstance(value, crypto.Sealed):
-            return value.token
         value = super().get_prep_value(value)
         if value is None or value == "":
             return value

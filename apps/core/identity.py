@@ -83,8 +83,6 @@ def id_hash(number: str) -> str:
 
 
 def mobile_hash(number: str) -> str:
-    if isinstance(number, crypto.Sealed):
-        return number.hashed("mobile", normalise_mobile)
     return crypto.keyed_hash("mobile", normalise_mobile(number))
 
 

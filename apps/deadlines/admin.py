@@ -1,9 +1,7 @@
 from django.contrib import admin
 from django.utils import timezone
 
-from .calendar import calendar_changed
 from .models import CalendarDay, CalendarYear, DeadlinePolicy
-from .services import policies_changed
 
 
 class ProvincialAdminOnly(admin.ModelAdmin):
@@ -34,7 +32,6 @@ class CalendarYearAdmin(ProvincialAdminOnly):
         if obj.confirmed and "confirmed" in form.changed_data:
             obj.confirmed_by, obj.confirmed_at = request.user, timezone.now()
         super().save_model(request, obj, form, change)
-        calendar_changed()
 
 
 @admin.register(CalendarDay)
@@ -43,14 +40,6 @@ class CalendarDayAdmin(ProvincialAdminOnly):
     list_filter = ("kind",)
     date_hierarchy = "date"
 
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        calendar_changed()
-
-    def delete_model(self, request, obj):
-        super().delete_model(request, obj)
-        calendar_changed()
-
 
 @admin.register(DeadlinePolicy)
 class DeadlinePolicyAdmin(ProvincialAdminOnly):
@@ -58,7 +47,3 @@ class DeadlinePolicyAdmin(ProvincialAdminOnly):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        policies_changed()

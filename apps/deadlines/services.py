@@ -5,33 +5,20 @@ from django.db.models import Case, F, Q, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from apps.core.memo import TTLMemo
-from apps.core.sql import new_row
-
-from .calendar import add_period, working_days_between
+from .calendar import WorkingCalendar, add_period, working_days_between
 from .defaults import DEFAULT_POLICIES
 from .models import Clock, DeadlinePolicy
 
-_policies = TTLMemo(ttl=300)
-
 
 def policy_for(stage: str) -> DeadlinePolicy:
-    """The stage's policy row, or MISSION.md's default while it has none."""
-
-    def load():
-        policy = DeadlinePolicy.objects.filter(stage=stage).first()
-        if policy is None:
-            limit, unit, starts_on, source = DEFAULT_POLICIES[stage]
-            policy = DeadlinePolicy(
-                stage=stage, limit=limit, unit=unit, starts_on=starts_on, source=source
-            )
-        return policy
-
-    return _policies.get_or_compute(stage, load)
-
-
-def policies_changed() -> None:
-    _policies.clear()
+    """The stage's policy row, or the built-in default while it has none."""
+    policy = DeadlinePolicy.objects.filter(stage=stage).first()
+    if policy is None:
+        limit, unit, starts_on, source = DEFAULT_POLICIES[stage]
+        policy = DeadlinePolicy(
+            stage=stage, limit=limit, unit=unit, starts_on=starts_on, source=source
+        )
+    return policy
 
 
 def end_of_day(day: dt.date, tz: dt.tzinfo | None = None) -> dt.datetime:
@@ -56,19 +43,16 @@ class ClockSpec:
     urgent: bool = False
 
 
-def clocks_build(
+def clocks_start(
     *,
     subject_type: str,
-    subject_id,
+    subject_id: int,
     region_code: str,
     stages: list[ClockSpec],
     at: dt.datetime | None = None,
 ) -> list[Clock]:
-    """Unsaved clocks, their due dates fixed now by today's policy and calendar.
-
-    `subject_id` may be an expression (the id of a row written in the same statement,
-    `apps.core.sql.inserted_id`); `clocks_start` is the usual way in.
-    """
+    """Start clocks; their due dates are fixed now, by today's policy and calendar.
+    A stage that already has a clock for this subject keeps it."""
     at = at or timezone.now()
     tz = timezone.get_current_timezone()
     start = timezone.localdate(at, tz)
@@ -76,8 +60,7 @@ def clocks_build(
     for spec in stages:
         due_on, provisional = due_date(spec.stage, start)
         rows.append(
-            new_row(
-                Clock,
+            Clock(
                 subject_type=subject_type,
                 subject_id=subject_id,
                 stage=spec.stage,
@@ -89,26 +72,6 @@ def clocks_build(
                 urgent=spec.urgent,
             )
         )
-    return rows
-
-
-def clocks_start(
-    *,
-    subject_type: str,
-    subject_id: int,
-    region_code: str,
-    stages: list[ClockSpec],
-    at: dt.datetime | None = None,
-) -> list[Clock]:
-    """Start clocks; their due dates are fixed now, by today's policy and calendar.
-    A stage that already has a clock for this subject keeps it."""
-    rows = clocks_build(
-        subject_type=subject_type,
-        subject_id=subject_id,
-        region_code=region_code,
-        stages=stages,
-        at=at,
-    )
     Clock.objects.bulk_create(rows, ignore_conflicts=True)
     return rows
 
@@ -178,18 +141,30 @@ class Mark:
         return self.status.replace("_", "-")
 
 
-def clock_mark(clock: Clock, *, today: dt.date | None = None) -> Mark:
+def clock_mark(
+    clock: Clock, *, today: dt.date | None = None, calendar: WorkingCalendar | None = None
+) -> Mark:
     today = today or timezone.localdate()
     if clock.cancelled:
         return Mark("stopped", 0)
     if clock.met_at:
         met_on = timezone.localdate(clock.met_at)
         if clock.met_at > clock.due_at:
-            return Mark("met_late", max(working_days_between(clock.due_on, met_on), 1))
+            late = working_days_between(clock.due_on, met_on, calendar)
+            return Mark("met_late", max(late, 1))
         return Mark("met", 0)
-    left = working_days_between(today, clock.due_on)
+    left = working_days_between(today, clock.due_on, calendar)
     if today > clock.due_on:
         return Mark("overdue", max(-left, 1))
     if left <= 1:
         return Mark("due_soon", left)
     return Mark("on_time", left)
+
+
+def clock_marks(clocks: list[Clock], *, today: dt.date | None = None) -> list[Mark]:
+    """The marks of many clocks, the calendar read once for them all."""
+    if not clocks:
+        return []
+    today = today or timezone.localdate()
+    calendar = WorkingCalendar.spanning(today, *(c.due_on for c in clocks), extra_years=1)
+    return [clock_mark(c, today=today, calendar=calendar) for c in clocks]

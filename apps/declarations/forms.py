@@ -96,28 +96,6 @@ class DeclarationForm(forms.Form):
         if not self.is_bound:
             self.initial["token"] = secrets.token_hex(16)
 
-    def _clean_fields(self):
-        """Django's field loop without a BoundField per field.
-
-        Django builds a BoundField for each field to ask it for the submitted value
-        (`bf.data`, which is the widget reading the POST) before cleaning it: a third of
-        the form's validation on every farmer's submission (docs/decisions.md). This
-        form has no disabled and no file fields, the two cases where the BoundField
-        gives anything else, so the widget is asked directly; errors, `clean_<name>`
-        and `cleaned_data` are as in Django (`tests/test_public_form.py` pins every
-        error at its field). BoundFields are still built for rendering."""
-        for name, field in self.fields.items():
-            try:
-                value = field.widget.value_from_datadict(
-                    self.data, self.files, self.add_prefix(name)
-                )
-                self.cleaned_data[name] = field.clean(value)
-                clean_name = getattr(self, f"clean_{name}", None)
-                if clean_name is not None:
-                    self.cleaned_data[name] = clean_name()
-            except ValidationError as e:
-                self.add_error(name, e)
-
     def clean_name(self):
         return _name(self.cleaned_data["name"])
 
@@ -180,35 +158,6 @@ class DeclarationForm(forms.Form):
             declarant_phone=d["declarant_phone"],
             declarant_relation=d["declarant_relation"],
         )
-
-
-class _ShallowCopiedFields(dict):
-    """A form's `base_fields` whose copy for each form instance is shallow: every
-    instance still gets Field objects of its own, sharing their widgets, choices,
-    validators and error messages.
-
-    Django deep-copies `base_fields` for every form instance so that an instance may
-    change its fields' widgets or choices. DeclarationForm never does, and on the busiest
-    path in the project (every farmer's submission) the deep copy of its twelve fields,
-    widgets and lazy choice labels cost as much CPU as validating them (0.15 ms against
-    0.03 ms; docs/benchmarks.md). A subclass gets an ordinary dict from Django's
-    metaclass, hence the usual deep copy.
-    """
-
-    def __deepcopy__(self, memo):
-        return {name: _shallow_copy(field) for name, field in self.items()}
-
-
-def _shallow_copy(field: forms.Field) -> forms.Field:
-    """`copy.copy(field)` without its trip through `__reduce_ex__` and copyreg: a
-    quarter of the instructions (bench/profile_submit.py). Fields keep their state in
-    their `__dict__` (no slots), which is what copy.copy copies too."""
-    clone = object.__new__(type(field))
-    clone.__dict__ = field.__dict__.copy()
-    return clone
-
-
-DeclarationForm.base_fields = _ShallowCopiedFields(DeclarationForm.base_fields)
 
 
 class StatusForm(forms.Form):

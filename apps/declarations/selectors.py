@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from apps.core.identity import mobile_hash
 from apps.deadlines.models import Clock, Stage
-from apps.deadlines.services import Mark, clock_mark
+from apps.deadlines.services import Mark, clock_marks
 
 from .models import AppealOutcome, Declaration, State
 from .services import SUBJECT, declaration_clocks
@@ -140,13 +140,15 @@ def clocks_by_declaration(declarations) -> dict[int, dict[str, Clock]]:
 def _rows(declarations) -> list[CaseRow]:
     declarations = list(declarations)
     clocks = clocks_by_declaration(declarations)
-    today = timezone.localdate()
-    rows = []
-    for d in declarations:
-        mine = clocks.get(d.pk, {})
-        clock = mine.get(Stage.VERIFY if d.state in VILLAGE_FIRST_STATES else Stage.ENROL)
-        rows.append(CaseRow(d, clock, clock_mark(clock, today=today) if clock else None))
-    return rows
+    shown = [
+        clocks.get(d.pk, {}).get(Stage.VERIFY if d.state in VILLAGE_FIRST_STATES else Stage.ENROL)
+        for d in declarations
+    ]
+    marks = iter(clock_marks([c for c in shown if c]))
+    return [
+        CaseRow(d, clock, next(marks) if clock else None)
+        for d, clock in zip(declarations, shown, strict=True)
+    ]
 
 
 def worker_open_cases(user, *, limit: int = 500) -> list[CaseRow]:

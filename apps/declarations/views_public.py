@@ -4,21 +4,17 @@ No login. Protected by CSRF, request-size limits (core middleware) and rate limi
 client address and per phone number.
 """
 
-import functools
-
 from django.conf import settings
 from django.core import signing
-from django.http import Http404, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, render
-from django.urls import get_script_prefix, reverse
-from django.utils.cache import add_never_cache_headers
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 
 from apps.core.identity import mobile_hash, normalise_mobile
-from apps.core.memo import TTLMemo
 from apps.core.ratelimit import Limit, exceeded
 from apps.core.views import client_ip, rate_limited
 from apps.regions.models import Level, Region
@@ -38,66 +34,16 @@ def _phone_key(request, field: str) -> str:
     return mobile_hash(number) if number else "none"
 
 
-# Villages are looked up on every form view and submission; renames show within minutes.
-_villages_memo = TTLMemo(ttl=300)
-
-
 def _village_by_slug(slug: str) -> Region:
-    village = _villages_memo.get_or_compute(
-        slug, lambda: Region.objects.filter(public_slug=slug, level=Level.VILLAGE).first()
-    )
-    if village is None:
-        raise Http404
-    return village
-
-
-# reverse() walks the URL resolver on every call, a few percent of a submission's CPU;
-# the receipt's path is the same but for its token, so it is reversed once per script
-# prefix (the path the site is mounted under). Signed tokens are URL-safe base64 and
-# colons, which reverse() would not quote either.
-_RECEIPT_SLOT = "--token--"
-_receipt_paths: dict[str, str] = {}
-
-
-@functools.lru_cache(maxsize=2)
-def _receipt_signer(secret_key: str, fallback_keys: tuple) -> signing.TimestampSigner:
-    return signing.TimestampSigner(key=secret_key, fallback_keys=fallback_keys, salt=RECEIPT_SALT)
+    return get_object_or_404(Region, public_slug=slug, level=Level.VILLAGE)
 
 
 def receipt_url(declaration: Declaration) -> str:
-    # signing.dumps(pk, salt=RECEIPT_SALT), which makes this signer anew for every
-    # token; the token is the same, so `receipt` reads it with signing.loads.
-    signer = _receipt_signer(settings.SECRET_KEY, tuple(settings.SECRET_KEY_FALLBACKS))
-    token = signer.sign_object(declaration.pk)
-    prefix = get_script_prefix()
-    path = _receipt_paths.get(prefix)
-    if path is None:
-        path = _receipt_paths[prefix] = reverse("public:receipt", kwargs={"token": _RECEIPT_SLOT})
-    return path.replace(_RECEIPT_SLOT, token)
+    token = signing.dumps(declaration.pk, salt=RECEIPT_SALT)
+    return reverse("public:receipt", kwargs={"token": token})
 
 
-# never_cache's headers for the redirect that ends a submission, as a constant: the
-# decorator formats a date and parses the header anew for every response, 3 % of a
-# submission's CPU. A redirect carries nothing to cache; the header is the same.
-_NO_STORE = "max-age=0, no-cache, no-store, must-revalidate, private"
-
-
-def _pages_never_cached(view):
-    """never_cache for the pages the view renders; the redirect gets `_NO_STORE`."""
-
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        response = view(request, *args, **kwargs)
-        if response.status_code == 302:
-            response.headers["Cache-Control"] = _NO_STORE
-        else:
-            add_never_cache_headers(response)
-        return response
-
-    return wrapper
-
-
-@_pages_never_cached
+@never_cache
 @sensitive_post_parameters("phone", "id_number", "declarant_phone")
 @sensitive_variables("form")
 def village_form(request, slug):
@@ -126,9 +72,7 @@ def village_form(request, slug):
                     {"village": village, "declaration": result.declaration},
                     status=200,
                 )
-            # Not redirect(): given a path it first tries it as a URL name, and the
-            # failed reverse() costs four times the redirect itself.
-            return HttpResponseRedirect(receipt_url(result.declaration))
+            return redirect(receipt_url(result.declaration))
         status = 400
     else:
         form = DeclarationForm()

@@ -9,14 +9,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from apps.core.views import REFUSAL_STATUS, client_ip, store_cleaned, with_upload
 from apps.deadlines.models import Clock, Stage
-from apps.deadlines.services import clock_mark
+from apps.deadlines.services import clock_marks
 from apps.households import views as household_views
 from apps.households.forms import ReidentifyForm
 from apps.households.models import PolicyMeasure
@@ -119,13 +118,12 @@ def _appeal_context(declaration: Declaration, user) -> dict:
 
 def _clock_rows(declaration: Declaration) -> list[tuple]:
     """Every deadline of the case and of its appeals, with its mark (受理核查时限标注)."""
-    today = timezone.localdate()
     clocks = list(declaration_clocks(declaration).values())
     appeal_ids = [a.pk for a in declaration.appeals.all()]
     clocks += list(Clock.objects.filter(subject_type="appeal", subject_id__in=appeal_ids))
     order = {stage: i for i, stage in enumerate(Stage.values)}
     clocks.sort(key=lambda c: (order.get(c.stage, 99), c.started_at))
-    return [(c, clock_mark(c, today=today)) for c in clocks]
+    return list(zip(clocks, clock_marks(clocks), strict=True))
 
 
 def _green_context(declaration: Declaration, user, clocks: list[tuple]) -> dict:

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.deadlines.models import Clock
-from apps.deadlines.services import Mark, clock_mark
+from apps.deadlines.services import Mark, clock_marks
 from apps.regions.models import (
     COUNTY_ROLES,
     TOWNSHIP_ROLES,
@@ -70,8 +70,9 @@ def clocks_of(subjects: list[tuple[str, int]]) -> dict[tuple[str, int], Clock]:
     return {(c.subject_type, c.subject_id): c for c in Clock.objects.filter(condition)}
 
 
-def mark_of(clock: Clock | None, today: dt.date) -> Mark | None:
-    return clock_mark(clock, today=today) if clock else None
+def marks_of(clocks: dict) -> dict:
+    """The mark of each clock of `clocks_of`, under the same keys."""
+    return dict(zip(clocks, clock_marks(list(clocks.values())), strict=True))
 
 
 def current_plan(household: MonitoredHousehold) -> HelpPlan | None:
@@ -129,7 +130,7 @@ def household_rows(households) -> list[HouseholdRow]:
         [(PLAN_SUBJECT, p.pk) for p in plans.values()]
         + [(FOLLOW_UP_SUBJECT, v.pk) for v in visits.values()]
     )
-    today, since = timezone.localdate(), long_monitored_since()
+    marks, since = marks_of(clocks), long_monitored_since()
     rows = []
     for h in households:
         plan, visit = plans.get(h.pk), visits.get(h.pk)
@@ -137,9 +138,9 @@ def household_rows(households) -> list[HouseholdRow]:
             HouseholdRow(
                 household=h,
                 plan=plan,
-                plan_mark=mark_of(plan and clocks.get((PLAN_SUBJECT, plan.pk)), today),
+                plan_mark=plan and marks.get((PLAN_SUBJECT, plan.pk)),
                 follow_up=visit,
-                follow_up_mark=mark_of(visit and clocks.get((FOLLOW_UP_SUBJECT, visit.pk)), today),
+                follow_up_mark=visit and marks.get((FOLLOW_UP_SUBJECT, visit.pk)),
                 long_monitored=is_long_monitored(h, since=since),
             )
         )
@@ -241,7 +242,7 @@ def household_overview(household: MonitoredHousehold) -> HouseholdOverview:
         + ([(FOLLOW_UP_SUBJECT, pending.pk)] if pending else [])
         + [(LOOK_BACK_SUBJECT, lb.pk) for lb in look_backs]
     )
-    today = timezone.localdate()
+    marks = marks_of(clocks)
     plan_clock = plan and clocks.get((PLAN_SUBJECT, plan.pk))
     visit_clock = pending and clocks.get((FOLLOW_UP_SUBJECT, pending.pk))
     return HouseholdOverview(
@@ -249,10 +250,10 @@ def household_overview(household: MonitoredHousehold) -> HouseholdOverview:
         plan=plan,
         measures=measures,
         plan_clock=plan_clock,
-        plan_mark=mark_of(plan_clock, today),
+        plan_mark=plan and marks.get((PLAN_SUBJECT, plan.pk)),
         follow_up=pending,
         follow_up_clock=visit_clock,
-        follow_up_mark=mark_of(visit_clock, today),
+        follow_up_mark=pending and marks.get((FOLLOW_UP_SUBJECT, pending.pk)),
         past_follow_ups=[v for v in visits if v.done_on],
         proposals=proposals,
         open_proposal=next(
@@ -263,9 +264,7 @@ def household_overview(household: MonitoredHousehold) -> HouseholdOverview:
             ),
             None,
         ),
-        look_backs=[
-            (lb, mark_of(clocks.get((LOOK_BACK_SUBJECT, lb.pk)), today)) for lb in look_backs
-        ],
+        look_backs=[(lb, marks.get((LOOK_BACK_SUBJECT, lb.pk))) for lb in look_backs],
         long_monitored=is_long_monitored(household, since=long_monitored_since()),
         undelivered=sum(1 for m in measures if m.status == MeasureStatus.PLANNED),
         events=list(household.events.select_related("actor").order_by("-at", "-pk")[:100]),

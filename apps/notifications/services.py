@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from apps.core.identity import mobile_hash
 from apps.core.logging import mask_text
-from apps.core.sql import new_row
 
 from .backends import SmsError, get_backend
 from .models import Message
@@ -41,46 +40,6 @@ def quiet_hours_end(now: dt.datetime) -> dt.datetime | None:
     return None
 
 
-def messages_build(
-    *,
-    subject,
-    region_code: str,
-    messages: list[OutgoingSms],
-    hold_until: dt.datetime | None = None,
-) -> list[Message]:
-    """Unsaved outbox rows, one per (subject, template, recipient): a recipient listed
-    twice gets one SMS. With `hold_until`, none is sent before then.
-
-    `subject` is a string such as "declaration:42", or, when the subject's row is
-    written in the same statement, an `apps.core.sql.InsertedId` as text; the unique
-    `dedupe_key` follows it either way. `messages_enqueue` is the usual way in.
-    """
-    now = timezone.now()
-    rows, seen = [], set()
-    for sms in messages:
-        get_template(sms.template)  # unknown templates fail here, not in the worker
-        recipient_hash = mobile_hash(sms.recipient)
-        if (sms.template, recipient_hash) in seen:
-            continue
-        seen.add((sms.template, recipient_hash))
-        suffix = f":{sms.template}:{recipient_hash}"
-        rows.append(
-            new_row(
-                Message,
-                template=sms.template,
-                recipient=sms.recipient,
-                recipient_hash=recipient_hash,
-                params=sms.params,
-                subject=subject,
-                dedupe_key=subject + suffix,
-                region_code=region_code,
-                created_at=now,
-                next_attempt_at=hold_until or now,
-            )
-        )
-    return rows
-
-
 def messages_enqueue(
     *,
     subject: str,
@@ -95,45 +54,37 @@ def messages_enqueue(
     With `respect_quiet_hours`, a message written at night waits for the morning. With
     `ignore_existing`, messages already in the outbox are skipped (a repeated daily job).
     """
-    hold_until = quiet_hours_end(timezone.now()) if respect_quiet_hours else None
-    rows = messages_build(
-        subject=subject, region_code=region_code, messages=messages, hold_until=hold_until
-    )
-    if ignore_existing:
-        existing = set(
-            Message.objects.filter(dedupe_key__in=[m.dedupe_key for m in rows]).values_list(
-                "dedupe_key", flat=True
-            )
+    now = timezone.now()
+    hold_until = quiet_hours_end(now) if respect_quiet_hours else None
+    rows = {}
+    for sms in messages:
+        get_template(sms.template)  # unknown templates fail here, not in the worker
+        recipient_hash = mobile_hash(sms.recipient)
+        dedupe_key = f"{subject}:{sms.template}:{recipient_hash}"
+        rows.setdefault(
+            dedupe_key,
+            Message(
+                template=sms.template,
+                recipient=sms.recipient,
+                recipient_hash=recipient_hash,
+                params=sms.params,
+                subject=subject,
+                dedupe_key=dedupe_key,
+                region_code=region_code,
+                created_at=now,
+                next_attempt_at=hold_until or now,
+            ),
         )
-        rows = [m for m in rows if m.dedupe_key not in existing]
-    created = Message.objects.bulk_create(rows)
-    ids = [m.pk for m in created]
-    if hold_until is None:
-        messages_dispatch_on_commit(message_ids=ids)
+    if ignore_existing:
+        existing = Message.objects.filter(dedupe_key__in=list(rows)).values_list(
+            "dedupe_key", flat=True
+        )
+        for key in existing:
+            del rows[key]
+    ids = [m.pk for m in Message.objects.bulk_create(rows.values())]
+    if hold_until is None and ids:
+        transaction.on_commit(lambda: messages_dispatch(message_ids=ids))
     return ids
-
-
-def messages_dispatch_on_commit(*, message_ids: list[int]) -> None:
-    """Once the current transaction commits (at once outside one), hand the messages to
-    Celery: through the per-process batch publisher when Celery has a real broker, else
-    (the embedded default, tests) directly, which runs the task in-process."""
-    if not message_ids:
-        return
-    ids = list(message_ids)
-    connection = transaction.get_connection()
-    if connection.in_atomic_block or not connection.get_autocommit():
-        transaction.on_commit(lambda: _dispatch_committed(ids))
-    else:
-        _dispatch_committed(ids)  # autocommit: the rows were committed with their statement
-
-
-def _dispatch_committed(ids: list[int]) -> None:
-    from .publisher import publisher, publisher_enabled
-
-    if publisher_enabled():
-        publisher.submit(ids)
-    else:
-        messages_dispatch(message_ids=ids)
 
 
 def messages_dispatch(*, message_ids: list[int]) -> bool:

@@ -7,9 +7,6 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from apps.core import crypto
-from apps.core.memo import TTLMemo
-
 from .models import (
     Level,
     Region,
@@ -147,19 +144,11 @@ def regions_import_csv(*, text: str) -> ImportResult:
 
 # --- who hears of a village's cases -------------------------------------------------------
 
-# Staff changes reach the notices within a minute.
-_recipients_memo = TTLMemo(ttl=60)
-
 
 def notice_recipients(village: Region) -> list[str]:
     """Who hears of a village's new case (a declaration, a plan sent back, warnings): its
     grid workers; failing them, its village staff; failing those, the township, so
-    that nothing goes unseen. The numbers come sealed (encrypted once, for every SMS
-    the memo serves them to)."""
-    return _recipients_memo.get_or_compute(village.pk, lambda: _query_notice_recipients(village))
-
-
-def _query_notice_recipients(village: Region) -> list[str]:
+    that nothing goes unseen."""
     township_code = village.code[:9].ljust(12, "0")
     members = (
         StaffMembership.objects.filter(is_active=True, user__is_active=True)
@@ -175,6 +164,6 @@ def _query_notice_recipients(village: Region) -> list[str]:
             by_role[role].append(mobile)
     for role in (Role.GRID, Role.VILLAGE, Role.TOWNSHIP):
         if by_role[role]:
-            return [crypto.seal(mobile) for mobile in by_role[role]]
+            return by_role[role]
     logger.error("village %s has no staff with a mobile number to notify", village.code)
     return []

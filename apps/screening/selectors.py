@@ -10,11 +10,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.deadlines.models import Clock
-from apps.deadlines.services import Mark, clock_mark
+from apps.deadlines.services import Mark, clock_mark, clock_marks
 from apps.regions.models import Level, Region, roles_over
 
 from .models import (
@@ -45,14 +44,12 @@ def worklist(user):
 def marks_of(warnings, today: dt.date | None = None) -> list[tuple[Warning, Mark | None]]:
     """Each warning with the mark of its 5-day clock: one query for the whole page."""
     warnings = list(warnings)
-    today = today or timezone.localdate()
     clocks = {
         c.subject_id: c
         for c in Clock.objects.filter(subject_type=SUBJECT, subject_id__in=[w.pk for w in warnings])
     }
-    return [
-        (w, clock_mark(clocks[w.pk], today=today) if w.pk in clocks else None) for w in warnings
-    ]
+    marks = dict(zip(clocks, clock_marks(list(clocks.values()), today=today), strict=True))
+    return [(w, marks.get(w.pk)) for w in warnings]
 
 
 def warning_clock(warning: Warning) -> tuple[Clock | None, Mark | None]:

@@ -163,11 +163,6 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 OUTBOX_SWEEP_SECONDS = env.int("OUTBOX_SWEEP_SECONDS", default=60)
 # How long a message may wait for its after-commit dispatch before the sweep sends it.
 OUTBOX_DISPATCH_GRACE_SECONDS = env.int("OUTBOX_DISPATCH_GRACE_SECONDS", default=60)
-# After-commit SMS tasks are published by a thread of each process, one task for the
-# messages committed within this many seconds (apps/notifications/publisher.py); 0
-# publishes from the committing thread. At most this many message ids per task.
-OUTBOX_PUBLISH_BATCH_SECONDS = env.float("OUTBOX_PUBLISH_BATCH_SECONDS", default=1.0)
-OUTBOX_PUBLISH_BATCH_SIZE = env.int("OUTBOX_PUBLISH_BATCH_SIZE", default=100)
 
 # --- Sensitive fields ----------------------------------------------------------------
 # Keys in Fernet's format (urlsafe base64, 32 bytes; AES-256-GCM keys are derived from
@@ -224,10 +219,6 @@ RATELIMIT_STATUS_PER_TRACKING = env.str("RATELIMIT_STATUS_PER_TRACKING", default
 CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER", default="")
 # The public form is tiny; anything bigger is refused before it is parsed.
 PUBLIC_FORM_MAX_BYTES = env.int("PUBLIC_FORM_MAX_BYTES", default=16 * 1024)
-# On PostgreSQL a submission's declaration, clocks and SMS rows are one INSERT
-# statement (apps/core/sql.py); off, they are three ORM INSERTs in a transaction, as on
-# SQLite. Both are tested.
-INTAKE_SINGLE_STATEMENT = env.bool("INTAKE_SINGLE_STATEMENT", default=True)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 

@@ -1,11 +1,9 @@
-import functools
 import secrets
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone, translation
-from django.utils.translation import get_language
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 from stdnum import luhn
@@ -16,13 +14,6 @@ from apps.core.identity import mask_id_number, mask_mobile
 # The kinds of difficulty are the household's risk types: they live in households.
 from apps.households.models import Difficulty
 from apps.regions.models import Region, ScopedQuerySet
-
-
-@functools.cache
-def _difficulty_labels(language: str | None) -> dict[str, str]:
-    """The kinds of difficulty in `language` (every SMS to a grid worker names them)."""
-    with translation.override(language):
-        return {value: str(label) for value, label in Difficulty.choices}
 
 
 class State(models.TextChoices):
@@ -88,18 +79,8 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
     tracking_number = models.CharField(_("tracking number"), max_length=12, editable=False)
     state = FSMField(_("state"), default=State.SUBMITTED, choices=State.choices, protected=True)
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
-    # No foreign-key constraint in the database (db_constraint=False): PostgreSQL would
-    # check it on every submission by locking the village's row FOR KEY SHARE, and when
-    # a whole village declares at once (a flood, a hailstorm) those locks pile up on one
-    # row as multixacts, a third more database CPU per submission (docs/decisions.md).
-    # The village is always the row the form was opened from; PROTECT still stops a
-    # region with cases from being deleted through Django, and the index stays.
     village = models.ForeignKey(
-        Region,
-        verbose_name=_("village"),
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_constraint=False,
+        Region, verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
     )
     # The village's code, copied so that scoping is a prefix match on this table alone
     # (indexed by declaration_region_time_idx below).
@@ -209,13 +190,6 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
         return f"{self.tracking_number_display} {self.name}"
 
     @property
-    def state_fields(self):
-        # django-fsm-2 finds a model's state fields by testing every one of its fields,
-        # for every instance made (its initial state is noted at creation); this one has
-        # the one, and is made for every submission.
-        return (self._meta.get_field("state"),)
-
-    @property
     def tracking_number_display(self) -> str:
         return format_tracking_number(self.tracking_number)
 
@@ -232,8 +206,8 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
         return mask_mobile(self.declarant_phone)
 
     def get_difficulties_display(self) -> str:
-        labels = _difficulty_labels(get_language())
-        return "、".join(labels.get(d, d) for d in self.difficulties)
+        labels = dict(Difficulty.choices)
+        return "、".join(str(labels.get(d, d)) for d in self.difficulties)
 
     @property
     def is_open(self) -> bool:

@@ -1,34 +1,18 @@
 """Every change to a declaration is one of these functions (STYLE.md)."""
 
 import datetime as dt
-import functools
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils.formats import date_format
-from django.utils.translation import get_language
 
 from apps.accounts.models import PersonalDataAccess
-from apps.core import crypto
 from apps.core.identity import id_hash, mask_name, mobile_hash
-from apps.core.sql import (
-    Insert,
-    InsertedId,
-    insert_together,
-    new_row,
-    supports_insert_together,
-)
 from apps.deadlines.models import Clock, Stage
-from apps.deadlines.services import ClockSpec, clocks_build, clocks_start
-from apps.notifications.services import (
-    OutgoingSms,
-    messages_build,
-    messages_dispatch_on_commit,
-    messages_enqueue,
-)
+from apps.deadlines.services import ClockSpec, clocks_start
+from apps.notifications.services import OutgoingSms, messages_enqueue
 from apps.regions.models import Region
 from apps.regions.services import notice_recipients
 
@@ -110,17 +94,14 @@ def declaration_submit(
     # No look-up first: the unique constraints on the ID hash (open cases) and the form
     # token decide, and the IntegrityError path below says which case already exists.
     person_hash = id_hash(data.id_number)
-    # Sealed: encrypted and hashed once for the declaration and the receipt SMS alike.
-    phone = crypto.seal(data.phone)
-    declaration = new_row(
-        Declaration,
-        tracking_number=new_tracking_number(),
+    declarant_phone = data.declarant_phone if data.on_behalf else ""
+    declaration = Declaration(
         channel=Channel.PROXY if data.on_behalf and channel == Channel.QR else channel,
-        village_id=village.pk,
+        village=village,
         region_code=village.code,
         name=data.name,
-        phone=phone,
-        phone_hash=mobile_hash(phone),
+        phone=data.phone,
+        phone_hash=mobile_hash(data.phone),
         id_number=data.id_number,
         id_hash=person_hash,
         address_group=data.address_group,
@@ -129,80 +110,35 @@ def declaration_submit(
         description=data.description,
         on_behalf=data.on_behalf,
         declarant_name=data.declarant_name if data.on_behalf else "",
-        declarant_phone=crypto.seal(data.declarant_phone)
-        if data.on_behalf and data.declarant_phone
-        else "",
-        declarant_phone_hash=mobile_hash(data.declarant_phone)
-        if data.on_behalf and data.declarant_phone
-        else "",
+        declarant_phone=declarant_phone,
+        declarant_phone_hash=mobile_hash(declarant_phone) if declarant_phone else "",
         declarant_relation=data.declarant_relation if data.on_behalf else "",
         submission_token=submission_token or None,
-        created_by_id=actor.pk if actor else None,
+        created_by=actor,
     )
-    declaration.village = village  # the SMS and the receipt name it: no query for it
-    if actor:
-        declaration.created_by = actor
     for attempt in range(3):
+        declaration.tracking_number = new_tracking_number()
         try:
             _write_submission(declaration)
         except IntegrityError:
             # A racing twin won (double tap, or the same person twice at once), or —
-            # once in 10^11 — the tracking number collided: find out which.
+            # very rarely — the tracking number collided: find out which.
             existing = _existing(token=submission_token, person_hash=person_hash)
             if existing:
                 return existing
             if attempt == 2:
                 raise
             declaration.pk = None
-            declaration.tracking_number = new_tracking_number()
             continue
         return SubmitResult(declaration, created=True)
     raise AssertionError("unreachable")
 
 
-# The name of the declaration's INSERT in the one-statement path, for the clocks and
-# messages that refer to its id.
-_NEW_DECLARATION = "new_declaration"
-
-
 def _write_submission(declaration: Declaration) -> None:
-    """Write the declaration, its two clocks and its SMS atomically; dispatch the SMS
-    after commit. Raises IntegrityError, with nothing written, when a unique constraint
-    (one open case per person, the form token, the tracking number) refuses it.
-
-    On PostgreSQL this is one statement of three INSERTs (apps/core/sql.py), which is
-    its own transaction: a third of the CPU of the ORM's three INSERTs between BEGIN and
-    COMMIT (docs/benchmarks.md). Elsewhere (SQLite, the embedded default), or with
-    INTAKE_SINGLE_STATEMENT off, the same rows go through the ORM in
-    `transaction.atomic()`. The rows come from the same builders either way.
-    """
-    stages = [ClockSpec(Stage.VERIFY), ClockSpec(Stage.ENROL)]
-    if settings.INTAKE_SINGLE_STATEMENT and supports_insert_together():
-        new_id = InsertedId(_NEW_DECLARATION)
-        clocks = clocks_build(
-            subject_type=SUBJECT,
-            subject_id=new_id,
-            region_code=declaration.region_code,
-            stages=stages,
-            at=declaration.submitted_at,
-        )
-        messages = messages_build(
-            subject=new_id.text(prefix=f"{SUBJECT}:"),
-            region_code=declaration.region_code,
-            messages=_submission_sms(declaration, verify_due=clocks[0].due_on),
-        )
-        ids = insert_together(
-            [
-                Insert(_NEW_DECLARATION, [declaration], returning=True),
-                # No ON CONFLICT: the declaration is new in this very statement, so
-                # no clock of it can exist, and PostgreSQL's speculative insertion
-                # (probe every unique index, insert, confirm) would be paid for nothing.
-                Insert("clocks", clocks),
-                Insert("messages", messages, returning=True),
-            ]
-        )
-        messages_dispatch_on_commit(message_ids=ids["messages"])
-        return
+    """Write the declaration, its two clocks and its SMS in one transaction; the SMS are
+    dispatched after commit. Raises IntegrityError, with nothing written, when a unique
+    constraint (one open case per person, the form token, the tracking number) refuses
+    it."""
     with transaction.atomic():
         # The row itself records the creation (when, channel, entered by):
         # Transition rows record every change after it.
@@ -211,7 +147,7 @@ def _write_submission(declaration: Declaration) -> None:
             subject_type=SUBJECT,
             subject_id=declaration.pk,
             region_code=declaration.region_code,
-            stages=stages,
+            stages=[ClockSpec(Stage.VERIFY), ClockSpec(Stage.ENROL)],
             at=declaration.submitted_at,
         )
         messages_enqueue(
@@ -221,15 +157,9 @@ def _write_submission(declaration: Declaration) -> None:
         )
 
 
-@functools.lru_cache(maxsize=32)
-def _month_day(day: dt.date, language: str | None) -> str:
-    """ "12月9日": every case opened on a day has the same visit date in its SMS."""
-    return date_format(day, "MONTH_DAY_FORMAT")
-
-
 def _submission_sms(declaration: Declaration, *, verify_due: dt.date) -> list[OutgoingSms]:
     """The grid worker's notice and the applicant's receipt (and the declarant's)."""
-    due = _month_day(verify_due, get_language())
+    due = date_format(verify_due, "MONTH_DAY_FORMAT")
     village = declaration.village
     messages = [
         OutgoingSms(

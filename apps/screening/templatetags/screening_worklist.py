@@ -4,11 +4,8 @@ the declarations app importing this one (imports flow screening → declarations
 
 from django import template
 
-from apps.deadlines.models import Clock
-from apps.deadlines.services import clock_mark
-
 from ..models import Warning
-from ..services import SUBJECT
+from ..selectors import marks_of
 
 register = template.Library()
 
@@ -24,10 +21,4 @@ def warnings_worklist(user):
         .order_by("-score", "created_at", "pk")[: TOP + 1]
     )
     more = len(warnings) > TOP
-    warnings = warnings[:TOP]
-    clocks = {
-        c.subject_id: c
-        for c in Clock.objects.filter(subject_type=SUBJECT, subject_id__in=[w.pk for w in warnings])
-    }
-    rows = [(w, clock_mark(clocks[w.pk]) if w.pk in clocks else None) for w in warnings]
-    return {"rows": rows, "more": more}
+    return {"rows": marks_of(warnings[:TOP]), "more": more}
