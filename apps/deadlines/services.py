@@ -16,7 +16,7 @@ _policies = TTLMemo(ttl=300)
 
 
 def policy_for(stage: str) -> DeadlinePolicy:
-    """The stage's policy row, or MISSION.md's default while it has none."""
+    """The stage's policy row, or the default in `defaults.py` while it has none."""
 
     def load():
         policy = DeadlinePolicy.objects.filter(stage=stage).first()
