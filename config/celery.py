@@ -45,7 +45,7 @@ def _beat_schedule(sender, **kwargs):
             "task": "apps.households.tasks.sample_look_backs",
             "schedule": crontab(day_of_month=1, hour=3, minute=0),
         },
-        # Civil affairs (seed 004): each county's declarations exported and compared
+        # Civil affairs: each county's declarations exported and compared
         # with the assistance rolls, weekly.
         "civil-affairs-export": {
             "task": "apps.screening.tasks.export_for_civil_affairs",

@@ -1,4 +1,4 @@
-"""MISSION.md's deadline table: what a fresh database starts with, and what applies to a
+"""The policy's deadline table: what a fresh database starts with, and what applies to a
 stage whose row a provincial admin has not (yet) entered."""
 
 # stage: (limit, unit, the event that starts the clock, policy source)
@@ -7,7 +7,7 @@ DEFAULT_POLICIES = {
     "feedback": (5, "working_days", "home visit recorded", "甘乡振局发〔2023〕8号 申报须知4"),
     "enrol": (15, "working_days", "submission", "甘乡振局发〔2023〕8号; 甘农防发〔2025〕1号 §5"),
     "appeal": (5, "working_days", "appeal filed", "project default"),
-    "help_plan": (10, "days", "enrolment", "一键申报 report (seed 002)"),
+    "help_plan": (10, "days", "enrolment", "甘肃日报 report on 一键申报 (2025)"),
     "green_channel": (1, "months", "green channel opened", "甘农防发〔2025〕1号 §5"),
     "warning": (5, "days", "warning issued", "甘民发〔2023〕53号"),
     # 走访: monthly for 脱贫不稳定户, quarterly for the other categories (project default).

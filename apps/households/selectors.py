@@ -48,7 +48,8 @@ def household_documents_visible_to(user):
 
 
 def long_monitored_since(now: dt.datetime | None = None) -> dt.datetime:
-    """Households monitored since before this are flagged (over two years, MISSION 11)."""
+    """Households monitored since before this are flagged (policy: over two
+    years without the risk eliminated calls for close attention)."""
     return (now or timezone.now()) - dt.timedelta(days=settings.LONG_MONITORED_DAYS)
 
 

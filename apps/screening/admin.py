@@ -39,7 +39,7 @@ class _DepartmentQuerySet(ScopedQuerySet):
 @admin.register(Department)
 class DepartmentAdmin(admin.ModelAdmin):
     """The departments sharing data and who delivers for them: the province keeps the
-    list (17 departments, seed 000 §3); everyone sees those of their own subtree."""
+    list (17 departments share data province-wide); everyone sees those of their own subtree."""
 
     form = DepartmentForm
     list_display = ("name", "code", "region", "active")

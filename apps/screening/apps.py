@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 class ScreeningConfig(AppConfig):
     """Department screening warnings (部门筛查预警) and the civil-affairs linkage: the
-    `warnings` app of ARCHITECTURE.md, named so as not to read like Python's module."""
+    app of warnings, named so as not to read like Python's `warnings` module."""
 
     name = "apps.screening"
     label = "screening"

@@ -1,5 +1,5 @@
 """Department data feeds: an uploaded file or an API batch, checked whole, matched against
-the rural population, turned into warnings (MISSION.md steps 8–9).
+the rural population, turned into warnings the village verifies within 5 days.
 
 A batch runs in two phases, like the population roster import:
 

@@ -1,4 +1,4 @@
-"""Department data that finds people before they ask ("数据找人", MISSION.md steps 8–9).
+"""Department data that finds people before they ask ("数据找人").
 
 Departments deliver feeds (uploads or the API) in batches of records. A record is
 matched by the keyed hash of the ID number against the population roster and the
@@ -235,7 +235,7 @@ CLOSED_WARNING_STATES = [
 
 
 class VerifyMethod(models.TextChoices):
-    """村级研判、线上问询、入户排查 (seed 000 §2)."""
+    """How a warning is verified, as the policy names the ways: 村级研判、线上问询、入户排查."""
 
     JUDGED = "judged", _("judged in the village")
     ASKED = "asked", _("asked by phone or online")
@@ -450,7 +450,7 @@ class RoutingQuerySet(ScopedQuerySet):
 
 
 class CaseRouting(models.Model):
-    """Where a verified case goes (seed 004): civil-affairs assistance, poverty-return
+    """Where a verified case goes: civil-affairs assistance, poverty-return
     monitoring, or both."""
 
     declaration = models.OneToOneField(

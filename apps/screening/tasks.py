@@ -17,7 +17,7 @@ def sweep_deadlines() -> dict[str, int]:
 @shared_task
 def export_for_civil_affairs() -> int:
     """Weekly: each county's declarations exported for civil affairs and compared with
-    the assistance rolls (seed 004)."""
+    the assistance rolls; declarants on none become low-income warnings."""
     return civil_affairs_exports_all()
 
 

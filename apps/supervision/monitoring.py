@@ -1,6 +1,6 @@
-"""Supervision of what follows enrolment (MISSION.md steps 6, 7, 11): help plans due
-within 10 days, green channels due within a month, follow-up visits and look-back
-reviews on their schedules, and households monitored for over two years without their
+"""Supervision of what follows enrolment: help plans due within 10 days of enrolment,
+green channels due within a month, follow-up visits and look-back reviews on their
+schedules, and households monitored for over two years without their
 risk eliminated. All from the one clock table, live: these are about now."""
 
 import datetime as dt
@@ -112,7 +112,7 @@ def late_household_work(*, region: Region, kind: str, limit: int = 2000) -> list
 
 def long_monitored(*, region: Region, now: dt.datetime | None = None):
     """Households under monitoring for over two years (LONG_MONITORED_DAYS) without their
-    risk eliminated, longest first: for the county's attention (seed 000 §7)."""
+    risk eliminated, longest first: the policy asks for close attention to them."""
     now = now or timezone.now()
     since = now - dt.timedelta(days=settings.LONG_MONITORED_DAYS)
     return (

@@ -194,7 +194,8 @@ LOOKBACK_WINDOW_DAYS = env.int("LOOKBACK_WINDOW_DAYS", default=365)
 # of the household's annual income, where the county has not set its own line for the year.
 MEDICAL_OUT_OF_POCKET_DEFAULT = env.int("MEDICAL_OUT_OF_POCKET_DEFAULT", default=10000)
 MEDICAL_INCOME_SHARE_DEFAULT = env.float("MEDICAL_INCOME_SHARE_DEFAULT", default=0.5)
-# Households monitored this long without their risk eliminated are flagged (seed 000 §7).
+# Households monitored this long without their risk eliminated are flagged (policy: over
+# two years calls for close attention).
 LONG_MONITORED_DAYS = env.int("LONG_MONITORED_DAYS", default=730)
 ALIYUN_SMS_ACCESS_KEY_ID = env.str("ALIYUN_SMS_ACCESS_KEY_ID", default="")
 ALIYUN_SMS_ACCESS_KEY_SECRET = env.str("ALIYUN_SMS_ACCESS_KEY_SECRET", default="")

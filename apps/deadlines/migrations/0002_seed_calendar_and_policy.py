@@ -1,4 +1,4 @@
-"""The official calendar for 2024–2026 and MISSION.md's default deadlines.
+"""The official calendar for 2024–2026 and the policy's default deadlines.
 
 Calendar source: the `chinese-calendar` package (1.11.0), which transcribes the State
 Council's yearly notices on public holidays (国务院办公厅关于安排节假日的通知). Later

@@ -1,4 +1,5 @@
-"""Every change to a declaration is one of these functions (STYLE.md)."""
+"""Every change to a declaration is one of these functions: each checks permission and
+region scope, logs, moves clocks and queues notifications in one transaction."""
 
 from .appeals import appeal_decide, appeal_file
 from .errors import ActionRefused, Conflict, InvalidInput, NotPermitted, WrongState

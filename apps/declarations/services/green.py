@@ -1,4 +1,4 @@
-"""The green channel (绿色通道, seed 000 §5; seed 001 注): for a disaster, an accident or
+"""The green channel (绿色通道): for a disaster, an accident or
 a severe illness that leaves a family plainly and urgently in need, help is given at
 once and recorded, and the identification must finish within one month on its own
 (urgent) clock, through the normal review. Whatever the outcome, the help given stays on
@@ -29,7 +29,7 @@ from apps.regions.services import notice_recipients
 from ..models import Declaration, GreenCause, GreenChannel, GreenChannelHelp, VisitDocument
 from .intake import SUBJECT
 
-# Village staff or anyone above them (MISSION.md step 7).
+# Village staff or anyone above them may open a green channel and record help.
 GREEN_ROLES = CASEWORK_ROLES | {Role.CITY, Role.PROVINCE}
 
 

@@ -1,4 +1,4 @@
-"""Every change to a declaration is one of these functions (STYLE.md)."""
+"""Opening a case: the public form's submission, and re-identification by a cadre."""
 
 import datetime as dt
 from dataclasses import dataclass

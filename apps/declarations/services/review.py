@@ -1,5 +1,6 @@
 """The review workflow: village verification, township review, county approval,
-withdrawal and merging (MISSION.md steps 3–5).
+withdrawal and merging (policy: home visit within 5 working days of submission, feedback
+within 5 working days of the visit, enrolment within 15 working days of submission).
 
 Every function checks the actor's role over the case's region and the case's state,
 changes it in one transaction with optimistic locking (the state a case was loaded in

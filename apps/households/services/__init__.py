@@ -1,4 +1,5 @@
-"""Every change to a household is one of these functions (STYLE.md)."""
+"""Every change to a household is one of these functions: each checks permission and
+region scope, logs, moves clocks and queues notifications in one transaction."""
 
 from .common import FOLLOW_UP_SUBJECT, LOOK_BACK_SUBJECT, PLAN_SUBJECT, log_event
 from .enrolment import (

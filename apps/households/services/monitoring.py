@@ -1,4 +1,4 @@
-"""Dynamic management (动态管理, MISSION.md step 11): follow-up visits on a schedule,
+"""Dynamic management (动态管理): follow-up visits on a schedule,
 risk elimination through village, township and county, look-back reviews after it."""
 
 import datetime as dt

@@ -58,7 +58,8 @@ class Suggestion:
         return str(PolicyKind(self.kind).label)
 
 
-# Which kinds of help each risk type calls for (seed 000 §6; seed 004).
+# Which kinds of help each risk type calls for (policy: help tailored to the household's
+# risks and labour; civil-affairs assistance where the family qualifies).
 RISK_KINDS = {
     "illness": [PolicyKind.MEDICAL],
     "disability": [PolicyKind.BACKSTOP],
@@ -267,7 +268,8 @@ def measure_record_delivery(
 
 def measures_end_expired(*, today: dt.date | None = None) -> int:
     """The daily step: time-bound measures past their end date have ended. They ran on
-    after the household's risk was eliminated, as the policy asks (seed 000 §7)."""
+    after the household's risk was eliminated, as the policy asks: measures with a term
+    (micro-credit, public-welfare jobs, vocational subsidies) run to their end."""
     today = today or timezone.localdate()
     return PlanMeasure.objects.filter(status=MeasureStatus.RUNNING, end_on__lt=today).update(
         status=MeasureStatus.ENDED

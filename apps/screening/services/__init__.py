@@ -1,4 +1,5 @@
-"""Every change of the screening app is one of these functions (STYLE.md)."""
+"""Every change of the screening app is one of these functions: each checks permission
+and region scope, logs, moves clocks and queues notifications in one transaction."""
 
 from .civil import (
     assistance_of,

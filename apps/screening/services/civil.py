@@ -1,4 +1,4 @@
-"""The civil-affairs linkage (seed 004): declarations pushed to civil affairs on a
+"""The civil-affairs linkage (社会救助共享联动): declarations pushed to civil affairs on a
 schedule, compared against its assistance rolls, and verified cases routed to
 civil-affairs assistance, to poverty-return monitoring, or both."""
 

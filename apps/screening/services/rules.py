@@ -1,5 +1,5 @@
 """The rule of each feed: when a department's record, matched to a person of the rural
-population, becomes a warning (seed 000 §3–4; seed 004).
+population, becomes a warning for the village to verify within 5 days.
 
 - medical: out-of-pocket costs at or above the county's line for the year, or above its
   share of the household's annual income;
