@@ -1,4 +1,4 @@
-"""Department data that finds people before they ask ("数据找人", MISSION.md steps 8–9).
+"""Department data that finds people before they ask ("数据找人").
 
 Departments deliver feeds (uploads or the API) in batches of records. A record is
 matched by the keyed hash of the ID number against the population roster and the
@@ -18,6 +18,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from apps.core.fields import EncryptedTextField
 from apps.core.identity import mask_id_number
+from apps.core.models import HistoryEntry
 from apps.declarations.models import Declaration
 from apps.households.models import MonitoredHousehold, RosterHousehold, RosterMember
 from apps.regions.models import Region, ScopedQuerySet
@@ -235,7 +236,7 @@ CLOSED_WARNING_STATES = [
 
 
 class VerifyMethod(models.TextChoices):
-    """村级研判、线上问询、入户排查 (seed 000 §2)."""
+    """村级研判、线上问询、入户排查: the three ways the policy names."""
 
     JUDGED = "judged", _("judged in the village")
     ASKED = "asked", _("asked by phone or online")
@@ -356,6 +357,19 @@ class Warning(ConcurrentTransitionMixin, models.Model):
         pass
 
 
+class WarningEvent(HistoryEntry):
+    """The warning's log: its verification, who made it and what was found."""
+
+    warning = models.ForeignKey(Warning, on_delete=models.CASCADE, related_name="events")
+
+    class Meta(HistoryEntry.Meta):
+        verbose_name = _("warning event")
+        verbose_name_plural = _("warning events")
+
+    def __str__(self):
+        return f"{self.warning} {self.kind} {self.at:%Y-%m-%d}"
+
+
 class WarningSource(models.Model):
     """One reason a warning exists: a department record and the rule it met, or the
     civil-affairs comparison (no record)."""
@@ -450,7 +464,7 @@ class RoutingQuerySet(ScopedQuerySet):
 
 
 class CaseRouting(models.Model):
-    """Where a verified case goes (seed 004): civil-affairs assistance, poverty-return
+    """Where a verified case goes: civil-affairs assistance, poverty-return
     monitoring, or both."""
 
     declaration = models.OneToOneField(
