@@ -164,6 +164,7 @@ def test_village_drafts_township_checks_county_approves(
     kinds_logged = list(household.events.values_list("kind", flat=True))
     assert kinds_logged == [
         "enrolled",
+        "measure_added",
         "plan_submitted",
         "plan_township_checked",
         "plan_approved",

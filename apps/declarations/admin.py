@@ -31,7 +31,7 @@ from .models import (
     VillageEvaluation,
     VisitDocument,
 )
-from .selectors import available_actions
+from .selectors import available_actions, log_label
 
 COUNTY_ACTIONS = ("county_approve", "county_return", "county_reject")
 
@@ -54,7 +54,11 @@ class ReadOnlyInline(admin.TabularInline):
 
 class TransitionInline(ReadOnlyInline):
     model = Transition
-    fields = readonly_fields = ("at", "from_state", "to_state", "actor", "actor_label", "reason")
+    fields = readonly_fields = ("at", "what", "summary", "actor", "actor_label", "reason")
+
+    @admin.display(description=_("what"))
+    def what(self, obj):
+        return log_label(obj)
 
 
 class VisitInline(ReadOnlyInline):

@@ -4,12 +4,13 @@ from dataclasses import dataclass
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from apps.core.identity import mobile_hash
 from apps.deadlines.models import Clock, Stage
 from apps.deadlines.services import Mark, clock_marks
 
-from .models import AppealOutcome, Declaration, State
+from .models import AppealOutcome, Declaration, State, Transition
 from .services import SUBJECT, declaration_clocks
 
 
@@ -42,7 +43,7 @@ def declaration_public_status(*, tracking_number: str, phone: str) -> PublicStat
     )
     if declaration is None:
         return None
-    history = [(entry.at, entry.state_label) for entry in declaration_timeline(declaration)]
+    history = [(e.at, e.label) for e in declaration_timeline(declaration) if e.changes_state]
     filed, decided = _("appeal filed"), _("appeal decided")
     for appeal in declaration.appeals.all():
         history.append((appeal.filed_at, filed))
@@ -73,23 +74,47 @@ def declaration_public_status(*, tracking_number: str, phone: str) -> PublicStat
 class TimelineEntry:
     at: dt.datetime
     state: str
-    state_label: str
+    label: str  # the state reached, or what was recorded on the case
     actor: object  # a User, or None for the applicant or the system
     actor_label: str
+    summary: str
     reason: str
+    changes_state: bool
+
+
+# What each log row that is not a change of state says (the services write the kind);
+# a change of state says the state reached.
+RECORD_LABELS = {
+    "visit_amended": gettext_lazy("home visit recorded again"),
+    "income_assessed": gettext_lazy("income calculated"),
+    "evaluation_recorded": gettext_lazy("village evaluation recorded again"),
+    "property_checked": gettext_lazy("property checked"),
+    "appeal_filed": gettext_lazy("appeal filed"),
+    "appeal_upheld": gettext_lazy("rejection upheld on appeal"),
+    "green_channel_opened": gettext_lazy("green channel opened"),
+    "green_help_recorded": gettext_lazy("green-channel help recorded"),
+    "routed": gettext_lazy("case routed"),
+    "routing_received": gettext_lazy("received by civil affairs"),
+}
+
+
+def log_label(t: Transition) -> str:
+    return str(RECORD_LABELS.get(t.kind) or t.get_to_state_display())
 
 
 def declaration_timeline(declaration: Declaration) -> list[TimelineEntry]:
-    """The case's whole history: its submission, then every state change."""
+    """The case's whole history: its submission, then every row of its log."""
     labels = dict(State.choices)
     entries = [
         TimelineEntry(
             at=declaration.submitted_at,
             state=State.SUBMITTED,
-            state_label=str(labels[State.SUBMITTED]),
+            label=str(labels[State.SUBMITTED]),
             actor=declaration.created_by,
             actor_label="" if declaration.created_by_id else declaration.get_channel_display(),
+            summary="",
             reason="",
+            changes_state=True,
         )
     ]
     for t in declaration.transitions.select_related("actor").order_by("at", "pk"):
@@ -97,10 +122,12 @@ def declaration_timeline(declaration: Declaration) -> list[TimelineEntry]:
             TimelineEntry(
                 at=t.at,
                 state=t.to_state,
-                state_label=str(labels.get(t.to_state, t.to_state)),
+                label=log_label(t),
                 actor=t.actor,
                 actor_label=t.actor_label,
+                summary=t.summary,
                 reason=t.reason,
+                changes_state=t.changes_state,
             )
         )
     return entries

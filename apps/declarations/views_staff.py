@@ -142,9 +142,12 @@ def _green_context(declaration: Declaration, user, clocks: list[tuple]) -> dict:
 def _detail_context(request, declaration: Declaration, **forms) -> dict:
     visit = declaration.visits.prefetch_related("members").first()
     clocks = _clock_rows(declaration)
+    timeline = declaration_timeline(declaration)
     return {
         "declaration": declaration,
-        "timeline": declaration_timeline(declaration),
+        "timeline": timeline,
+        # Why the case stands where it is: the reason of its last change of state.
+        "returned_reason": next((e.reason for e in reversed(timeline) if e.changes_state), ""),
         "visit": visit,
         "income": getattr(declaration, "income", None),
         "evaluation": declaration.evaluations.order_by("-pk").first(),

@@ -48,8 +48,7 @@ def household_documents_visible_to(user):
 
 
 def long_monitored_since(now: dt.datetime | None = None) -> dt.datetime:
-    """Households monitored since before this are flagged (policy: over two
-    years without the risk eliminated calls for close attention)."""
+    """Households monitored since before this are flagged (over two years)."""
     return (now or timezone.now()) - dt.timedelta(days=settings.LONG_MONITORED_DAYS)
 
 
@@ -300,6 +299,8 @@ EVENT_LABELS = {
     "plan_sent_back": _("help plan sent back"),
     "plan_approved": _("help plan approved by the county"),
     "plan_revised": _("help plan reopened for revision"),
+    "measure_added": _("help measure added to the plan"),
+    "measure_removed": _("help measure removed from the plan"),
     "measure_delivered": _("help measure delivered"),
     "follow_up": _("follow-up visit"),
     "elimination_proposed": _("risk elimination proposed"),

@@ -18,6 +18,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from apps.core.fields import EncryptedTextField
 from apps.core.identity import mask_id_number
+from apps.core.models import HistoryEntry
 from apps.declarations.models import Declaration
 from apps.households.models import MonitoredHousehold, RosterHousehold, RosterMember
 from apps.regions.models import Region, ScopedQuerySet
@@ -235,7 +236,7 @@ CLOSED_WARNING_STATES = [
 
 
 class VerifyMethod(models.TextChoices):
-    """How a warning is verified, as the policy names the ways: 村级研判、线上问询、入户排查."""
+    """村级研判、线上问询、入户排查: the three ways the policy names."""
 
     JUDGED = "judged", _("judged in the village")
     ASKED = "asked", _("asked by phone or online")
@@ -354,6 +355,19 @@ class Warning(ConcurrentTransitionMixin, models.Model):
     @transition(field=state, source=WarningState.OPEN, target=WarningState.MERGED)
     def merge_into_declaration(self):
         pass
+
+
+class WarningEvent(HistoryEntry):
+    """The warning's log: its verification, who made it and what was found."""
+
+    warning = models.ForeignKey(Warning, on_delete=models.CASCADE, related_name="events")
+
+    class Meta(HistoryEntry.Meta):
+        verbose_name = _("warning event")
+        verbose_name_plural = _("warning events")
+
+    def __str__(self):
+        return f"{self.warning} {self.kind} {self.at:%Y-%m-%d}"
 
 
 class WarningSource(models.Model):

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
@@ -343,7 +344,8 @@ def test_township_returns_the_village_amends_and_the_township_approves(
     assert state_of(case) == State.COUNTY_REVIEW
     shot(page, output_dir, "2-05-township-approved")
 
-    path = list(case.transitions.order_by("pk").values_list("to_state", flat=True))
+    changes = case.transitions.exclude(from_state=F("to_state"))  # not the records
+    path = list(changes.order_by("pk").values_list("to_state", flat=True))
     assert path[-4:] == [
         State.TOWNSHIP_REVIEW,
         State.RETURNED,

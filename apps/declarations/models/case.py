@@ -10,6 +10,7 @@ from stdnum import luhn
 
 from apps.core.fields import EncryptedTextField
 from apps.core.identity import mask_id_number, mask_mobile
+from apps.core.models import HistoryEntry
 
 # The kinds of difficulty are the household's risk types: they live in households.
 from apps.households.models import Difficulty
@@ -311,31 +312,31 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
         pass
 
 
-class Transition(models.Model):
-    """Every change of a declaration's state: who, when, from, to and why."""
+class Transition(HistoryEntry):
+    """The case's log. Every change of its state (`kind`: the FSM method), and every
+    record made on it without one (a visit amended, the income calculated, the property
+    checked, an appeal filed …), with the state the case was in: `from_state` equals
+    `to_state` for those."""
 
     declaration = models.ForeignKey(
         Declaration, on_delete=models.CASCADE, related_name="transitions"
     )
     from_state = models.CharField(_("from"), max_length=32, blank=True, choices=State.choices)
     to_state = models.CharField(_("to"), max_length=32, choices=State.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("by"),
-    )
-    # Who acted when no staff user did: the applicant, the system.
-    actor_label = models.CharField(_("by (not a user)"), max_length=50, blank=True)
-    reason = models.TextField(_("reason"), blank=True)
-    at = models.DateTimeField(_("at"), default=timezone.now)
 
-    class Meta:
-        verbose_name = _("state change")
-        verbose_name_plural = _("state changes")
-        ordering = ["at", "pk"]
+    class Meta(HistoryEntry.Meta):
+        verbose_name = _("case log entry")
+        verbose_name_plural = _("case log")
 
     def __str__(self):
         return f"{self.get_from_state_display() or '—'} → {self.get_to_state_display()}"
+
+    @classmethod
+    def record(cls, *, declaration, **fields):
+        fields.setdefault("from_state", declaration.state)
+        fields.setdefault("to_state", declaration.state)
+        return super().record(declaration=declaration, **fields)
+
+    @property
+    def changes_state(self) -> bool:
+        return self.from_state != self.to_state

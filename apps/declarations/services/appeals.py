@@ -39,6 +39,7 @@ def appeal_file(*, declaration: Declaration, reason: str, channel: str, actor=No
         raise WrongState(_("The appeal against this decision has already been decided."))
     rejection = (
         Transition.objects.filter(declaration=declaration, to_state=State.REJECTED)
+        .exclude(from_state=State.REJECTED)
         .order_by("-at", "-pk")
         .first()
     )
@@ -58,6 +59,14 @@ def appeal_file(*, declaration: Declaration, reason: str, channel: str, actor=No
                 region_code=declaration.region_code,
                 stages=[ClockSpec(Stage.APPEAL)],
                 at=appeal.filed_at,
+            )
+            Transition.record(
+                declaration=declaration,
+                actor=actor,
+                actor_label="" if actor else "applicant",
+                kind="appeal_filed",
+                summary=str(AppealChannel(channel).label),
+                reason=reason,
             )
             return appeal
     except IntegrityError:
@@ -103,12 +112,8 @@ def appeal_decide(*, appeal: Appeal, actor, outcome: str, reason: str) -> Appeal
     else:
         with transaction.atomic():
             record()
-            log = Transition.objects.create(
-                declaration=declaration,
-                from_state=declaration.state,
-                to_state=declaration.state,
-                actor=actor,
-                reason=_("Appeal upheld: %(reason)s") % {"reason": reason},
+            log = Transition.record(
+                declaration=declaration, actor=actor, kind="appeal_upheld", reason=reason
             )
             _applicant_sms(declaration, log, "appeal_decided", {"outcome": label})
     return appeal

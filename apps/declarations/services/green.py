@@ -1,8 +1,8 @@
-"""The green channel (绿色通道): for a disaster, an accident or
-a severe illness that leaves a family plainly and urgently in need, help is given at
-once and recorded, and the identification must finish within one month on its own
-(urgent) clock, through the normal review. Whatever the outcome, the help given stays on
-record; if the household is enrolled, it opens the household's plan as delivered help.
+"""The green channel (绿色通道): for a disaster, an accident or a severe illness that
+leaves a family plainly and urgently in need, help is given at once and recorded, and
+the identification must finish within one month on its own (urgent) clock, through the
+normal review. Whatever the outcome, the help given stays on record; if the household is
+enrolled, it opens the household's plan as delivered help.
 """
 
 import datetime as dt
@@ -26,10 +26,17 @@ from apps.notifications.services import OutgoingSms, messages_enqueue
 from apps.regions.models import CASEWORK_ROLES, Role, require_role_over
 from apps.regions.services import notice_recipients
 
-from ..models import Declaration, GreenCause, GreenChannel, GreenChannelHelp, VisitDocument
+from ..models import (
+    Declaration,
+    GreenCause,
+    GreenChannel,
+    GreenChannelHelp,
+    Transition,
+    VisitDocument,
+)
 from .intake import SUBJECT
 
-# Village staff or anyone above them may open a green channel and record help.
+# Village staff or anyone above them.
 GREEN_ROLES = CASEWORK_ROLES | {Role.CITY, Role.PROVINCE}
 
 
@@ -57,6 +64,13 @@ def declaration_open_green_channel(
                 reason=reason,
                 evidence=evidence,
                 opened_by=actor,
+            )
+            Transition.record(
+                declaration=declaration,
+                actor=actor,
+                kind="green_channel_opened",
+                summary=str(GreenCause(cause).label),
+                reason=reason,
             )
             (clock,) = clocks_start(
                 subject_type=SUBJECT,
@@ -119,9 +133,13 @@ def green_channel_record_help(
         raise InvalidInput(_("The date cannot be in the future."))
     if h.delivered_on < timezone.localdate(declaration.submitted_at) - dt.timedelta(days=31):
         raise InvalidInput(_("Help given long before the declaration does not belong here."))
-    return GreenChannelHelp.objects.create(
-        green_channel=green, delivered_on=h.delivered_on, recorded_by=actor, **given.fields()
-    )
+    with transaction.atomic():
+        Transition.record(
+            declaration=declaration, actor=actor, kind="green_help_recorded", summary=given.title
+        )
+        return GreenChannelHelp.objects.create(
+            green_channel=green, delivered_on=h.delivered_on, recorded_by=actor, **given.fields()
+        )
 
 
 def green_help_for_plan(declaration: Declaration) -> list[DeliveredHelp]:

@@ -1,6 +1,5 @@
 """The review workflow: village verification, township review, county approval,
-withdrawal and merging (policy: home visit within 5 working days of submission, feedback
-within 5 working days of the visit, enrolment within 15 working days of submission).
+withdrawal and merging.
 
 Every function checks the actor's role over the case's region and the case's state,
 changes it in one transaction with optimistic locking (the state a case was loaded in
@@ -116,11 +115,11 @@ def _transition(
                 raise WrongState from None
             declaration.save()
             _move_clocks(declaration, method)
-            log = Transition.objects.create(
+            log = Transition.record(
                 declaration=declaration,
                 from_state=from_state,
-                to_state=declaration.state,
-                actor=actor if actor and actor.is_authenticated else None,
+                kind=method,
+                actor=actor,
                 actor_label=actor_label,
                 reason=reason,
             )
@@ -342,6 +341,12 @@ def declaration_record_visit(
             # The income was calculated from the visit this one amends: calculate again.
             IncomeAssessment.objects.filter(declaration=declaration).delete()
             declaration._state.fields_cache.pop("income", None)
+            Transition.record(
+                declaration=declaration,
+                actor=actor,
+                kind="visit_amended",
+                summary=visit.visit_date.isoformat(),
+            )
     return created[0]
 
 
@@ -372,19 +377,27 @@ def declaration_assess_income(
         )
     net = visit.income_total - visit.rigid_expenses
     per_capita = (net / household_size).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    assessment, _created = IncomeAssessment.objects.update_or_create(
-        declaration=declaration,
-        defaults={
-            "household_size": household_size,
-            "net_income": net,
-            "per_capita": per_capita,
-            "threshold": line.amount,
-            "threshold_year": line.year,
-            "below_threshold": per_capita < line.amount,
-            "assessed_by": actor,
-            "assessed_at": timezone.now(),
-        },
-    )
+    with transaction.atomic():
+        assessment, _created = IncomeAssessment.objects.update_or_create(
+            declaration=declaration,
+            defaults={
+                "household_size": household_size,
+                "net_income": net,
+                "per_capita": per_capita,
+                "threshold": line.amount,
+                "threshold_year": line.year,
+                "below_threshold": per_capita < line.amount,
+                "assessed_by": actor,
+                "assessed_at": timezone.now(),
+            },
+        )
+        Transition.record(
+            declaration=declaration,
+            actor=actor,
+            kind="income_assessed",
+            summary=_("%(per_capita)s yuan a head against the line of %(line)s")
+            % {"per_capita": per_capita, "line": line.amount},
+        )
     return assessment
 
 
@@ -440,6 +453,12 @@ def declaration_record_evaluation(
     else:
         with transaction.atomic():
             save_evaluation()
+            Transition.record(
+                declaration=declaration,
+                actor=actor,
+                kind="evaluation_recorded",
+                summary=str(EvaluationOutcome(outcome).label),
+            )
     return created[0]
 
 
@@ -500,9 +519,20 @@ def declaration_record_property_check(
     for item, result in values.items():
         defaults[f"{item}_checked"] = result is not None
         defaults[f"{item}_result"] = (result or "").strip()
-    check, _created = PropertyCheck.objects.update_or_create(
-        declaration=declaration, defaults=defaults
-    )
+    with transaction.atomic():
+        check, _created = PropertyCheck.objects.update_or_create(
+            declaration=declaration, defaults=defaults
+        )
+        Transition.record(
+            declaration=declaration,
+            actor=actor,
+            kind="property_checked",
+            summary="；".join(
+                f"{PropertyCheck._meta.get_field(f'{item}_result').verbose_name}：{result or '—'}"
+                for item, result in values.items()
+                if result is not None
+            ),
+        )
     return check
 
 

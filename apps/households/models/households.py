@@ -16,6 +16,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from apps.core.fields import EncryptedTextField
 from apps.core.identity import mask_id_number
+from apps.core.models import HistoryEntry
 from apps.regions.models import Region, ScopedQuerySet
 
 
@@ -263,29 +264,17 @@ class IncomeRecord(models.Model):
         return f"{self.household} {self.period_start}–{self.period_end}: {self.per_capita}"
 
 
-class HouseholdEvent(models.Model):
-    """The household's log: every change made by a service, who, when and why."""
+class HouseholdEvent(HistoryEntry):
+    """The household's log: every change made by a service to the household, its plans,
+    visits and eliminations."""
 
     household = models.ForeignKey(
         MonitoredHousehold, on_delete=models.CASCADE, related_name="events"
     )
-    kind = models.CharField(_("what"), max_length=40)
-    summary = models.CharField(_("summary"), max_length=200, blank=True)
-    reason = models.TextField(_("reason"), blank=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    at = models.DateTimeField(_("at"), default=timezone.now)
 
-    class Meta:
+    class Meta(HistoryEntry.Meta):
         verbose_name = _("household event")
         verbose_name_plural = _("household events")
-        ordering = ["at", "pk"]
 
     def __str__(self):
         return f"{self.household} {self.kind} {self.at:%Y-%m-%d}"

@@ -1,7 +1,7 @@
-"""Every change to a household is one of these functions: each checks permission and
-region scope, logs, moves clocks and queues notifications in one transaction."""
+"""Every change to a household is one of these functions: keyword-only, checking who
+may, in one transaction, with one row of the household's log."""
 
-from .common import FOLLOW_UP_SUBJECT, LOOK_BACK_SUBJECT, PLAN_SUBJECT, log_event
+from .common import FOLLOW_UP_SUBJECT, LOOK_BACK_SUBJECT, PLAN_SUBJECT
 from .enrolment import (
     AlreadyMonitored,
     DeliveredHelp,
@@ -62,7 +62,6 @@ __all__ = [
     "household_set_category",
     "household_set_industry_willing",
     "is_without_labour",
-    "log_event",
     "lookback_record",
     "lookbacks_sample",
     "measure_record_delivery",

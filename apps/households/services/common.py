@@ -1,12 +1,10 @@
-"""What every household service shares: the log, clocks filed under the household's
-things, and the reason check."""
+"""What every household service shares: clocks filed under the household's things,
+and the checks of typed text."""
 
 from django.utils.translation import gettext as _
 
 from apps.core.errors import InvalidInput
 from apps.core.forms import strip_controls
-
-from ..models import HouseholdEvent, MonitoredHousehold
 
 # Clock subject types of this app (the clock table serves every kind of case).
 PLAN_SUBJECT = "help_plan"
@@ -14,18 +12,6 @@ FOLLOW_UP_SUBJECT = "follow_up"
 LOOK_BACK_SUBJECT = "look_back"
 
 REASON_MAX = 500
-
-
-def log_event(
-    *, household: MonitoredHousehold, kind: str, actor, summary: str = "", reason: str = ""
-) -> HouseholdEvent:
-    return HouseholdEvent.objects.create(
-        household=household,
-        kind=kind,
-        summary=summary[:200],
-        reason=reason,
-        actor=actor if actor is not None and actor.is_authenticated else None,
-    )
 
 
 def clean_text(value: str, *, label: str, max_length: int, required: bool = True) -> str:

@@ -15,6 +15,7 @@ from apps.deadlines.services import ClockSpec, clocks_start
 from ..models import (
     Category,
     HelpPlan,
+    HouseholdEvent,
     HouseholdMember,
     HouseholdStatus,
     IncomeRecord,
@@ -23,7 +24,7 @@ from ..models import (
     PlanMeasure,
     RosterMember,
 )
-from .common import PLAN_SUBJECT, log_event
+from .common import PLAN_SUBJECT
 from .monitoring import follow_up_schedule
 
 
@@ -162,7 +163,7 @@ def household_enrol(
                 ),
             )
             _save_members(household, members)
-            log_event(household=household, kind="enrolled", actor=actor)
+            HouseholdEvent.record(household=household, kind="enrolled", actor=actor)
         if income is not None:
             IncomeRecord.objects.create(
                 household=household,
@@ -210,5 +211,5 @@ def _reidentify(household, risk_types, per_capita_income, members, actor) -> Mon
     if members:
         household.members.all().delete()
         _save_members(household, members)
-    log_event(household=household, kind="reidentified", actor=actor)
+    HouseholdEvent.record(household=household, kind="reidentified", actor=actor)
     return household

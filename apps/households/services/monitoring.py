@@ -1,5 +1,5 @@
-"""Dynamic management (动态管理): follow-up visits on a schedule,
-risk elimination through village, township and county, look-back reviews after it."""
+"""Dynamic management (动态管理): follow-up visits on a schedule, risk elimination
+through village, township and county, look-back reviews after it."""
 
 import datetime as dt
 import math
@@ -29,6 +29,7 @@ from ..models import (
     EliminationState,
     FollowUp,
     HouseholdDocument,
+    HouseholdEvent,
     HouseholdStatus,
     IncomeRecord,
     LabourCapacity,
@@ -39,7 +40,7 @@ from ..models import (
     PlanMeasure,
     Stability,
 )
-from .common import FOLLOW_UP_SUBJECT, LOOK_BACK_SUBJECT, clean_reason, clean_text, log_event
+from .common import FOLLOW_UP_SUBJECT, LOOK_BACK_SUBJECT, clean_reason, clean_text
 
 FINDINGS_MAX = 2000
 
@@ -127,7 +128,7 @@ def follow_up_record(
         if stability == Stability.NEW_RISK:
             household.risk_types = sorted(set(household.risk_types) | set(new_risks))
             household.save(update_fields=["risk_types"])
-        log_event(
+        HouseholdEvent.record(
             household=household,
             kind="follow_up",
             actor=actor,
@@ -247,7 +248,13 @@ def elimination_propose(
             evidence=e.evidence,
             proposed_by=actor,
         )
-        log_event(household=household, kind="elimination_proposed", actor=actor)
+        HouseholdEvent.record(
+            household=household,
+            kind="elimination_proposed",
+            actor=actor,
+            summary=_("%(per_capita)s yuan a head against the line of %(line)s")
+            % {"per_capita": per_capita, "line": line.amount},
+        )
     return proposal
 
 
@@ -269,7 +276,9 @@ def elimination_township_pass(*, proposal: EliminationProposal, actor) -> Elimin
     require_role_over(actor, proposal.region_code, TOWNSHIP_ROLES)
     with transaction.atomic():
         _elimination_transition(proposal, "township_pass")
-        log_event(household=proposal.household, kind="elimination_township_checked", actor=actor)
+        HouseholdEvent.record(
+            household=proposal.household, kind="elimination_township_checked", actor=actor
+        )
     return proposal
 
 
@@ -288,7 +297,7 @@ def elimination_refuse(*, proposal: EliminationProposal, actor, reason: str) -> 
 
     with transaction.atomic():
         _elimination_transition(proposal, "refuse", before)
-        log_event(
+        HouseholdEvent.record(
             household=proposal.household, kind="elimination_refused", actor=actor, reason=reason
         )
     return proposal
@@ -330,7 +339,7 @@ def elimination_approve(
             household.eliminate()
             household.save()
             _cancel_follow_ups(household)
-            log_event(
+            HouseholdEvent.record(
                 household=household,
                 kind="eliminated",
                 actor=actor,
@@ -427,7 +436,8 @@ def _record_look_back(look_back, actor, reviewed_on, outcome, findings) -> None:
         raise Conflict
     look_back.refresh_from_db()
     clocks_meet(subject_type=LOOK_BACK_SUBJECT, subject_id=look_back.pk)
-    log_event(
+    # One row: the outcome "not stable" says that the household is back under monitoring.
+    HouseholdEvent.record(
         household=household,
         kind="look_back",
         actor=actor,
@@ -436,5 +446,4 @@ def _record_look_back(look_back, actor, reviewed_on, outcome, findings) -> None:
     if outcome == LookBackOutcome.UNSTABLE and household.status == HouseholdStatus.ELIMINATED:
         household.return_to_monitoring()
         household.save()
-        log_event(household=household, kind="returned_to_monitoring", actor=actor)
         follow_up_schedule(household=household)

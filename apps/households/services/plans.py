@@ -29,6 +29,7 @@ from ..models import (
     Difficulty,
     HelpPlan,
     HouseholdDocument,
+    HouseholdEvent,
     LabourCapacity,
     MeasureStatus,
     MonitoredHousehold,
@@ -38,7 +39,7 @@ from ..models import (
     PolicyMeasure,
     Schooling,
 )
-from .common import PLAN_SUBJECT, clean_reason, clean_text, log_event
+from .common import PLAN_SUBJECT, clean_reason, clean_text
 
 MAX_AMOUNT = Decimal("100000000")
 MAX_MEASURES = 40
@@ -58,8 +59,7 @@ class Suggestion:
         return str(PolicyKind(self.kind).label)
 
 
-# Which kinds of help each risk type calls for (policy: help tailored to the household's
-# risks and labour; civil-affairs assistance where the family qualifies).
+# Which kinds of help each risk type calls for, as the provincial policy pairs them.
 RISK_KINDS = {
     "illness": [PolicyKind.MEDICAL],
     "disability": [PolicyKind.BACKSTOP],
@@ -214,20 +214,31 @@ def plan_add_measure(*, plan: HelpPlan, actor, measure: MeasureInput) -> PlanMea
         raise InvalidInput(_("The dates are out of range."))
     if plan.measures.count() >= MAX_MEASURES:
         raise InvalidInput(_("A plan can have at most 40 measures."))
-    return PlanMeasure.objects.create(
-        plan=plan,
-        time_bound=time_bound,
-        start_on=m.start_on,
-        end_on=m.end_on,
-        **help.fields(),
-    )
+    with transaction.atomic():
+        HouseholdEvent.record(
+            household=plan.household, kind="measure_added", actor=actor, summary=help.title
+        )
+        return PlanMeasure.objects.create(
+            plan=plan,
+            time_bound=time_bound,
+            start_on=m.start_on,
+            end_on=m.end_on,
+            **help.fields(),
+        )
 
 
 def plan_remove_measure(*, measure: PlanMeasure, actor) -> None:
     _require_draft(measure.plan, actor)
     if measure.status != MeasureStatus.PLANNED or measure.green_channel:
         raise InvalidInput(_("Help already given stays on the plan."))
-    measure.delete()
+    with transaction.atomic():
+        measure.delete()
+        HouseholdEvent.record(
+            household=measure.plan.household,
+            kind="measure_removed",
+            actor=actor,
+            summary=measure.title,
+        )
 
 
 def measure_record_delivery(
@@ -260,7 +271,7 @@ def measure_record_delivery(
         if not updated:
             raise Conflict
         measure.refresh_from_db()
-        log_event(
+        HouseholdEvent.record(
             household=plan.household, kind="measure_delivered", actor=actor, summary=measure.title
         )
     return measure
@@ -268,8 +279,7 @@ def measure_record_delivery(
 
 def measures_end_expired(*, today: dt.date | None = None) -> int:
     """The daily step: time-bound measures past their end date have ended. They ran on
-    after the household's risk was eliminated, as the policy asks: measures with a term
-    (micro-credit, public-welfare jobs, vocational subsidies) run to their end."""
+    after the household's risk was eliminated, as the policy asks."""
     today = today or timezone.localdate()
     return PlanMeasure.objects.filter(status=MeasureStatus.RUNNING, end_on__lt=today).update(
         status=MeasureStatus.ENDED
@@ -297,7 +307,7 @@ def plan_submit(*, plan: HelpPlan, actor) -> HelpPlan:
         raise InvalidInput(_("Add at least one measure to the plan."))
     with transaction.atomic():
         _plan_transition(plan, "submit")
-        log_event(household=plan.household, kind="plan_submitted", actor=actor)
+        HouseholdEvent.record(household=plan.household, kind="plan_submitted", actor=actor)
     return plan
 
 
@@ -305,7 +315,7 @@ def plan_township_pass(*, plan: HelpPlan, actor) -> HelpPlan:
     require_role_over(actor, plan.region_code, TOWNSHIP_ROLES)
     with transaction.atomic():
         _plan_transition(plan, "township_pass")
-        log_event(household=plan.household, kind="plan_township_checked", actor=actor)
+        HouseholdEvent.record(household=plan.household, kind="plan_township_checked", actor=actor)
     return plan
 
 
@@ -320,7 +330,7 @@ def plan_send_back(*, plan: HelpPlan, actor, reason: str) -> HelpPlan:
     with transaction.atomic():
         plan.returned_reason = reason
         _plan_transition(plan, "send_back")
-        event = log_event(
+        event = HouseholdEvent.record(
             household=plan.household, kind="plan_sent_back", actor=actor, reason=reason
         )
         _village_sms(plan, event.pk, "village_plan_returned", {"reason": reason[:30]})
@@ -334,7 +344,7 @@ def plan_approve(*, plan: HelpPlan, actor) -> HelpPlan:
         plan.approved_by = actor
         _plan_transition(plan, "approve")
         clocks_meet(subject_type=PLAN_SUBJECT, subject_id=plan.pk, stages=[Stage.HELP_PLAN])
-        event = log_event(household=plan.household, kind="plan_approved", actor=actor)
+        event = HouseholdEvent.record(household=plan.household, kind="plan_approved", actor=actor)
         _village_sms(plan, event.pk, "village_plan_approved", {})
     return plan
 
@@ -345,7 +355,9 @@ def plan_revise(*, plan: HelpPlan, actor, reason: str) -> HelpPlan:
     reason = clean_reason(reason)
     with transaction.atomic():
         _plan_transition(plan, "revise")
-        log_event(household=plan.household, kind="plan_revised", actor=actor, reason=reason)
+        HouseholdEvent.record(
+            household=plan.household, kind="plan_revised", actor=actor, reason=reason
+        )
     return plan
 
 

@@ -7,8 +7,8 @@ from django.utils.translation import gettext as _
 from apps.core.errors import InvalidInput, WrongState
 from apps.regions.models import COUNTY_ROLES, VILLAGE_ROLES, require_role_over
 
-from ..models import Category, HouseholdStatus, MonitoredHousehold
-from .common import clean_reason, log_event
+from ..models import Category, HouseholdEvent, HouseholdStatus, MonitoredHousehold
+from .common import clean_reason
 
 
 def household_set_industry_willing(
@@ -24,7 +24,7 @@ def household_set_industry_willing(
     with transaction.atomic():
         household.industry_willing = willing
         household.save(update_fields=["industry_willing"])
-        log_event(
+        HouseholdEvent.record(
             household=household,
             kind="industry_willing",
             actor=actor,
@@ -49,7 +49,7 @@ def household_set_category(
     with transaction.atomic():
         household.category = category
         household.save(update_fields=["category"])
-        log_event(
+        HouseholdEvent.record(
             household=household,
             kind="category",
             actor=actor,

@@ -1,4 +1,4 @@
-"""The civil-affairs linkage (社会救助共享联动): declarations pushed to civil affairs on a
+"""The civil-affairs linkage: declarations pushed to civil affairs on a
 schedule, compared against its assistance rolls, and verified cases routed to
 civil-affairs assistance, to poverty-return monitoring, or both."""
 
@@ -13,7 +13,7 @@ from openpyxl import Workbook
 
 from apps.accounts.models import PersonalDataAccess
 from apps.core.errors import InvalidInput, WrongState
-from apps.declarations.models import Declaration, State
+from apps.declarations.models import Declaration, State, Transition
 from apps.households.models import RosterMember
 from apps.households.services.common import clean_text
 from apps.regions.models import COUNTY_ROLES, TOWNSHIP_ROLES, Level, Region, require_role_over
@@ -124,6 +124,17 @@ def declaration_route(
                 "received_at": None,
             },
         )
+        Transition.record(
+            declaration=declaration,
+            actor=actor,
+            kind="routed",
+            summary="、".join(
+                str(CaseRouting._meta.get_field(f).verbose_name)
+                for f in ("to_civil_affairs", "to_monitoring")
+                if getattr(routing, f)
+            ),
+            reason=note,
+        )
     return routing
 
 
@@ -134,9 +145,13 @@ def routing_receive(*, routing: CaseRouting, actor) -> CaseRouting:
 
         raise NotPermitted
     if routing.received_at is None:
-        CaseRouting.objects.filter(pk=routing.pk, received_at__isnull=True).update(
-            received_at=timezone.now()
-        )
+        with transaction.atomic():
+            if CaseRouting.objects.filter(pk=routing.pk, received_at__isnull=True).update(
+                received_at=timezone.now()
+            ):
+                Transition.record(
+                    declaration=routing.declaration, actor=actor, kind="routing_received"
+                )
         routing.refresh_from_db()
     return routing
 

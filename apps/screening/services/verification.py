@@ -18,7 +18,7 @@ from apps.declarations.services import DeclarationInput, declaration_submit
 from apps.households.services.common import clean_text
 from apps.regions.models import VILLAGE_ROLES, require_role_over
 
-from ..models import VerifyMethod, Warning
+from ..models import VerifyMethod, Warning, WarningEvent
 from .raising import SUBJECT
 
 
@@ -69,6 +69,13 @@ def warning_verify(
         warning.verified_at = timezone.now()
         warning.save()
         clocks_meet(subject_type=SUBJECT, subject_id=warning.pk)
+        WarningEvent.record(
+            warning=warning,
+            actor=actor,
+            kind=outcome,
+            summary=str(VerifyMethod(method).label),
+            reason=reason,
+        )
 
     try:
         with transaction.atomic():

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('declarations', '0008_village_without_db_constraint'),
+        ('declarations', '0009_case_log'),
         ('regions', '0001_initial'),
     ]
 

@@ -1,0 +1,46 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class HistoryEntry(models.Model):
+    """One row of an object's history: who did what to it, when, and why.
+
+    Each kind of case keeps its own log table, a subclass with the foreign key to its
+    subject (a declaration's `Transition`, a household's `HouseholdEvent`, a warning's
+    `WarningEvent`), so that its page reads its history through one relation. Every
+    service that writes on a user's behalf adds exactly one row through `record()`, in
+    the same transaction as the change.
+    """
+
+    kind = models.CharField(_("what"), max_length=40)
+    # What was recorded, in a line: the record itself may be overwritten later.
+    summary = models.CharField(_("summary"), max_length=200, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # Who acted when no staff user did: the applicant from the status page.
+    actor_label = models.CharField(_("by (not a user)"), max_length=50, blank=True)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        abstract = True
+        ordering = ["at", "pk"]
+
+    @classmethod
+    def record(cls, *, actor, kind: str, summary: str = "", reason: str = "", **fields):
+        """Add a row; `fields` name the subject (and any column of the subclass)."""
+        return cls.objects.create(
+            actor=actor if actor is not None and actor.is_authenticated else None,
+            kind=kind,
+            summary=summary[:200],
+            reason=reason,
+            **fields,
+        )
