@@ -1,4 +1,4 @@
-"""Department data that finds people before they ask ("数据找人", MISSION.md steps 8–9).
+"""Department data that finds people before they ask ("数据找人").
 
 Departments deliver feeds (uploads or the API) in batches of records. A record is
 matched by the keyed hash of the ID number against the population roster and the
@@ -20,7 +20,7 @@ from apps.core.fields import EncryptedTextField
 from apps.core.identity import mask_id_number
 from apps.declarations.models import Declaration
 from apps.households.models import MonitoredHousehold, RosterHousehold, RosterMember
-from apps.regions.models import Region, ScopedQuerySet
+from apps.regions.models import VILLAGE_ROLES, Region, ScopedQuerySet
 
 
 class FeedKind(models.TextChoices):
@@ -235,7 +235,7 @@ CLOSED_WARNING_STATES = [
 
 
 class VerifyMethod(models.TextChoices):
-    """村级研判、线上问询、入户排查 (seed 000 §2)."""
+    """How the village verified: 村级研判、线上问询、入户排查."""
 
     JUDGED = "judged", _("judged in the village")
     ASKED = "asked", _("asked by phone or online")
@@ -337,23 +337,36 @@ class Warning(ConcurrentTransitionMixin, models.Model):
     def is_open(self) -> bool:
         return self.state == WarningState.OPEN
 
-    # Guards and state only; services hold permission, the clock and the log.
+    # Guards, state and who may make each transition (roles over the warning's region);
+    # services check them and hold the clock and the log.
 
-    @transition(field=state, source=WarningState.OPEN, target=WarningState.NO_RISK)
+    @transition(
+        field=state, source=WarningState.OPEN, target=WarningState.NO_RISK, permission=VILLAGE_ROLES
+    )
     def find_no_risk(self):
         pass
 
-    @transition(field=state, source=WarningState.OPEN, target=WarningState.CONVERTED)
+    @transition(
+        field=state,
+        source=WarningState.OPEN,
+        target=WarningState.CONVERTED,
+        permission=VILLAGE_ROLES,
+    )
     def convert(self):
-        pass
+        """Into a declaration (channel: department warning) entering the review."""
 
-    @transition(field=state, source=WarningState.OPEN, target=WarningState.REFERRED)
+    @transition(
+        field=state,
+        source=WarningState.OPEN,
+        target=WarningState.REFERRED,
+        permission=VILLAGE_ROLES,
+    )
     def refer(self):
-        pass
+        """To civil affairs."""
 
     @transition(field=state, source=WarningState.OPEN, target=WarningState.MERGED)
     def merge_into_declaration(self):
-        pass
+        """When raised, into the household's open declaration."""
 
 
 class WarningSource(models.Model):
@@ -450,7 +463,7 @@ class RoutingQuerySet(ScopedQuerySet):
 
 
 class CaseRouting(models.Model):
-    """Where a verified case goes (seed 004): civil-affairs assistance, poverty-return
+    """Where a verified case goes: civil-affairs assistance, poverty-return
     monitoring, or both."""
 
     declaration = models.OneToOneField(
