@@ -193,9 +193,9 @@ def declarations_search(user, query: str, *, limit: int = 50):
 
 @dataclass(frozen=True)
 class Action:
-    """A button on a case page: the transition of its name (its form: "", "reason" or
-    "merge"), or a page of its own for the work done in `states` by the people of
-    `transition`, which it leads to."""
+    """A button on a case page: the transition of that name, with its form ("", "reason"
+    or "merge"); or a page of its own ("page") for the work done in `states`, offered to
+    those who may make `transition`, the one that work leads to."""
 
     name: str
     label: object

@@ -154,7 +154,7 @@ class Abilities:
     county: bool
     monitoring: bool
     plan_state: str = ""
-    plan_moves: frozenset = frozenset()
+    plan_moves: frozenset = frozenset()  # names of transitions
 
     @property
     def draft(self) -> bool:
@@ -185,7 +185,7 @@ def abilities(user, household: MonitoredHousehold, plan: HelpPlan | None) -> Abi
         county=bool(roles & COUNTY_ROLES),
         monitoring=household.status == HouseholdStatus.MONITORING,
         plan_state=plan.state if plan else "",
-        plan_moves=frozenset(user_transitions(plan, user)) if plan else frozenset(),
+        plan_moves=frozenset(user_transitions(plan, user) if plan else ()),
     )
 
 
