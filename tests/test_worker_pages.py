@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
@@ -14,8 +15,10 @@ from apps.core.identity import id_check_digit
 from apps.declarations import services as s
 from apps.declarations.models import Declaration, State, VisitDocument
 from apps.households.models import MonitoredHousehold, MonitoringThreshold
+from apps.regions.models import Role
 
-from .conftest import ANDING, ID_A, WOGOU, declaration_input, form_data  # noqa: F401
+from .conftest import ANDING, ID_A, ID_B, PROVINCE, WOGOU, declaration_input, make_staff
+from .review_steps import to_county, to_notice, to_township
 
 pytestmark = pytest.mark.django_db
 
@@ -238,3 +241,80 @@ def test_a_grid_worker_s_home_with_200_open_cases_takes_a_fixed_number_of_querie
     with django_assert_max_num_queries(15):
         response = client.get(reverse("staff:home") + "?page=4")
     assert len(response.context["page"].object_list) == 50
+
+
+# (state, role): the buttons and pages a user of that role is offered on a case of 窝沟村.
+OFFERED = {
+    (State.SUBMITTED, Role.GRID): {"accept", "withdraw", "merge"},
+    (State.SUBMITTED, Role.TOWNSHIP): {"withdraw", "merge"},
+    (State.SUBMITTED, Role.CITY): set(),
+    (State.IN_NOTICE, Role.GRID): {"pass_to_township", "village_reject", "withdraw", "merge"},
+    (State.IN_NOTICE, Role.COUNTY): {"withdraw", "merge"},
+    (State.TOWNSHIP_REVIEW, Role.GRID): {"withdraw", "merge"},
+    (State.TOWNSHIP_REVIEW, Role.TOWNSHIP): {
+        "property",
+        "township_approve",
+        "township_return",
+        "township_reject",
+        "withdraw",
+        "merge",
+    },
+    (State.COUNTY_REVIEW, Role.TOWNSHIP): {"withdraw", "merge"},
+    (State.COUNTY_REVIEW, Role.COUNTY): {
+        "county_approve",
+        "county_return",
+        "county_reject",
+        "withdraw",
+        "merge",
+    },
+    (State.COUNTY_REVIEW, Role.PROVINCE): set(),
+}
+PAGES = {"visit", "income", "evaluation", "property"}
+BUTTONS = set().union(*OFFERED.values()) - PAGES
+
+
+@pytest.mark.parametrize("state", sorted({state for state, _role in OFFERED}))
+def test_the_page_offers_exactly_the_buttons_the_user_may_press(
+    client, regions, case, grid_wogou, township_lujiagou, line, state
+):
+    """Each button offered is done when pressed; every other is refused."""
+    prepare = {
+        State.IN_NOTICE: lambda: to_notice(case, grid_wogou),
+        State.TOWNSHIP_REVIEW: lambda: (
+            to_township(case, grid_wogou),
+            s.declaration_record_property_check(
+                declaration=case,
+                actor=township_lujiagou,
+                vehicles="无",
+                housing="无",
+                business="无",
+            ),
+        ),
+        State.COUNTY_REVIEW: lambda: to_county(case, grid_wogou, township_lujiagou),
+    }
+    prepare.get(state, lambda: None)()
+    twin = s.declaration_submit(
+        village=regions[WOGOU], data=declaration_input(id_number=ID_B, phone="13700001111")
+    ).declaration
+    users = {
+        Role.GRID: grid_wogou,
+        Role.TOWNSHIP: township_lujiagou,
+        Role.COUNTY: make_staff("county", regions[ANDING], Role.COUNTY),
+        Role.CITY: make_staff("city", regions["621100000000"], Role.CITY),
+        Role.PROVINCE: make_staff("province", regions[PROVINCE], Role.PROVINCE),
+    }
+    for (at, role), expected in OFFERED.items():
+        if at != state:
+            continue
+        client.force_login(users[role])
+        page = client.get(url("detail", case)).content.decode()
+        offered = {a for a in BUTTONS if url("act", case, a) in page}
+        offered |= {a for a in PAGES if url(a, case) in page}
+        assert offered == expected, role
+        for action in BUTTONS:
+            with transaction.atomic():  # each press undone, to try the next
+                response = client.post(
+                    url("act", case, action), {"reason": "理由", "into": twin.tracking_number}
+                )
+                transaction.set_rollback(True)
+            assert (response.status_code == 302) == (action in expected), (role, action)

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy
 from apps.core.identity import mobile_hash
 from apps.deadlines.models import Clock, Stage
 from apps.deadlines.services import Mark, clock_marks
+from apps.regions.models import transition_roles, user_transitions
 
 from .models import AppealOutcome, Declaration, State, Transition
 from .services import SUBJECT, declaration_clocks
@@ -219,111 +220,73 @@ def declarations_search(user, query: str, *, limit: int = 50):
 
 
 @dataclass(frozen=True)
-class ActionSpec:
+class Action:
+    """A button on a case page: the transition of that name, with its form ("", "reason"
+    or "merge"); or a page of its own ("page") for the work done in `states`, offered to
+    those who may make `transition`, the one that work leads to."""
+
     name: str
     label: object
-    roles: frozenset
-    states: tuple
-    form: str = ""  # "", "reason", "merge" or "page" (a page of its own)
+    form: str = ""
     danger: bool = False
+    transition: str = ""
+    states: tuple = ()
 
 
-def _actions():
-    from django.utils.translation import gettext_lazy as _
+ACTIONS = [
+    Action("accept", gettext_lazy("Accept the case")),
+    Action(
+        "visit",
+        gettext_lazy("Record the home visit"),
+        "page",
+        transition="verify",
+        states=(State.ACCEPTED, State.RETURNED),
+    ),
+    Action(
+        "income",
+        gettext_lazy("Calculate income"),
+        "page",
+        transition="start_notice",
+        states=(State.VERIFIED, State.RETURNED),
+    ),
+    Action(
+        "evaluation",
+        gettext_lazy("Record evaluation and notice"),
+        "page",
+        transition="start_notice",
+        states=(State.VERIFIED, State.RETURNED),
+    ),
+    Action("pass_to_township", gettext_lazy("Pass to the township")),
+    Action("village_reject", gettext_lazy("Do not enrol"), "reason", danger=True),
+    Action(
+        "property",
+        gettext_lazy("Record the property check"),
+        "page",
+        transition="township_approve",
+        states=(State.TOWNSHIP_REVIEW,),
+    ),
+    Action("township_approve", gettext_lazy("Approve to the county")),
+    Action("township_return", gettext_lazy("Return to the village"), "reason"),
+    Action("township_reject", gettext_lazy("Do not enrol"), "reason", danger=True),
+    Action("county_approve", gettext_lazy("Approve enrolment")),
+    Action("county_return", gettext_lazy("Return to the township"), "reason"),
+    Action("county_reject", gettext_lazy("Do not enrol"), "reason", danger=True),
+    Action("withdraw", gettext_lazy("Withdraw (applicant's wish)"), "reason", danger=True),
+    Action("merge", gettext_lazy("Merge into its twin"), "merge", danger=True),
+]
+BUTTONS = {a.name: a for a in ACTIONS if a.form != "page"}
 
-    from .models import OPEN_STATES
-    from .models.case import VILLAGE_STATES
-    from .services.review import CASEWORK_ROLES, COUNTY_ROLES, TOWNSHIP_ROLES, VILLAGE_ROLES
 
+def available_actions(declaration: Declaration, user) -> list[Action]:
+    """The buttons the user may press on the case now: the transitions and pages their
+    roles over its region allow in its state."""
+    moves = user_transitions(declaration, user)
     return [
-        ActionSpec("accept", _("Accept the case"), VILLAGE_ROLES, (State.SUBMITTED,)),
-        ActionSpec(
-            "visit",
-            _("Record the home visit"),
-            VILLAGE_ROLES,
-            (State.ACCEPTED, State.RETURNED),
-            "page",
-        ),
-        ActionSpec(
-            "income", _("Calculate income"), VILLAGE_ROLES, (State.VERIFIED, State.RETURNED), "page"
-        ),
-        ActionSpec(
-            "evaluation",
-            _("Record evaluation and notice"),
-            VILLAGE_ROLES,
-            (State.VERIFIED, State.RETURNED),
-            "page",
-        ),
-        ActionSpec(
-            "pass_to_township",
-            _("Pass to the township"),
-            VILLAGE_ROLES,
-            (State.IN_NOTICE, State.RETURNED),
-        ),
-        ActionSpec(
-            "village_reject",
-            _("Do not enrol"),
-            VILLAGE_ROLES,
-            tuple(VILLAGE_STATES),
-            "reason",
-            True,
-        ),
-        ActionSpec(
-            "property",
-            _("Record the property check"),
-            TOWNSHIP_ROLES,
-            (State.TOWNSHIP_REVIEW,),
-            "page",
-        ),
-        ActionSpec(
-            "township_approve", _("Approve to the county"), TOWNSHIP_ROLES, (State.TOWNSHIP_REVIEW,)
-        ),
-        ActionSpec(
-            "township_return",
-            _("Return to the village"),
-            TOWNSHIP_ROLES,
-            (State.TOWNSHIP_REVIEW,),
-            "reason",
-        ),
-        ActionSpec(
-            "township_reject",
-            _("Do not enrol"),
-            TOWNSHIP_ROLES,
-            (State.TOWNSHIP_REVIEW,),
-            "reason",
-            True,
-        ),
-        ActionSpec("county_approve", _("Approve enrolment"), COUNTY_ROLES, (State.COUNTY_REVIEW,)),
-        ActionSpec(
-            "county_return",
-            _("Return to the township"),
-            COUNTY_ROLES,
-            (State.COUNTY_REVIEW,),
-            "reason",
-        ),
-        ActionSpec(
-            "county_reject", _("Do not enrol"), COUNTY_ROLES, (State.COUNTY_REVIEW,), "reason", True
-        ),
-        ActionSpec(
-            "withdraw",
-            _("Withdraw (applicant's wish)"),
-            CASEWORK_ROLES,
-            tuple(OPEN_STATES),
-            "reason",
-            True,
-        ),
-        ActionSpec(
-            "merge", _("Merge into its twin"), CASEWORK_ROLES, tuple(OPEN_STATES), "merge", True
-        ),
+        a
+        for a in ACTIONS
+        if a.name in moves
+        or (
+            declaration.state in a.states
+            and transition_roles(declaration, a.transition)(declaration, user)
+        )
     ]
-
-
-def available_actions(declaration: Declaration, user) -> list[ActionSpec]:
-    from apps.regions.models import roles_over
-
-    roles = roles_over(user, declaration.region_code)
-    return [a for a in _actions() if a.roles & roles and declaration.state in a.states]
-
-
-def action_spec(name: str) -> ActionSpec | None:
-    return next((a for a in _actions() if a.name == name), None)

@@ -19,7 +19,7 @@ from apps.deadlines.services import clock_marks
 from apps.households import views as household_views
 from apps.households.forms import ReidentifyForm
 from apps.households.models import PolicyMeasure
-from apps.regions.models import StaffMembership, roles_over
+from apps.regions.models import CASEWORK_ROLES, VILLAGE_ROLES, StaffMembership, roles_over
 
 from . import services
 from .forms_green import GreenChannelForm, GreenHelpForm
@@ -39,7 +39,7 @@ from .forms_review import (
 )
 from .models import Appeal, AppealOutcome, Declaration, DocumentKind, State, VisitDocument
 from .selectors import (
-    action_spec,
+    BUTTONS,
     available_actions,
     declaration_timeline,
     declarations_search,
@@ -50,7 +50,6 @@ from .selectors import (
 from .services import declaration_clocks
 from .services.appeals import DECIDING_ROLES
 from .services.green import GREEN_ROLES, HelpInput
-from .services.review import CASEWORK_ROLES, VILLAGE_ROLES
 
 
 def _case(request, tracking_number) -> Declaration:
@@ -195,8 +194,8 @@ def _refused(request, declaration, exc: services.ActionRefused, **forms):
 def act(request, tracking_number, action):
     """The buttons on a case page: accept, pass up, approve, return, reject, withdraw, merge."""
     declaration = _case(request, tracking_number)
-    spec = action_spec(action)
-    if spec is None or spec.form == "page":
+    spec = BUTTONS.get(action)
+    if spec is None:
         raise Http404
     form_class = {"reason": ReasonForm, "merge": MergeForm}.get(spec.form)
     form = form_class(request.POST) if form_class else None

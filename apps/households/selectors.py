@@ -15,12 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.deadlines.models import Clock
 from apps.deadlines.services import Mark, clock_marks
-from apps.regions.models import (
-    COUNTY_ROLES,
-    TOWNSHIP_ROLES,
-    VILLAGE_ROLES,
-    roles_over,
-)
+from apps.regions.models import COUNTY_ROLES, VILLAGE_ROLES, roles_over, user_transitions
 
 from .models import (
     EliminationProposal,
@@ -48,7 +43,7 @@ def household_documents_visible_to(user):
 
 
 def long_monitored_since(now: dt.datetime | None = None) -> dt.datetime:
-    """Households monitored since before this are flagged (over two years)."""
+    """Households monitored since before this are flagged (over two years, by policy)."""
     return (now or timezone.now()) - dt.timedelta(days=settings.LONG_MONITORED_DAYS)
 
 
@@ -152,26 +147,20 @@ def household_rows(households) -> list[HouseholdRow]:
 
 @dataclass(frozen=True)
 class Abilities:
-    """What the user's roles allow on this household in its current state. The pages
-    show only these; the services check everything again."""
+    """What the user may do on this household in its current state: the plan's
+    transitions their roles allow (`plan_moves`), and the village's and the county's
+    other work. The pages show only these; the services check everything again."""
 
     village: bool
-    township: bool
     county: bool
     monitoring: bool
     plan_state: str = ""
+    plan_moves: frozenset = frozenset()  # names of transitions
 
     @property
     def draft(self) -> bool:
-        return self.village and self.monitoring and self.plan_state == PlanState.DRAFT
-
-    @property
-    def township_check(self) -> bool:
-        return self.township and self.plan_state == PlanState.TOWNSHIP_CHECK
-
-    @property
-    def county_approve(self) -> bool:
-        return self.county and self.plan_state == PlanState.COUNTY_APPROVAL
+        """Drafting the plan is the work of those who send it to the township."""
+        return self.monitoring and "submit" in self.plan_moves
 
     @property
     def deliver(self) -> bool:
@@ -179,7 +168,7 @@ class Abilities:
 
     @property
     def revise(self) -> bool:
-        return self.village and self.monitoring and self.plan_state == PlanState.APPROVED
+        return self.monitoring and "revise" in self.plan_moves
 
     @property
     def follow_up(self) -> bool:
@@ -189,23 +178,15 @@ class Abilities:
     def reidentify(self) -> bool:
         return self.village and not self.monitoring
 
-    def on_proposal(self, proposal: EliminationProposal) -> str:
-        """ "township" or "county" when the user decides this proposal now, else ""."""
-        if proposal.state == EliminationState.PROPOSED and self.township:
-            return "township"
-        if proposal.state == EliminationState.TOWNSHIP_CHECKED and self.county:
-            return "county"
-        return ""
-
 
 def abilities(user, household: MonitoredHousehold, plan: HelpPlan | None) -> Abilities:
     roles = roles_over(user, household.region_code)
     return Abilities(
         village=bool(roles & VILLAGE_ROLES),
-        township=bool(roles & TOWNSHIP_ROLES),
         county=bool(roles & COUNTY_ROLES),
         monitoring=household.status == HouseholdStatus.MONITORING,
         plan_state=plan.state if plan else "",
+        plan_moves=frozenset(user_transitions(plan, user) if plan else ()),
     )
 
 

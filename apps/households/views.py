@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 from apps.core.errors import ActionRefused, NotPermitted
 from apps.core.forms import ReasonForm
 from apps.core.views import REFUSAL_STATUS, store_cleaned, with_upload
-from apps.regions.models import VILLAGE_ROLES, roles_over
+from apps.regions.models import VILLAGE_ROLES, roles_over, user_transitions
 
 from . import services
 from .forms import (
@@ -112,7 +112,7 @@ def _detail_context(request, household: MonitoredHousehold) -> dict:
         "risks": [labels.get(r, r) for r in household.risk_types],
         "incomes": household.incomes.all()[:10],
         "check": elimination_outlook(household) if can.monitoring else None,
-        "proposals": [(p, can.on_proposal(p)) for p in overview.proposals],
+        "proposals": [(p, user_transitions(p, request.user)) for p in overview.proposals],
         "suggestions": suggestions,
         "combined": combined,
         "events": [(e, event_label(e.kind)) for e in overview.events],

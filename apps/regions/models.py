@@ -183,10 +183,30 @@ class Role(models.TextChoices):
     DEPARTMENT = "department", _("department staff")
 
 
+class RolesOver(frozenset):
+    """Roles, held over a row's region (its `region_code`): who may act on the row.
+
+    A state machine's transition names who may make it, once, as its permission:
+    `@transition(..., permission=VILLAGE_ROLES)`. django-fsm-2 calls it with the row and
+    the user; the services (`require_transition_role`), the pages (`user_transitions`)
+    and the state diagrams (`manage.py state_diagrams`) all read it from there.
+    """
+
+    def __call__(self, instance, user) -> bool:
+        return bool(roles_over(user, instance.region_code) & self)
+
+    def __or__(self, other):
+        return RolesOver(frozenset(self) | other)
+
+    @property
+    def choices(self) -> list[tuple[str, str]]:
+        return [(value, label) for value, label in Role.choices if value in self]
+
+
 # Who does what, by level: the services of every app check these over a region's code.
-VILLAGE_ROLES = frozenset({Role.GRID, Role.VILLAGE})
-TOWNSHIP_ROLES = frozenset({Role.TOWNSHIP})
-COUNTY_ROLES = frozenset({Role.COUNTY})
+VILLAGE_ROLES = RolesOver({Role.GRID, Role.VILLAGE})
+TOWNSHIP_ROLES = RolesOver({Role.TOWNSHIP})
+COUNTY_ROLES = RolesOver({Role.COUNTY})
 # Working a case: anyone from the village to the county.
 CASEWORK_ROLES = VILLAGE_ROLES | TOWNSHIP_ROLES | COUNTY_ROLES
 
@@ -197,6 +217,34 @@ def require_role_over(user, region_code: str, roles: frozenset) -> None:
 
     if not (roles_over(user, region_code) & roles):
         raise NotPermitted
+
+
+def transition_roles(instance, name: str) -> RolesOver:
+    """The roles transition `name` of the row's state machine declares from the row's
+    state; from a state it does not leave, those it declares from any (so that the wrong
+    person is told "not permitted" and the right one "not now")."""
+    meta = getattr(type(instance), name)._django_fsm
+    now = meta.get_transition(meta.field.get_state(instance))
+    declared = [now] if now else meta.transitions.values()
+    return RolesOver(frozenset().union(*(t.permission or () for t in declared)))
+
+
+def require_transition_role(actor, instance, name: str) -> None:
+    """Refuse unless the actor holds a role transition `name` declares over the row's region."""
+    require_role_over(actor, instance.region_code, transition_roles(instance, name))
+
+
+def user_transitions(instance, user, field: str = "state") -> set[str]:
+    """The transitions out of the row's state that the user's roles allow. Their
+    conditions are left to the services, which say why a row cannot move yet."""
+    state_field = instance._meta.get_field(field)
+    state = state_field.get_state(instance)
+    metas = [m._django_fsm for m in state_field.transitions[type(instance)].values()]
+    return {
+        t.name
+        for t in (m.get_transition(state) for m in metas if m.has_transition(state))
+        if t.permission and t.has_perm(instance, user)
+    }
 
 
 # The level of region each role belongs to (departments sit at any level).

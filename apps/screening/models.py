@@ -21,7 +21,7 @@ from apps.core.identity import mask_id_number
 from apps.core.models import HistoryEntry
 from apps.declarations.models import Declaration
 from apps.households.models import MonitoredHousehold, RosterHousehold, RosterMember
-from apps.regions.models import Region, ScopedQuerySet
+from apps.regions.models import VILLAGE_ROLES, Region, ScopedQuerySet
 
 
 class FeedKind(models.TextChoices):
@@ -236,7 +236,7 @@ CLOSED_WARNING_STATES = [
 
 
 class VerifyMethod(models.TextChoices):
-    """村级研判、线上问询、入户排查: the three ways the policy names."""
+    """How the village verified: 村级研判、线上问询、入户排查."""
 
     JUDGED = "judged", _("judged in the village")
     ASKED = "asked", _("asked by phone or online")
@@ -338,23 +338,36 @@ class Warning(ConcurrentTransitionMixin, models.Model):
     def is_open(self) -> bool:
         return self.state == WarningState.OPEN
 
-    # Guards and state only; services hold permission, the clock and the log.
+    # Guards, state and who may make each transition (roles over the warning's region);
+    # services check them and hold the clock and the log.
 
-    @transition(field=state, source=WarningState.OPEN, target=WarningState.NO_RISK)
+    @transition(
+        field=state, source=WarningState.OPEN, target=WarningState.NO_RISK, permission=VILLAGE_ROLES
+    )
     def find_no_risk(self):
         pass
 
-    @transition(field=state, source=WarningState.OPEN, target=WarningState.CONVERTED)
+    @transition(
+        field=state,
+        source=WarningState.OPEN,
+        target=WarningState.CONVERTED,
+        permission=VILLAGE_ROLES,
+    )
     def convert(self):
-        pass
+        """Into a declaration (channel: department warning) entering the review."""
 
-    @transition(field=state, source=WarningState.OPEN, target=WarningState.REFERRED)
+    @transition(
+        field=state,
+        source=WarningState.OPEN,
+        target=WarningState.REFERRED,
+        permission=VILLAGE_ROLES,
+    )
     def refer(self):
-        pass
+        """To civil affairs."""
 
     @transition(field=state, source=WarningState.OPEN, target=WarningState.MERGED)
     def merge_into_declaration(self):
-        pass
+        """When raised, into the household's open declaration."""
 
 
 class WarningEvent(HistoryEntry):

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from apps.core.errors import ActionRefused
 from apps.core.views import REFUSAL_STATUS, client_ip
 from apps.declarations.selectors import declarations_visible_to
-from apps.regions.models import VILLAGE_ROLES, roles_over
+from apps.regions.models import user_transitions
 
 from . import selectors, services
 from .forms import ExportForm, RouteForm, VerifyForm
@@ -46,9 +46,7 @@ def worklist(request):
 
 def _warning_context(request, warning, form=None) -> dict:
     clock, mark = selectors.warning_clock(warning)
-    can_verify = warning.is_open and bool(
-        roles_over(request.user, warning.region_code) & VILLAGE_ROLES
-    )
+    can_verify = bool(user_transitions(warning, request.user))
     village_wide = selectors.is_village_wide(warning)
     return {
         "warning": warning,

@@ -14,7 +14,14 @@ from apps.core.models import HistoryEntry
 
 # The kinds of difficulty are the household's risk types: they live in households.
 from apps.households.models import Difficulty
-from apps.regions.models import Region, ScopedQuerySet
+from apps.regions.models import (
+    CASEWORK_ROLES,
+    COUNTY_ROLES,
+    TOWNSHIP_ROLES,
+    VILLAGE_ROLES,
+    Region,
+    ScopedQuerySet,
+)
 
 
 class State(models.TextChoices):
@@ -215,8 +222,10 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
         return self.state not in CLOSED_STATES
 
     # --- the state machine -------------------------------------------------------------
-    # Guards and state only: permission, scope, the log, clocks and SMS live in the
-    # services (declarations.services.review), which are the only callers.
+    # Guards, state and who may make each transition (its permission: roles over the
+    # case's region). The log, clocks and SMS live in the services
+    # (declarations.services.review), which are the only callers and check the roles
+    # declared here; the pages offer what they allow, and the state diagram shows them.
 
     def has_visit(self) -> bool:
         return self.visits.exists()
@@ -232,30 +241,43 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
         check = getattr(self, "property_check", None)
         return check is not None and check.is_complete
 
-    @transition(field=state, source=State.SUBMITTED, target=State.ACCEPTED)
+    @transition(
+        field=state, source=State.SUBMITTED, target=State.ACCEPTED, permission=VILLAGE_ROLES
+    )
     def accept(self):
         pass
 
-    @transition(field=state, source=State.ACCEPTED, target=State.VERIFIED, conditions=[has_visit])
+    @transition(
+        field=state,
+        source=State.ACCEPTED,
+        target=State.VERIFIED,
+        conditions=[has_visit],
+        permission=VILLAGE_ROLES,
+    )
     def verify(self):
-        pass
+        """On recording the first home visit."""
 
     @transition(
-        field=state, source=State.VERIFIED, target=State.IN_NOTICE, conditions=[has_evaluation]
+        field=state,
+        source=State.VERIFIED,
+        target=State.IN_NOTICE,
+        conditions=[has_evaluation],
+        permission=VILLAGE_ROLES,
     )
     def start_notice(self):
-        pass
+        """On recording the village evaluation, once the income is calculated."""
 
     @transition(
         field=state,
         source=[State.IN_NOTICE, State.RETURNED],
         target=State.TOWNSHIP_REVIEW,
         conditions=[notice_has_run],
+        permission=VILLAGE_ROLES,
     )
     def pass_to_township(self):
-        pass
+        """Once the notice has run and the evaluation agreed."""
 
-    @transition(field=state, source=VILLAGE_STATES, target=State.REJECTED)
+    @transition(field=state, source=VILLAGE_STATES, target=State.REJECTED, permission=VILLAGE_ROLES)
     def village_reject(self):
         self.rejected_at_level = Level.VILLAGE
 
@@ -264,27 +286,41 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
         source=State.TOWNSHIP_REVIEW,
         target=State.COUNTY_REVIEW,
         conditions=[property_checked],
+        permission=TOWNSHIP_ROLES,
     )
     def township_approve(self):
-        pass
+        """Once the property check is complete."""
 
-    @transition(field=state, source=State.TOWNSHIP_REVIEW, target=State.RETURNED)
+    @transition(
+        field=state, source=State.TOWNSHIP_REVIEW, target=State.RETURNED, permission=TOWNSHIP_ROLES
+    )
     def township_return(self):
         pass
 
-    @transition(field=state, source=State.TOWNSHIP_REVIEW, target=State.REJECTED)
+    @transition(
+        field=state, source=State.TOWNSHIP_REVIEW, target=State.REJECTED, permission=TOWNSHIP_ROLES
+    )
     def township_reject(self):
         self.rejected_at_level = Level.TOWNSHIP
 
-    @transition(field=state, source=State.COUNTY_REVIEW, target=State.ENROLLED)
+    @transition(
+        field=state, source=State.COUNTY_REVIEW, target=State.ENROLLED, permission=COUNTY_ROLES
+    )
     def county_approve(self):
-        pass
+        """Enrols the household."""
 
-    @transition(field=state, source=State.COUNTY_REVIEW, target=State.TOWNSHIP_REVIEW)
+    @transition(
+        field=state,
+        source=State.COUNTY_REVIEW,
+        target=State.TOWNSHIP_REVIEW,
+        permission=COUNTY_ROLES,
+    )
     def county_return(self):
         pass
 
-    @transition(field=state, source=State.COUNTY_REVIEW, target=State.REJECTED)
+    @transition(
+        field=state, source=State.COUNTY_REVIEW, target=State.REJECTED, permission=COUNTY_ROLES
+    )
     def county_reject(self):
         self.rejected_at_level = Level.COUNTY
 
@@ -292,9 +328,12 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
         field=state,
         source=State.REJECTED,
         target=RETURN_VALUE(State.ACCEPTED, State.TOWNSHIP_REVIEW, State.COUNTY_REVIEW),
+        permission=TOWNSHIP_ROLES | COUNTY_ROLES,
     )
     def reopen(self):
-        """An appeal succeeded: back to the stage that rejected the case."""
+        """An appeal succeeded: back to the stage that rejected the case. Decided by the
+        level above the one that rejected (the county for its own rejections), not by
+        whoever rejected."""
         target = {
             Level.VILLAGE: State.ACCEPTED,
             Level.TOWNSHIP: State.TOWNSHIP_REVIEW,
@@ -303,13 +342,13 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
         self.rejected_at_level, self.rejection_reason = "", ""
         return target
 
-    @transition(field=state, source=OPEN_STATES, target=State.WITHDRAWN)
+    @transition(field=state, source=OPEN_STATES, target=State.WITHDRAWN, permission=CASEWORK_ROLES)
     def withdraw(self):
-        pass
+        """Or the applicant, from the status page."""
 
-    @transition(field=state, source=OPEN_STATES, target=State.MERGED)
+    @transition(field=state, source=OPEN_STATES, target=State.MERGED, permission=CASEWORK_ROLES)
     def merge(self):
-        pass
+        """Into an open case of the same township."""
 
 
 class Transition(HistoryEntry):

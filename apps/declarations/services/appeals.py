@@ -6,11 +6,11 @@ from django.utils.translation import gettext as _
 
 from apps.deadlines.models import Stage
 from apps.deadlines.services import ClockSpec, clocks_meet, clocks_start
-from apps.regions.models import roles_over
+from apps.regions.models import COUNTY_ROLES, TOWNSHIP_ROLES, roles_over
 
 from ..models import Appeal, AppealChannel, AppealOutcome, Declaration, Level, State, Transition
 from .errors import Conflict, InvalidInput, NotPermitted, WrongState
-from .review import COUNTY_ROLES, TOWNSHIP_ROLES, _applicant_sms, _clean_reason, _transition
+from .review import _applicant_sms, _clean_reason, _transition
 
 # Where an appeal goes: the level above the one that rejected.
 APPEAL_LEVEL = {
@@ -101,7 +101,6 @@ def appeal_decide(*, appeal: Appeal, actor, outcome: str, reason: str) -> Appeal
         _transition(
             declaration=declaration,
             actor=actor,
-            roles=frozenset(),
             method="reopen",
             reason=reason,
             after=lambda log: (

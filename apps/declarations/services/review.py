@@ -1,7 +1,8 @@
 """The review workflow: village verification, township review, county approval,
 withdrawal and merging.
 
-Every function checks the actor's role over the case's region and the case's state,
+Every function checks the actor's role over the case's region (the roles its transition
+declares on the model) and the case's state,
 changes it in one transaction with optimistic locking (the state a case was loaded in
 is part of the UPDATE: of two people acting at once, one wins and the other gets
 Conflict, nothing half-done), writes the log row and queues its SMS in the outbox.
@@ -23,13 +24,7 @@ from apps.households.models import LabourCapacity, MonitoringThreshold
 from apps.households.services import AlreadyMonitored, MemberFacts, household_enrol
 from apps.households.services.enrolment import IncomeFacts
 from apps.notifications.services import OutgoingSms, messages_enqueue
-from apps.regions.models import (
-    CASEWORK_ROLES,
-    COUNTY_ROLES,
-    TOWNSHIP_ROLES,
-    VILLAGE_ROLES,
-    require_role_over,
-)
+from apps.regions.models import require_transition_role
 from apps.regions.services import notice_recipients
 
 from ..models import (
@@ -66,15 +61,12 @@ CLOCK_EFFECTS = {
     "reopen": ([], [], [Stage.ENROL]),
 }
 
+APPLICANT = "applicant"
 REASON_MAX = 500
 SMS_REASON_MAX = 30  # providers cap a template variable's length
 
 
 # --- the mechanism shared by every state change ----------------------------------------
-
-
-def require_role(*, declaration: Declaration, actor, roles: frozenset) -> None:
-    require_role_over(actor, declaration.region_code, roles)
 
 
 def _clean_reason(reason: str, *, required: bool = True) -> str:
@@ -90,7 +82,6 @@ def _transition(
     *,
     declaration: Declaration,
     actor,
-    roles: frozenset,
     method: str,
     reason: str = "",
     actor_label: str = "",
@@ -98,9 +89,11 @@ def _transition(
     after=None,
 ) -> Transition:
     """Check, transition, save, log; `before`/`after` run inside the same transaction
-    (records that go with the change, SMS). The caller's instance is updated."""
-    if roles:
-        require_role(declaration=declaration, actor=actor, roles=roles)
+    (records that go with the change, SMS). The caller's instance is updated. The actor
+    needs a role the transition declares, unless it is the applicant (`actor_label`),
+    whom the status page identified."""
+    if actor_label != APPLICANT:
+        require_transition_role(actor, declaration, method)
     bound = getattr(declaration, method)
     try:
         with transaction.atomic():
@@ -187,7 +180,7 @@ def _village_staff_sms(
 
 
 def _reject(
-    *, declaration: Declaration, actor, reason: str, roles: frozenset, method: str, level: Level
+    *, declaration: Declaration, actor, reason: str, method: str, level: Level
 ) -> Transition:
     """Not enrolled, at any level: the reason is kept on the case and told by SMS, with
     how to appeal."""
@@ -203,7 +196,6 @@ def _reject(
     return _transition(
         declaration=declaration,
         actor=actor,
-        roles=roles,
         method=method,
         reason=reason,
         before=before,
@@ -216,7 +208,7 @@ def _reject(
 
 def declaration_accept(*, declaration: Declaration, actor) -> Transition:
     """受理: the village takes the case on."""
-    return _transition(declaration=declaration, actor=actor, roles=VILLAGE_ROLES, method="accept")
+    return _transition(declaration=declaration, actor=actor, method="accept")
 
 
 @dataclass(frozen=True)
@@ -287,7 +279,7 @@ def declaration_record_visit(
 ) -> HouseholdVisit:
     """入户核查: record the home visit; a first visit moves the case to "verified",
     a visit while the case is back from the township amends it."""
-    require_role(declaration=declaration, actor=actor, roles=VILLAGE_ROLES)
+    require_transition_role(actor, declaration, "verify")
     if declaration.state not in (State.ACCEPTED, State.RETURNED):
         raise WrongState
     _validate_visit(declaration, visit)
@@ -331,7 +323,6 @@ def declaration_record_visit(
         _transition(
             declaration=declaration,
             actor=actor,
-            roles=frozenset(),
             method="verify",
             before=save_visit,
         )
@@ -359,7 +350,7 @@ def declaration_assess_income(
 ) -> IncomeAssessment:
     """二算: net income (last 12 months, less rigid expenses) per head, against the
     county's line for the year of the visit."""
-    require_role(declaration=declaration, actor=actor, roles=VILLAGE_ROLES)
+    require_transition_role(actor, declaration, "start_notice")
     if declaration.state not in (State.VERIFIED, State.RETURNED):
         raise WrongState
     visit = declaration.visits.order_by("-visit_date", "-pk").first()
@@ -412,7 +403,7 @@ def declaration_record_evaluation(
     minutes: VisitDocument | None = None,
 ) -> VillageEvaluation:
     """四评议五公示: the democratic evaluation and the public notice that follows it."""
-    require_role(declaration=declaration, actor=actor, roles=VILLAGE_ROLES)
+    require_transition_role(actor, declaration, "start_notice")
     if declaration.state not in (State.VERIFIED, State.RETURNED):
         raise WrongState
     if outcome not in EvaluationOutcome.values:
@@ -446,7 +437,6 @@ def declaration_record_evaluation(
         _transition(
             declaration=declaration,
             actor=actor,
-            roles=frozenset(),
             method="start_notice",
             before=save_evaluation,
         )
@@ -465,7 +455,7 @@ def declaration_record_evaluation(
 def declaration_pass_to_township(*, declaration: Declaration, actor) -> Transition:
     """The village passes the case up once the notice has run and the evaluation agreed."""
     evaluation = declaration.evaluations.order_by("-pk").first()
-    require_role(declaration=declaration, actor=actor, roles=VILLAGE_ROLES)
+    require_transition_role(actor, declaration, "pass_to_township")
     if not IncomeAssessment.objects.filter(declaration=declaration).exists():
         raise InvalidInput(_("Calculate the household's income first."))
     if evaluation is None or evaluation.outcome != EvaluationOutcome.AGREED:
@@ -480,7 +470,6 @@ def declaration_pass_to_township(*, declaration: Declaration, actor) -> Transiti
     return _transition(
         declaration=declaration,
         actor=actor,
-        roles=VILLAGE_ROLES,
         method="pass_to_township",
         after=lambda log: _applicant_sms(declaration, log, "applicant_village_passed", {}),
     )
@@ -491,7 +480,6 @@ def declaration_village_reject(*, declaration: Declaration, actor, reason: str) 
         declaration=declaration,
         actor=actor,
         reason=reason,
-        roles=VILLAGE_ROLES,
         method="village_reject",
         level=Level.VILLAGE,
     )
@@ -509,7 +497,7 @@ def declaration_record_property_check(
     business: str | None,
 ) -> PropertyCheck:
     """财产核查: each item is None while unchecked, or the result found."""
-    require_role(declaration=declaration, actor=actor, roles=TOWNSHIP_ROLES)
+    require_transition_role(actor, declaration, "township_approve")
     if declaration.state != State.TOWNSHIP_REVIEW:
         raise WrongState
     values = {"vehicles": vehicles, "housing": housing, "business": business}
@@ -538,14 +526,12 @@ def declaration_record_property_check(
 
 def declaration_township_approve(*, declaration: Declaration, actor) -> Transition:
     check = getattr(declaration, "property_check", None)
-    require_role(declaration=declaration, actor=actor, roles=TOWNSHIP_ROLES)
+    require_transition_role(actor, declaration, "township_approve")
     if declaration.state == State.TOWNSHIP_REVIEW and (check is None or not check.is_complete):
         raise InvalidInput(
             _("Record the property check (vehicles, housing, business registration) first.")
         )
-    return _transition(
-        declaration=declaration, actor=actor, roles=TOWNSHIP_ROLES, method="township_approve"
-    )
+    return _transition(declaration=declaration, actor=actor, method="township_approve")
 
 
 def declaration_township_return(*, declaration: Declaration, actor, reason: str) -> Transition:
@@ -554,7 +540,6 @@ def declaration_township_return(*, declaration: Declaration, actor, reason: str)
     return _transition(
         declaration=declaration,
         actor=actor,
-        roles=TOWNSHIP_ROLES,
         method="township_return",
         reason=reason,
         after=lambda log: _village_staff_sms(
@@ -568,7 +553,6 @@ def declaration_township_reject(*, declaration: Declaration, actor, reason: str)
         declaration=declaration,
         actor=actor,
         reason=reason,
-        roles=TOWNSHIP_ROLES,
         method="township_reject",
         level=Level.TOWNSHIP,
     )
@@ -579,7 +563,7 @@ def declaration_township_reject(*, declaration: Declaration, actor, reason: str)
 
 def declaration_county_approve(*, declaration: Declaration, actor) -> Transition:
     """审批: enrol the household as monitored, with the members the visit found."""
-    require_role(declaration=declaration, actor=actor, roles=COUNTY_ROLES)
+    require_transition_role(actor, declaration, "county_approve")
 
     def enrol(log):
         visit = (
@@ -630,7 +614,6 @@ def declaration_county_approve(*, declaration: Declaration, actor) -> Transition
     return _transition(
         declaration=declaration,
         actor=actor,
-        roles=COUNTY_ROLES,
         method="county_approve",
         after=enrol,
     )
@@ -641,7 +624,6 @@ def declaration_county_return(*, declaration: Declaration, actor, reason: str) -
     return _transition(
         declaration=declaration,
         actor=actor,
-        roles=COUNTY_ROLES,
         method="county_return",
         reason=reason,
     )
@@ -652,7 +634,6 @@ def declaration_county_reject(*, declaration: Declaration, actor, reason: str) -
         declaration=declaration,
         actor=actor,
         reason=reason,
-        roles=COUNTY_ROLES,
         method="county_reject",
         level=Level.COUNTY,
     )
@@ -671,14 +652,11 @@ def declaration_withdraw(
         return _transition(
             declaration=declaration,
             actor=None,
-            roles=frozenset(),
             method="withdraw",
             reason=reason,
-            actor_label="applicant",
+            actor_label=APPLICANT,
         )
-    return _transition(
-        declaration=declaration, actor=actor, roles=CASEWORK_ROLES, method="withdraw", reason=reason
-    )
+    return _transition(declaration=declaration, actor=actor, method="withdraw", reason=reason)
 
 
 def declaration_merge(
@@ -686,7 +664,7 @@ def declaration_merge(
 ) -> Transition:
     """A duplicate (the same household declared twice) is merged into its twin."""
     reason = _clean_reason(reason)
-    require_role(declaration=into, actor=actor, roles=CASEWORK_ROLES)
+    require_transition_role(actor, into, "merge")
     if (
         into.pk == declaration.pk
         or not into.is_open
@@ -700,7 +678,6 @@ def declaration_merge(
     return _transition(
         declaration=declaration,
         actor=actor,
-        roles=CASEWORK_ROLES,
         method="merge",
         reason=reason,
         before=before,

@@ -187,10 +187,13 @@ class MonitoredHousehold(ConcurrentTransitionMixin, models.Model):
 
     @transition(field=status, source=HouseholdStatus.MONITORING, target=HouseholdStatus.ELIMINATED)
     def eliminate(self):
+        """When the county approves the risk elimination."""
         self.eliminated_at = timezone.now()
 
     @transition(field=status, source=HouseholdStatus.ELIMINATED, target=HouseholdStatus.MONITORING)
     def return_to_monitoring(self):
+        """When a look-back review finds the household not stable, or the county enrols
+        it again after a new risk."""
         self.eliminated_at = None
         self.monitoring_since = timezone.now()
 

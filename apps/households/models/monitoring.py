@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from apps.regions.models import ScopedQuerySet
+from apps.regions.models import COUNTY_ROLES, TOWNSHIP_ROLES, ScopedQuerySet
 
 from .households import HouseholdDocument, MonitoredHousehold
 
@@ -154,25 +154,40 @@ class EliminationProposal(ConcurrentTransitionMixin, models.Model):
     def __str__(self):
         return f"{self.household} · {self.get_state_display()}"
 
+    # Who may make each transition: roles over the proposal's region.
+
     @transition(
-        field=state, source=EliminationState.PROPOSED, target=EliminationState.TOWNSHIP_CHECKED
+        field=state,
+        source=EliminationState.PROPOSED,
+        target=EliminationState.TOWNSHIP_CHECKED,
+        permission=TOWNSHIP_ROLES,
     )
     def township_pass(self):
         pass
 
     @transition(
         field=state,
-        source=[EliminationState.PROPOSED, EliminationState.TOWNSHIP_CHECKED],
+        source=EliminationState.PROPOSED,
         target=EliminationState.REFUSED,
+        permission=TOWNSHIP_ROLES,
+    )
+    @transition(
+        field=state,
+        source=EliminationState.TOWNSHIP_CHECKED,
+        target=EliminationState.REFUSED,
+        permission=COUNTY_ROLES,
     )
     def refuse(self):
-        pass
+        """With why; the household stays under monitoring."""
 
     @transition(
-        field=state, source=EliminationState.TOWNSHIP_CHECKED, target=EliminationState.APPROVED
+        field=state,
+        source=EliminationState.TOWNSHIP_CHECKED,
+        target=EliminationState.APPROVED,
+        permission=COUNTY_ROLES,
     )
     def approve(self):
-        pass
+        """Marks the household's risk eliminated."""
 
 
 class LookBackOutcome(models.TextChoices):

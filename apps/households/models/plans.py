@@ -11,7 +11,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from apps.regions.models import Region, ScopedQuerySet
+from apps.regions.models import (
+    COUNTY_ROLES,
+    TOWNSHIP_ROLES,
+    VILLAGE_ROLES,
+    Region,
+    ScopedQuerySet,
+)
 
 from .households import HouseholdDocument, MonitoredHousehold
 
@@ -115,7 +121,8 @@ class HelpPlan(ConcurrentTransitionMixin, models.Model):
     def __str__(self):
         return f"{self.household} · {self.get_state_display()}"
 
-    # Guards and state only: services hold permission, the log, clocks and SMS.
+    # Guards, state and who may make each transition (roles over the plan's region):
+    # services check them and hold the log, clocks and SMS.
 
     def has_measures(self) -> bool:
         return self.measures.exists()
@@ -125,27 +132,47 @@ class HelpPlan(ConcurrentTransitionMixin, models.Model):
         source=PlanState.DRAFT,
         target=PlanState.TOWNSHIP_CHECK,
         conditions=[has_measures],
+        permission=VILLAGE_ROLES,
     )
     def submit(self):
         self.returned_reason = ""
 
-    @transition(field=state, source=PlanState.TOWNSHIP_CHECK, target=PlanState.COUNTY_APPROVAL)
+    @transition(
+        field=state,
+        source=PlanState.TOWNSHIP_CHECK,
+        target=PlanState.COUNTY_APPROVAL,
+        permission=TOWNSHIP_ROLES,
+    )
     def township_pass(self):
         pass
 
     @transition(
         field=state,
-        source=[PlanState.TOWNSHIP_CHECK, PlanState.COUNTY_APPROVAL],
+        source=PlanState.TOWNSHIP_CHECK,
         target=PlanState.DRAFT,
+        permission=TOWNSHIP_ROLES,
+    )
+    @transition(
+        field=state,
+        source=PlanState.COUNTY_APPROVAL,
+        target=PlanState.DRAFT,
+        permission=COUNTY_ROLES,
     )
     def send_back(self):
-        pass
+        """With why; the village hears by SMS."""
 
-    @transition(field=state, source=PlanState.COUNTY_APPROVAL, target=PlanState.APPROVED)
+    @transition(
+        field=state,
+        source=PlanState.COUNTY_APPROVAL,
+        target=PlanState.APPROVED,
+        permission=COUNTY_ROLES,
+    )
     def approve(self):
         self.approved_at = timezone.now()
 
-    @transition(field=state, source=PlanState.APPROVED, target=PlanState.DRAFT)
+    @transition(
+        field=state, source=PlanState.APPROVED, target=PlanState.DRAFT, permission=VILLAGE_ROLES
+    )
     def revise(self):
         """Circumstances changed: the village amends an approved plan, which is checked
         and approved again. Measures already delivered stay as they are."""

@@ -1,5 +1,5 @@
-"""Dynamic management (动态管理): follow-up visits on a schedule, risk elimination
-through village, township and county, look-back reviews after it."""
+"""Dynamic management (动态管理): follow-up visits on a schedule,
+risk elimination through village, township and county, look-back reviews after it."""
 
 import datetime as dt
 import math
@@ -16,12 +16,7 @@ from django_fsm import ConcurrentTransition, can_proceed
 from apps.core.errors import Conflict, InvalidInput, WrongState
 from apps.deadlines.models import Stage
 from apps.deadlines.services import ClockSpec, clocks_meet, clocks_start, due_date
-from apps.regions.models import (
-    COUNTY_ROLES,
-    TOWNSHIP_ROLES,
-    VILLAGE_ROLES,
-    require_role_over,
-)
+from apps.regions.models import VILLAGE_ROLES, require_role_over, require_transition_role
 
 from ..models import (
     Category,
@@ -273,7 +268,7 @@ def _elimination_transition(proposal: EliminationProposal, method: str, before=N
 
 
 def elimination_township_pass(*, proposal: EliminationProposal, actor) -> EliminationProposal:
-    require_role_over(actor, proposal.region_code, TOWNSHIP_ROLES)
+    require_transition_role(actor, proposal, "township_pass")
     with transaction.atomic():
         _elimination_transition(proposal, "township_pass")
         HouseholdEvent.record(
@@ -286,8 +281,7 @@ def elimination_refuse(*, proposal: EliminationProposal, actor, reason: str) -> 
     """The township (while it checks) or the county (once checked) refuses."""
     if proposal.state not in (EliminationState.PROPOSED, EliminationState.TOWNSHIP_CHECKED):
         raise WrongState
-    roles = TOWNSHIP_ROLES if proposal.state == EliminationState.PROPOSED else COUNTY_ROLES
-    require_role_over(actor, proposal.region_code, roles)
+    require_transition_role(actor, proposal, "refuse")
     reason = clean_reason(reason)
 
     def before():
@@ -310,7 +304,7 @@ def elimination_approve(
     never is. While the plan has undelivered measures the county must override, and say
     why. Time-bound measures keep running until their end dates; follow-up visits stop
     and look-back reviews take over."""
-    require_role_over(actor, proposal.region_code, COUNTY_ROLES)
+    require_transition_role(actor, proposal, "approve")
     household = proposal.household
     if proposal.state != EliminationState.TOWNSHIP_CHECKED:
         raise WrongState

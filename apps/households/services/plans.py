@@ -17,12 +17,7 @@ from apps.core.identity import mask_name
 from apps.deadlines.models import Stage
 from apps.deadlines.services import clocks_meet
 from apps.notifications.services import OutgoingSms, messages_enqueue
-from apps.regions.models import (
-    COUNTY_ROLES,
-    TOWNSHIP_ROLES,
-    VILLAGE_ROLES,
-    require_role_over,
-)
+from apps.regions.models import VILLAGE_ROLES, require_role_over, require_transition_role
 from apps.regions.services import notice_recipients
 
 from ..models import (
@@ -59,7 +54,7 @@ class Suggestion:
         return str(PolicyKind(self.kind).label)
 
 
-# Which kinds of help each risk type calls for, as the provincial policy pairs them.
+# Which kinds of help each risk type calls for, as the help policy lists them.
 RISK_KINDS = {
     "illness": [PolicyKind.MEDICAL],
     "disability": [PolicyKind.BACKSTOP],
@@ -130,7 +125,7 @@ class MeasureInput:
 
 
 def _require_draft(plan: HelpPlan, actor) -> None:
-    require_role_over(actor, plan.region_code, VILLAGE_ROLES)
+    require_transition_role(actor, plan, "submit")  # who drafts the plan sends it up
     if plan.state != PlanState.DRAFT:
         raise WrongState
 
@@ -312,7 +307,7 @@ def plan_submit(*, plan: HelpPlan, actor) -> HelpPlan:
 
 
 def plan_township_pass(*, plan: HelpPlan, actor) -> HelpPlan:
-    require_role_over(actor, plan.region_code, TOWNSHIP_ROLES)
+    require_transition_role(actor, plan, "township_pass")
     with transaction.atomic():
         _plan_transition(plan, "township_pass")
         HouseholdEvent.record(household=plan.household, kind="plan_township_checked", actor=actor)
@@ -324,8 +319,7 @@ def plan_send_back(*, plan: HelpPlan, actor, reason: str) -> HelpPlan:
     village, with why; the village hears by SMS."""
     if plan.state not in (PlanState.TOWNSHIP_CHECK, PlanState.COUNTY_APPROVAL):
         raise WrongState
-    roles = TOWNSHIP_ROLES if plan.state == PlanState.TOWNSHIP_CHECK else COUNTY_ROLES
-    require_role_over(actor, plan.region_code, roles)
+    require_transition_role(actor, plan, "send_back")
     reason = clean_reason(reason)
     with transaction.atomic():
         plan.returned_reason = reason
@@ -339,7 +333,7 @@ def plan_send_back(*, plan: HelpPlan, actor, reason: str) -> HelpPlan:
 
 def plan_approve(*, plan: HelpPlan, actor) -> HelpPlan:
     """The county approves: the plan's 10-day clock is met."""
-    require_role_over(actor, plan.region_code, COUNTY_ROLES)
+    require_transition_role(actor, plan, "approve")
     with transaction.atomic():
         plan.approved_by = actor
         _plan_transition(plan, "approve")
@@ -351,7 +345,7 @@ def plan_approve(*, plan: HelpPlan, actor) -> HelpPlan:
 
 def plan_revise(*, plan: HelpPlan, actor, reason: str) -> HelpPlan:
     """The village reopens an approved plan (a new risk, a measure that does not fit)."""
-    require_role_over(actor, plan.region_code, VILLAGE_ROLES)
+    require_transition_role(actor, plan, "revise")
     reason = clean_reason(reason)
     with transaction.atomic():
         _plan_transition(plan, "revise")

@@ -16,7 +16,7 @@ from apps.deadlines.services import clocks_meet
 from apps.declarations.models import Channel, Difficulty
 from apps.declarations.services import DeclarationInput, declaration_submit
 from apps.households.services.common import clean_text
-from apps.regions.models import VILLAGE_ROLES, require_role_over
+from apps.regions.models import require_transition_role
 
 from ..models import VerifyMethod, Warning, WarningEvent
 from .raising import SUBJECT
@@ -27,6 +27,8 @@ class Outcome:
     RISK = "risk"
     REFER = "refer"
     ALL = (NO_RISK, RISK, REFER)
+    # The warning's transition for each outcome.
+    TRANSITION = {NO_RISK: "find_no_risk", RISK: "convert", REFER: "refer"}
 
 
 @dataclass(frozen=True)
@@ -51,13 +53,13 @@ def warning_verify(
     reason: str,
     applicant: Applicant | None = None,
 ) -> Warning:
-    require_role_over(actor, warning.region_code, VILLAGE_ROLES)
+    if outcome not in Outcome.ALL:
+        raise InvalidInput(_("Choose the outcome."))
+    require_transition_role(actor, warning, Outcome.TRANSITION[outcome])
     if not warning.is_open:
         raise WrongState
     if method not in VerifyMethod.values:
         raise InvalidInput(_("Choose how the warning was verified."))
-    if outcome not in Outcome.ALL:
-        raise InvalidInput(_("Choose the outcome."))
     reason = clean_text(reason, label=_("the finding"), max_length=1000)
     data = _applicant(warning, applicant, reason) if outcome == Outcome.RISK else None
 
@@ -79,10 +81,8 @@ def warning_verify(
 
     try:
         with transaction.atomic():
-            if outcome == Outcome.NO_RISK:
-                close("find_no_risk")
-            elif outcome == Outcome.REFER:
-                close("refer")
+            if outcome != Outcome.RISK:
+                close(Outcome.TRANSITION[outcome])
             else:
                 result = declaration_submit(
                     village=warning.village, data=data, channel=Channel.WARNING, actor=actor
