@@ -33,6 +33,7 @@ from django.core.paginator import Paginator
 from django.db import InterfaceError, OperationalError, connection, models, transaction
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -382,9 +383,9 @@ class ImportPages:
     progress and result, and its progress JSON. A subclass declares the rest."""
 
     form_class: type[UploadForm]
-    templates = ""  # the folder of list.html and detail.html
-    name = ""  # of the import in the detail template
-    detail_url = ""
+    templates = ""  # the folder of list.html and detail.html (on imports/detail.html)
+    namespace = ""  # of the URLs
+    name = ""  # of the import in the detail template (also `obj`)
 
     def objects(self, request) -> models.QuerySet:
         """The imports the user may see."""
@@ -407,19 +408,22 @@ class ImportPages:
         form = self.form_class(request.POST, request.FILES, user=request.user)
         if not form.is_valid():
             return self.index(request, form, status=400)
-        return redirect(self.detail_url, pk=self.create(request, form).pk)
+        return redirect(f"{self.namespace}:detail", pk=self.create(request, form).pk)
 
     def detail(self, request, pk: int):
         obj = get_object_or_404(self.objects(request), pk=pk)
-        context = {self.name: obj, "progress": progress_json(obj)}
+        context = {
+            self.name: obj,
+            "obj": obj,
+            "progress": progress_json(obj),
+            "progress_url": reverse(f"{self.namespace}:progress", args=[pk]),
+        }
         return render(request, f"{self.templates}/detail.html", context)
 
     def progress(self, request, pk: int):
         return JsonResponse(progress_json(get_object_or_404(self.objects(request), pk=pk)))
 
     def urls(self) -> list:
-        from django.urls import path
-
         def view(method, *decorators):
             for decorator in (*decorators, login_required):
                 method = decorator(method)

@@ -12,9 +12,9 @@ from .roster import COLUMNS, RosterImporter, roster_import_create
 
 class RosterPages(imports.ImportPages):
     form_class = RosterUploadForm
+    namespace = "roster"
     templates = "households/roster"
     name = "imp"
-    detail_url = "roster:detail"
 
     def objects(self, request):
         return RosterImport.objects.visible_to(request.user).select_related("region", "uploaded_by")

@@ -22,9 +22,9 @@ def _require_member(request) -> None:
 
 class FeedPages(imports.ImportPages):
     form_class = FeedUploadForm
+    namespace = "feeds"
     templates = "screening/feeds"
     name = "batch"
-    detail_url = "feeds:detail"
 
     def objects(self, request):
         _require_member(request)
