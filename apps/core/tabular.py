@@ -52,7 +52,6 @@ def template_csv(columns: Sequence[Column]) -> bytes:
 @dataclass(frozen=True)
 class InspectedUpload:
     kind: str  # "csv" or "xlsx"
-    encoding: str  # CSV only
     sha256: str
     original_name: str
 
@@ -92,7 +91,7 @@ def upload_inspect(upload, *, columns: Sequence[Column], max_bytes: int) -> Insp
         check_xlsx(upload)
         upload.seek(0)
         headers = xlsx_header(upload)
-        kind, encoding = "xlsx", ""
+        kind = "xlsx"
     elif head.startswith(b"\xd0\xcf\x11\xe0"):
         raise ValidationError(
             _(
@@ -131,9 +130,7 @@ def upload_inspect(upload, *, columns: Sequence[Column], max_bytes: int) -> Insp
             code="headers",
             params={"columns": "、".join(missing)},
         )
-    return InspectedUpload(
-        kind=kind, encoding=encoding, sha256=digest.hexdigest(), original_name=name
-    )
+    return InspectedUpload(kind=kind, sha256=digest.hexdigest(), original_name=name)
 
 
 def _too_large(limit: int) -> ValidationError:

@@ -269,16 +269,15 @@ class RowChecker(tabular.RowChecker):
 # --- set-based checks -------------------------------------------------------------------
 
 
-def _sql_errors(
-    errors: tabular.Errors, header: str, count_sql: str, list_sql: str, params, message
-) -> None:
-    """Count the rows a check finds and keep the first ones, in row order."""
-    count = rows(count_sql, params)[0][0]
-    if not count:
-        return
-    errors.count += count
-    for row in rows(list_sql + f" ORDER BY 1 LIMIT {MAX_ERRORS}", params):
-        errors.kept.append({"row": row[0], "field": header, "message": message(*row[1:])})
+def _sql_errors(errors: tabular.Errors, header: str, columns: str, source: str, params, message):
+    """Count the rows a check finds and keep the first ones, in row order (the first
+    column is the row number)."""
+    found = rows(
+        f"SELECT count(*) OVER (), {columns} {source} ORDER BY 2 LIMIT {MAX_ERRORS}", params
+    )
+    errors.count += found[0][0] if found else 0
+    for _count, rownum, *values in found:
+        errors.kept.append({"row": rownum, "field": header, "message": message(*values)})
 
 
 def _check_stage(region: Region, errors: tabular.Errors) -> None:
@@ -290,8 +289,8 @@ def _check_stage(region: Region, errors: tabular.Errors) -> None:
     _sql_errors(
         errors,
         HEADERS["village_code"],
-        "SELECT count(*) " + village,
-        "SELECT s.rownum, s.village_code, r.id " + village,
+        "s.rownum, s.village_code, r.id",
+        village,
         [prefix],
         lambda code, known: (
             _("Village %(code)s lies outside %(region)s, the region you import for.")
@@ -307,8 +306,8 @@ def _check_stage(region: Region, errors: tabular.Errors) -> None:
     _sql_errors(
         errors,
         HEADERS["id_number"],
-        "SELECT count(*) " + twice,
-        "SELECT s.rownum, d.first " + twice,
+        "s.rownum, d.first",
+        twice,
         [],
         lambda first: (
             _("The same person (same ID number) is already in row %(row)d.") % {"row": first}
@@ -324,8 +323,8 @@ def _check_stage(region: Region, errors: tabular.Errors) -> None:
     _sql_errors(
         errors,
         HEADERS["relation"],
-        "SELECT count(*) " + headless,
-        "SELECT h.first, h.number " + headless,
+        "h.first, h.number",
+        headless,
         [],
         lambda number: (
             _("Household %(number)s has no head: one of its members needs “%(head)s” as relation.")
@@ -341,8 +340,8 @@ def _check_stage(region: Region, errors: tabular.Errors) -> None:
     _sql_errors(
         errors,
         HEADERS["relation"],
-        "SELECT count(*) " + two_heads,
-        "SELECT s.rownum, s.number, h.first_head " + two_heads,
+        "s.rownum, s.number, h.first_head",
+        two_heads,
         [],
         lambda number, first: (
             _("Household %(number)s already has a head in row %(row)d.")
@@ -367,8 +366,8 @@ def _check_against_roster(region: Region, errors: tabular.Errors) -> None:
     _sql_errors(
         errors,
         HEADERS["id_number"],
-        "SELECT count(*) " + outside,
-        "SELECT s.rownum " + outside,
+        "s.rownum",
+        outside,
         [region.prefix + "%"],
         lambda: _(
             "This person is in the roster of a household outside the region you import "
@@ -379,8 +378,8 @@ def _check_against_roster(region: Region, errors: tabular.Errors) -> None:
     _sql_errors(
         errors,
         HEADERS["id_number"],
-        "SELECT count(*) " + head_elsewhere,
-        "SELECT s.rownum, h.number " + head_elsewhere,
+        "s.rownum, h.number",
+        head_elsewhere,
         [region.prefix + "%", HEAD],
         lambda number: (
             _(

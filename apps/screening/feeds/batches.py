@@ -34,7 +34,6 @@ class FeedImporter(imports.Importer):
         "data text NOT NULL",
     )
     stage_indexes = {"feed_stage_row_idx": "rownum", "feed_stage_hash_idx": "id_hash"}
-    temp_tables = ("feed_records_new",)
     max_bytes_setting = "FEED_UPLOAD_MAX_BYTES"
 
     def __init__(self, batch: FeedBatch):

@@ -18,13 +18,12 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import NamedTuple
 
 from django.db.models import Q
 
 from apps.core import crypto, tabular
 from apps.core.identity import validate_id_number
-from apps.core.imports import copy_rows, is_postgres, rows, sql
+from apps.core.imports import rows
 from apps.households.models import HouseholdMember, IncomeRecord, RosterMember
 from apps.regions.models import Level, Region
 
@@ -288,14 +287,7 @@ class Applier:
             if person is None:
                 continue  # not of the rural population in the region: counted, not kept
             records.append(
-                Row(
-                    row.record_key,
-                    row.rownum,
-                    row.id_hash,
-                    person.region_code,
-                    row.data,
-                    members.get(row.id_hash),
-                )
+                self._record(row, row.record_key, person.region_code, members.get(row.id_hash))
             )
             hit = self._rule(row, person)
             if hit is not None:
@@ -346,7 +338,7 @@ class Applier:
         for row in chunk:
             for village in villages[row.region_prefix]:
                 key = hashlib.sha256(f"{row.record_key}:{village.code}".encode()).hexdigest()
-                records.append(Row(key, row.rownum, "", village.code, row.data, None))
+                records.append(self._record(row, key, village.code))
                 hits.append((key, disaster_rule(row.data, village)))
         self.counts.records_matched += len(records)
         new = self._insert(records)
@@ -388,32 +380,25 @@ class Applier:
         )
         self.counties |= {r.county_code for r in records}
 
-    def _insert(self, records: list["Row"]) -> dict[str, int]:
-        """Insert the records not already known; record key -> id of the new ones."""
+    def _record(self, row: Staged, key: str, region_code: str, member_id=None) -> FeedRecord:
+        return FeedRecord(
+            batch=self.batch,
+            kind=self.kind,
+            record_key=key,
+            row_number=row.rownum,
+            id_hash=row.id_hash or "",
+            region_code=region_code,
+            data=row.data,
+            roster_member_id=member_id,
+            created_at=self.now,
+        )
+
+    def _insert(self, records: list[FeedRecord]) -> dict[str, int]:
+        """Insert the records not already known (the same record of any earlier batch:
+        the same key); record key -> id of the new ones."""
         if not records:
             return {}
-        if is_postgres():
-            new = _insert_copied(self.batch.pk, self.kind, self.now, records)
-            self.counts.records_new += len(new)
-            return new
-        FeedRecord.objects.bulk_create(
-            [
-                FeedRecord(
-                    batch=self.batch,
-                    kind=self.kind,
-                    record_key=r.record_key,
-                    row_number=r.rownum,
-                    id_hash=r.id_hash,
-                    region_code=r.region_code,
-                    data=r.data,
-                    roster_member_id=r.roster_member_id,
-                    created_at=self.now,
-                )
-                for r in records
-            ],
-            ignore_conflicts=True,
-            batch_size=CHUNK_ROWS,
-        )
+        FeedRecord.objects.bulk_create(records, ignore_conflicts=True, batch_size=CHUNK_ROWS)
         new = dict(
             FeedRecord.objects.filter(
                 batch=self.batch, record_key__in=[r.record_key for r in records]
@@ -432,66 +417,3 @@ class Applier:
         raised = warnings_raise(hits=hits, department=self.department.name, now=self.now)
         self.counts.warnings_raised += raised.raised
         self.counts.warnings_merged += raised.added + raised.merged
-
-
-RECORD_COLUMNS = (
-    "batch_id",
-    "kind",
-    "record_key",
-    "row_number",
-    "id_hash",
-    "region_code",
-    "data",
-    "roster_member_id",
-    "created_at",
-)
-
-
-class Row(NamedTuple):
-    """A record to keep (model instances cost more to build than to write)."""
-
-    record_key: str
-    rownum: int
-    id_hash: str
-    region_code: str
-    data: dict
-    roster_member_id: int | None
-
-
-def _insert_copied(batch_id: int, kind: str, now, records: list[Row]) -> dict[str, int]:
-    """PostgreSQL: COPY the chunk's records to a staging table, then one INSERT ... ON
-    CONFLICT (record_key) DO NOTHING RETURNING the new ones (the ORM's bulk_create
-    costs several times as much per row, and cannot say which rows were new)."""
-    sql(
-        """CREATE TEMP TABLE IF NOT EXISTS feed_records_new (batch_id bigint, kind text,
-        record_key text, row_number integer, id_hash text, region_code text, data text,
-        roster_member_id bigint, created_at timestamptz)"""
-    )
-    sql("DELETE FROM pg_temp.feed_records_new")
-    copy_rows(
-        "feed_records_new",
-        RECORD_COLUMNS,
-        [
-            (
-                batch_id,
-                kind,
-                r.record_key,
-                r.rownum,
-                r.id_hash,
-                r.region_code,
-                json.dumps(r.data, ensure_ascii=False),
-                r.roster_member_id,
-                now,
-            )
-            for r in records
-        ],
-    )
-    names = ", ".join(RECORD_COLUMNS)
-    selected = names.replace("data", "data::jsonb")
-    return dict(
-        rows(
-            f"INSERT INTO screening_feedrecord ({names}) SELECT {selected} "  # noqa: S608 — ours
-            "FROM pg_temp.feed_records_new ON CONFLICT (record_key) DO NOTHING "
-            "RETURNING record_key, id"
-        )
-    )
