@@ -56,16 +56,17 @@ def feed_size() -> int:
 
 def test_an_import_another_worker_claimed_is_not_run_twice(pending):
     importer, _task, obj, applied = pending
-    assert importer.run(obj.pk).status == Status.DONE
-    done = applied()
-    assert done
-    assert importer.run(obj.pk) is None  # a second claim of the same import does nothing
-    assert applied() == done
-
     type(obj).objects.filter(pk=obj.pk).update(status=Status.RUNNING)  # another worker's
     assert importer.run(obj.pk) is None
     obj.refresh_from_db()
-    assert obj.status == Status.RUNNING
+    assert (obj.status, applied()) == (Status.RUNNING, 0)
+
+    assert importer.run(obj.pk, resume=True).status == Status.DONE  # its task's retry
+    done = applied()
+    assert done
+    assert importer.run(obj.pk) is None  # a second claim of the same import does nothing
+    assert importer.run(obj.pk, resume=True) is None
+    assert applied() == done
 
 
 def test_an_import_stopped_by_an_error_is_refused_and_nothing_of_it_is_applied(

@@ -111,11 +111,11 @@ class Importer:
     @classmethod
     def run(cls, pk: int, *, resume: bool = False):
         """Check and apply one import; None if this run could not claim it (another
-        run has it, or it has ended). `resume` takes over a running import, as a retry
-        of its task does. An unexpected error propagates with the import still running
-        and its file kept, so that the task can retry; `abort` ends it for good."""
-        claimed_from = Status.RUNNING if resume else Status.PENDING
-        claimed = cls.model.objects.filter(pk=pk, status=claimed_from).update(
+        run has it, or it has ended). `resume` also takes over a running import, as a
+        retry of its task does. An unexpected error propagates with the import still
+        running and its file kept, so that the task can retry; `abort` ends it for good."""
+        claimable = [Status.PENDING, Status.RUNNING] if resume else [Status.PENDING]
+        claimed = cls.model.objects.filter(pk=pk, status__in=claimable).update(
             status=Status.RUNNING, processed_rows=0
         )
         if claimed != 1:
@@ -123,11 +123,9 @@ class Importer:
         importer = cls(cls.model.objects.select_related(*cls.related).get(pk=pk))
         with translation.override(settings.LANGUAGE_CODE):
             try:
-                finished = importer._run()
+                return importer._run()
             finally:
                 drop_stages([cls.stage_table, *cls.temp_tables])
-        delete_file(finished)
-        return finished
 
     def _run(self):
         if self.source != "json":
@@ -149,6 +147,7 @@ class Importer:
             locked.status = Status.FAILED if self.errors.count else Status.DONE
             for name, value in counts.items():
                 setattr(locked, name, value)
+            delete_file(locked)  # gone when the import is seen to have ended
             locked.save()
         if locked.status == Status.DONE:
             self.applied()

@@ -18,7 +18,7 @@ def sweep_deadlines() -> dict[str, int]:
 @shared_task
 def export_for_civil_affairs() -> int:
     """Weekly: each county's declarations exported for civil affairs and compared with
-    the assistance rolls (seed 004)."""
+    the assistance rolls."""
     return civil_affairs_exports_all()
 
 
