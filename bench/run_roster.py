@@ -10,7 +10,7 @@ Generates into a temporary directory (deleted at the end) two roster CSV files w
 valid ID numbers: 10,000 households and 100,000 households (1 to 7 people each, about
 4 on average, so about 40,000 and 400,000 rows). Each measurement runs in a fresh child
 process with bench.settings, through the service the Celery task calls
-(`roster_import_run`), end to end: scan, read and check every row, stage, set-based
+(`RosterImporter.run`), end to end: scan, read and check every row, stage, set-based
 checks, apply, delete the file. Measured:
 
 - wall time of each phase and in all, for 10k and 100k households into an empty roster,
@@ -179,6 +179,7 @@ def child(path: str, mode: str) -> None:
     from django.core.files import File
 
     from apps.accounts.models import User
+    from apps.core import tabular
     from apps.households import roster
     from apps.households.models import RosterImport
     from apps.regions.models import Region
@@ -195,7 +196,10 @@ def child(path: str, mode: str) -> None:
 
         return wrapper
 
-    for name in ("_scan", "_stage_file", "_check_stage", "_check_against_roster", "_apply"):
+    tabular.scan = timed("scan", tabular.scan)
+    importer = roster.RosterImporter
+    importer._stage = timed("stage_file", importer._stage)
+    for name in ("_check_stage", "_check_against_roster", "_apply"):
         setattr(roster, name, timed(name.strip("_"), getattr(roster, name)))
 
     statements: dict[str, list] = {}
@@ -232,11 +236,11 @@ def child(path: str, mode: str) -> None:
         import pstats
 
         profiler = cProfile.Profile()
-        result = profiler.runcall(roster.roster_import_run, import_id=imp.pk)
+        result = profiler.runcall(importer.run, imp.pk)
         stats = pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime")
         stats.print_stats(25)
     else:
-        result = roster.roster_import_run(import_id=imp.pk)
+        result = importer.run(imp.pk)
     seconds = time.perf_counter() - t
     peak = tracemalloc.get_traced_memory()[1] if mode == "trace" else None
     out = {

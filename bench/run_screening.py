@@ -13,7 +13,7 @@ Generates two medical CSV files as a medical-insurance bureau would export them:
 10,000 and 100,000 records, 85 % of people of the roster and 15 % of others (town
 dwellers, other counties), 7 % over the county's out-of-pocket line. Each measurement
 runs in a fresh child process with bench.settings, through the service the Celery task
-calls (`feed_batch_run`), end to end: scan, read and check every row (ID check digit,
+calls (`FeedImporter.run`), end to end: scan, read and check every row (ID check digit,
 dates, amounts), hash, stage, match by keyed hash, the rule, the records, the warnings
 with their clocks and SMS rows, the file's deletion. Measured:
 
@@ -210,7 +210,7 @@ def child(path: str, mode: str) -> None:
     from django.core.files import File
 
     from apps.core import tabular
-    from apps.screening import feeds
+    from apps.screening.feeds import batches, matching
     from apps.screening.models import Department, FeedBatch
 
     phases: dict[str, float] = {}
@@ -226,13 +226,14 @@ def child(path: str, mode: str) -> None:
         return wrapper
 
     tabular.scan = timed("scan", tabular.scan)
-    feeds._stage_file = timed("read_check_stage", feeds._stage_file)
-    feeds.Applier.run = timed("apply", feeds.Applier.run)
-    feeds._people = timed("apply: match people", feeds._people)
-    feeds.warnings_raise = timed("apply: raise warnings", feeds.warnings_raise)
-    feeds.Applier._insert = timed("apply: insert records", feeds.Applier._insert)
-    feeds.PlaintextReader.id_number = timed(
-        "apply: plaintext pass", feeds.PlaintextReader.id_number
+    importer = batches.FeedImporter
+    importer._stage = timed("read_check_stage", importer._stage)
+    matching.Applier.run = timed("apply", matching.Applier.run)
+    matching._people = timed("apply: match people", matching._people)
+    matching.warnings_raise = timed("apply: raise warnings", matching.warnings_raise)
+    matching.Applier._insert = timed("apply: insert records", matching.Applier._insert)
+    matching.PlaintextReader.id_number = timed(
+        "apply: plaintext pass", matching.PlaintextReader.id_number
     )
 
     department = Department.objects.get(code="anding-yibao")
@@ -255,10 +256,10 @@ def child(path: str, mode: str) -> None:
         import pstats
 
         profiler = cProfile.Profile()
-        result = profiler.runcall(feeds.feed_batch_run, batch_id=batch.pk)
+        result = profiler.runcall(importer.run, batch.pk)
         pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(25)
     else:
-        result = feeds.feed_batch_run(batch_id=batch.pk)
+        result = importer.run(batch.pk)
     seconds = time.perf_counter() - t
     peak = tracemalloc.get_traced_memory()[1] if mode == "trace" else None
     out = {

@@ -1,25 +1,22 @@
-"""Tabular uploads (CSV or Excel .xlsx with Chinese column names) and their staging.
+"""Tabular uploads: CSV or Excel .xlsx with Chinese column names, as an office saves
+them from Excel or WPS, for the imports (`apps.core.imports`).
 
-Shared by the population roster import (`apps.households.roster`) and the department
-feeds (`apps.screening.feeds`): both take a file that an office saved from Excel or WPS,
-check it before storing it (`upload_inspect`: size, type, encoding, zip bombs, the
-header row), read it back as a stream of rows (`read_rows`), collect the bad rows
-(`Errors`), stage what they keep in a TEMP table in batches (`copy_rows`: COPY on
-PostgreSQL, executemany on SQLite) with the progress committed on the way, and feed
-the page's progress bar (`progress_json`, static/js/roster_progress.js).
+A file is checked before it is stored (`upload_inspect`: size, type, encoding, zip
+bombs, the header row), read back as a stream of rows (`read_rows`), its cells read by
+column (`RowChecker`), and the bad rows collected (`Errors`).
 """
 
 import codecs
 import csv
+import datetime as dt
 import hashlib
 import io
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.utils.translation import gettext as _
 
 from apps.core.uploads import sanitise_filename
@@ -55,7 +52,6 @@ def template_csv(columns: Sequence[Column]) -> bytes:
 @dataclass(frozen=True)
 class InspectedUpload:
     kind: str  # "csv" or "xlsx"
-    encoding: str  # CSV only
     sha256: str
     original_name: str
 
@@ -95,7 +91,7 @@ def upload_inspect(upload, *, columns: Sequence[Column], max_bytes: int) -> Insp
         check_xlsx(upload)
         upload.seek(0)
         headers = xlsx_header(upload)
-        kind, encoding = "xlsx", ""
+        kind = "xlsx"
     elif head.startswith(b"\xd0\xcf\x11\xe0"):
         raise ValidationError(
             _(
@@ -134,9 +130,7 @@ def upload_inspect(upload, *, columns: Sequence[Column], max_bytes: int) -> Insp
             code="headers",
             params={"columns": "、".join(missing)},
         )
-    return InspectedUpload(
-        kind=kind, encoding=encoding, sha256=digest.hexdigest(), original_name=name
-    )
+    return InspectedUpload(kind=kind, sha256=digest.hexdigest(), original_name=name)
 
 
 def _too_large(limit: int) -> ValidationError:
@@ -366,99 +360,40 @@ class Errors:
         return sorted(self.kept, key=lambda e: e["row"])[:MAX_ERRORS]
 
 
-# --- staging in a TEMP table ------------------------------------------------------------
+class RowChecker:
+    """Reads the cells of a row by column key, with the columns' own checks (required,
+    length). A subclass checks what the cells say."""
 
+    keep_dates = False  # an Excel date cell as a date, else as text
 
-def is_postgres() -> bool:
-    return connection.vendor == "postgresql"
+    def __init__(self, columns: Sequence[Column], found: dict[str, int], errors: Errors):
+        self.errors = errors
+        self.found = found
+        self.indexes = [(c, found.get(c.key)) for c in columns]
 
-
-def stage_name(name: str) -> str:
-    # Qualified, so that DROP never reaches a real table of the same name.
-    return ("pg_temp." if is_postgres() else "temp.") + name
-
-
-def sql(statement: str, params=()) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return cursor.rowcount
-
-
-def rows(statement: str, params=()) -> list:
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return cursor.fetchall()
-
-
-def drop_stages(names: Iterable[str]) -> None:
-    for name in names:
-        sql(f"DROP TABLE IF EXISTS {stage_name(name)}")
-
-
-def prepare_temp_buffers() -> None:
-    if is_postgres():
-        # A county's file stages some 100 MB; the default 8 MB of buffers for temporary
-        # tables would have the backend write most of it out and read it back. (Only
-        # takes effect before the session's first temporary table; harmless after.)
-        sql("SET temp_buffers = '256MB'")
-
-
-def copy_rows(table: str, columns: Sequence[str], batch: Sequence[tuple]) -> None:
-    """Append rows to a staging table: COPY on PostgreSQL, executemany on SQLite."""
-    names = ", ".join(columns)
-    with connection.cursor() as cursor:
-        if is_postgres():
-            with cursor.cursor.copy(f"COPY pg_temp.{table} ({names}) FROM STDIN") as copy:
-                for row in batch:
-                    copy.write_row(row)
-        else:
-            marks = ", ".join(["%s"] * len(columns))
-            statement = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608 — our stage
-            cursor.executemany(statement, batch)
-
-
-def index_stage(table: str, indexes: dict[str, str]) -> None:
-    """Index a filled staging table (name: columns) and gather its statistics."""
-    for name, columns in indexes.items():
-        # PostgreSQL qualifies the table, SQLite the index.
-        if is_postgres():
-            sql(f"CREATE INDEX {name} ON pg_temp.{table} ({columns})")
-        else:
-            sql(f"CREATE INDEX temp.{name} ON {table} ({columns})")
-    if is_postgres():
-        sql(f"ANALYZE pg_temp.{table}")  # autovacuum never analyses temp tables
-
-
-# --- the stored file ---------------------------------------------------------------------
-
-
-def delete_stored_file(obj, logger) -> None:
-    """An import's file holds ID numbers in clear: gone once the import has run (the
-    row keeps its counts and errors; `file` is emptied)."""
-    name = obj.file.name
-    if not name:
-        return
-    try:
-        obj.file.storage.delete(name)
-    except OSError:
-        logger.warning("could not delete the file of %s %s", obj._meta.label, obj.pk)
-    type(obj).objects.filter(pk=obj.pk).update(file="")
-    obj.file.name = ""
-
-
-# --- progress -------------------------------------------------------------------------
-
-
-def progress_json(obj, *, finished: bool) -> dict:
-    """What static/js/roster_progress.js polls: an object with `status`,
-    `total_rows` and `processed_rows` (an import or a batch)."""
-    total = max(obj.total_rows, obj.processed_rows)
-    percent = 100 if finished else (99 * obj.processed_rows // total if total else 0)
-    return {
-        "status": obj.status,
-        "status_label": obj.get_status_display(),
-        "processed_rows": obj.processed_rows,
-        "total_rows": total,
-        "percent": percent,
-        "finished": finished,
-    }
+    def cells(self, rownum: int, values: list) -> dict:
+        n = len(values)
+        cells = {}
+        for column, index in self.indexes:
+            value = values[index] if index is not None and index < n else ""
+            if self.keep_dates and isinstance(value, dt.date):
+                cells[column.key] = value
+                continue
+            if type(value) is not str:
+                value = cell(value)
+            if not value.isascii():
+                # Full-width digits and letters, as Chinese input methods type them.
+                value = unicodedata.normalize("NFKC", value)
+            value = value.strip()
+            if column.required and not value:
+                self.errors.add(rownum, column.key, _("This cell is empty; it is required."))
+            elif column.max_length and len(value) > column.max_length:
+                self.errors.add(
+                    rownum,
+                    column.key,
+                    _("At most %(limit)d characters (here %(length)d).")
+                    % {"limit": column.max_length, "length": len(value)},
+                )
+                value = value[: column.max_length]
+            cells[column.key] = value
+        return cells

@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.imports import UploadForm
 from apps.regions.models import Region
 
 from .roster import import_regions_for, roster_upload_inspect
@@ -11,7 +12,7 @@ class RegionChoiceField(forms.ModelChoiceField):
         return f"{obj.name}（{obj.get_level_display()}）"
 
 
-class RosterUploadForm(forms.Form):
+class RosterUploadForm(UploadForm):
     region = RegionChoiceField(
         label=_("Region"),
         queryset=Region.objects.none(),
@@ -26,12 +27,6 @@ class RosterUploadForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["region"].queryset = import_regions_for(user).order_by("code")
-        self.fields["file"].widget.attrs["accept"] = (
-            ".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        )
-        self.inspected = None
 
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        self.inspected = roster_upload_inspect(upload)
-        return upload
+    def inspect(self, upload):
+        return roster_upload_inspect(upload)

@@ -1,53 +1,33 @@
-"""The population roster import (农村人口花名册导入).
+"""The population roster import (农村人口花名册导入), on the import pipeline of
+`apps.core.imports`.
 
 A county, township or village uploads its register as CSV or Excel (.xlsx), one row per
-person (`COLUMNS`). The import runs in two phases:
-
-1. **Check** (outside any transaction, so the page sees the progress): the file is read
-   as a stream, each row is validated in Python (ID number, lengths, enumerations) and
-   staged in a TEMP table — COPY on PostgreSQL, executemany on SQLite — with the row's
-   number. Then set-based SQL checks the rows against each other and the regions:
-   village known and inside the importer's region, the same person twice, exactly one
-   户主 per household.
-2. **Apply** (one transaction, one import at a time): the checks against the roster
-   itself (a person already in a household the file does not list), then households
-   upserted by (village, 户编号), members by the keyed hash of their ID number, and the
-   members of the file's households that the file no longer lists removed. Only what
-   differs is written, so importing the same file again changes nothing.
-
-Any error in either phase and nothing reaches the roster: the import is marked failed
-with every error counted and the first `MAX_ERRORS` kept, each with its row, column and
-reason. Memory stays flat in the file size: rows go to the database in batches, and
-everything that looks at all rows at once is SQL.
+person (`COLUMNS`). Each row is validated in Python (ID number, lengths, enumerations)
+and staged; set-based SQL then checks the rows against each other and the regions:
+village known and inside the importer's region, the same person twice, exactly one 户主
+per household. The apply (one import at a time) checks the rows against the roster
+itself (a person already in a household the file does not list), then upserts
+households by (village, 户编号), members by the keyed hash of their ID number, and
+removes the members of the file's households that the file no longer lists. Only what
+differs is written, so importing the same file again changes nothing.
 """
 
-import logging
-import unicodedata
-import uuid
-from dataclasses import dataclass, field
-
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files import File
-from django.db import connection, transaction
-from django.utils import timezone, translation
+from django.db import connection
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.core import crypto, tabular
+from apps.core import crypto, imports, tabular
 from apps.core.identity import fold, validate_id_number
+from apps.core.imports import is_postgres, rows, sql
 from apps.core.tabular import MAX_ERRORS, Column, InspectedUpload
 from apps.regions.models import Region, Role, roles_over
 
-from .models import ImportStatus, LabourCapacity, RosterImport, Schooling
-
-logger = logging.getLogger(__name__)
+from .models import LabourCapacity, RosterImport, Schooling
 
 # Who may import a roster for a region: its village, township or county staff (grid
 # workers record visits, they do not maintain registers), and superusers.
 IMPORT_ROLES = frozenset({Role.VILLAGE, Role.TOWNSHIP, Role.COUNTY})
-
-BATCH_ROWS = 10_000
-DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 
 HEAD = "户主"
 
@@ -97,24 +77,12 @@ SCHOOLING = _lookup(SCHOOLING_WORDS)
 
 
 def template_csv() -> bytes:
-    """The header row, UTF-8 with a BOM so that Excel opens it in Chinese."""
     return tabular.template_csv(COLUMNS)
-
-
-# --- the upload -----------------------------------------------------------------------
-
-
-def upload_max_bytes() -> int:
-    return getattr(settings, "ROSTER_UPLOAD_MAX_BYTES", DEFAULT_MAX_BYTES)
 
 
 def roster_upload_inspect(upload) -> InspectedUpload:
     """Check an uploaded roster file before it is stored (`tabular.upload_inspect`)."""
-    return tabular.upload_inspect(upload, columns=COLUMNS, max_bytes=upload_max_bytes())
-
-
-def _map_headers(headers: list) -> dict[str, int]:
-    return tabular.map_headers(headers, COLUMNS)
+    return tabular.upload_inspect(upload, columns=COLUMNS, max_bytes=RosterImporter.max_bytes())
 
 
 def roster_import_create(
@@ -130,19 +98,14 @@ def roster_import_create(
     if not may_import_for(actor, region):
         raise PermissionDenied
     inspected = inspected or roster_upload_inspect(upload)
-    with transaction.atomic():
-        roster_import = RosterImport(
-            region=region,
-            region_code=region.code,
-            original_name=inspected.original_name,
-            sha256=inspected.sha256,
-            uploaded_by=actor,
-        )
-        # A name we choose: the client's name is for display only.
-        roster_import.file.save(f"{uuid.uuid4().hex}.{inspected.kind}", File(upload), save=False)
-        roster_import.save()
-        import_roster.delay_on_commit(roster_import.pk)
-    return roster_import
+    roster_import = RosterImport(
+        region=region,
+        region_code=region.code,
+        original_name=inspected.original_name,
+        sha256=inspected.sha256,
+        uploaded_by=actor,
+    )
+    return imports.queue(roster_import, upload, inspected.kind, import_roster)
 
 
 def may_import_for(user, region: Region) -> bool:
@@ -164,62 +127,67 @@ def import_regions_for(user):
     ).distinct()
 
 
-# --- reading rows -----------------------------------------------------------------------
+class RosterImporter(imports.Importer):
+    model = RosterImport
+    related = ("region",)
+    stage_table = "roster_stage"
+    stage_columns = (
+        "rownum integer NOT NULL",
+        "village_code varchar(12)",
+        "number varchar(30)",
+        "name varchar(30) NOT NULL",
+        "relation varchar(20) NOT NULL",
+        "is_head boolean NOT NULL",
+        "id_hash varchar(64)",
+        "id_token text",
+        "labour varchar(16) NOT NULL",
+        "health varchar(100) NOT NULL",
+        "disability smallint",
+        "schooling varchar(16) NOT NULL",
+        "formerly_poor boolean NOT NULL",
+        "address_group varchar(30) NOT NULL",
+    )
+    stage_indexes = {
+        "roster_stage_key_idx": "village_code, number",
+        "roster_stage_hash_idx": "id_hash",
+    }
+    temp_tables = ("roster_stage_household", "roster_stage_member")
+    max_bytes_setting = "ROSTER_UPLOAD_MAX_BYTES"
 
+    def columns(self):
+        return COLUMNS
 
-_cell = tabular.cell
+    def row_checker(self, found):
+        return RowChecker(COLUMNS, found, self.errors).check
+
+    def check_staged(self):
+        _check_stage(self.obj.region, self.errors)
+
+    def apply(self):
+        # One import at a time writes the roster: the checks below and the writes then
+        # see the same roster, and two files of one village cannot interleave.
+        if is_postgres():
+            sql("SELECT pg_advisory_xact_lock(hashtext('households.roster_import'))")
+        _check_against_roster(self.obj.region, self.errors)
+        return {} if self.errors.count else _apply(timezone.now())
 
 
 # --- checking one row -------------------------------------------------------------------
 
 
-@dataclass
-class Errors(tabular.Errors):
-    """Every error counted, the first MAX_ERRORS kept, named by the roster's columns."""
-
-    headers: dict[str, str] = field(default_factory=lambda: dict(HEADERS))
-
-
-class RowChecker:
+class RowChecker(tabular.RowChecker):
     """Validates person rows one by one; the key material is read once per file."""
 
-    def __init__(self, columns: dict[str, int], errors: Errors):
-        self.errors = errors
-        self.indexes = [(c, columns.get(c.key)) for c in COLUMNS]
-        self.id_index = columns.get("id_number")
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.id_index = self.found.get("id_number")
         self.hash = crypto.keyed_hasher("id")  # = apps.core.identity.id_hash
         self.encrypt = crypto.encrypter()
-
-    def cells(self, values: list) -> dict[str, str]:
-        n = len(values)
-        cells = {}
-        for column, index in self.indexes:
-            value = values[index] if index is not None and index < n else ""
-            if type(value) is not str:
-                value = _cell(value)
-            if not value.isascii():
-                # Full-width digits and letters, as Chinese input methods type them.
-                value = unicodedata.normalize("NFKC", value)
-            cells[column.key] = value.strip()
-        return cells
 
     def check(self, rownum: int, values: list) -> tuple:
         """Validate one person's row; returns the staged tuple (bad values become NULL)."""
         errors = self.errors
-        cells = self.cells(values)
-        for column, _index in self.indexes:
-            value = cells[column.key]
-            if column.required and not value:
-                errors.add(rownum, column.key, _("This cell is empty; it is required."))
-            elif column.max_length and len(value) > column.max_length:
-                errors.add(
-                    rownum,
-                    column.key,
-                    _("At most %(limit)d characters (here %(length)d).")
-                    % {"limit": column.max_length, "length": len(value)},
-                )
-                cells[column.key] = value[: column.max_length]
-
+        cells = self.cells(rownum, values)
         village_code = fold(cells["village_code"])
         if village_code and not (len(village_code) == 12 and village_code.isdigit()):
             errors.add(rownum, "village_code", _("A village code has 12 digits."))
@@ -298,116 +266,22 @@ class RowChecker:
         return grade
 
 
-# --- staging ------------------------------------------------------------------------------
-
-STAGE_COLUMNS = (
-    "rownum, village_code, number, name, relation, is_head, id_hash, id_token, labour, "
-    "health, disability, schooling, formerly_poor, address_group"
-)
-_is_postgres = tabular.is_postgres
-_stage = tabular.stage_name
-_sql = tabular.sql
-_rows = tabular.rows
-_indexes = tabular.index_stage
-
-
-def _drop_stages() -> None:
-    for name in ("roster_stage", "roster_stage_household", "roster_stage_member"):
-        _sql(f"DROP TABLE IF EXISTS {_stage(name)}")
-
-
-def _create_stage() -> None:
-    _drop_stages()
-    tabular.prepare_temp_buffers()
-    _sql(
-        """CREATE TEMP TABLE roster_stage (
-            rownum integer NOT NULL, village_code varchar(12), number varchar(30),
-            name varchar(30) NOT NULL, relation varchar(20) NOT NULL,
-            is_head boolean NOT NULL, id_hash varchar(64), id_token text,
-            labour varchar(16) NOT NULL, health varchar(100) NOT NULL, disability smallint,
-            schooling varchar(16) NOT NULL, formerly_poor boolean NOT NULL,
-            address_group varchar(30) NOT NULL)"""
-    )
-
-
-def _write_batch(batch: list[tuple]) -> None:
-    tabular.copy_rows("roster_stage", STAGE_COLUMNS.split(", "), batch)
-
-
-def _stage_file(roster_import: RosterImport, kind: str, encoding: str, errors: Errors) -> int:
-    """Read, check and stage every row; returns the number of person rows."""
-    _create_stage()
-    fileobj = roster_import.file.open("rb")
-    try:
-        rows = tabular.read_rows(fileobj, kind, encoding)
-        header = next(rows, (1, []))[1]
-        columns = _map_headers(header)
-        missing = [c.header for c in COLUMNS if c.required and c.key not in columns]
-        if missing:
-            errors.add(1, "", _("Columns missing: %(columns)s.") % {"columns": "、".join(missing)})
-            return 0
-        checker = RowChecker(columns, errors)
-        batch: list[tuple] = []
-        people = 0
-        try:
-            for rownum, values in rows:
-                if not any(_cell(v) for v in values):
-                    continue  # blank lines, as Excel leaves at the end
-                batch.append(checker.check(rownum, values))
-                people += 1
-                if len(batch) >= BATCH_ROWS:
-                    _write_batch(batch)
-                    batch = []
-                    _progress(roster_import, people)
-        except tabular.FileUnreadable as exc:
-            errors.add(exc.row, "", exc.message)
-        if batch:
-            _write_batch(batch)
-        _progress(roster_import, people)
-        if people == 0 and not errors.count:
-            errors.add(2, "", _("The file has no rows below the column names."))
-        return people
-    finally:
-        fileobj.close()
-
-
-def _progress(roster_import: RosterImport, processed: int) -> None:
-    # Autocommit: the page polling the progress sees it at once.
-    total = max(roster_import.total_rows, processed)
-    RosterImport.objects.filter(pk=roster_import.pk).update(
-        processed_rows=processed, total_rows=total
-    )
-    roster_import.processed_rows, roster_import.total_rows = processed, total
-
-
-def _scan(roster_import: RosterImport, kind: str) -> tuple[str, int]:
-    """The encoding of a CSV, and the rows below the header for the progress bar
-    (newlines in a CSV, the dimension of an Excel sheet; exact once the file is read)."""
-    with roster_import.file.open("rb") as fileobj:
-        return tabular.scan(fileobj, kind)
-
-
 # --- set-based checks -------------------------------------------------------------------
 
 
-def _sql_errors(
-    errors: Errors, header: str, count_sql: str, list_sql: str, params, message
-) -> None:
-    """Count the rows a check finds and keep the first ones, in row order."""
-    count = _rows(count_sql, params)[0][0]
-    if not count:
-        return
-    errors.count += count
-    for row in _rows(list_sql + f" ORDER BY 1 LIMIT {MAX_ERRORS}", params):
-        errors.kept.append({"row": row[0], "field": header, "message": message(*row[1:])})
-
-
-def _check_stage(region: Region, errors: Errors) -> None:
-    """The checks that need all rows: villages, the same person twice, one head each."""
-    _indexes(
-        "roster_stage",
-        {"roster_stage_key_idx": "village_code, number", "roster_stage_hash_idx": "id_hash"},
+def _sql_errors(errors: tabular.Errors, header: str, columns: str, source: str, params, message):
+    """Count the rows a check finds and keep the first ones, in row order (the first
+    column is the row number)."""
+    found = rows(
+        f"SELECT count(*) OVER (), {columns} {source} ORDER BY 2 LIMIT {MAX_ERRORS}", params
     )
+    errors.count += found[0][0] if found else 0
+    for _count, rownum, *values in found:
+        errors.kept.append({"row": rownum, "field": header, "message": message(*values)})
+
+
+def _check_stage(region: Region, errors: tabular.Errors) -> None:
+    """The checks that need all rows: villages, the same person twice, one head each."""
     prefix = region.prefix + "%"
 
     village = """FROM roster_stage s LEFT JOIN regions_region r ON r.code = s.village_code AND r.level = 5
@@ -415,8 +289,8 @@ def _check_stage(region: Region, errors: Errors) -> None:
     _sql_errors(
         errors,
         HEADERS["village_code"],
-        "SELECT count(*) " + village,
-        "SELECT s.rownum, s.village_code, r.id " + village,
+        "s.rownum, s.village_code, r.id",
+        village,
         [prefix],
         lambda code, known: (
             _("Village %(code)s lies outside %(region)s, the region you import for.")
@@ -432,8 +306,8 @@ def _check_stage(region: Region, errors: Errors) -> None:
     _sql_errors(
         errors,
         HEADERS["id_number"],
-        "SELECT count(*) " + twice,
-        "SELECT s.rownum, d.first " + twice,
+        "s.rownum, d.first",
+        twice,
         [],
         lambda first: (
             _("The same person (same ID number) is already in row %(row)d.") % {"row": first}
@@ -449,8 +323,8 @@ def _check_stage(region: Region, errors: Errors) -> None:
     _sql_errors(
         errors,
         HEADERS["relation"],
-        "SELECT count(*) " + headless,
-        "SELECT h.first, h.number " + headless,
+        "h.first, h.number",
+        headless,
         [],
         lambda number: (
             _("Household %(number)s has no head: one of its members needs “%(head)s” as relation.")
@@ -466,8 +340,8 @@ def _check_stage(region: Region, errors: Errors) -> None:
     _sql_errors(
         errors,
         HEADERS["relation"],
-        "SELECT count(*) " + two_heads,
-        "SELECT s.rownum, s.number, h.first_head " + two_heads,
+        "s.rownum, s.number, h.first_head",
+        two_heads,
         [],
         lambda number, first: (
             _("Household %(number)s already has a head in row %(row)d.")
@@ -476,7 +350,7 @@ def _check_stage(region: Region, errors: Errors) -> None:
     )
 
 
-def _check_against_roster(region: Region, errors: Errors) -> None:
+def _check_against_roster(region: Region, errors: tabular.Errors) -> None:
     """People the roster already has in a household the file does not list.
 
     Inside the importer's region they move to the file's household (people marry and
@@ -492,8 +366,8 @@ def _check_against_roster(region: Region, errors: Errors) -> None:
     _sql_errors(
         errors,
         HEADERS["id_number"],
-        "SELECT count(*) " + outside,
-        "SELECT s.rownum " + outside,
+        "s.rownum",
+        outside,
         [region.prefix + "%"],
         lambda: _(
             "This person is in the roster of a household outside the region you import "
@@ -504,8 +378,8 @@ def _check_against_roster(region: Region, errors: Errors) -> None:
     _sql_errors(
         errors,
         HEADERS["id_number"],
-        "SELECT count(*) " + head_elsewhere,
-        "SELECT s.rownum, h.number " + head_elsewhere,
+        "s.rownum, h.number",
+        head_elsewhere,
         [region.prefix + "%", HEAD],
         lambda number: (
             _(
@@ -520,16 +394,7 @@ def _check_against_roster(region: Region, errors: Errors) -> None:
 # --- applying -------------------------------------------------------------------------------
 
 
-@dataclass
-class Counts:
-    households_created: int = 0
-    households_updated: int = 0
-    members_created: int = 0
-    members_updated: int = 0
-    members_removed: int = 0
-
-
-def _apply(now) -> Counts:
+def _apply(now) -> dict[str, int]:
     """Write the staged file to the roster, set-based; only what differs is written.
 
     Which household and member already exist is looked up once, before anything is
@@ -537,9 +402,9 @@ def _apply(now) -> Counts:
     PostgreSQL rescan the rows it has just added (invisible to it, but still read) for
     every row, quadratic in the file.
     """
-    counts = Counts()
+    counts = {}
     stamp = connection.ops.adapt_datetimefield_value(now)
-    _sql(
+    sql(
         """CREATE TEMP TABLE roster_stage_household AS
         SELECT r.id AS village_id, s.village_code, s.number, s.name AS head_name,
                s.address_group, s.formerly_poor, h.id AS household_id
@@ -547,7 +412,7 @@ def _apply(now) -> Counts:
         LEFT JOIN households_rosterhousehold h ON h.village_id = r.id AND h.number = s.number
         WHERE s.is_head"""
     )
-    counts.households_updated = _sql(
+    counts["households_updated"] = sql(
         """UPDATE households_rosterhousehold SET head_name = x.head_name,
             address_group = x.address_group, formerly_poor = x.formerly_poor, updated_at = %s
         FROM roster_stage_household x
@@ -557,7 +422,7 @@ def _apply(now) -> Counts:
                OR households_rosterhousehold.formerly_poor <> x.formerly_poor)""",
         [stamp],
     )
-    counts.households_created = _sql(
+    counts["households_created"] = sql(
         """INSERT INTO households_rosterhousehold
             (village_id, region_code, number, head_name, address_group, formerly_poor, updated_at)
         SELECT x.village_id, x.village_code, x.number, x.head_name, x.address_group,
@@ -565,10 +430,10 @@ def _apply(now) -> Counts:
         FROM roster_stage_household x WHERE x.household_id IS NULL""",
         [stamp],
     )
-    if counts.households_created and _is_postgres():
+    if counts["households_created"] and is_postgres():
         # Statistics of a table that was empty would plan the join below as a loop.
-        _sql("ANALYZE households_rosterhousehold")
-    _sql(
+        sql("ANALYZE households_rosterhousehold")
+    sql(
         """CREATE TEMP TABLE roster_stage_member AS
         SELECT h.id AS household_id, s.name, s.relation, s.id_hash, s.id_token, s.labour,
                s.health, s.disability, s.schooling, m.id AS member_id
@@ -577,18 +442,18 @@ def _apply(now) -> Counts:
         JOIN households_rosterhousehold h ON h.village_id = x.village_id AND h.number = x.number
         LEFT JOIN households_rostermember m ON m.id_hash = s.id_hash"""
     )
-    _indexes(
+    imports.index_stage(
         "roster_stage_member",
         {"roster_stage_member_hash_idx": "id_hash", "roster_stage_member_hh_idx": "household_id"},
     )
     # The file is the truth for its households: whoever it no longer lists goes.
-    counts.members_removed = _sql(
+    counts["members_removed"] = sql(
         """DELETE FROM households_rostermember
         WHERE household_id IN (SELECT household_id FROM roster_stage_member)
           AND NOT EXISTS (SELECT 1 FROM roster_stage_member s
                           WHERE s.id_hash = households_rostermember.id_hash)"""
     )
-    counts.members_updated = _sql(
+    counts["members_updated"] = sql(
         """UPDATE households_rostermember SET household_id = s.household_id, name = s.name,
             relation = s.relation, labour_capacity = s.labour, health = s.health,
             disability_grade = s.disability, schooling = s.schooling
@@ -602,7 +467,7 @@ def _apply(now) -> Counts:
                OR households_rostermember.disability_grade IS DISTINCT FROM s.disability
                OR households_rostermember.schooling <> s.schooling)"""
     )
-    counts.members_created = _sql(
+    counts["members_created"] = sql(
         """INSERT INTO households_rostermember
             (household_id, name, relation, id_number, id_hash, labour_capacity, health,
              disability_grade, schooling)
@@ -611,89 +476,3 @@ def _apply(now) -> Counts:
         FROM roster_stage_member s WHERE s.member_id IS NULL"""
     )
     return counts
-
-
-# --- the run --------------------------------------------------------------------------------
-
-
-def roster_import_run(*, import_id: int) -> RosterImport | None:
-    """Check and apply one uploaded roster file (the Celery task calls this).
-
-    Safe to call twice (a redelivered task): a finished import is left alone. An
-    unexpected error propagates with the import still running and its file kept, so
-    that the task can retry; `roster_import_abort` ends it for good.
-    """
-    claimed = RosterImport.objects.filter(
-        pk=import_id, status__in=[ImportStatus.PENDING, ImportStatus.RUNNING]
-    ).update(status=ImportStatus.RUNNING, processed_rows=0)
-    if not claimed:
-        return None
-    roster_import = RosterImport.objects.select_related("region").get(pk=import_id)
-    with translation.override(settings.LANGUAGE_CODE):
-        try:
-            finished = _run(roster_import)
-        finally:
-            _drop_stages()
-    _delete_file(finished)
-    return finished
-
-
-def _run(roster_import: RosterImport) -> RosterImport:
-    errors = Errors()
-    kind = "xlsx" if roster_import.file.name.endswith(".xlsx") else "csv"
-    encoding, estimate = _scan(roster_import, kind)
-    RosterImport.objects.filter(pk=roster_import.pk).update(total_rows=estimate)
-    roster_import.total_rows = estimate
-    people = _stage_file(roster_import, kind, encoding, errors)
-    region = roster_import.region
-    if people:
-        _check_stage(region, errors)
-    counts = None
-    with transaction.atomic():
-        # One import at a time writes the roster: the checks below and the writes then
-        # see the same roster, and two files of one village cannot interleave.
-        if _is_postgres():
-            _sql("SELECT pg_advisory_xact_lock(hashtext('households.roster_import'))")
-        locked = RosterImport.objects.select_for_update().get(pk=roster_import.pk)
-        if locked.status != ImportStatus.RUNNING:
-            return locked
-        if not errors.count:
-            _check_against_roster(region, errors)
-        if not errors.count:
-            counts = _apply(timezone.now())
-        _finish(locked, people, errors, counts)
-    return locked
-
-
-def _finish(roster_import: RosterImport, people: int, errors: Errors, counts: Counts | None):
-    roster_import.total_rows = people
-    roster_import.processed_rows = people
-    roster_import.finished_at = timezone.now()
-    roster_import.error_count = errors.count
-    roster_import.errors = sorted(errors.kept, key=lambda e: e["row"])[:MAX_ERRORS]
-    roster_import.status = ImportStatus.FAILED if errors.count else ImportStatus.DONE
-    for name, value in vars(counts or Counts()).items():
-        setattr(roster_import, name, value)
-    roster_import.save()
-
-
-def roster_import_abort(*, import_id: int) -> None:
-    """Mark an import failed after an unexpected error (the task's last resort)."""
-    with translation.override(settings.LANGUAGE_CODE):
-        message = _(
-            "The import stopped because of an internal error. Nothing was imported; "
-            "upload the file again."
-        )
-    RosterImport.objects.filter(pk=import_id, status=ImportStatus.RUNNING).update(
-        status=ImportStatus.FAILED,
-        finished_at=timezone.now(),
-        error_count=1,
-        errors=[{"row": 0, "field": "", "message": message}],
-    )
-    roster_import = RosterImport.objects.filter(pk=import_id).first()
-    if roster_import:
-        _delete_file(roster_import)
-
-
-def _delete_file(roster_import: RosterImport) -> None:
-    tabular.delete_stored_file(roster_import, logger)

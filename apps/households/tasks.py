@@ -5,9 +5,10 @@ Periodic: the daily end of time-bound measures and the monthly look-back samplin
 """
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 
-from .roster import roster_import_abort, roster_import_run
+from apps.core.imports import TASK_OPTIONS, run_task
+
+from .roster import RosterImporter
 from .services import lookbacks_sample, measures_end_expired
 
 
@@ -21,22 +22,6 @@ def sample_look_backs() -> int:
     return lookbacks_sample()
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=5,
-    max_retries=3,
-)
-def import_roster(import_id: int) -> str:
-    # A lost connection retries (the file stays until the import ends); anything else,
-    # or the last retry, fails the import so that its page stops waiting.
-    try:
-        roster_import = roster_import_run(import_id=import_id)
-    except (OperationalError, InterfaceError):
-        if import_roster.request.retries >= import_roster.max_retries:
-            roster_import_abort(import_id=import_id)
-        raise
-    except Exception:
-        roster_import_abort(import_id=import_id)
-        raise
-    return roster_import.status if roster_import else "skipped"
+@shared_task(**TASK_OPTIONS)
+def import_roster(self, import_id: int) -> str:
+    return run_task(self, RosterImporter, import_id)

@@ -1,6 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.imports import UploadForm
+
 from .feeds import feed_upload_inspect
 from .models import Department, FeedKind
 
@@ -13,7 +15,7 @@ def feeds_of(user) -> list[tuple[Department, str]]:
     return [(d, k) for d in departments for k in d.kinds if k in FeedKind.values]
 
 
-class FeedUploadForm(forms.Form):
+class FeedUploadForm(UploadForm):
     feed = forms.ChoiceField(label=_("Feed"))
     file = forms.FileField(
         label=_("File (CSV or Excel .xlsx)"),
@@ -26,19 +28,10 @@ class FeedUploadForm(forms.Form):
         self.fields["feed"].choices = [
             (key, f"{d.name} · {FeedKind(k).label}") for key, (d, k) in self.pairs.items()
         ]
-        self.fields["file"].widget.attrs["accept"] = (
-            ".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        )
-        self.inspected = None
 
-    def clean(self):
-        cleaned = super().clean()
-        pair = self.pairs.get(cleaned.get("feed", ""))
-        upload = cleaned.get("file")
-        if pair and upload is not None:
-            cleaned["department"], cleaned["kind"] = pair
-            try:
-                self.inspected = feed_upload_inspect(upload, pair[1])
-            except forms.ValidationError as exc:
-                self.add_error("file", exc)
-        return cleaned
+    def inspect(self, upload):
+        pair = self.pairs.get(self.cleaned_data.get("feed", ""))
+        if pair:
+            self.cleaned_data["department"], self.cleaned_data["kind"] = pair
+            return feed_upload_inspect(upload, pair[1])
+        return None

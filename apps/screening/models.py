@@ -18,6 +18,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from apps.core.fields import EncryptedTextField
 from apps.core.identity import mask_id_number
+from apps.core.imports import Status as BatchStatus
 from apps.core.models import HistoryEntry
 from apps.declarations.models import Declaration
 from apps.households.models import MonitoredHousehold, RosterHousehold, RosterMember
@@ -79,13 +80,6 @@ class DepartmentMember(models.Model):
 
     def __str__(self):
         return f"{self.user} · {self.department}"
-
-
-class BatchStatus(models.TextChoices):
-    PENDING = "pending", _("waiting")
-    RUNNING = "running", _("importing")
-    FAILED = "failed", _("refused: see the errors")
-    DONE = "done", _("imported")
 
 
 class BatchSource(models.TextChoices):

@@ -1,9 +1,10 @@
 """Celery tasks of the screening app: thin wrappers that call a service."""
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 
-from .feeds import feed_batch_abort, feed_batch_run
+from apps.core.imports import TASK_OPTIONS, run_task
+
+from .feeds import FeedImporter
 from .services import civil_affairs_exports_all
 from .services.reminders import sweep
 
@@ -21,24 +22,7 @@ def export_for_civil_affairs() -> int:
     return civil_affairs_exports_all()
 
 
-@shared_task(
-    acks_late=True,
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=5,
-    max_retries=3,
-)
-def import_feed(batch_id: int) -> str:
+@shared_task(**TASK_OPTIONS)
+def import_feed(self, batch_id: int) -> str:
     """One department batch (an upload or an API batch): checked, matched, raised."""
-    # A lost connection retries (the file stays until the batch ends); anything else,
-    # or the last retry, fails the batch so that its page and its API status stop
-    # waiting.
-    try:
-        batch = feed_batch_run(batch_id=batch_id)
-    except (OperationalError, InterfaceError):
-        if import_feed.request.retries >= import_feed.max_retries:
-            feed_batch_abort(batch_id=batch_id)
-        raise
-    except Exception:
-        feed_batch_abort(batch_id=batch_id)
-        raise
-    return batch.status if batch else "skipped"
+    return run_task(self, FeedImporter, batch_id)

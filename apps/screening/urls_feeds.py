@@ -1,12 +1,9 @@
 from django.urls import path
 
-from . import views_feeds as v
+from .views_feeds import FeedPages, feed_template
 
 app_name = "feeds"
 urlpatterns = [
-    path("", v.feed_list, name="list"),
-    path("upload/", v.feed_upload, name="upload"),
-    path("template/<slug:kind>.csv", v.feed_template, name="template"),
-    path("<int:pk>/", v.feed_detail, name="detail"),
-    path("<int:pk>/progress/", v.feed_progress, name="progress"),
+    *FeedPages().urls(),
+    path("template/<slug:kind>.csv", feed_template, name="template"),
 ]

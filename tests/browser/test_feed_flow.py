@@ -13,7 +13,7 @@ import time
 import pytest
 from django.urls import reverse
 
-from apps.screening import feeds
+from apps.screening.feeds import FeedImporter
 from apps.screening.models import BatchStatus, Department, DepartmentMember, FeedBatch, Warning
 from tests.browser.conftest import DESKTOP, PHONE, TIMEOUT_MS
 from tests.browser.test_review_flow import assert_no_horizontal_overflow, press, sign_in
@@ -36,14 +36,14 @@ def shot(page, output_dir, name: str) -> None:
 
 @pytest.fixture
 def slow_progress(monkeypatch):
-    monkeypatch.setattr(feeds, "STAGE_ROWS", 2_000)
-    progress = feeds._progress
+    monkeypatch.setattr(FeedImporter, "batch_rows", 2_000)
+    progress = FeedImporter.progress
 
-    def paced(batch, processed):
-        progress(batch, processed)
+    def paced(importer, processed):
+        progress(importer, processed)
         time.sleep(0.15)
 
-    monkeypatch.setattr(feeds, "_progress", paced)
+    monkeypatch.setattr(FeedImporter, "progress", paced)
 
 
 def feed_file(path) -> None:

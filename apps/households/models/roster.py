@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.core.fields import EncryptedTextField
 from apps.core.identity import mask_id_number
+from apps.core.imports import Status as ImportStatus
 from apps.regions.models import Region, ScopedQuerySet
 
 from .households import LabourCapacity, Schooling
@@ -84,13 +85,6 @@ class RosterMember(models.Model):
     @property
     def id_number_masked(self) -> str:
         return mask_id_number(self.id_number)
-
-
-class ImportStatus(models.TextChoices):
-    PENDING = "pending", _("waiting")
-    RUNNING = "running", _("importing")
-    FAILED = "failed", _("refused: see the errors")
-    DONE = "done", _("imported")
 
 
 class RosterImportQuerySet(ScopedQuerySet):
