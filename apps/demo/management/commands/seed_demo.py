@@ -20,15 +20,19 @@ class Command(BaseCommand):
         seeded = seed()
         village = Region.objects.get(code=WOGOU)
         base = settings.PUBLIC_BASE_URL.rstrip("/")
+        logins = [
+            ("province, city-dingxi", "dashboards, named overdue lists, bulletins"),
+            ("county-anding", "the county's approval queue (in the admin)"),
+            ("township-lujiagou", "the township's review queue and an appeal"),
+            (f"grid-{WOGOU}", f"{village.name}'s cases, a warning, help plans"),
+            ("dept-yibao, dept-minzheng", "department data; admin: the superuser"),
+        ]
         self.stdout.write(
             f"Demo data: {seeded.declarations} declarations, {seeded.households} monitored"
             f" households, {seeded.logins} logins.\n\n"
-            + self.style.SUCCESS(f"一键申报 demo: {base}/")
-            + f"\n  Farmer's form of {village.name}: {base}/v/{village.public_slug}/"
-            + f"\n  Staff sign-in: {base}/accounts/login/  (password {DEMO_PASSWORD} for every login)"
-            + "\n    province, city-dingxi      dashboards, named overdue lists, bulletins"
-            + "\n    county-anding              the county's approval queue (in the admin)"
-            + "\n    township-lujiagou          the township's review queue and appeals"
-            + f"\n    grid-{WOGOU}      {village.name}'s cases, warnings and help plans"
-            + "\n    dept-yibao, dept-minzheng  department data; admin: the superuser\n"
         )
+        self.stdout.write(self.style.SUCCESS(f"一键申报 demo: {base}/"))
+        self.stdout.write(f"  Farmer's form of {village.name}: {base}/v/{village.public_slug}/")
+        self.stdout.write(f"  Staff sign-in: {base}/accounts/login/, password {DEMO_PASSWORD}:")
+        for login, what in logins:
+            self.stdout.write(f"    {login.ljust(27)}{what}")
