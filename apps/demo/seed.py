@@ -122,31 +122,15 @@ DEMO_POLICIES = [
 # The population roster of 窝沟村: (household number, group, formerly poor, members as
 # (name, relation, labour, health)). The demo's heads in 窝沟村 are in it, so that
 # department data finds them and enrolment knows who was formerly poor.
+# fmt: off
 DEMO_ROSTER = [
     ("001", "3组", False, [("魏家常", "户主", "部分", "健康"), ("李梅", "配偶", "无", "重病")]),
-    (
-        "002",
-        "1组",
-        True,
-        [
-            ("赵德明", "户主", "部分", "慢性病"),
-            ("刘桂芳", "配偶", "全部", "健康"),
-            ("赵小强", "子", "无", "健康"),
-        ],
-    ),
+    ("002", "1组", True, [("赵德明", "户主", "部分", "慢性病"), ("刘桂芳", "配偶", "全部", "健康"), ("赵小强", "子", "无", "健康")]),
     ("003", "2组", True, [("孙玉兰", "户主", "无", "残疾"), ("孙福", "父亲", "无", "年老体弱")]),
-    (
-        "004",
-        "2组",
-        False,
-        [
-            ("张建华", "户主", "全部", "健康"),
-            ("王秀英", "配偶", "全部", "健康"),
-            ("张伟", "子", "全部", "健康"),
-        ],
-    ),
+    ("004", "2组", False, [("张建华", "户主", "全部", "健康"), ("王秀英", "配偶", "全部", "健康"), ("张伟", "子", "全部", "健康")]),
     ("005", "4组", True, [("马占山", "户主", "全部", "健康"), ("马玉梅", "女", "无", "健康")]),
 ]
+# fmt: on
 
 # Departments of 安定区 with a demo login each: (code, name, feed, login).
 DEMO_DEPARTMENTS = [
@@ -220,30 +204,14 @@ class Household:
     plan_approved: bool
 
 
+# fmt: off
 DEMO_HOUSEHOLDS = [
     # Its help plan not drafted and its monthly visit not made: both overdue.
-    Household(
-        "赵德明",
-        WOGOU,
-        ["illness", "unstable_work"],
-        [
-            ("赵德明", "户主", LabourCapacity.PARTIAL),
-            ("刘桂芳", "配偶", LabourCapacity.FULL),
-            ("赵小强", "子", LabourCapacity.NONE),
-        ],
-        40,
-        plan_approved=False,
-    ),
+    Household("赵德明", WOGOU, ["illness", "unstable_work"], [("赵德明", "户主", LabourCapacity.PARTIAL), ("刘桂芳", "配偶", LabourCapacity.FULL), ("赵小强", "子", LabourCapacity.NONE)], 40, plan_approved=False),
     # Monitored for over two years, the backstop in place, visited lately.
-    Household(
-        "孙玉兰",
-        WOGOU,
-        ["disability"],
-        [("孙玉兰", "户主", LabourCapacity.NONE), ("孙福", "父亲", LabourCapacity.NONE)],
-        800,
-        plan_approved=True,
-    ),
+    Household("孙玉兰", WOGOU, ["disability"], [("孙玉兰", "户主", LabourCapacity.NONE), ("孙福", "父亲", LabourCapacity.NONE)], 800, plan_approved=True),
 ]
+# fmt: on
 
 
 def demo_id_number(area: str, rng: random.Random) -> str:
