@@ -16,11 +16,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # PostgreSQL reads.
     SILENCED_SYSTEM_CHECKS = ["models.W040"]
 
-# The console shows the SMS, the requests and whatever goes wrong; LOG_LEVEL=INFO for more.
-LOG_LEVEL = env.str("LOG_LEVEL", default="WARNING")
+# The console shows the SMS and whatever goes wrong (a request refused or failing, a
+# task's error); LOG_LEVEL=INFO adds every request and task.
+log_level = env.str("LOG_LEVEL", default="WARNING")
 LOGGING = {
     **LOGGING,
-    "root": {**LOGGING["root"], "level": LOG_LEVEL},
-    # Django's own console handler is replaced by the root's (Django's messages once).
-    "loggers": {**LOGGING["loggers"], "django": {"level": LOG_LEVEL}},
+    "root": {**LOGGING["root"], "level": log_level},
+    # Django's loggers write through the root's handler (once, at this level), not
+    # through their own console handlers.
+    "loggers": {**LOGGING["loggers"], "django": {"level": log_level}},
 }
