@@ -194,6 +194,23 @@ def test_a_breach_tells_the_worker_and_the_township_once(regions, grid_wogou, to
     assert [m.recipient for m in above] == ["13700137000"]
 
 
+def test_an_appeal_past_its_days_tells_the_township_deciding_it(
+    regions, grid_wogou, township_lujiagou
+):
+    case = submit(regions, at(2026, 11, 2, 9))
+    with time_machine.travel(at(2026, 11, 3, 10), tick=False):  # appeal due Tue 10 Nov
+        s.declaration_accept(declaration=case, actor=grid_wogou)
+        s.declaration_village_reject(declaration=case, actor=grid_wogou, reason="收入高于监测线。")
+        appeal = s.appeal_file(declaration=case, reason="收入算错了。", channel="online")
+    with time_machine.travel(at(2026, 11, 11, 10), tick=False):
+        deadlines_sweep()
+    clock = Clock.objects.get(subject_type="appeal", subject_id=appeal.pk)
+    breached = Message.objects.filter(
+        template="deadline_breached", subject__startswith=f"clock:{clock.pk}:"
+    )
+    assert [m.recipient for m in breached] == ["13700137000"]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_sweepers_at_once_send_each_reminder_once(regions, grid_wogou, township_lujiagou):
     require_postgres()

@@ -133,23 +133,3 @@ def test_a_village_worker_may_print_their_own_poster(client, grid_wogou):
     client.force_login(grid_wogou)
     response = client.get(reverse("regions:posters", args=[WOGOU]))
     assert response.status_code == 200 and len(response.context["pages"]) == 1
-
-
-def test_seed_demo_is_idempotent(db, settings):
-    settings.DEMO_MODE = True
-    call_command("seed_demo", verbosity=0)
-    from apps.accounts.models import User
-    from apps.declarations.models import Declaration
-
-    counts = (Region.objects.count(), User.objects.count(), Declaration.objects.count())
-    call_command("seed_demo", verbosity=0)
-    assert (Region.objects.count(), User.objects.count(), Declaration.objects.count()) == counts
-    assert counts[1] >= 30 + 7 and counts[2] == 5
-
-
-def test_seed_demo_refuses_outside_demo_mode(db, settings):
-    from django.core.management.base import CommandError
-
-    settings.DEMO_MODE = False
-    with pytest.raises(CommandError):
-        call_command("seed_demo", verbosity=0)

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "apps.declarations",
     "apps.screening",
     "apps.supervision",
+    "apps.demo",
 ]
 
 MIDDLEWARE = [

@@ -26,6 +26,7 @@ from apps.regions.models import Level, Region, Role, StaffMembership
 from apps.regions.services import notice_recipients
 
 from ..models import Appeal, Declaration, State
+from ..models import Level as DecidingLevel
 from .intake import SUBJECT
 
 BATCH = 500
@@ -45,6 +46,8 @@ PLAN_HOLDER = {
     PlanState.TOWNSHIP_CHECK: Level.TOWNSHIP,
     PlanState.COUNTY_APPROVAL: Level.COUNTY,
 }
+# An appeal waits on the level that decides it.
+APPEAL_HOLDER = {DecidingLevel.TOWNSHIP: Level.TOWNSHIP, DecidingLevel.COUNTY: Level.COUNTY}
 ABOVE = {Level.VILLAGE: Level.TOWNSHIP, Level.TOWNSHIP: Level.COUNTY, Level.COUNTY: "city"}
 ROLE_AT = {
     Level.TOWNSHIP: (Role.TOWNSHIP, 9),
@@ -109,7 +112,7 @@ def clock_holders(clocks: list[Clock]) -> dict[Clock, tuple[Holder, str]]:
             if appeal:
                 found[clock] = (
                     _declaration_holder(declarations[appeal.declaration_id]),
-                    appeal.level,
+                    APPEAL_HOLDER[appeal.level],
                 )
         elif clock.subject_type == SUBJECT:
             declaration = declarations.get(clock.subject_id)
