@@ -24,7 +24,7 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.core.identity import id_check_digit
 from apps.deadlines.models import Clock
-from apps.deadlines.services import ClockSpec, clocks_build, clocks_meet
+from apps.deadlines.services import clocks_meet, due_date, end_of_day
 from apps.declarations import services as ds
 from apps.declarations.models import (
     Appeal,
@@ -277,18 +277,12 @@ def on_day(day: dt.date):
     for model, field in STAMPED:
         model.objects.filter(**{f"{field}__gte": since}).update(**{field: at})
     for clock in Clock.objects.filter(started_at__gte=since):
-        (moved,) = clocks_build(
-            subject_type=clock.subject_type,
-            subject_id=clock.subject_id,
-            region_code=clock.region_code,
-            stages=[ClockSpec(clock.stage, urgent=clock.urgent)],
-            at=at,
-        )
+        due_on, provisional = due_date(clock.stage, timezone.localdate(at))
         Clock.objects.filter(pk=clock.pk).update(
-            started_at=at, due_on=moved.due_on, due_at=moved.due_at, provisional=moved.provisional
+            started_at=at, due_on=due_on, due_at=end_of_day(due_on), provisional=provisional
         )
         if clock.subject_type == hs.FOLLOW_UP_SUBJECT:
-            FollowUp.objects.filter(pk=clock.subject_id).update(due_on=moved.due_on)
+            FollowUp.objects.filter(pk=clock.subject_id).update(due_on=due_on)
     for clock in Clock.objects.filter(met_at__gte=since):
         Clock.objects.filter(pk=clock.pk).update(
             met_at=None, breached_at=None, working_days_taken=None, cancelled=False
