@@ -301,15 +301,11 @@ def income(request, tracking_number):
 def evaluation(request, tracking_number):
     def call(declaration, form):
         d = form.cleaned_data
-        # No minutes (row or file) without their evaluation.
-        with_upload(
-            lambda: (
-                (
-                    d["minutes"]
-                    and _store_document(declaration, request.user, "minutes", d["minutes"])
-                )
-                or None
-            ),
+        _with_document(
+            declaration,
+            request.user,
+            DocumentKind.MINUTES,
+            d["minutes"],
             lambda minutes: services.declaration_record_evaluation(
                 declaration=declaration,
                 actor=request.user,
@@ -360,6 +356,15 @@ def _store_document(declaration, user, kind, cleaned, roles=VILLAGE_ROLES) -> Vi
     return store_cleaned(document, cleaned)
 
 
+def _with_document(declaration, user, kind, cleaned, call, roles=VILLAGE_ROLES):
+    """Store the upload, if any, and make the service call as one: no document (row or
+    file) stays without what it documents."""
+    return with_upload(
+        lambda: _store_document(declaration, user, kind, cleaned, roles) if cleaned else None,
+        call,
+    )
+
+
 @never_cache
 @login_required
 def green_open(request, tracking_number):
@@ -367,21 +372,11 @@ def green_open(request, tracking_number):
 
     def call(declaration, form):
         d = form.cleaned_data
-        # No evidence (row or file) without its green channel.
-        with_upload(
-            lambda: (
-                (
-                    d["evidence"]
-                    and _store_document(
-                        declaration,
-                        request.user,
-                        DocumentKind.GREEN_CHANNEL,
-                        d["evidence"],
-                        GREEN_ROLES,
-                    )
-                )
-                or None
-            ),
+        _with_document(
+            declaration,
+            request.user,
+            DocumentKind.GREEN_CHANNEL,
+            d["evidence"],
             lambda evidence: services.declaration_open_green_channel(
                 declaration=declaration,
                 actor=request.user,
@@ -389,6 +384,7 @@ def green_open(request, tracking_number):
                 reason=d["reason"],
                 evidence=evidence,
             ),
+            roles=GREEN_ROLES,
         )
 
     return _simple_page(
@@ -412,19 +408,8 @@ def green_help(request, tracking_number):
         return GreenHelpForm(data, files, policies=policies, initial=initial)
 
     def call(declaration, form):
-        d = form.cleaned_data
         services.green_channel_record_help(
-            declaration=declaration,
-            actor=request.user,
-            help=HelpInput(
-                policy=d["policy"],
-                kind=d["kind"],
-                title=d["title"],
-                responsible=d["responsible"],
-                delivered_on=d["delivered_on"],
-                details=d["details"],
-                amount=d["amount"],
-            ),
+            declaration=declaration, actor=request.user, help=HelpInput(**form.cleaned_data)
         )
 
     return _simple_page(
