@@ -22,7 +22,6 @@ from .forms_review import ReasonForm
 from .models import (
     Appeal,
     Declaration,
-    Difficulty,
     HouseholdVisit,
     IncomeAssessment,
     PropertyCheck,
@@ -80,11 +79,6 @@ class VisitInline(ReadOnlyInline):
     @admin.display(description=_("rigid expenses"))
     def rigid_expenses(self, obj):
         return obj.rigid_expenses
-
-    @admin.display(description=_("risk types found"))
-    def risk_types_display(self, obj):
-        labels = dict(Difficulty.choices)
-        return "、".join(str(labels.get(code, code)) for code in obj.risk_types)
 
     @admin.display(description=_("household members"))
     def members_list(self, obj):

@@ -212,14 +212,6 @@ class WarningState(models.TextChoices):
     MERGED = "merged", _("added to an open declaration")
 
 
-CLOSED_WARNING_STATES = [
-    WarningState.NO_RISK,
-    WarningState.CONVERTED,
-    WarningState.REFERRED,
-    WarningState.MERGED,
-]
-
-
 class VerifyMethod(models.TextChoices):
     """How the village verified: 村级研判、线上问询、入户排查."""
 

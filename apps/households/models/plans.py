@@ -243,7 +243,3 @@ class PlanMeasure(HelpGiven):
 
     def __str__(self):
         return self.title
-
-    @property
-    def is_undelivered(self) -> bool:
-        return self.status in UNDELIVERED
