@@ -17,6 +17,14 @@ from apps.households.models import LabourCapacity, Schooling
 from .case import Declaration
 
 MONEY = {"max_digits": 12, "decimal_places": 2, "validators": [MinValueValidator(Decimal(0))]}
+INCOME_FIELDS = (
+    "income_wages",
+    "income_farming",
+    "income_business",
+    "income_property",
+    "income_transfer",
+)
+EXPENSE_FIELDS = ("expense_medical", "expense_education", "expense_disaster")
 
 
 class HouseholdVisit(models.Model):
@@ -49,17 +57,11 @@ class HouseholdVisit(models.Model):
 
     @property
     def income_total(self) -> Decimal:
-        return (
-            self.income_wages
-            + self.income_farming
-            + self.income_business
-            + self.income_property
-            + self.income_transfer
-        )
+        return sum((getattr(self, f) for f in INCOME_FIELDS), Decimal(0))
 
     @property
     def rigid_expenses(self) -> Decimal:
-        return self.expense_medical + self.expense_education + self.expense_disaster
+        return sum((getattr(self, f) for f in EXPENSE_FIELDS), Decimal(0))
 
 
 class VisitMember(models.Model):

@@ -40,6 +40,7 @@ from ..models import (
     VisitDocument,
     VisitMember,
 )
+from ..models.review import EXPENSE_FIELDS, INCOME_FIELDS
 from .errors import Conflict, InvalidInput, WrongState
 from .green import green_help_for_plan
 from .intake import SUBJECT
@@ -179,11 +180,9 @@ def _village_staff_sms(
     )
 
 
-def _reject(
-    *, declaration: Declaration, actor, reason: str, method: str, level: Level
-) -> Transition:
-    """Not enrolled, at any level: the reason is kept on the case and told by SMS, with
-    how to appeal."""
+def _reject(*, declaration: Declaration, actor, reason: str, level: Level) -> Transition:
+    """Not enrolled, at any level (its transition `<level>_reject`): the reason is kept
+    on the case and told by SMS, with how to appeal."""
     reason = _clean_reason(reason)
 
     def before():
@@ -196,7 +195,7 @@ def _reject(
     return _transition(
         declaration=declaration,
         actor=actor,
-        method=method,
+        method=f"{level.value}_reject",
         reason=reason,
         before=before,
         after=after,
@@ -260,16 +259,7 @@ def _validate_visit(declaration: Declaration, visit: VisitInput) -> None:
                 raise InvalidInput(
                     _("The ID number of %(name)s is not valid.") % {"name": m.name}
                 ) from None
-    amounts = [
-        visit.income_wages,
-        visit.income_farming,
-        visit.income_business,
-        visit.income_property,
-        visit.income_transfer,
-        visit.expense_medical,
-        visit.expense_education,
-        visit.expense_disaster,
-    ]
+    amounts = [getattr(visit, f) for f in INCOME_FIELDS + EXPENSE_FIELDS]
     if any(a < 0 or a > Decimal("100000000") for a in amounts):
         raise InvalidInput(_("Amounts must be between 0 and 100,000,000 yuan."))
 
@@ -292,14 +282,7 @@ def declaration_record_visit(
             visit_date=visit.visit_date,
             findings=visit.findings.strip(),
             risk_types=list(visit.risk_types),
-            income_wages=visit.income_wages,
-            income_farming=visit.income_farming,
-            income_business=visit.income_business,
-            income_property=visit.income_property,
-            income_transfer=visit.income_transfer,
-            expense_medical=visit.expense_medical,
-            expense_education=visit.expense_education,
-            expense_disaster=visit.expense_disaster,
+            **{f: getattr(visit, f) for f in INCOME_FIELDS + EXPENSE_FIELDS},
         )
         VisitMember.objects.bulk_create(
             [
@@ -476,13 +459,7 @@ def declaration_pass_to_township(*, declaration: Declaration, actor) -> Transiti
 
 
 def declaration_village_reject(*, declaration: Declaration, actor, reason: str) -> Transition:
-    return _reject(
-        declaration=declaration,
-        actor=actor,
-        reason=reason,
-        method="village_reject",
-        level=Level.VILLAGE,
-    )
+    return _reject(declaration=declaration, actor=actor, reason=reason, level=Level.VILLAGE)
 
 
 # --- township ------------------------------------------------------------------------
@@ -549,13 +526,7 @@ def declaration_township_return(*, declaration: Declaration, actor, reason: str)
 
 
 def declaration_township_reject(*, declaration: Declaration, actor, reason: str) -> Transition:
-    return _reject(
-        declaration=declaration,
-        actor=actor,
-        reason=reason,
-        method="township_reject",
-        level=Level.TOWNSHIP,
-    )
+    return _reject(declaration=declaration, actor=actor, reason=reason, level=Level.TOWNSHIP)
 
 
 # --- county --------------------------------------------------------------------------
@@ -630,13 +601,7 @@ def declaration_county_return(*, declaration: Declaration, actor, reason: str) -
 
 
 def declaration_county_reject(*, declaration: Declaration, actor, reason: str) -> Transition:
-    return _reject(
-        declaration=declaration,
-        actor=actor,
-        reason=reason,
-        method="county_reject",
-        level=Level.COUNTY,
-    )
+    return _reject(declaration=declaration, actor=actor, reason=reason, level=Level.COUNTY)
 
 
 # --- withdrawal and merging ----------------------------------------------------------
