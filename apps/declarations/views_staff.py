@@ -7,13 +7,19 @@ every change goes through a service, which checks role, region and state again.
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from apps.core.views import REFUSAL_STATUS, client_ip, store_cleaned, with_upload
+from apps.core.views import (
+    REFUSAL_STATUS,
+    client_ip,
+    private_download,
+    store_cleaned,
+    with_upload,
+)
 from apps.deadlines.models import Clock, Stage
 from apps.deadlines.services import clock_marks
 from apps.households import views as household_views
@@ -448,16 +454,7 @@ def document(request, pk):
         pk=pk,
         declaration__in=declarations_visible_to(request.user),
     )
-    # Images were re-encoded on upload and may show inline; anything else downloads.
-    inline = doc.content_type == "image/jpeg"
-    response = FileResponse(
-        doc.file.open("rb"),
-        content_type=doc.content_type,
-        as_attachment=not inline,
-        filename=f"{doc.kind}-{doc.pk}.{doc.file.name.rsplit('.', 1)[-1]}",
-    )
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return private_download(doc, name=f"{doc.kind}-{doc.pk}")
 
 
 @never_cache

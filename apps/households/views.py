@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 
 from apps.core.errors import ActionRefused, NotPermitted
 from apps.core.forms import ReasonForm
-from apps.core.views import REFUSAL_STATUS, store_cleaned, with_upload
+from apps.core.views import REFUSAL_STATUS, private_download, store_cleaned, with_upload
 from apps.regions.models import VILLAGE_ROLES, roles_over, user_transitions
 
 from . import services
@@ -552,12 +552,4 @@ def category(request, pk):
 @login_required
 def document(request, doc_pk):
     doc = get_object_or_404(household_documents_visible_to(request.user), pk=doc_pk)
-    inline = doc.content_type == "image/jpeg"
-    response = FileResponse(
-        doc.file.open("rb"),
-        content_type=doc.content_type,
-        as_attachment=not inline,
-        filename=f"evidence-{doc.pk}.{doc.file.name.rsplit('.', 1)[-1]}",
-    )
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return private_download(doc, name=f"evidence-{doc.pk}")
