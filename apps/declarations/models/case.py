@@ -211,6 +211,12 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
     def declarant_phone_masked(self) -> str:
         return mask_mobile(self.declarant_phone)
 
+    @property
+    def applicant_phones(self) -> list[str]:
+        """Who hears of the case: the applicant, and whoever declared on their behalf."""
+        extra = [self.declarant_phone] if self.on_behalf and self.declarant_phone else []
+        return [self.phone, *extra]
+
     def get_difficulties_display(self) -> str:
         labels = dict(Difficulty.choices)
         return "、".join(str(labels.get(d, d)) for d in self.difficulties)

@@ -23,7 +23,7 @@ from apps.deadlines.services import ClockSpec, clocks_meet, clocks_resume, clock
 from apps.households.models import LabourCapacity, MonitoringThreshold
 from apps.households.services import AlreadyMonitored, MemberFacts, household_enrol
 from apps.households.services.enrolment import IncomeFacts
-from apps.notifications.services import OutgoingSms, messages_enqueue
+from apps.notifications.services import messages_enqueue, sms_to
 from apps.regions.models import require_transition_role
 from apps.regions.services import notice_recipients
 
@@ -142,20 +142,15 @@ def _move_clocks(declaration: Declaration, method: str) -> None:
 
 
 def _applicant_sms(declaration: Declaration, log: Transition, template: str, params: dict) -> None:
-    phones = [declaration.phone]
-    if declaration.on_behalf and declaration.declarant_phone:
-        phones.append(declaration.declarant_phone)
     messages_enqueue(
         subject=f"declaration:{declaration.pk}:t{log.pk}",
         region_code=declaration.region_code,
-        messages=[
-            OutgoingSms(
-                template=template,
-                recipient=p,
-                params={"tracking": declaration.tracking_number_display, **params},
-            )
-            for p in phones
-        ],
+        messages=sms_to(
+            declaration.applicant_phones,
+            template,
+            tracking=declaration.tracking_number_display,
+            **params,
+        ),
     )
 
 
@@ -165,18 +160,13 @@ def _village_staff_sms(
     messages_enqueue(
         subject=f"declaration:{declaration.pk}:t{log.pk}",
         region_code=declaration.region_code,
-        messages=[
-            OutgoingSms(
-                template=template,
-                recipient=p,
-                params={
-                    "village": declaration.village.name,
-                    "name": mask_name(declaration.name),
-                    **params,
-                },
-            )
-            for p in notice_recipients(declaration.village)
-        ],
+        messages=sms_to(
+            notice_recipients(declaration.village),
+            template,
+            village=declaration.village.name,
+            name=mask_name(declaration.name),
+            **params,
+        ),
     )
 
 
