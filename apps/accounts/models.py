@@ -2,7 +2,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.fields import EncryptedTextField
+from apps.core.fields import EncryptedTextField, protected_link
 from apps.core.identity import mask_mobile, mobile_hash
 
 
@@ -35,9 +35,7 @@ class User(AbstractUser):
 class PersonalDataAccess(models.Model):
     """A staff member saw a full ID or phone number: who, what, when."""
 
-    user = models.ForeignKey(
-        User, verbose_name=_("user"), on_delete=models.PROTECT, related_name="+"
-    )
+    user = protected_link(User, _("user"))
     subject = models.CharField(_("record"), max_length=64)  # e.g. "declaration:42"
     field = models.CharField(_("field"), max_length=32)
     at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)

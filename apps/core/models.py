@@ -3,6 +3,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .fields import protected_link
+
 
 class HistoryEntry(models.Model):
     """One row of an object's history: who did what to it, when, and why.
@@ -18,14 +20,7 @@ class HistoryEntry(models.Model):
     # What was recorded, in a line: the record itself may be overwritten later.
     summary = models.CharField(_("summary"), max_length=200, blank=True)
     reason = models.TextField(_("reason"), blank=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    actor = protected_link(settings.AUTH_USER_MODEL, _("by"), optional=True)
     # Who acted when no staff user did: the applicant from the status page.
     actor_label = models.CharField(_("by (not a user)"), max_length=50, blank=True)
     at = models.DateTimeField(_("at"), default=timezone.now)

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.fields import protected_link
 from apps.regions.models import ScopedQuerySet
 
 
@@ -21,14 +22,7 @@ class CalendarYear(models.Model):
     year = models.PositiveSmallIntegerField(_("year"), primary_key=True)
     confirmed = models.BooleanField(_("confirmed"), default=False)
     source = models.CharField(_("source"), max_length=200, blank=True)
-    confirmed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("confirmed by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    confirmed_by = protected_link(settings.AUTH_USER_MODEL, _("confirmed by"), optional=True)
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
 
     class Meta:

@@ -17,12 +17,13 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.admin import ReadOnlyAdmin
+
 from . import services
 from .forms_review import ReasonForm
 from .models import (
     Appeal,
     Declaration,
-    Difficulty,
     HouseholdVisit,
     IncomeAssessment,
     PropertyCheck,
@@ -80,11 +81,6 @@ class VisitInline(ReadOnlyInline):
     @admin.display(description=_("rigid expenses"))
     def rigid_expenses(self, obj):
         return obj.rigid_expenses
-
-    @admin.display(description=_("risk types found"))
-    def risk_types_display(self, obj):
-        labels = dict(Difficulty.choices)
-        return "、".join(str(labels.get(code, code)) for code in obj.risk_types)
 
     @admin.display(description=_("household members"))
     def members_list(self, obj):
@@ -192,7 +188,7 @@ class QueueFilter(admin.SimpleListFilter):
 
 
 @admin.register(Declaration)
-class DeclarationAdmin(admin.ModelAdmin):
+class DeclarationAdmin(ReadOnlyAdmin):
     change_form_template = "admin/declarations/declaration/change_form.html"
     list_display = ("tracking_number", "name", "village", "state", "channel", "submitted_at")
     list_filter = (QueueFilter, "state", "channel")
@@ -233,15 +229,6 @@ class DeclarationAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return Declaration.objects.visible_to(request.user).select_related("village")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         return [

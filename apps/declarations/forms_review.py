@@ -109,19 +109,7 @@ def visit_input(form: VisitForm, members: MemberFormSet) -> VisitInput:
         visit_date=d["visit_date"],
         findings=d["findings"],
         risk_types=d["risk_types"],
-        members=[
-            MemberInput(
-                name=m["name"],
-                relation=m["relation"],
-                labour_capacity=m["labour_capacity"],
-                id_number=m["id_number"],
-                health=m["health"],
-                disability_grade=m["disability_grade"],
-                schooling=m["schooling"],
-            )
-            for m in members.cleaned_data
-            if m
-        ],
+        members=[MemberInput(**m) for m in members.cleaned_data if m],
         **{k: d[k] for k in d if k.startswith(("income_", "expense_"))},
     )
 

@@ -7,13 +7,19 @@ every change goes through a service, which checks role, region and state again.
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from apps.core.views import REFUSAL_STATUS, client_ip, store_cleaned, with_upload
+from apps.core.views import (
+    REFUSAL_STATUS,
+    client_ip,
+    private_download,
+    store_cleaned,
+    with_upload,
+)
 from apps.deadlines.models import Clock, Stage
 from apps.deadlines.services import clock_marks
 from apps.households import views as household_views
@@ -301,15 +307,11 @@ def income(request, tracking_number):
 def evaluation(request, tracking_number):
     def call(declaration, form):
         d = form.cleaned_data
-        # No minutes (row or file) without their evaluation.
-        with_upload(
-            lambda: (
-                (
-                    d["minutes"]
-                    and _store_document(declaration, request.user, "minutes", d["minutes"])
-                )
-                or None
-            ),
+        _with_document(
+            declaration,
+            request.user,
+            DocumentKind.MINUTES,
+            d["minutes"],
             lambda minutes: services.declaration_record_evaluation(
                 declaration=declaration,
                 actor=request.user,
@@ -360,6 +362,15 @@ def _store_document(declaration, user, kind, cleaned, roles=VILLAGE_ROLES) -> Vi
     return store_cleaned(document, cleaned)
 
 
+def _with_document(declaration, user, kind, cleaned, call, roles=VILLAGE_ROLES):
+    """Store the upload, if any, and make the service call as one: no document (row or
+    file) stays without what it documents."""
+    return with_upload(
+        lambda: _store_document(declaration, user, kind, cleaned, roles) if cleaned else None,
+        call,
+    )
+
+
 @never_cache
 @login_required
 def green_open(request, tracking_number):
@@ -367,21 +378,11 @@ def green_open(request, tracking_number):
 
     def call(declaration, form):
         d = form.cleaned_data
-        # No evidence (row or file) without its green channel.
-        with_upload(
-            lambda: (
-                (
-                    d["evidence"]
-                    and _store_document(
-                        declaration,
-                        request.user,
-                        DocumentKind.GREEN_CHANNEL,
-                        d["evidence"],
-                        GREEN_ROLES,
-                    )
-                )
-                or None
-            ),
+        _with_document(
+            declaration,
+            request.user,
+            DocumentKind.GREEN_CHANNEL,
+            d["evidence"],
             lambda evidence: services.declaration_open_green_channel(
                 declaration=declaration,
                 actor=request.user,
@@ -389,6 +390,7 @@ def green_open(request, tracking_number):
                 reason=d["reason"],
                 evidence=evidence,
             ),
+            roles=GREEN_ROLES,
         )
 
     return _simple_page(
@@ -412,19 +414,8 @@ def green_help(request, tracking_number):
         return GreenHelpForm(data, files, policies=policies, initial=initial)
 
     def call(declaration, form):
-        d = form.cleaned_data
         services.green_channel_record_help(
-            declaration=declaration,
-            actor=request.user,
-            help=HelpInput(
-                policy=d["policy"],
-                kind=d["kind"],
-                title=d["title"],
-                responsible=d["responsible"],
-                delivered_on=d["delivered_on"],
-                details=d["details"],
-                amount=d["amount"],
-            ),
+            declaration=declaration, actor=request.user, help=HelpInput(**form.cleaned_data)
         )
 
     return _simple_page(
@@ -463,16 +454,7 @@ def document(request, pk):
         pk=pk,
         declaration__in=declarations_visible_to(request.user),
     )
-    # Images were re-encoded on upload and may show inline; anything else downloads.
-    inline = doc.content_type == "image/jpeg"
-    response = FileResponse(
-        doc.file.open("rb"),
-        content_type=doc.content_type,
-        as_attachment=not inline,
-        filename=f"{doc.kind}-{doc.pk}.{doc.file.name.rsplit('.', 1)[-1]}",
-    )
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return private_download(doc, name=f"{doc.kind}-{doc.pk}")
 
 
 @never_cache

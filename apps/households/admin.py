@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from apps.core.admin import ReadOnlyAdmin
 from apps.regions.models import Level, Region, Role, roles_over, user_memberships
 
 from .models import HouseholdMember, MonitoredHousehold, MonitoringThreshold, PolicyMeasure
@@ -26,7 +27,7 @@ class MemberInline(admin.TabularInline):
 
 
 @admin.register(MonitoredHousehold)
-class MonitoredHouseholdAdmin(admin.ModelAdmin):
+class MonitoredHouseholdAdmin(ReadOnlyAdmin):
     list_display = ("head_name", "village", "enrolled_at", "per_capita_income")
     search_fields = ("head_name",)
     list_select_related = ("village",)
@@ -42,15 +43,6 @@ class MonitoredHouseholdAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return MonitoredHousehold.objects.visible_to(request.user)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class CountyKeptAdmin(admin.ModelAdmin):

@@ -75,10 +75,6 @@ def current_plan(household: MonitoredHousehold) -> HelpPlan | None:
     return household.plans.order_by("-created_at", "-pk").first()
 
 
-def pending_follow_up(household: MonitoredHousehold) -> FollowUp | None:
-    return household.follow_ups.pending().filter(cancelled=False).first()
-
-
 def policies_for(household: MonitoredHousehold):
     """The county's help-policy list in force, for the household's plan."""
     return PolicyMeasure.objects.for_county(household.county_code).active()

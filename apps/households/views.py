@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 
 from apps.core.errors import ActionRefused, NotPermitted
 from apps.core.forms import ReasonForm
-from apps.core.views import REFUSAL_STATUS, store_cleaned, with_upload
+from apps.core.views import REFUSAL_STATUS, private_download, store_cleaned, with_upload
 from apps.regions.models import VILLAGE_ROLES, roles_over, user_transitions
 
 from . import services
@@ -208,20 +208,7 @@ def measure_add(request, pk, plan_pk):
     form = MeasureForm(*_bound(request), policies=policies, initial=initial)
 
     def call(d):
-        services.plan_add_measure(
-            plan=plan,
-            actor=request.user,
-            measure=services.MeasureInput(
-                policy=d["policy"],
-                kind=d["kind"],
-                title=d["title"],
-                responsible=d["responsible"],
-                details=d["details"],
-                start_on=d["start_on"],
-                end_on=d["end_on"],
-                amount=d["amount"],
-            ),
-        )
+        services.plan_add_measure(plan=plan, actor=request.user, measure=services.MeasureInput(**d))
 
     page = Page(
         _("Add a help measure"),
@@ -343,10 +330,6 @@ PLAN_ACTIONS = {
 }
 
 
-def _reason_kwargs(d: dict) -> dict:
-    return {"reason": d["reason"]} if "reason" in d else {}
-
-
 @never_cache
 @login_required
 def plan_action(request, pk, plan_pk, action):
@@ -358,7 +341,7 @@ def plan_action(request, pk, plan_pk, action):
     form = form_class(*_bound(request))
 
     def call(d):
-        service(plan=plan, actor=request.user, **_reason_kwargs(d))
+        service(plan=plan, actor=request.user, **d)
 
     measures = plan.measures.select_related("policy").order_by("pk")
     return _form_page(request, household, form, page, call, str(done), plan=plan, measures=measures)
@@ -372,14 +355,7 @@ def follow_up(request, pk, follow_up_pk):
     form = FollowUpForm(*_bound(request))
 
     def call(d):
-        services.follow_up_record(
-            follow_up=visit,
-            actor=request.user,
-            done_on=d["done_on"],
-            findings=d["findings"],
-            stability=d["stability"],
-            new_risk_types=d["new_risk_types"],
-        )
+        services.follow_up_record(follow_up=visit, actor=request.user, **d)
 
     page = Page(
         _("Record a follow-up visit"),
@@ -443,6 +419,7 @@ def eliminate(request, pk):
 ELIMINATION_ACTIONS = {
     "township_pass": (
         ConfirmForm,
+        services.elimination_township_pass,
         Page(
             gettext_lazy("Pass the proposal to the county"),
             gettext_lazy("Checked: pass to the county"),
@@ -452,6 +429,7 @@ ELIMINATION_ACTIONS = {
     ),
     "refuse": (
         ReasonForm,
+        services.elimination_refuse,
         Page(
             gettext_lazy("Refuse the proposal"),
             gettext_lazy("Refuse"),
@@ -463,6 +441,7 @@ ELIMINATION_ACTIONS = {
     ),
     "approve": (
         OverrideForm,
+        services.elimination_approve,
         Page(
             gettext_lazy("Mark the risk eliminated"),
             gettext_lazy("Approve: risk eliminated"),
@@ -486,23 +465,14 @@ def elimination_action(request, pk, proposal_pk, action):
     )
     if action not in ELIMINATION_ACTIONS:
         raise Http404
-    form_class, page, done = ELIMINATION_ACTIONS[action]
+    form_class, service, page, done = ELIMINATION_ACTIONS[action]
     form = form_class(*_bound(request))
     check = elimination_outlook(household)
     if action == "approve" and not check.undelivered:
         del form.fields["override_reason"]  # asked for only when there is something to override
 
     def call(d):
-        if action == "township_pass":
-            services.elimination_township_pass(proposal=proposal, actor=request.user)
-        elif action == "refuse":
-            services.elimination_refuse(proposal=proposal, actor=request.user, reason=d["reason"])
-        else:
-            services.elimination_approve(
-                proposal=proposal,
-                actor=request.user,
-                override_reason=d.get("override_reason", ""),
-            )
+        service(proposal=proposal, actor=request.user, **d)
 
     return _form_page(
         request,
@@ -524,13 +494,7 @@ def look_back(request, pk, look_back_pk):
     form = LookBackForm(*_bound(request))
 
     def call(d):
-        services.lookback_record(
-            look_back=review,
-            actor=request.user,
-            reviewed_on=d["reviewed_on"],
-            outcome=d["outcome"],
-            findings=d["findings"],
-        )
+        services.lookback_record(look_back=review, actor=request.user, **d)
 
     page = Page(
         _("Record the look-back review"),
@@ -588,12 +552,4 @@ def category(request, pk):
 @login_required
 def document(request, doc_pk):
     doc = get_object_or_404(household_documents_visible_to(request.user), pk=doc_pk)
-    inline = doc.content_type == "image/jpeg"
-    response = FileResponse(
-        doc.file.open("rb"),
-        content_type=doc.content_type,
-        as_attachment=not inline,
-        filename=f"evidence-{doc.pk}.{doc.file.name.rsplit('.', 1)[-1]}",
-    )
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return private_download(doc, name=f"evidence-{doc.pk}")

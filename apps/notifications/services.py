@@ -29,6 +29,11 @@ class OutgoingSms:
     params: dict
 
 
+def sms_to(phones, template: str, **params) -> list[OutgoingSms]:
+    """The same message to each of `phones`."""
+    return [OutgoingSms(template=template, recipient=p, params=params) for p in phones]
+
+
 def quiet_hours_end(now: dt.datetime) -> dt.datetime | None:
     """When SMS may go out again if `now` is within the night's quiet hours (21:00–08:00
     local by default), else None."""

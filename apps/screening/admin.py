@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.admin import ReadOnlyAdmin
 from apps.households.admin import CountyKeptAdmin
 from apps.regions.models import Region, Role, ScopedQuerySet, user_memberships
 
@@ -77,7 +78,7 @@ class MedicalThresholdAdmin(CountyKeptAdmin):
 
 
 @admin.register(Warning)
-class WarningAdmin(admin.ModelAdmin):
+class WarningAdmin(ReadOnlyAdmin):
     """Read-only: warnings are verified on their page, through the service."""
 
     list_display = ("__str__", "village", "score", "state", "created_at")
@@ -103,12 +104,3 @@ class WarningAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return Warning.objects.visible_to(request.user).select_related("village")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from apps.core.fields import EncryptedTextField
+from apps.core.fields import EncryptedTextField, protected_link
 from apps.core.identity import mask_id_number
 from apps.core.imports import Status as BatchStatus
 from apps.core.models import HistoryEntry
@@ -42,9 +42,7 @@ class Department(models.Model):
 
     code = models.SlugField(_("code"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=100)
-    region = models.ForeignKey(
-        Region, verbose_name=_("region"), on_delete=models.PROTECT, related_name="+"
-    )
+    region = protected_link(Region, _("region"))
     kinds = models.JSONField(_("feed kinds delivered"), default=list)
     active = models.BooleanField(_("active"), default=True)
     token_digest = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
@@ -120,14 +118,7 @@ class FeedBatch(models.Model):
     records_matched = models.PositiveIntegerField(_("records matching a household"), default=0)
     warnings_raised = models.PositiveIntegerField(_("warnings raised"), default=0)
     warnings_merged = models.PositiveIntegerField(_("added to an open case"), default=0)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("uploaded by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    created_by = protected_link(settings.AUTH_USER_MODEL, _("uploaded by"), optional=True)
     created_at = models.DateTimeField(_("received"), default=timezone.now)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
@@ -221,14 +212,6 @@ class WarningState(models.TextChoices):
     MERGED = "merged", _("added to an open declaration")
 
 
-CLOSED_WARNING_STATES = [
-    WarningState.NO_RISK,
-    WarningState.CONVERTED,
-    WarningState.REFERRED,
-    WarningState.MERGED,
-]
-
-
 class VerifyMethod(models.TextChoices):
     """How the village verified: 村级研判、线上问询、入户排查."""
 
@@ -248,9 +231,7 @@ class Warning(ConcurrentTransitionMixin, models.Model):
     """A warning (预警) for one household — or, for a disaster, for a whole village — with
     every source that raised it."""
 
-    village = models.ForeignKey(
-        Region, verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
-    )
+    village = protected_link(Region, _("village"))
     region_code = models.CharField(_("region code"), max_length=12, db_index=True)
     # Whose household: "r<roster household id>", "m<monitored household id>", or
     # "v<village code>:<event>" for a village-wide disaster. One open warning per key.
@@ -281,14 +262,7 @@ class Warning(ConcurrentTransitionMixin, models.Model):
         _("verified by"), max_length=16, choices=VerifyMethod.choices, blank=True
     )
     outcome_reason = models.TextField(_("finding"), max_length=1000, blank=True)
-    verified_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("verified by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    verified_by = protected_link(settings.AUTH_USER_MODEL, _("verified by"), optional=True)
     verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
     # The declaration it became (converted) or joined (merged).
     declaration = models.ForeignKey(
@@ -480,12 +454,7 @@ class CaseRouting(models.Model):
     to_civil_affairs = models.BooleanField(_("to civil-affairs assistance"), default=False)
     to_monitoring = models.BooleanField(_("to poverty-return monitoring"), default=False)
     note = models.TextField(_("note"), max_length=500, blank=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("decided by"),
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    decided_by = protected_link(settings.AUTH_USER_MODEL, _("decided by"))
     decided_at = models.DateTimeField(_("decided at"), default=timezone.now)
     # When the civil-affairs staff acknowledged it.
     received_at = models.DateTimeField(_("received by civil affairs"), null=True, blank=True)
@@ -504,7 +473,7 @@ class CivilAffairsExport(models.Model):
     """A file of a county's declarations for civil affairs: made on schedule, kept for
     download."""
 
-    county = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    county = protected_link(Region)
     file = models.FileField(upload_to="civil-affairs/%Y/%m/")
     rows = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)

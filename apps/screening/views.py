@@ -9,14 +9,14 @@ status. The feed uploads have pages of their own (views_feeds.py).
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from apps.core.errors import ActionRefused
-from apps.core.views import REFUSAL_STATUS, client_ip
+from apps.core.views import REFUSAL_STATUS, client_ip, private_download
 from apps.declarations.selectors import declarations_visible_to
 from apps.regions.models import user_transitions
 
@@ -216,11 +216,8 @@ def export_download(request, pk):
     logged."""
     export = get_object_or_404(selectors.exports_visible_to(request.user), pk=pk)
     services.export_downloaded(export=export, actor=request.user, ip=client_ip(request))
-    response = FileResponse(
-        export.file.open("rb"),
-        as_attachment=True,
-        filename=f"civil-affairs-{export.county.code}-{export.created_at:%Y%m%d}.xlsx",
+    return private_download(
+        export,
+        name=f"civil-affairs-{export.county.code}-{export.created_at:%Y%m%d}",
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
-    response["Cache-Control"] = "private, no-store"
-    return response

@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.fields import protected_link
 from apps.deadlines.calendar import add_working_days
 from apps.regions.models import ScopedQuerySet
 
@@ -43,30 +44,14 @@ class Appeal(models.Model):
     channel = models.CharField(_("made"), max_length=16, choices=AppealChannel.choices)
     reason = models.TextField(_("applicant's reason"), max_length=1000)
     filed_at = models.DateTimeField(_("filed"), default=timezone.now)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("recorded by"),
-    )
+    recorded_by = protected_link(settings.AUTH_USER_MODEL, _("recorded by"), optional=True)
     # Who made the decision appealed against: they may not decide the appeal.
-    rejected_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    rejected_by = protected_link(settings.AUTH_USER_MODEL, optional=True)
     outcome = models.CharField(
         _("outcome"), max_length=16, choices=AppealOutcome.choices, blank=True
     )
     decision_reason = models.TextField(_("reason for the decision"), blank=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("decided by"),
-    )
+    decided_by = protected_link(settings.AUTH_USER_MODEL, _("decided by"), optional=True)
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
 
     objects = AppealQuerySet.as_manager()

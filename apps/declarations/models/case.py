@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 from stdnum import luhn
 
-from apps.core.fields import EncryptedTextField
+from apps.core.fields import EncryptedTextField, protected_link
 from apps.core.identity import mask_id_number, mask_mobile
 from apps.core.models import HistoryEntry
 
@@ -87,9 +87,7 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
     tracking_number = models.CharField(_("tracking number"), max_length=12, editable=False)
     state = FSMField(_("state"), default=State.SUBMITTED, choices=State.choices, protected=True)
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
-    village = models.ForeignKey(
-        Region, verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
-    )
+    village = protected_link(Region, _("village"))
     # The village's code, copied so that scoping is a prefix match on this table alone
     # (indexed by declaration_region_time_idx below).
     region_code = models.CharField(_("region code"), max_length=12, editable=False)
@@ -212,6 +210,12 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
     @property
     def declarant_phone_masked(self) -> str:
         return mask_mobile(self.declarant_phone)
+
+    @property
+    def applicant_phones(self) -> list[str]:
+        """Who hears of the case: the applicant, and whoever declared on their behalf."""
+        extra = [self.declarant_phone] if self.on_behalf and self.declarant_phone else []
+        return [self.phone, *extra]
 
     def get_difficulties_display(self) -> str:
         labels = dict(Difficulty.choices)

@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.fields import protected_link
 from apps.households.models.plans import HelpGiven
 from apps.regions.models import ScopedQuerySet
 
@@ -30,20 +31,8 @@ class GreenChannel(models.Model):
     )
     cause = models.CharField(_("cause"), max_length=16, choices=GreenCause.choices)
     reason = models.TextField(_("why the hardship is plain and urgent"), max_length=1000)
-    evidence = models.ForeignKey(
-        VisitDocument,
-        verbose_name=_("evidence document"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    opened_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("opened by"),
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    evidence = protected_link(VisitDocument, _("evidence document"), optional=True)
+    opened_by = protected_link(settings.AUTH_USER_MODEL, _("opened by"))
     opened_at = models.DateTimeField(_("opened"), default=timezone.now)
 
     objects = GreenChannelQuerySet.as_manager()
@@ -61,12 +50,7 @@ class GreenChannelHelp(HelpGiven):
 
     green_channel = models.ForeignKey(GreenChannel, on_delete=models.CASCADE, related_name="help")
     delivered_on = models.DateField(_("delivered on"))
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("recorded by"),
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    recorded_by = protected_link(settings.AUTH_USER_MODEL, _("recorded by"))
     recorded_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -10,13 +10,21 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.fields import EncryptedTextField
+from apps.core.fields import EncryptedTextField, protected_link
 from apps.core.identity import mask_id_number
 from apps.households.models import LabourCapacity, Schooling
 
 from .case import Declaration
 
 MONEY = {"max_digits": 12, "decimal_places": 2, "validators": [MinValueValidator(Decimal(0))]}
+INCOME_FIELDS = (
+    "income_wages",
+    "income_farming",
+    "income_business",
+    "income_property",
+    "income_transfer",
+)
+EXPENSE_FIELDS = ("expense_medical", "expense_education", "expense_disaster")
 
 
 class HouseholdVisit(models.Model):
@@ -36,12 +44,7 @@ class HouseholdVisit(models.Model):
     expense_disaster = models.DecimalField(_("disaster losses"), default=0, **MONEY)
     risk_types = models.JSONField(_("risk types found"), default=list)
     findings = models.TextField(_("findings"), max_length=2000)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("recorded by"),
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    recorded_by = protected_link(settings.AUTH_USER_MODEL, _("recorded by"))
     recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
 
     class Meta:
@@ -54,17 +57,11 @@ class HouseholdVisit(models.Model):
 
     @property
     def income_total(self) -> Decimal:
-        return (
-            self.income_wages
-            + self.income_farming
-            + self.income_business
-            + self.income_property
-            + self.income_transfer
-        )
+        return sum((getattr(self, f) for f in INCOME_FIELDS), Decimal(0))
 
     @property
     def rigid_expenses(self) -> Decimal:
-        return self.expense_medical + self.expense_education + self.expense_disaster
+        return sum((getattr(self, f) for f in EXPENSE_FIELDS), Decimal(0))
 
 
 class VisitMember(models.Model):
@@ -118,12 +115,7 @@ class VisitDocument(models.Model):
     content_type = models.CharField(max_length=64)
     sha256 = models.CharField(max_length=64)
     original_name = models.CharField(max_length=120, blank=True)
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("uploaded by"),
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    uploaded_by = protected_link(settings.AUTH_USER_MODEL, _("uploaded by"))
     uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
 
     class Meta:
@@ -148,12 +140,7 @@ class IncomeAssessment(models.Model):
     threshold = models.DecimalField(_("monitoring line used"), max_digits=10, decimal_places=2)
     threshold_year = models.PositiveSmallIntegerField(_("year of the line"))
     below_threshold = models.BooleanField(_("below the line"))
-    assessed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("calculated by"),
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    assessed_by = protected_link(settings.AUTH_USER_MODEL, _("calculated by"))
     assessed_at = models.DateTimeField(_("calculated at"), default=timezone.now)
 
     class Meta:
@@ -177,22 +164,10 @@ class VillageEvaluation(models.Model):
     )
     evaluation_date = models.DateField(_("evaluation date"))
     outcome = models.CharField(_("outcome"), max_length=16, choices=EvaluationOutcome.choices)
-    minutes = models.ForeignKey(
-        VisitDocument,
-        verbose_name=_("minutes"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    minutes = protected_link(VisitDocument, _("minutes"), optional=True)
     notice_start = models.DateField(_("public notice from"))
     notice_end = models.DateField(_("public notice until"))
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("recorded by"),
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    recorded_by = protected_link(settings.AUTH_USER_MODEL, _("recorded by"))
     recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
 
     class Meta:
@@ -225,12 +200,7 @@ class PropertyCheck(models.Model):
     housing_result = models.CharField(_("housing"), max_length=200, blank=True)
     business_checked = models.BooleanField(_("business registration checked"), default=False)
     business_result = models.CharField(_("business registration"), max_length=200, blank=True)
-    checked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("checked by"),
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    checked_by = protected_link(settings.AUTH_USER_MODEL, _("checked by"))
     checked_at = models.DateTimeField(_("checked at"), default=timezone.now)
 
     class Meta:

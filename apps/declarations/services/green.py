@@ -22,7 +22,7 @@ from apps.households.models import PolicyMeasure
 from apps.households.services import DeliveredHelp
 from apps.households.services.common import clean_text
 from apps.households.services.plans import clean_help
-from apps.notifications.services import OutgoingSms, messages_enqueue
+from apps.notifications.services import messages_enqueue, sms_to
 from apps.regions.models import CASEWORK_ROLES, Role, require_role_over
 from apps.regions.services import notice_recipients
 
@@ -82,18 +82,13 @@ def declaration_open_green_channel(
             messages_enqueue(
                 subject=f"declaration:{declaration.pk}:green",
                 region_code=declaration.region_code,
-                messages=[
-                    OutgoingSms(
-                        template="green_channel_opened",
-                        recipient=phone,
-                        params={
-                            "village": declaration.village.name,
-                            "name": mask_name(declaration.name),
-                            "due": date_format(clock.due_on, "MONTH_DAY_FORMAT"),
-                        },
-                    )
-                    for phone in notice_recipients(declaration.village)
-                ],
+                messages=sms_to(
+                    notice_recipients(declaration.village),
+                    "green_channel_opened",
+                    village=declaration.village.name,
+                    name=mask_name(declaration.name),
+                    due=date_format(clock.due_on, "MONTH_DAY_FORMAT"),
+                ),
             )
     except IntegrityError:
         raise InvalidInput(_("The green channel is already open for this case.")) from None

@@ -12,7 +12,7 @@ from apps.accounts.models import PersonalDataAccess
 from apps.core.identity import id_hash, mask_name, mobile_hash
 from apps.deadlines.models import Clock, Stage
 from apps.deadlines.services import ClockSpec, clocks_start
-from apps.notifications.services import OutgoingSms, messages_enqueue
+from apps.notifications.services import OutgoingSms, messages_enqueue, sms_to
 from apps.regions.models import Region
 from apps.regions.services import notice_recipients
 
@@ -161,30 +161,19 @@ def _submission_sms(declaration: Declaration, *, verify_due: dt.date) -> list[Ou
     """The grid worker's notice and the applicant's receipt (and the declarant's)."""
     due = date_format(verify_due, "MONTH_DAY_FORMAT")
     village = declaration.village
-    messages = [
-        OutgoingSms(
-            template="grid_new_declaration",
-            recipient=phone,
-            params={
-                "village": village.name,
-                "name": mask_name(declaration.name),
-                "kinds": declaration.get_difficulties_display(),
-                "due": due,
-            },
-        )
-        for phone in notice_recipients(village)
-    ]
-    receipt = {"tracking": declaration.tracking_number_display, "due": due}
-    messages.append(
-        OutgoingSms(template="applicant_receipt", recipient=declaration.phone, params=receipt)
+    return sms_to(
+        notice_recipients(village),
+        "grid_new_declaration",
+        village=village.name,
+        name=mask_name(declaration.name),
+        kinds=declaration.get_difficulties_display(),
+        due=due,
+    ) + sms_to(
+        declaration.applicant_phones,
+        "applicant_receipt",
+        tracking=declaration.tracking_number_display,
+        due=due,
     )
-    if declaration.on_behalf and declaration.declarant_phone:
-        messages.append(
-            OutgoingSms(
-                template="applicant_receipt", recipient=declaration.declarant_phone, params=receipt
-            )
-        )
-    return messages
 
 
 REVEALABLE_FIELDS = ("id_number", "phone", "declarant_phone")

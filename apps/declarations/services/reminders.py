@@ -21,7 +21,7 @@ from apps.deadlines.models import Clock
 from apps.deadlines.services import clocks_sweep
 from apps.households.models import FollowUp, HelpPlan, LookBack, MonitoredHousehold, PlanState
 from apps.households.services import FOLLOW_UP_SUBJECT, LOOK_BACK_SUBJECT, PLAN_SUBJECT
-from apps.notifications.services import OutgoingSms, messages_enqueue
+from apps.notifications.services import messages_enqueue, sms_to
 from apps.regions.models import Level, Region, Role, StaffMembership
 from apps.regions.services import notice_recipients
 
@@ -144,7 +144,7 @@ def _queue(clock: Clock, subject: Holder, template: str, phones: list[str]) -> N
     messages_enqueue(
         subject=f"clock:{clock.pk}:{template}",
         region_code=clock.region_code,
-        messages=[OutgoingSms(template=template, recipient=p, params=params) for p in phones],
+        messages=sms_to(phones, template, **params),
         respect_quiet_hours=not clock.urgent,
     )
 
@@ -252,18 +252,13 @@ def morning_digest(*, now: dt.datetime | None = None) -> int:
                 messages_enqueue(
                     subject=f"digest:{code}:{today.isoformat()}",
                     region_code=code,
-                    messages=[
-                        OutgoingSms(
-                            template="deadline_digest",
-                            recipient=p,
-                            params={
-                                "region": names[code],
-                                "due_today": str(due_today),
-                                "overdue": str(overdue),
-                            },
-                        )
-                        for p in phones
-                    ],
+                    messages=sms_to(
+                        phones,
+                        "deadline_digest",
+                        region=names[code],
+                        due_today=str(due_today),
+                        overdue=str(overdue),
+                    ),
                     ignore_existing=True,
                 )
                 sent += 1

@@ -23,7 +23,7 @@ from apps.deadlines.services import ClockSpec, clocks_meet, clocks_resume, clock
 from apps.households.models import LabourCapacity, MonitoringThreshold
 from apps.households.services import AlreadyMonitored, MemberFacts, household_enrol
 from apps.households.services.enrolment import IncomeFacts
-from apps.notifications.services import OutgoingSms, messages_enqueue
+from apps.notifications.services import messages_enqueue, sms_to
 from apps.regions.models import require_transition_role
 from apps.regions.services import notice_recipients
 
@@ -40,6 +40,7 @@ from ..models import (
     VisitDocument,
     VisitMember,
 )
+from ..models.review import EXPENSE_FIELDS, INCOME_FIELDS
 from .errors import Conflict, InvalidInput, WrongState
 from .green import green_help_for_plan
 from .intake import SUBJECT
@@ -141,20 +142,15 @@ def _move_clocks(declaration: Declaration, method: str) -> None:
 
 
 def _applicant_sms(declaration: Declaration, log: Transition, template: str, params: dict) -> None:
-    phones = [declaration.phone]
-    if declaration.on_behalf and declaration.declarant_phone:
-        phones.append(declaration.declarant_phone)
     messages_enqueue(
         subject=f"declaration:{declaration.pk}:t{log.pk}",
         region_code=declaration.region_code,
-        messages=[
-            OutgoingSms(
-                template=template,
-                recipient=p,
-                params={"tracking": declaration.tracking_number_display, **params},
-            )
-            for p in phones
-        ],
+        messages=sms_to(
+            declaration.applicant_phones,
+            template,
+            tracking=declaration.tracking_number_display,
+            **params,
+        ),
     )
 
 
@@ -164,26 +160,19 @@ def _village_staff_sms(
     messages_enqueue(
         subject=f"declaration:{declaration.pk}:t{log.pk}",
         region_code=declaration.region_code,
-        messages=[
-            OutgoingSms(
-                template=template,
-                recipient=p,
-                params={
-                    "village": declaration.village.name,
-                    "name": mask_name(declaration.name),
-                    **params,
-                },
-            )
-            for p in notice_recipients(declaration.village)
-        ],
+        messages=sms_to(
+            notice_recipients(declaration.village),
+            template,
+            village=declaration.village.name,
+            name=mask_name(declaration.name),
+            **params,
+        ),
     )
 
 
-def _reject(
-    *, declaration: Declaration, actor, reason: str, method: str, level: Level
-) -> Transition:
-    """Not enrolled, at any level: the reason is kept on the case and told by SMS, with
-    how to appeal."""
+def _reject(*, declaration: Declaration, actor, reason: str, level: Level) -> Transition:
+    """Not enrolled, at any level (its transition `<level>_reject`): the reason is kept
+    on the case and told by SMS, with how to appeal."""
     reason = _clean_reason(reason)
 
     def before():
@@ -196,7 +185,7 @@ def _reject(
     return _transition(
         declaration=declaration,
         actor=actor,
-        method=method,
+        method=f"{level.value}_reject",
         reason=reason,
         before=before,
         after=after,
@@ -260,16 +249,7 @@ def _validate_visit(declaration: Declaration, visit: VisitInput) -> None:
                 raise InvalidInput(
                     _("The ID number of %(name)s is not valid.") % {"name": m.name}
                 ) from None
-    amounts = [
-        visit.income_wages,
-        visit.income_farming,
-        visit.income_business,
-        visit.income_property,
-        visit.income_transfer,
-        visit.expense_medical,
-        visit.expense_education,
-        visit.expense_disaster,
-    ]
+    amounts = [getattr(visit, f) for f in INCOME_FIELDS + EXPENSE_FIELDS]
     if any(a < 0 or a > Decimal("100000000") for a in amounts):
         raise InvalidInput(_("Amounts must be between 0 and 100,000,000 yuan."))
 
@@ -292,14 +272,7 @@ def declaration_record_visit(
             visit_date=visit.visit_date,
             findings=visit.findings.strip(),
             risk_types=list(visit.risk_types),
-            income_wages=visit.income_wages,
-            income_farming=visit.income_farming,
-            income_business=visit.income_business,
-            income_property=visit.income_property,
-            income_transfer=visit.income_transfer,
-            expense_medical=visit.expense_medical,
-            expense_education=visit.expense_education,
-            expense_disaster=visit.expense_disaster,
+            **{f: getattr(visit, f) for f in INCOME_FIELDS + EXPENSE_FIELDS},
         )
         VisitMember.objects.bulk_create(
             [
@@ -476,13 +449,7 @@ def declaration_pass_to_township(*, declaration: Declaration, actor) -> Transiti
 
 
 def declaration_village_reject(*, declaration: Declaration, actor, reason: str) -> Transition:
-    return _reject(
-        declaration=declaration,
-        actor=actor,
-        reason=reason,
-        method="village_reject",
-        level=Level.VILLAGE,
-    )
+    return _reject(declaration=declaration, actor=actor, reason=reason, level=Level.VILLAGE)
 
 
 # --- township ------------------------------------------------------------------------
@@ -549,13 +516,7 @@ def declaration_township_return(*, declaration: Declaration, actor, reason: str)
 
 
 def declaration_township_reject(*, declaration: Declaration, actor, reason: str) -> Transition:
-    return _reject(
-        declaration=declaration,
-        actor=actor,
-        reason=reason,
-        method="township_reject",
-        level=Level.TOWNSHIP,
-    )
+    return _reject(declaration=declaration, actor=actor, reason=reason, level=Level.TOWNSHIP)
 
 
 # --- county --------------------------------------------------------------------------
@@ -630,13 +591,7 @@ def declaration_county_return(*, declaration: Declaration, actor, reason: str) -
 
 
 def declaration_county_reject(*, declaration: Declaration, actor, reason: str) -> Transition:
-    return _reject(
-        declaration=declaration,
-        actor=actor,
-        reason=reason,
-        method="county_reject",
-        level=Level.COUNTY,
-    )
+    return _reject(declaration=declaration, actor=actor, reason=reason, level=Level.COUNTY)
 
 
 # --- withdrawal and merging ----------------------------------------------------------

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from apps.core.fields import EncryptedTextField
+from apps.core.fields import EncryptedTextField, protected_link
 from apps.core.identity import mask_id_number
 from apps.core.models import HistoryEntry
 from apps.regions.models import Region, ScopedQuerySet
@@ -110,9 +110,7 @@ class MonitoredHouseholdQuerySet(ScopedQuerySet):
 
 
 class MonitoredHousehold(ConcurrentTransitionMixin, models.Model):
-    village = models.ForeignKey(
-        Region, verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
-    )
+    village = protected_link(Region, _("village"))
     region_code = models.CharField(_("region code"), max_length=12, db_index=True, editable=False)
     head_name = models.CharField(_("head of household"), max_length=30)
     head_id_number = EncryptedTextField(_("ID number"))
@@ -126,12 +124,7 @@ class MonitoredHousehold(ConcurrentTransitionMixin, models.Model):
         blank=True,
     )
     enrolled_at = models.DateTimeField(_("enrolled"), default=timezone.now)
-    enrolled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("approved by"),
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    enrolled_by = protected_link(settings.AUTH_USER_MODEL, _("approved by"))
     category = models.CharField(
         _("monitoring category"), max_length=16, choices=Category.choices, default=Category.SUDDEN
     )
@@ -298,12 +291,7 @@ class HouseholdDocument(models.Model):
     content_type = models.CharField(max_length=50)
     original_name = models.CharField(_("file name"), max_length=100)
     size = models.PositiveIntegerField()
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("uploaded by"),
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    uploaded_by = protected_link(settings.AUTH_USER_MODEL, _("uploaded by"))
     uploaded_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
 
     objects = DocumentQuerySet.as_manager()

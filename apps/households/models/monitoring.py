@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from apps.core.fields import protected_link
 from apps.regions.models import COUNTY_ROLES, TOWNSHIP_ROLES, ScopedQuerySet
 
 from .households import HouseholdDocument, MonitoredHousehold
@@ -43,14 +44,7 @@ class FollowUp(models.Model):
         _("assessment"), max_length=16, choices=Stability.choices, blank=True
     )
     new_risk_types = models.JSONField(_("new risks"), default=list, blank=True)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("recorded by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    recorded_by = protected_link(settings.AUTH_USER_MODEL, _("recorded by"), optional=True)
     # No longer needed: the household's risk was eliminated before the visit fell due.
     cancelled = models.BooleanField(default=False)
 
@@ -113,25 +107,10 @@ class EliminationProposal(ConcurrentTransitionMixin, models.Model):
     )
     risk_removed = models.TextField(_("how the risk was removed"), max_length=1000)
     measures_in_place = models.TextField(_("measures in place"), max_length=1000)
-    evidence = models.ForeignKey(
-        HouseholdDocument,
-        verbose_name=_("evidence document"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    proposed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
+    evidence = protected_link(HouseholdDocument, _("evidence document"), optional=True)
+    proposed_by = protected_link(settings.AUTH_USER_MODEL)
     proposed_at = models.DateTimeField(default=timezone.now)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    decided_by = protected_link(settings.AUTH_USER_MODEL, optional=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     refusal_reason = models.TextField(_("reason for refusing"), blank=True)
     # The county approved although measures were still undelivered, and wrote why.
@@ -218,13 +197,7 @@ class LookBack(models.Model):
         _("outcome"), max_length=16, choices=LookBackOutcome.choices, blank=True
     )
     findings = models.TextField(_("findings"), max_length=2000, blank=True)
-    reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    reviewed_by = protected_link(settings.AUTH_USER_MODEL, optional=True)
 
     objects = LookBackQuerySet.as_manager()
 

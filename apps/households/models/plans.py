@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from apps.core.fields import protected_link
 from apps.regions.models import (
     COUNTY_ROLES,
     TOWNSHIP_ROLES,
@@ -102,14 +103,7 @@ class HelpPlan(ConcurrentTransitionMixin, models.Model):
     returned_reason = models.TextField(_("sent back because"), blank=True)
     created_at = models.DateTimeField(_("started"), default=timezone.now)
     approved_at = models.DateTimeField(_("approved"), null=True, blank=True)
-    approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("approved by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    approved_by = protected_link(settings.AUTH_USER_MODEL, _("approved by"), optional=True)
 
     objects = PlanQuerySet.as_manager()
 
@@ -201,14 +195,7 @@ class HelpGiven(models.Model):
     """What a measure of help is, wherever it is recorded: in a plan, or given through
     the green channel before the household was identified."""
 
-    policy = models.ForeignKey(
-        PolicyMeasure,
-        verbose_name=_("policy"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    policy = protected_link(PolicyMeasure, _("policy"), optional=True)
     kind = models.CharField(_("kind"), max_length=16, choices=PolicyKind.choices)
     title = models.CharField(_("measure"), max_length=100)
     details = models.TextField(_("details"), max_length=1000, blank=True)
@@ -236,14 +223,7 @@ class PlanMeasure(HelpGiven):
     )
     delivered_on = models.DateField(_("delivered on"), null=True, blank=True)
     evidence_note = models.CharField(_("evidence of delivery"), max_length=300, blank=True)
-    evidence = models.ForeignKey(
-        HouseholdDocument,
-        verbose_name=_("evidence document"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    evidence = protected_link(HouseholdDocument, _("evidence document"), optional=True)
     # Given through the green channel before the household was identified.
     green_channel = models.BooleanField(_("green-channel help"), default=False)
     created_at = models.DateTimeField(default=timezone.now)
@@ -263,7 +243,3 @@ class PlanMeasure(HelpGiven):
 
     def __str__(self):
         return self.title
-
-    @property
-    def is_undelivered(self) -> bool:
-        return self.status in UNDELIVERED

@@ -8,7 +8,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.fields import EncryptedTextField
+from apps.core.fields import EncryptedTextField, protected_link
 from apps.core.identity import mask_id_number
 from apps.core.imports import Status as ImportStatus
 from apps.regions.models import Region, ScopedQuerySet
@@ -21,9 +21,7 @@ class RosterQuerySet(ScopedQuerySet):
 
 
 class RosterHousehold(models.Model):
-    village = models.ForeignKey(
-        Region, verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
-    )
+    village = protected_link(Region, _("village"))
     region_code = models.CharField(_("region code"), max_length=12, editable=False)
     # 户编号: the household's number in the village register, stable across imports.
     number = models.CharField(_("household number"), max_length=30)
@@ -95,9 +93,7 @@ class RosterImport(models.Model):
     """One uploaded roster file and what became of it. The file is checked whole before
     anything is written: a file with a bad row imports nothing."""
 
-    region = models.ForeignKey(
-        Region, verbose_name=_("region"), on_delete=models.PROTECT, related_name="+"
-    )
+    region = protected_link(Region, _("region"))
     # The importer's region: every row must lie in its subtree.
     region_code = models.CharField(max_length=12, editable=False)
     file = models.FileField(upload_to="roster-imports/%Y/%m/")
@@ -116,12 +112,7 @@ class RosterImport(models.Model):
     members_created = models.PositiveIntegerField(default=0)
     members_updated = models.PositiveIntegerField(default=0)
     members_removed = models.PositiveIntegerField(default=0)
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("uploaded by"),
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    uploaded_by = protected_link(settings.AUTH_USER_MODEL, _("uploaded by"))
     created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 

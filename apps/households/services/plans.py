@@ -16,7 +16,7 @@ from apps.core.errors import Conflict, InvalidInput, WrongState
 from apps.core.identity import mask_name
 from apps.deadlines.models import Stage
 from apps.deadlines.services import clocks_meet
-from apps.notifications.services import OutgoingSms, messages_enqueue
+from apps.notifications.services import messages_enqueue, sms_to
 from apps.regions.models import VILLAGE_ROLES, require_role_over, require_transition_role
 from apps.regions.services import notice_recipients
 
@@ -360,16 +360,11 @@ def _village_sms(plan: HelpPlan, event_id: int, template: str, params: dict) -> 
     messages_enqueue(
         subject=f"household:{household.pk}:e{event_id}",
         region_code=household.region_code,
-        messages=[
-            OutgoingSms(
-                template=template,
-                recipient=phone,
-                params={
-                    "village": household.village.name,
-                    "name": mask_name(household.head_name),
-                    **params,
-                },
-            )
-            for phone in notice_recipients(household.village)
-        ],
+        messages=sms_to(
+            notice_recipients(household.village),
+            template,
+            village=household.village.name,
+            name=mask_name(household.head_name),
+            **params,
+        ),
     )

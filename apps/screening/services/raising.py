@@ -20,7 +20,7 @@ from apps.deadlines.models import Clock, Stage
 from apps.deadlines.services import due_date, end_of_day
 from apps.declarations.models import CLOSED_STATES, Declaration
 from apps.households.models import RosterMember
-from apps.notifications.services import OutgoingSms, messages_enqueue
+from apps.notifications.services import messages_enqueue, sms_to
 from apps.regions.models import Region
 from apps.regions.services import notice_recipients
 
@@ -230,16 +230,11 @@ def _tell_villages(warnings: list[Warning], now) -> None:
         messages_enqueue(
             subject=f"warnings:{village.code}:{stamp}",
             region_code=village.code,
-            messages=[
-                OutgoingSms(
-                    template="village_new_warnings",
-                    recipient=phone,
-                    params={
-                        "village": village.name,
-                        "count": str(per_village[village.pk]),
-                        "due": due,
-                    },
-                )
-                for phone in notice_recipients(village)
-            ],
+            messages=sms_to(
+                notice_recipients(village),
+                "village_new_warnings",
+                village=village.name,
+                count=str(per_village[village.pk]),
+                due=due,
+            ),
         )
