@@ -96,11 +96,17 @@ def add_months(start: dt.date, months: int) -> dt.date:
     return dt.date(year, month, min(start.day, _pycalendar.monthrange(year, month)[1]))
 
 
-def add_period(start: dt.date, limit: int, unit: str) -> tuple[dt.date, bool]:
+def add_period(
+    start: dt.date, limit: int, unit: str, calendar: WorkingCalendar | None = None
+) -> tuple[dt.date, bool]:
     """The due date of a limit from `start`, and whether it is provisional (computed
     across a year with no confirmed calendar)."""
     if unit == "working_days":
-        calendar = _for_working_days(start, limit)
+        # No stretch of the official calendar has fewer than half its days working,
+        # past the Spring Festival's fortnight: the due date is before `latest`.
+        latest = start + dt.timedelta(days=2 * limit + 14)
+        if calendar is None or not calendar.covers(start, latest):
+            calendar = _for_working_days(start, limit)
         due = calendar.add_working_days(start, limit)
         provisional = any(not calendar.is_confirmed(y) for y in range(start.year, due.year + 1))
         return due, provisional

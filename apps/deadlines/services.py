@@ -10,15 +10,19 @@ from .defaults import DEFAULT_POLICIES
 from .models import Clock, DeadlinePolicy
 
 
-def policy_for(stage: str) -> DeadlinePolicy:
-    """The stage's policy row, or the built-in default while it has none."""
-    policy = DeadlinePolicy.objects.filter(stage=stage).first()
-    if policy is None:
+def policies_for(stages: list[str]) -> dict[str, DeadlinePolicy]:
+    """Each stage's policy row, or the built-in default while it has none."""
+    policies = {p.stage: p for p in DeadlinePolicy.objects.filter(stage__in=stages)}
+    for stage in set(stages) - set(policies):
         limit, unit, starts_on, source = DEFAULT_POLICIES[stage]
-        policy = DeadlinePolicy(
+        policies[stage] = DeadlinePolicy(
             stage=stage, limit=limit, unit=unit, starts_on=starts_on, source=source
         )
-    return policy
+    return policies
+
+
+def policy_for(stage: str) -> DeadlinePolicy:
+    return policies_for([stage])[stage]
 
 
 def end_of_day(day: dt.date, tz: dt.tzinfo | None = None) -> dt.datetime:
@@ -56,9 +60,12 @@ def clocks_start(
     at = at or timezone.now()
     tz = timezone.get_current_timezone()
     start = timezone.localdate(at, tz)
+    policies = policies_for([spec.stage for spec in stages])
+    calendar = WorkingCalendar.spanning(start, extra_years=1)
     rows = []
     for spec in stages:
-        due_on, provisional = due_date(spec.stage, start)
+        policy = policies[spec.stage]
+        due_on, provisional = add_period(start, policy.limit, policy.unit, calendar)
         rows.append(
             Clock(
                 subject_type=subject_type,
