@@ -102,16 +102,29 @@ def _grouping(region: Region, by_child: bool) -> tuple[Level | None, int]:
     return child_level, width
 
 
+def overdue_clocks(region: Region, **conditions):
+    """Running clocks of the region past their due time (a partial index holds exactly
+    these)."""
+    return Clock.objects.filter(
+        region_code__startswith=region.prefix,
+        met_at__isnull=True,
+        breached_at__isnull=False,
+        **conditions,
+    )
+
+
+def late_clocks(region: Region, limit: int, *fields: str, **conditions) -> list[tuple]:
+    """`fields` of the region's overdue clocks, longest overdue first."""
+    return list(
+        overdue_clocks(region, **conditions)
+        .order_by("due_on", "subject_id")
+        .values_list(*fields)[:limit]
+    )
+
+
 def _currently_overdue(region: Region, width: int) -> dict[str, int]:
     return dict(
-        _by_prefix(
-            Clock.objects.filter(
-                region_code__startswith=region.prefix,
-                met_at__isnull=True,
-                breached_at__isnull=False,
-            ),
-            width,
-        )
+        _by_prefix(overdue_clocks(region), width)
         # COUNT(*), not of the key: an index-only scan of clock_overdue_idx.
         .annotate(n=Count("*"))
         .values_list("prefix", "n")
@@ -238,8 +251,9 @@ def region_figures_live(
             clocks_breached=Count("pk", filter=Q(breached_at__isnull=False)),
         ),
     )
-    overdue = clocks.filter(met_at__isnull=True, breached_at__isnull=False)
-    _merge(groups, _by_prefix(overdue, width).annotate(currently_overdue=Count("pk")))
+    _merge(
+        groups, _by_prefix(overdue_clocks(region), width).annotate(currently_overdue=Count("pk"))
+    )
 
     averages = {}
     for stage, ids, attr in (
@@ -265,17 +279,7 @@ def late_cases(*, region: Region, stage: str, limit: int = 2000) -> list[Declara
     Starts from the clocks (a partial index holds exactly the running, breached ones):
     a running clock belongs to an open case, since closing a case stops its clocks.
     """
-    late = list(
-        Clock.objects.filter(
-            subject_type=SUBJECT,
-            stage=stage,
-            met_at__isnull=True,
-            breached_at__isnull=False,
-            region_code__startswith=region.prefix,
-        )
-        .order_by("due_on", "subject_id")
-        .values_list("subject_id", "due_on")[:limit]
-    )
+    late = late_clocks(region, limit, "subject_id", "due_on", subject_type=SUBJECT, stage=stage)
     declarations = Declaration.objects.select_related("village").in_bulk([pk for pk, _due in late])
     cases = []
     for pk, due_on in late:
