@@ -32,8 +32,6 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps
 
-DEFAULT_MAX_BYTES = 10 * 1024 * 1024
-
 # A phone photo is at most about 50 MP (the 48/50 MP sensors of current phones);
 # anything bigger is not a photo of a document but an attempt to exhaust memory
 # (50 MP decode to 150 MB of RGB). Pillow's own guard only warns at 89 MP and refuses
@@ -96,10 +94,6 @@ class CleanedUpload:
     @property
     def size(self) -> int:
         return len(self.content)
-
-
-def upload_max_bytes() -> int:
-    return getattr(settings, "UPLOAD_MAX_BYTES", DEFAULT_MAX_BYTES)
 
 
 def clean_upload(uploaded_file: UploadedFile) -> CleanedUpload:
@@ -173,7 +167,7 @@ def sanitise_filename(name: str) -> str:
 
 
 def _read_limited(uploaded_file: UploadedFile) -> bytes:
-    limit = upload_max_bytes()
+    limit = settings.UPLOAD_MAX_BYTES
     too_large = ValidationError(
         _(
             "The file is larger than %(limit)s MB. Lower the resolution or split it into "

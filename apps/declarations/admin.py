@@ -17,7 +17,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.admin import ReadOnlyAdmin
+from apps.core.admin import ReadOnlyAdmin, ReadOnlyInline
 
 from . import services
 from .forms_review import ReasonForm
@@ -35,22 +35,6 @@ from .models import (
 from .selectors import available_actions, log_label
 
 COUNTY_ACTIONS = ("county_approve", "county_return", "county_reject")
-
-
-class ReadOnlyInline(admin.TabularInline):
-    """A part of the case shown on its page: whoever may view the case sees it."""
-
-    extra = 0
-    can_delete = False
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.has_perm("declarations.view_declaration")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class TransitionInline(ReadOnlyInline):
@@ -272,7 +256,7 @@ class DeclarationAdmin(ReadOnlyAdmin):
             getattr(services, f"declaration_{action}")(**kwargs)
         except services.ActionRefused as exc:
             messages.error(request, str(exc.message))
-            response = TemplateResponse(
+            return TemplateResponse(
                 request,
                 "admin/declarations/declaration/refused.html",
                 {
@@ -282,7 +266,6 @@ class DeclarationAdmin(ReadOnlyAdmin):
                 },
                 status=403 if isinstance(exc, services.NotPermitted) else 409,
             )
-            return response
         messages.success(request, _t("Done."))
         return redirect(change_url)
 

@@ -1,15 +1,13 @@
 from django.contrib import admin
 
-from apps.core.admin import ReadOnlyAdmin
+from apps.core.admin import ReadOnlyAdmin, ReadOnlyInline
 from apps.regions.models import Level, Region, Role, roles_over, user_memberships
 
 from .models import HouseholdMember, MonitoredHousehold, MonitoringThreshold, PolicyMeasure
 
 
-class MemberInline(admin.TabularInline):
+class MemberInline(ReadOnlyInline):
     model = HouseholdMember
-    extra = 0
-    can_delete = False
     fields = readonly_fields = (
         "name",
         "relation",
@@ -18,12 +16,6 @@ class MemberInline(admin.TabularInline):
         "disability_grade",
         "schooling",
     )
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.has_perm("households.view_monitoredhousehold")
 
 
 @admin.register(MonitoredHousehold)

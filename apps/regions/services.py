@@ -7,6 +7,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from apps.core.tabular import Column, map_headers
+
 from .models import (
     Level,
     Region,
@@ -19,12 +21,14 @@ from .models import (
 
 logger = logging.getLogger(__name__)
 
-# Header names accepted for each column: ours, and those of the national statistical
-# division-code list (统计用区划代码).
-_CODE = ("code", "统计用区划代码", "区划代码", "代码")
-_NAME = ("name", "名称")
-_LEVEL = ("level", "级别", "层级")
-_PARENT = ("parent", "parent_code", "上级代码", "上级区划代码")
+# Header names accepted for each column (matched lower-cased): ours, and those of the
+# national statistical division-code list (统计用区划代码).
+COLUMNS = [
+    Column("code", "code", ("统计用区划代码", "区划代码", "代码")),
+    Column("name", "name", ("名称",)),
+    Column("level", "level", ("级别", "层级")),
+    Column("parent", "parent", ("parent_code", "上级代码", "上级区划代码")),
+]
 
 
 class RegionImportError(Exception):
@@ -41,14 +45,6 @@ class ImportResult:
     errors: list[str] = field(default_factory=list)
 
 
-def _column(header: list[str], names: tuple[str, ...]) -> int | None:
-    lowered = [h.strip().lower() for h in header]
-    for name in names:
-        if name.lower() in lowered:
-            return lowered.index(name.lower())
-    return None
-
-
 def regions_import_csv(*, text: str) -> ImportResult:
     """Create or update regions from CSV; all rows or none.
 
@@ -59,9 +55,8 @@ def regions_import_csv(*, text: str) -> ImportResult:
     if not rows:
         raise RegionImportError([_("The file is empty.")])
     header, body = rows[0], rows[1:]
-    code_col, name_col = _column(header, _CODE), _column(header, _NAME)
-    level_col, parent_col = _column(header, _LEVEL), _column(header, _PARENT)
-    if code_col is None or name_col is None:
+    found = map_headers([h.lower() for h in header], COLUMNS)
+    if "code" not in found or "name" not in found:
         raise RegionImportError([_("The header must name a code column and a name column.")])
 
     errors: list[str] = []
@@ -69,12 +64,11 @@ def regions_import_csv(*, text: str) -> ImportResult:
     for lineno, row in enumerate(body, start=2):
         if not any(cell.strip() for cell in row):
             continue
-        try:
-            code = row[code_col].strip()
-            name = row[name_col].strip()
-        except IndexError:
+        if len(row) <= max(found["code"], found["name"]):
             errors.append(_("Line %(line)d: missing columns.") % {"line": lineno})
             continue
+        value = {key: row[i].strip() if i < len(row) else "" for key, i in found.items()}
+        code, name = value["code"], value["name"]
         if len(code) != 12 or not code.isdigit():
             errors.append(_("Line %(line)d: the code must have 12 digits.") % {"line": lineno})
             continue
@@ -82,18 +76,14 @@ def regions_import_csv(*, text: str) -> ImportResult:
             errors.append(_("Line %(line)d: the name is empty or too long.") % {"line": lineno})
             continue
         level = level_of_code(code)
-        if level_col is not None and len(row) > level_col and row[level_col].strip():
-            if row[level_col].strip() != str(int(level)):
-                errors.append(
-                    _("Line %(line)d: the level does not match the code.") % {"line": lineno}
-                )
-                continue
-        if parent_col is not None and len(row) > parent_col and row[parent_col].strip():
-            if row[parent_col].strip() != parent_code_of(code):
-                errors.append(
-                    _("Line %(line)d: the parent does not match the code.") % {"line": lineno}
-                )
-                continue
+        if value.get("level") and value["level"] != str(int(level)):
+            errors.append(_("Line %(line)d: the level does not match the code.") % {"line": lineno})
+            continue
+        if value.get("parent") and value["parent"] != parent_code_of(code):
+            errors.append(
+                _("Line %(line)d: the parent does not match the code.") % {"line": lineno}
+            )
+            continue
         if code in parsed:
             errors.append(_("Line %(line)d: the code appears twice.") % {"line": lineno})
             continue

@@ -27,7 +27,6 @@ from .feeds import SCHEMAS, BatchConflict, feed_api_submit
 from .models import Department, FeedBatch
 
 BATCH_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
-DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 
 
 def token_digest(token: str) -> str:
@@ -49,14 +48,12 @@ def department_token_revoke(*, department: Department) -> None:
     department.save(update_fields=["token_digest"])
 
 
-def max_bytes() -> int:
-    return getattr(settings, "FEED_API_MAX_BYTES", DEFAULT_MAX_BYTES)
+def _json_response(data: dict, status: int = 200) -> JsonResponse:
+    return JsonResponse(data, status=status, json_dumps_params={"ensure_ascii": False})
 
 
-def _error(status: int, message: str, **extra) -> JsonResponse:
-    return JsonResponse(
-        {"error": message, **extra}, status=status, json_dumps_params={"ensure_ascii": False}
-    )
+def _error(status: int, message: str) -> JsonResponse:
+    return _json_response({"error": message}, status)
 
 
 def _department(request) -> Department | None:
@@ -109,7 +106,7 @@ def batch_submit(request, kind: str):
         return _error(404, _("No such feed."))
     if kind not in department.kinds:
         return _error(403, _("Your department does not deliver this feed."))
-    limit = max_bytes()
+    limit = settings.FEED_API_MAX_BYTES
     body = request.read(limit + 1)
     if len(body) > limit:
         return _error(
@@ -118,8 +115,10 @@ def batch_submit(request, kind: str):
             % {"mb": f"{limit / (1024 * 1024):.0f}"},
         )
     try:
-        payload = _json(body)
+        payload = json.loads(body.decode("utf-8"))
     except ValueError:
+        payload = None
+    if not isinstance(payload, dict):
         return _error(400, _("Send a JSON object with a batch_id and a list of records."))
     batch_id, records = payload.get("batch_id"), payload.get("records")
     if not isinstance(batch_id, str) or not BATCH_ID_RE.match(batch_id):
@@ -135,20 +134,9 @@ def batch_submit(request, kind: str):
         )
     except BatchConflict:
         return _error(409, _("This batch id was used before for other records."))
-    response = JsonResponse(
-        batch_json(received.batch),
-        status=202 if received.created else 200,
-        json_dumps_params={"ensure_ascii": False},
-    )
+    response = _json_response(batch_json(received.batch), 202 if received.created else 200)
     response["Location"] = reverse("feeds_api:batch", args=[received.batch.batch_id])
     return response
-
-
-def _json(body: bytes) -> dict:
-    payload = json.loads(body.decode("utf-8"))
-    if not isinstance(payload, dict):
-        raise ValueError
-    return payload
 
 
 @csrf_exempt
@@ -161,4 +149,4 @@ def batch_status(request, batch_id: str):
     if batch is None:
         # Another department's batch is not told apart from no batch at all.
         return _error(404, _("No such batch of your department."))
-    return JsonResponse(batch_json(batch), json_dumps_params={"ensure_ascii": False})
+    return _json_response(batch_json(batch))

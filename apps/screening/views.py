@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from apps.core.errors import ActionRefused
+from apps.core.tabular import XLSX_TYPE
 from apps.core.views import REFUSAL_STATUS, client_ip, private_download
 from apps.declarations.selectors import declarations_visible_to
 from apps.regions.models import user_transitions
@@ -219,5 +220,5 @@ def export_download(request, pk):
     return private_download(
         export,
         name=f"civil-affairs-{export.county.code}-{export.created_at:%Y%m%d}",
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        content_type=XLSX_TYPE,
     )

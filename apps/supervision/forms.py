@@ -1,7 +1,4 @@
-import datetime as dt
-
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .selectors import Period
@@ -35,7 +32,3 @@ class PeriodForm(forms.Form):
 def parse_period(params) -> tuple[PeriodForm, Period]:
     form = PeriodForm(params or None)
     return form, form.period()
-
-
-def today() -> dt.date:
-    return timezone.localdate()

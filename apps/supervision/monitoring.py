@@ -19,6 +19,8 @@ from apps.regions.models import Region
 from apps.screening.models import Warning
 from apps.screening.services import SUBJECT as WARNING_SUBJECT
 
+from .selectors import late_clocks
+
 # The stages shown in the monitoring panel, in order; follow-up visits of both
 # schedules count together.
 PANEL = [
@@ -66,47 +68,6 @@ def monitoring_load(*, region: Region) -> list[StageLoad]:
             sum(counts.get(s, {}).get("overdue", 0) for s in group),
         )
         for shown, group in PANEL
-    ]
-
-
-@dataclass
-class LateItem:
-    household: MonitoredHousehold
-    stage: str
-    due_on: dt.date
-
-    @property
-    def stage_label(self) -> str:
-        return str(Stage(self.stage).label)
-
-
-def late_household_work(*, region: Region, kind: str, limit: int = 2000) -> list[LateItem]:
-    """Named list of overdue household work (plans, visits, look-backs), longest overdue
-    first; from the partial index on running, breached clocks."""
-    clocks = list(
-        Clock.objects.filter(
-            stage__in=HOUSEHOLD_KINDS[kind],
-            met_at__isnull=True,
-            breached_at__isnull=False,
-            region_code__startswith=region.prefix,
-        )
-        .order_by("due_on", "subject_id")
-        .values_list("subject_type", "subject_id", "stage", "due_on")[:limit]
-    )
-    by_type: dict[str, list[int]] = {}
-    for subject_type, subject_id, _stage, _due in clocks:
-        by_type.setdefault(subject_type, []).append(subject_id)
-    households = {}
-    for subject_type, ids in by_type.items():
-        model = SUBJECT_MODELS.get(subject_type)
-        if model is None:
-            continue
-        for row in model.objects.filter(pk__in=ids).select_related("household__village"):
-            households[(subject_type, row.pk)] = row.household
-    return [
-        LateItem(households[(t, pk)], stage, due_on)
-        for t, pk, stage, due_on in clocks
-        if (t, pk) in households
     ]
 
 
@@ -167,24 +128,31 @@ def work_rows(*, region: Region, kind: str, limit: int = 2000) -> list[WorkRow]:
         ]
     if kind == "warning":
         return late_warnings(region=region, limit=limit)
+    clocks = late_clocks(
+        region,
+        limit,
+        "subject_type",
+        "subject_id",
+        "stage",
+        "due_on",
+        stage__in=HOUSEHOLD_KINDS[kind],
+    )
+    households = {}
+    for subject_type, model in SUBJECT_MODELS.items():
+        ids = [pk for t, pk, _stage, _due in clocks if t == subject_type]
+        for row in model.objects.filter(pk__in=ids).select_related("household__village"):
+            households[(subject_type, row.pk)] = row.household
     return [
-        household_row(i.household, i.stage_label, i.due_on)
-        for i in late_household_work(region=region, kind=kind, limit=limit)
+        household_row(households[(t, pk)], Stage(stage).label, due_on)
+        for t, pk, stage, due_on in clocks
+        if (t, pk) in households
     ]
 
 
 def late_warnings(*, region: Region, limit: int = 2000) -> list[WorkRow]:
     """Warnings not verified within their 5 days, longest overdue first."""
-    clocks = list(
-        Clock.objects.filter(
-            subject_type=WARNING_SUBJECT,
-            stage=Stage.WARNING,
-            met_at__isnull=True,
-            breached_at__isnull=False,
-            region_code__startswith=region.prefix,
-        )
-        .order_by("due_on", "subject_id")
-        .values_list("subject_id", "due_on")[:limit]
+    clocks = late_clocks(
+        region, limit, "subject_id", "due_on", subject_type=WARNING_SUBJECT, stage=Stage.WARNING
     )
     warnings = Warning.objects.select_related("village").in_bulk([pk for pk, _due in clocks])
     label = str(Stage.WARNING.label)

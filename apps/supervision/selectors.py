@@ -29,6 +29,7 @@ from apps.declarations.services import SUBJECT
 from apps.regions.models import PREFIX_LENGTH, Level, Region
 
 from .models import SUMMARY_LEVELS, DailyFigures
+from .summaries import COUNTERS
 
 CLOSING_STATES = [State.ENROLLED, State.REJECTED, State.WITHDRAWN]
 
@@ -90,6 +91,10 @@ def _clock(stage: str, **conditions):
     )
 
 
+def _by_prefix(queryset, width: int, field: str = "region_code"):
+    return queryset.annotate(prefix=Substr(field, 1, width)).values("prefix")
+
+
 def _grouping(region: Region, by_child: bool) -> tuple[Level | None, int]:
     """The child level (None for a village) and the width of the prefix grouped by."""
     child_level = Level(region.level + 1) if region.level < Level.VILLAGE else None
@@ -97,24 +102,33 @@ def _grouping(region: Region, by_child: bool) -> tuple[Level | None, int]:
     return child_level, width
 
 
+def overdue_clocks(region: Region, **conditions):
+    """Running clocks of the region past their due time (a partial index holds exactly
+    these)."""
+    return Clock.objects.filter(
+        region_code__startswith=region.prefix,
+        met_at__isnull=True,
+        breached_at__isnull=False,
+        **conditions,
+    )
+
+
+def late_clocks(region: Region, limit: int, *fields: str, **conditions) -> list[tuple]:
+    """`fields` of the region's overdue clocks, longest overdue first."""
+    return list(
+        overdue_clocks(region, **conditions)
+        .order_by("due_on", "subject_id")
+        .values_list(*fields)[:limit]
+    )
+
+
 def _currently_overdue(region: Region, width: int) -> dict[str, int]:
     return dict(
-        Clock.objects.filter(
-            region_code__startswith=region.prefix, met_at__isnull=True, breached_at__isnull=False
-        )
-        .annotate(prefix=Substr("region_code", 1, width))
-        .values("prefix")
+        _by_prefix(overdue_clocks(region), width)
         # COUNT(*), not of the key: an index-only scan of clock_overdue_idx.
         .annotate(n=Count("*"))
         .values_list("prefix", "n")
     )
-
-
-def _rows(region: Region, child_level, by_child: bool, groups: dict[str, Figures]) -> list[Row]:
-    if not (by_child and child_level):
-        return []
-    children = Region.objects.filter(parent=region).order_by("code")
-    return [Row(child, groups.get(child.prefix, Figures())) for child in children]
 
 
 ADDITIVE = (
@@ -128,6 +142,33 @@ ADDITIVE = (
 )
 
 
+def _result(
+    region: Region, by_child: bool, groups: dict[str, Figures], **averages
+) -> tuple[Figures, list[Row]]:
+    """The region's total (the groups' counts summed, and `averages`) and its rows."""
+    total = Figures(
+        **{name: sum(getattr(f, name) for f in groups.values()) for name in ADDITIVE}, **averages
+    )
+    child_level, _width = _grouping(region, by_child)
+    if not (by_child and child_level):
+        return total, []
+    children = Region.objects.filter(parent=region).order_by("code")
+    return total, [Row(child, groups.get(child.prefix, Figures())) for child in children]
+
+
+def _merge(groups: dict[str, Figures], rows) -> None:
+    """Set each row's values (but its prefix) on the figures of its prefix."""
+    for row in rows:
+        figures = groups.setdefault(row.pop("prefix"), Figures())
+        for name, value in row.items():
+            setattr(figures, name, value)
+
+
+def _mean(sums: dict, stage: str) -> float | None:
+    count = sums[f"{stage}_days_count"]
+    return sums[f"{stage}_days_sum"] / count if count else None
+
+
 def region_figures(
     *, region: Region, period: Period, by_child: bool = True
 ) -> tuple[Figures, list[Row]]:
@@ -135,68 +176,47 @@ def region_figures(
     summary rows (as fresh as the last `figures_refresh`) of the coarsest level that
     still tells the children apart: counties for a province or city, townships for a
     county, villages below."""
-    child_level, width = _grouping(region, by_child)
+    _child_level, width = _grouping(region, by_child)
     level = min((lv for lv in SUMMARY_LEVELS if PREFIX_LENGTH[lv] >= width), key=PREFIX_LENGTH.get)
-    due_until = min(period.end, timezone.localdate())
-    due = Q(day__lte=due_until)
-
-    def total(name, **extra):
-        return Coalesce(Sum(name, **extra), 0)
-
-    groups: dict[str, Figures] = {}
-    sums: dict[str, int] = dict.fromkeys(
-        ("accept_days_sum", "accept_days_count", "enrol_days_sum", "enrol_days_count"), 0
-    )
-    for row in (
-        DailyFigures.objects.filter(
-            level=level,
-            code__startswith=region.prefix,
-            day__gte=period.start,
-            day__lte=period.end,
-        )
-        .annotate(prefix=Substr("code", 1, width))
-        .values("prefix")
-        .annotate(
-            received_n=total("received"),
-            closed_n=total("closed"),
-            accepted_n=total("accepted_in_time"),
-            enrolled_n=total("enrolled_in_time"),
-            accept_sum=total("accept_days_sum"),
-            accept_count=total("accept_days_count"),
-            enrol_sum=total("enrol_days_sum"),
-            enrol_count=total("enrol_days_count"),
-            due_n=total("clocks_due", filter=due),
-            breached_n=total("clocks_breached", filter=due),
-        )
-    ):
-        groups[row["prefix"]] = Figures(
-            received=row["received_n"],
-            closed=row["closed_n"],
-            accepted_in_time=row["accepted_n"],
-            enrolled_in_time=row["enrolled_n"],
-            clocks_due=row["due_n"],
-            clocks_breached=row["breached_n"],
-            avg_days_to_accept=(
-                row["accept_sum"] / row["accept_count"] if row["accept_count"] else None
+    due = Q(day__lte=min(period.end, timezone.localdate()))
+    rows = list(
+        _by_prefix(
+            DailyFigures.objects.filter(
+                level=level,
+                code__startswith=region.prefix,
+                day__gte=period.start,
+                day__lte=period.end,
             ),
-            avg_days_to_enrol=row["enrol_sum"] / row["enrol_count"] if row["enrol_count"] else None,
+            width,
+            "code",
+        ).annotate(
+            # Named apart from the model's fields, which an annotation may not shadow.
+            **{
+                f"sum_{name}": Coalesce(
+                    Sum(name, filter=due if name.startswith("clocks_") else None), 0
+                )
+                for name in COUNTERS
+            }
         )
-        sums["accept_days_sum"] += row["accept_sum"]
-        sums["accept_days_count"] += row["accept_count"]
-        sums["enrol_days_sum"] += row["enrol_sum"]
-        sums["enrol_days_count"] += row["enrol_count"]
+    )
+    groups: dict[str, Figures] = {}
+    for row in rows:
+        sums = {name: row[f"sum_{name}"] for name in COUNTERS}
+        groups[row["prefix"]] = Figures(
+            **{name: sums[name] for name in ADDITIVE[:-1]},
+            avg_days_to_accept=_mean(sums, "accept"),
+            avg_days_to_enrol=_mean(sums, "enrol"),
+        )
     for prefix, n in _currently_overdue(region, width).items():
         groups.setdefault(prefix, Figures()).currently_overdue = n
-
-    total_figures = Figures()
-    for f in groups.values():
-        for name in ADDITIVE:
-            setattr(total_figures, name, getattr(total_figures, name) + getattr(f, name))
-    if sums["accept_days_count"]:
-        total_figures.avg_days_to_accept = sums["accept_days_sum"] / sums["accept_days_count"]
-    if sums["enrol_days_count"]:
-        total_figures.avg_days_to_enrol = sums["enrol_days_sum"] / sums["enrol_days_count"]
-    return total_figures, _rows(region, child_level, by_child, groups)
+    sums = {name: sum(row[f"sum_{name}"] for row in rows) for name in COUNTERS}
+    return _result(
+        region,
+        by_child,
+        groups,
+        avg_days_to_accept=_mean(sums, "accept"),
+        avg_days_to_enrol=_mean(sums, "enrol"),
+    )
 
 
 def region_figures_live(
@@ -204,106 +224,52 @@ def region_figures_live(
 ) -> tuple[Figures, list[Row]]:
     """The figures of `region` and, when it has children, of each child, aggregated
     from the cases at the time of the call (the summaries' reference)."""
-    child_level = Level(region.level + 1) if region.level < Level.VILLAGE else None
-    width = PREFIX_LENGTH[child_level] if (by_child and child_level) else len(region.prefix)
-    today = timezone.localdate()
+    _child_level, width = _grouping(region, by_child)
     groups: dict[str, Figures] = {}
-
-    def figures(prefix: str) -> Figures:
-        return groups.setdefault(prefix, Figures())
-
     received = _received(region, period)
-    for row in (
-        received.annotate(prefix=Substr("region_code", 1, width))
-        .values("prefix")
-        .annotate(
+    accepted = Exists(
+        _clock(Stage.VERIFY, met_at__isnull=False, breached_at__isnull=True, cancelled=False)
+    )
+    enrolled = Q(state=State.ENROLLED) & ~Q(Exists(_clock(Stage.ENROL, breached_at__isnull=False)))
+    _merge(
+        groups,
+        _by_prefix(received, width).annotate(
             received=Count("pk"),
             closed=Count("pk", filter=Q(state__in=CLOSING_STATES)),
-            accepted=Count(
-                "pk",
-                filter=Q(
-                    Exists(
-                        _clock(
-                            Stage.VERIFY,
-                            met_at__isnull=False,
-                            breached_at__isnull=True,
-                            cancelled=False,
-                        )
-                    )
-                ),
-            ),
-            enrolled=Count(
-                "pk",
-                filter=Q(state=State.ENROLLED)
-                & ~Q(Exists(_clock(Stage.ENROL, breached_at__isnull=False))),
-            ),
-        )
-    ):
-        f = figures(row["prefix"])
-        f.received, f.closed = row["received"], row["closed"]
-        f.accepted_in_time, f.enrolled_in_time = row["accepted"], row["enrolled"]
-
+            accepted_in_time=Count("pk", filter=Q(accepted)),
+            enrolled_in_time=Count("pk", filter=enrolled),
+        ),
+    )
     clocks = Clock.objects.filter(region_code__startswith=region.prefix)
-    for row in (
-        clocks.filter(due_on__gte=period.start, due_on__lte=min(period.end, today))
-        .exclude(cancelled=True, breached_at__isnull=True)
-        .annotate(prefix=Substr("region_code", 1, width))
-        .values("prefix")
-        .annotate(due=Count("pk"), breached=Count("pk", filter=Q(breached_at__isnull=False)))
-    ):
-        f = figures(row["prefix"])
-        f.clocks_due, f.clocks_breached = row["due"], row["breached"]
+    due = clocks.filter(
+        due_on__gte=period.start, due_on__lte=min(period.end, timezone.localdate())
+    ).exclude(cancelled=True, breached_at__isnull=True)
+    _merge(
+        groups,
+        _by_prefix(due, width).annotate(
+            clocks_due=Count("pk"),
+            clocks_breached=Count("pk", filter=Q(breached_at__isnull=False)),
+        ),
+    )
+    _merge(
+        groups, _by_prefix(overdue_clocks(region), width).annotate(currently_overdue=Count("pk"))
+    )
 
-    for row in (
-        clocks.filter(met_at__isnull=True, breached_at__isnull=False)
-        .annotate(prefix=Substr("region_code", 1, width))
-        .values("prefix")
-        .annotate(n=Count("pk"))
-    ):
-        figures(row["prefix"]).currently_overdue = row["n"]
-
-    received_ids = Subquery(received.values("pk"))
-    enrolled_ids = Subquery(received.filter(state=State.ENROLLED).values("pk"))
-    averages = []
+    averages = {}
     for stage, ids, attr in (
-        (Stage.VERIFY, received_ids, "avg_days_to_accept"),
-        (Stage.ENROL, enrolled_ids, "avg_days_to_enrol"),
+        (Stage.VERIFY, received, "avg_days_to_accept"),
+        (Stage.ENROL, received.filter(state=State.ENROLLED), "avg_days_to_enrol"),
     ):
         met = Clock.objects.filter(
             subject_type=SUBJECT,
             stage=stage,
             met_at__isnull=False,
             cancelled=False,
-            subject_id__in=ids,
+            subject_id__in=Subquery(ids.values("pk")),
         )
-        for row in (
-            met.annotate(prefix=Substr("region_code", 1, width))
-            .values("prefix")
-            .annotate(avg=Avg("working_days_taken"))
-        ):
-            setattr(figures(row["prefix"]), attr, row["avg"])
-        averages.append((attr, met.aggregate(avg=Avg("working_days_taken"))["avg"]))
-
-    total = Figures()
-    for f in groups.values():
-        for name in (
-            "received",
-            "closed",
-            "accepted_in_time",
-            "enrolled_in_time",
-            "clocks_due",
-            "clocks_breached",
-            "currently_overdue",
-        ):
-            setattr(total, name, getattr(total, name) + getattr(f, name))
-    for attr, value in averages:
-        setattr(total, attr, value)
-
-    rows = []
-    if by_child and child_level:
-        children = Region.objects.filter(parent=region).order_by("code")
-        rows = [Row(child, groups.get(child.prefix, Figures())) for child in children]
-    return total, rows
+        _merge(groups, _by_prefix(met, width).annotate(**{attr: Avg("working_days_taken")}))
+        averages[attr] = met.aggregate(avg=Avg("working_days_taken"))["avg"]
+    return _result(region, by_child, groups, **averages)
 
 
 def late_cases(*, region: Region, stage: str, limit: int = 2000) -> list[Declaration]:
@@ -313,17 +279,7 @@ def late_cases(*, region: Region, stage: str, limit: int = 2000) -> list[Declara
     Starts from the clocks (a partial index holds exactly the running, breached ones):
     a running clock belongs to an open case, since closing a case stops its clocks.
     """
-    late = list(
-        Clock.objects.filter(
-            subject_type=SUBJECT,
-            stage=stage,
-            met_at__isnull=True,
-            breached_at__isnull=False,
-            region_code__startswith=region.prefix,
-        )
-        .order_by("due_on", "subject_id")
-        .values_list("subject_id", "due_on")[:limit]
-    )
+    late = late_clocks(region, limit, "subject_id", "due_on", subject_type=SUBJECT, stage=stage)
     declarations = Declaration.objects.select_related("village").in_bulk([pk for pk, _due in late])
     cases = []
     for pk, due_on in late:

@@ -7,11 +7,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
+from apps.core.tabular import XLSX_TYPE, xlsx
 from apps.deadlines.models import Stage
 from apps.regions.models import Level, Region, user_region_prefixes
 
 from . import charts
-from .exports import workbook
 from .forms import parse_period
 from .monitoring import long_monitored, monitoring_load, work_rows
 from .selectors import late_cases, region_figures, weekly_trend
@@ -165,10 +165,8 @@ def late(request, code, kind):
     return render(request, "supervision/late.html", context)
 
 
-def _xlsx(name: str, content: bytes) -> HttpResponse:
-    response = HttpResponse(
-        content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
+def _xlsx(name: str, region: Region, header: list, rows: list) -> HttpResponse:
+    response = HttpResponse(xlsx(region.name, header, rows), content_type=XLSX_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
     response["Cache-Control"] = "private, no-store"
     return response
@@ -216,8 +214,7 @@ def export_region(request, code):
     total, rows = region_figures(region=region, period=period)
     data = [_figure_row(r.region.name, r.figures) for r in rows] + [_figure_row(_("Total"), total)]
     return _xlsx(
-        f"supervision-{region.code}-{period.start}-{period.end}",
-        workbook(region.name, figure_header(), data),
+        f"supervision-{region.code}-{period.start}-{period.end}", region, figure_header(), data
     )
 
 
@@ -232,7 +229,7 @@ def export_late(request, code, kind):
             [r.name, r.village, r.kind, r.what, r.due.isoformat() if r.due else ""]
             for r in work_rows(region=region, kind=kind)
         ]
-        return _xlsx(f"late-{kind}-{region.code}", workbook(region.name, header, data))
+        return _xlsx(f"late-{kind}-{region.code}", region, header, data)
     cases = late_cases(region=region, stage=LATE_KINDS[kind])
     header = [
         _("Tracking number"),
@@ -253,4 +250,4 @@ def export_late(request, code, kind):
         ]
         for d in cases
     ]
-    return _xlsx(f"late-{kind}-{region.code}", workbook(region.name, header, data))
+    return _xlsx(f"late-{kind}-{region.code}", region, header, data)

@@ -9,6 +9,7 @@ from django.core.exceptions import ImproperlyConfigured
 from .base import *  # noqa: F403
 from .base import (
     DATABASES,
+    DEBUG,
     FIELD_ENCRYPTION_KEYS,
     FIELD_HASH_KEY,
     INSECURE_DEFAULT_FIELD_KEY,
@@ -19,7 +20,6 @@ from .base import (
     env,
 )
 
-DEBUG = env.bool("DEBUG", default=False)
 DEMO_MODE = False
 
 if DEBUG:

@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.db.models.functions import Substr
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -22,7 +22,7 @@ from apps.deadlines.services import clocks_sweep
 from apps.households.models import FollowUp, HelpPlan, LookBack, MonitoredHousehold, PlanState
 from apps.households.services import FOLLOW_UP_SUBJECT, LOOK_BACK_SUBJECT, PLAN_SUBJECT
 from apps.notifications.services import messages_enqueue, sms_to
-from apps.regions.models import Level, Region, Role, StaffMembership
+from apps.regions.models import PREFIX_LENGTH, Level, Region, Role, StaffMembership
 from apps.regions.services import notice_recipients
 
 from ..models import Appeal, Declaration, State
@@ -48,12 +48,9 @@ PLAN_HOLDER = {
 }
 # An appeal waits on the level that decides it.
 APPEAL_HOLDER = {DecidingLevel.TOWNSHIP: Level.TOWNSHIP, DecidingLevel.COUNTY: Level.COUNTY}
-ABOVE = {Level.VILLAGE: Level.TOWNSHIP, Level.TOWNSHIP: Level.COUNTY, Level.COUNTY: "city"}
-ROLE_AT = {
-    Level.TOWNSHIP: (Role.TOWNSHIP, 9),
-    Level.COUNTY: (Role.COUNTY, 6),
-    "city": (Role.CITY, 4),
-}
+# Who is reminded at each level above the village; the level above a level is the one
+# numbered before it (a county's breach goes to the city).
+ROLE_AT = {Level.TOWNSHIP: Role.TOWNSHIP, Level.COUNTY: Role.COUNTY, Level.CITY: Role.CITY}
 
 
 @dataclass(frozen=True)
@@ -68,10 +65,9 @@ class Holder:
 def _phones(level: str, subject: Holder) -> list[str]:
     if level == Level.VILLAGE:
         return notice_recipients(subject.village)
-    role, digits = ROLE_AT[level]
-    code = subject.region_code[:digits].ljust(12, "0")
+    code = subject.region_code[: PREFIX_LENGTH[level]].ljust(12, "0")
     rows = StaffMembership.objects.filter(
-        region__code=code, role=role, is_active=True, user__is_active=True
+        region__code=code, role=ROLE_AT[level], is_active=True, user__is_active=True
     ).values_list("user__mobile", flat=True)
     return [phone for phone in rows if phone]
 
@@ -158,52 +154,44 @@ def _claim(queryset, field: str, now, resolve) -> list[Clock]:
     return clocks
 
 
-def reminders_due_tomorrow(*, now: dt.datetime | None = None, resolve=None) -> int:
+def _remind(clocks, field: str, now, resolve, template: str, above: str = "") -> int:
+    """Claim and remind in batches until none is left: each clock's holder hears of it,
+    and with an `above` template the level above too."""
     resolve = resolve or clock_holders
-    now = now or timezone.now()
-    tomorrow = next_working_day(timezone.localdate(now))
     sent = 0
     while True:
         with transaction.atomic():
-            clocks = _claim(
-                Clock.objects.filter(
-                    met_at__isnull=True,
-                    breached_at__isnull=True,
-                    reminded_at__isnull=True,
-                    due_on__lte=tomorrow,
-                    due_at__gt=now,
-                ),
-                "reminded_at",
-                now,
-                resolve,
-            )
-            for clock, (subject, level) in resolve(clocks).items():
-                _queue(clock, subject, "deadline_tomorrow", _phones(level, subject))
-        sent += len(clocks)
-        if len(clocks) < BATCH:
+            claimed = _claim(clocks, field, now, resolve)
+            for clock, (subject, level) in resolve(claimed).items():
+                _queue(clock, subject, template, _phones(level, subject))
+                if above:
+                    _queue(clock, subject, above, _phones(Level(level - 1), subject))
+        sent += len(claimed)
+        if len(claimed) < BATCH:
             return sent
+
+
+def reminders_due_tomorrow(*, now: dt.datetime | None = None, resolve=None) -> int:
+    now = now or timezone.now()
+    tomorrow = next_working_day(timezone.localdate(now))
+    due = Clock.objects.filter(
+        met_at__isnull=True,
+        breached_at__isnull=True,
+        reminded_at__isnull=True,
+        due_on__lte=tomorrow,
+        due_at__gt=now,
+    )
+    return _remind(due, "reminded_at", now, resolve, "deadline_tomorrow")
 
 
 def reminders_breached(*, now: dt.datetime | None = None, resolve=None) -> int:
-    resolve = resolve or clock_holders
     now = now or timezone.now()
-    sent = 0
-    while True:
-        with transaction.atomic():
-            clocks = _claim(
-                Clock.objects.filter(
-                    met_at__isnull=True, breached_at__isnull=False, breach_notified_at__isnull=True
-                ),
-                "breach_notified_at",
-                now,
-                resolve,
-            )
-            for clock, (subject, level) in resolve(clocks).items():
-                _queue(clock, subject, "deadline_breached", _phones(level, subject))
-                _queue(clock, subject, "deadline_breached_above", _phones(ABOVE[level], subject))
-        sent += len(clocks)
-        if len(clocks) < BATCH:
-            return sent
+    breached = Clock.objects.filter(
+        met_at__isnull=True, breached_at__isnull=False, breach_notified_at__isnull=True
+    )
+    return _remind(
+        breached, "breach_notified_at", now, resolve, "deadline_breached", "deadline_breached_above"
+    )
 
 
 def deadlines_sweep(*, now: dt.datetime | None = None, resolve=None) -> dict[str, int]:
@@ -223,23 +211,20 @@ def morning_digest(*, now: dt.datetime | None = None) -> int:
     today = timezone.localdate(now)
     running = Clock.objects.filter(met_at__isnull=True, due_on__lte=today)
     sent = 0
-    for role, digits in ((Role.TOWNSHIP, 9), (Role.COUNTY, 6)):
-        counts: dict[str, list[int]] = {}
-        rows = (
-            running.annotate(prefix=Substr("region_code", 1, digits))
-            .values("prefix", "due_on")
-            .annotate(n=Count("pk"))
-        )
-        for row in rows:
-            due_today, overdue = counts.setdefault(row["prefix"], [0, 0])
-            counts[row["prefix"]] = [
-                due_today + (row["n"] if row["due_on"] == today else 0),
-                overdue + (row["n"] if row["due_on"] < today else 0),
-            ]
+    for level in (Level.TOWNSHIP, Level.COUNTY):
+        counts = {
+            row["prefix"]: row
+            for row in running.annotate(prefix=Substr("region_code", 1, PREFIX_LENGTH[level]))
+            .values("prefix")
+            .annotate(
+                due_today=Count("pk", filter=Q(due_on=today)),
+                overdue=Count("pk", filter=Q(due_on__lt=today)),
+            )
+        }
         codes = {prefix.ljust(12, "0"): prefix for prefix in counts}
         staff: dict[str, list[str]] = {}
         members = StaffMembership.objects.filter(
-            region__code__in=codes, role=role, is_active=True, user__is_active=True
+            region__code__in=codes, role=ROLE_AT[level], is_active=True, user__is_active=True
         ).values_list("region__code", "region__name", "user__mobile")
         names = {}
         for code, name, phone in members:
@@ -248,7 +233,7 @@ def morning_digest(*, now: dt.datetime | None = None) -> int:
                 staff.setdefault(code, []).append(phone)
         with transaction.atomic():
             for code, phones in staff.items():
-                due_today, overdue = counts[codes[code]]
+                count = counts[codes[code]]
                 messages_enqueue(
                     subject=f"digest:{code}:{today.isoformat()}",
                     region_code=code,
@@ -256,8 +241,8 @@ def morning_digest(*, now: dt.datetime | None = None) -> int:
                         phones,
                         "deadline_digest",
                         region=names[code],
-                        due_today=str(due_today),
-                        overdue=str(overdue),
+                        due_today=str(count["due_today"]),
+                        overdue=str(count["overdue"]),
                     ),
                     ignore_existing=True,
                 )

@@ -369,10 +369,10 @@ def lookbacks_sample(
     )
     for pk, code in rows.values_list("pk", "region_code").iterator():
         candidates.setdefault(code[:6], []).append((pk, code))
-    done = set(
-        LookBack.objects.filter(round=round_).values_list("region_code", flat=True).distinct()
-    )
-    done_counties = {code[:6] for code in done}
+    done_counties = {
+        code[:6]
+        for code in LookBack.objects.filter(round=round_).values_list("region_code", flat=True)
+    }
     due_on, _provisional = due_date(Stage.LOOK_BACK, today)
     drawn = 0
     rng = random.SystemRandom()
@@ -415,29 +415,27 @@ def lookback_record(
     _validate_date(reviewed_on, not_before=timezone.localdate(look_back.sampled_at))
     try:
         with transaction.atomic():
-            _record_look_back(look_back, actor, reviewed_on, outcome, findings)
+            updated = LookBack.objects.filter(pk=look_back.pk, outcome="").update(
+                outcome=outcome, findings=findings, reviewed_on=reviewed_on, reviewed_by=actor
+            )
+            if not updated:
+                raise Conflict
+            look_back.refresh_from_db()
+            clocks_meet(subject_type=LOOK_BACK_SUBJECT, subject_id=look_back.pk)
+            # One row: the outcome "not stable" says the household is back under monitoring.
+            HouseholdEvent.record(
+                household=household,
+                kind="look_back",
+                actor=actor,
+                summary=str(LookBackOutcome(outcome).label),
+            )
+            if (
+                outcome == LookBackOutcome.UNSTABLE
+                and household.status == HouseholdStatus.ELIMINATED
+            ):
+                household.return_to_monitoring()
+                household.save()
+                follow_up_schedule(household=household)
     except ConcurrentTransition:
         raise Conflict from None
     return look_back
-
-
-def _record_look_back(look_back, actor, reviewed_on, outcome, findings) -> None:
-    household = look_back.household
-    updated = LookBack.objects.filter(pk=look_back.pk, outcome="").update(
-        outcome=outcome, findings=findings, reviewed_on=reviewed_on, reviewed_by=actor
-    )
-    if not updated:
-        raise Conflict
-    look_back.refresh_from_db()
-    clocks_meet(subject_type=LOOK_BACK_SUBJECT, subject_id=look_back.pk)
-    # One row: the outcome "not stable" says that the household is back under monitoring.
-    HouseholdEvent.record(
-        household=household,
-        kind="look_back",
-        actor=actor,
-        summary=str(LookBackOutcome(outcome).label),
-    )
-    if outcome == LookBackOutcome.UNSTABLE and household.status == HouseholdStatus.ELIMINATED:
-        household.return_to_monitoring()
-        household.save()
-        follow_up_schedule(household=household)

@@ -3,16 +3,15 @@ schedule, compared against its assistance rolls, and verified cases routed to
 civil-affairs assistance, to poverty-return monitoring, or both."""
 
 import datetime as dt
-import io
 
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
 
 from apps.accounts.models import PersonalDataAccess
-from apps.core.errors import InvalidInput, WrongState
+from apps.core.errors import InvalidInput, NotPermitted, WrongState
+from apps.core.tabular import xlsx
 from apps.declarations.models import Declaration, State, Transition
 from apps.households.models import RosterMember
 from apps.households.services.common import clean_text
@@ -141,8 +140,6 @@ def declaration_route(
 def routing_receive(*, routing: CaseRouting, actor) -> CaseRouting:
     """Civil affairs acknowledges a case routed to it."""
     if not CaseRouting.objects.visible_to(actor).filter(pk=routing.pk, to_civil_affairs=True):
-        from apps.core.errors import NotPermitted
-
         raise NotPermitted
     if routing.received_at is None:
         with transaction.atomic():
@@ -175,30 +172,23 @@ def civil_affairs_export(*, county: Region, now=None) -> CivilAffairsExport:
     if county.level != Level.COUNTY:
         raise ValueError("a county")
     now = now or timezone.now()
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(county.name[:31])
-    sheet.append(EXPORT_HEADER)
-    rows = 0
-    for d in _compared(county.code, now):
-        sheet.append(
-            [
-                d.tracking_number,
-                d.name,
-                d.id_number,
-                d.village.name,
-                timezone.localtime(d.submitted_at).strftime("%Y-%m-%d"),
-                d.get_difficulties_display(),
-                str(d.get_state_display()),
-                "、".join(assistance_of(d.id_hash)),
-            ]
-        )
-        rows += 1
-    buffer = io.BytesIO()
-    book.save(buffer)
-    export = CivilAffairsExport(county=county, rows=rows, created_at=now)
+    rows = [
+        [
+            d.tracking_number,
+            d.name,
+            d.id_number,
+            d.village.name,
+            timezone.localtime(d.submitted_at).strftime("%Y-%m-%d"),
+            d.get_difficulties_display(),
+            str(d.get_state_display()),
+            "、".join(assistance_of(d.id_hash)),
+        ]
+        for d in _compared(county.code, now)
+    ]
+    export = CivilAffairsExport(county=county, rows=len(rows), created_at=now)
     export.file.save(
         f"civil-affairs-{county.code}-{timezone.localtime(now):%Y%m%d%H%M%S}.xlsx",
-        ContentFile(buffer.getvalue()),
+        ContentFile(xlsx(county.name, EXPORT_HEADER, rows)),
         save=True,
     )
     return export

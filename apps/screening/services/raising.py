@@ -8,7 +8,7 @@ message per village and batch, not one per warning. Everything set-based: a batc
 100,000 records costs a handful of queries per chunk of hits, not per hit.
 """
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -37,12 +37,6 @@ class Raised:
     raised: int = 0  # new open warnings
     added: int = 0  # sources added to an open warning
     merged: int = 0  # sources added to an open declaration
-
-    def __iadd__(self, other: "Raised") -> "Raised":
-        self.raised += other.raised
-        self.added += other.added
-        self.merged += other.merged
-        return self
 
 
 def _open_declarations(hits: list[Hit]) -> dict[str, Declaration]:
@@ -173,7 +167,7 @@ def _serialise() -> None:
 def _new_warning(first: Hit, group: list[Hit], *, state: str, now) -> Warning:
     score, factors = combine(_factors(group))
     person = first.person
-    warning = Warning(
+    return Warning(
         village_id=first.village_id,
         region_code=first.region_code,
         household_key=first.household_key,
@@ -187,7 +181,6 @@ def _new_warning(first: Hit, group: list[Hit], *, state: str, now) -> Warning:
         created_at=now,
         state=state,
     )
-    return warning
 
 
 def _rescore(warning: Warning, group: list[Hit]) -> None:
@@ -218,9 +211,7 @@ def _start_clocks(warnings: list[Warning], now) -> None:
 
 
 def _tell_villages(warnings: list[Warning], now) -> None:
-    per_village: dict[int, int] = defaultdict(int)
-    for w in warnings:
-        per_village[w.village_id] += 1
+    per_village = Counter(w.village_id for w in warnings)
     if not per_village:
         return
     due_on, _provisional = due_date(Stage.WARNING, timezone.localdate(now))
