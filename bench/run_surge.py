@@ -465,9 +465,12 @@ def main() -> int:
         f"SMS: {sms['by_status']}, all sent {sms['seconds_after_load']} s after the load; "
         f"Celery queue at most {summary['celery_queue_max']} tasks"
     )
+    cpu = summary["cpu_ms_per_submission"]
+    own = sum(v for k, v in cpu.items() if k != "machine")
     print(
-        f"CPU ms per submission: {summary['cpu_ms_per_submission']} "
-        f"(load average at the end {summary['loadavg_end']})"
+        f"CPU ms per submission: {cpu} (load average at the end {summary['loadavg_end']});"
+        f" this stack alone {own:.1f} ms, i.e. at most {os.cpu_count() * 1000 / own:.0f}"
+        f" submissions/s on {os.cpu_count()} cores with nothing else running"
     )
     met = common.print_targets(targets)
     path = common.write_result(
