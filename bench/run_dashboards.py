@@ -4,7 +4,7 @@
     .venv/bin/python bench/run_dashboards.py --declarations 100000   # a quick try
     .venv/bin/python bench/run_dashboards.py --reuse         # keep the data, re-measure
 
-Creates a fresh database (yjsb_dash on the local PostgreSQL), migrates it and generates
+Creates a fresh database (bench_dash on the local PostgreSQL), migrates it and generates
 with set-based SQL a province of 1 province, 14 cities, 86 counties, 1,200 townships and
 16,000 villages, and 1,000,000 declarations over the last 3 years with their clocks
 (acceptance-and-visit, feedback, enrolment). Then, in this process, with bench.settings:
@@ -29,12 +29,9 @@ sweep over 1,000,000 clocks <= 10 s with memory flat in the number of rows.
 
 import argparse
 import datetime as dt
-import json
 import os
-import platform
 import resource
 import statistics
-import subprocess
 import sys
 import time
 import tracemalloc
@@ -42,10 +39,13 @@ from pathlib import Path
 
 import psycopg
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
-DB_NAME = "yjsb_dash"
-PG = "postgres://postgres@127.0.0.1:5432"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import common
+
+ROOT = common.ROOT
+PG = common.PG
+DB_NAME = common.db_name("dash")
 
 TARGET_P95_MS = 200.0
 TARGET_SWEEP_S = 10.0
@@ -54,20 +54,10 @@ MIN_SWEEP_BACKLOG = 100_000
 PROVINCE = "620000000000"
 COUNTY = "620101000000"  # the first county of the first city
 
-# Before Django loads: bench.settings only sets defaults. No Redis: the dashboards do
-# not use the cache, and this benchmark must not touch the submission benchmark's.
-os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
-os.environ["DATABASE_URL"] = f"{PG}/{DB_NAME}"
-os.environ["REDIS_URL"] = ""
+# Before Django loads: bench.settings only sets defaults.
+os.environ.update(common.django_env(DB_NAME))
 os.environ.setdefault("CONN_MAX_AGE", "60")
-sys.path.insert(0, str(ROOT))
-
-
-T0 = time.monotonic()
-
-
-def log(msg: str) -> None:
-    print(f"[dash {time.monotonic() - T0:6.1f}s] {msg}", flush=True)
+log = common.logger("dash")
 
 
 # --- data -----------------------------------------------------------------------------
@@ -289,12 +279,6 @@ def secondary_indexes(conn, table: str) -> list[tuple[str, str]]:
              AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.oid)""",
         (table,),
     ).fetchall()
-
-
-def fresh_database() -> None:
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
 
 
 def migrate() -> None:
@@ -710,19 +694,9 @@ def measure_sweep(small: int) -> dict:
 
 
 def machine() -> dict:
-    def sh(cmd):
-        try:
-            return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout.strip()
-        except OSError:
-            return ""
+    import django
 
-    cpu = ""
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
     with psycopg.connect(f"{PG}/postgres") as conn:
-        pg = conn.execute("SHOW server_version").fetchone()[0]
         settings = {
             k: conn.execute(f"SHOW {k}").fetchone()[0]
             for k in (
@@ -732,19 +706,7 @@ def machine() -> dict:
                 "max_parallel_workers_per_gather",
             )
         }
-    import django
-
-    return {
-        "nproc": os.cpu_count(),
-        "cpu": cpu,
-        "memory": sh("free -h | awk '/Mem:/ {print $2}'"),
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-        "django": django.get_version(),
-        "postgresql": pg,
-        "postgresql_settings": settings,
-        "loadavg": os.getloadavg(),
-    }
+    return {**common.machine(), "django": django.get_version(), "postgresql_settings": settings}
 
 
 def main() -> int:
@@ -753,7 +715,9 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=30, help="measured requests per page")
     parser.add_argument("--warmups", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=10, help="runs of each selector alone")
-    parser.add_argument("--reuse", action="store_true", help="keep yjsb_dash's data (migrate only)")
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep the data of the last run (migrate only)"
+    )
     parser.add_argument("--no-sweep", action="store_true")
     parser.add_argument(
         "--pg-options",
@@ -773,11 +737,11 @@ def main() -> int:
         "pg_options": args.pg_options,
     }
     result["machine"] = machine()
-    log(f"machine: {result['machine']['nproc']} CPU, load {result['machine']['loadavg']}")
+    log(f"machine: {result['machine']['uptime_before']}")
 
     if not args.reuse:
         log(f"fresh database {DB_NAME}")
-        fresh_database()
+        common.recreate_database(DB_NAME)
     import django
 
     django.setup()
@@ -825,7 +789,6 @@ def main() -> int:
     if not args.no_sweep:
         log("sweep")
         result["sweep"] = measure_sweep(small=10_000)
-    result["machine"]["loadavg_after"] = os.getloadavg()
 
     targets = []
     for name, s in result["pages"].items():
@@ -860,9 +823,7 @@ def main() -> int:
         )
     result["targets"] = [{"target": t, "result": r, "met": m} for t, r, m in targets]
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"dashboards-{started:%Y%m%d-%H%M%S}.json"
-    path.write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str))
+    path = common.write_result("dashboards", result)
 
     print("\nSummary")
     if "generation_s" in result:

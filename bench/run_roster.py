@@ -30,7 +30,6 @@ import csv
 import datetime as dt
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -40,36 +39,23 @@ from pathlib import Path
 
 import psycopg
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
-DB_NAME = "bench_roster"
-PG = "postgres://postgres@127.0.0.1:5432"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench import common
+from bench.series import run_series, time_phases
+
+ROOT = common.ROOT
+PG = common.PG
+DB_NAME = common.db_name("roster")
 COUNTY = "621102000000"
 TOWNSHIPS = 20
 VILLAGES_PER_TOWNSHIP = 15
 TARGET_SECONDS = 60.0
-
-sys.path.insert(0, str(ROOT))
-from bench.series import run_series  # noqa: E402
-
-T0 = time.monotonic()
-
-
-def log(msg: str) -> None:
-    print(f"[roster {time.monotonic() - T0:6.1f}s] {msg}", flush=True)
+log = common.logger("roster")
+machine = common.machine
 
 
 def child_env(media: Path) -> dict:
-    env = dict(os.environ)
-    env.update(
-        DJANGO_SETTINGS_MODULE="bench.settings",
-        DATABASE_URL=f"{PG}/{DB_NAME}",
-        REDIS_URL="",
-        CELERY_TASK_ALWAYS_EAGER="true",
-        MEDIA_ROOT=str(media),
-        LOG_LEVEL="WARNING",
-    )
-    return env
+    return common.django_env(DB_NAME, CELERY_TASK_ALWAYS_EAGER="true", MEDIA_ROOT=str(media))
 
 
 # --- data ------------------------------------------------------------------------------
@@ -185,22 +171,17 @@ def child(path: str, mode: str) -> None:
     from apps.regions.models import Region
 
     phases: dict[str, float] = {}
-
-    def timed(name, fn):
-        def wrapper(*args, **kwargs):
-            t = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                phases[name] = phases.get(name, 0.0) + time.perf_counter() - t
-
-        return wrapper
-
-    tabular.scan = timed("scan", tabular.scan)
-    importer = roster.RosterImporter
-    importer._stage = timed("stage_file", importer._stage)
-    for name in ("_check_stage", "_check_against_roster", "_apply"):
-        setattr(roster, name, timed(name.strip("_"), getattr(roster, name)))
+    missing = time_phases(
+        phases,
+        [
+            (tabular, "scan", "scan"),
+            (roster.RosterImporter, "_stage", "stage_file"),
+            *(
+                (roster, name, name.strip("_"))
+                for name in ("_check_stage", "_check_against_roster", "_apply")
+            ),
+        ],
+    )
 
     statements: dict[str, list] = {}
 
@@ -236,11 +217,11 @@ def child(path: str, mode: str) -> None:
         import pstats
 
         profiler = cProfile.Profile()
-        result = profiler.runcall(importer.run, imp.pk)
+        result = profiler.runcall(roster.RosterImporter.run, imp.pk)
         stats = pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime")
         stats.print_stats(25)
     else:
-        result = importer.run(imp.pk)
+        result = roster.RosterImporter.run(imp.pk)
     seconds = time.perf_counter() - t
     peak = tracemalloc.get_traced_memory()[1] if mode == "trace" else None
     out = {
@@ -250,6 +231,7 @@ def child(path: str, mode: str) -> None:
         "rows": result.total_rows,
         "seconds": round(seconds, 2),
         "phases": {k: round(v, 2) for k, v in phases.items()},
+        "phases_not_found": missing,
         "counts": {
             k: getattr(result, k)
             for k in (
@@ -293,32 +275,6 @@ def truncate() -> None:
         conn.execute("VACUUM ANALYZE households_rostermember, households_rosterhousehold")
 
 
-def machine() -> dict:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        "",
-    )
-    mem = next(
-        line.split()[1]
-        for line in Path("/proc/meminfo").read_text().splitlines()
-        if line.startswith("MemTotal")
-    )
-    with psycopg.connect(f"{PG}/postgres") as conn:
-        pg = conn.execute("SHOW server_version").fetchone()[0]
-    return {
-        "nproc": os.cpu_count(),
-        "cpu": cpu,
-        "memory_gib": round(int(mem) / 1024 / 1024, 1),
-        "python": platform.python_version(),
-        "postgresql": pg,
-        "loadavg_start": os.getloadavg(),
-    }
-
-
 def summary_line(label: str, r: dict) -> str:
     c = r["counts"]
     return (
@@ -334,7 +290,7 @@ def main() -> int:
     parser.add_argument("--households", type=int, default=100_000)
     parser.add_argument("--small", type=int, default=10_000)
     parser.add_argument("--profile", action="store_true", help="cProfile one large import")
-    parser.add_argument("--keep", action="store_true", help="keep the bench_roster database")
+    parser.add_argument("--keep", action="store_true", help="keep the database")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--mode", default="time", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -343,9 +299,7 @@ def main() -> int:
         return 0
 
     result = {"started": dt.datetime.now().isoformat(timespec="seconds"), "machine": machine()}
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    common.recreate_database(DB_NAME)
     tmp = Path(tempfile.mkdtemp(prefix="bench-roster-"))
     media = tmp / "media"
     try:
@@ -385,12 +339,9 @@ def main() -> int:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         if not args.keep:
-            with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"roster-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps(result, indent=2, ensure_ascii=False))
-    log(f"written {out}")
+            common.drop_database(DB_NAME)
+    out = common.write_result("roster", result)
+    log(f"written {out.relative_to(ROOT)}")
     return 0 if result.get("target_met") else 1
 
 

@@ -44,36 +44,23 @@ from pathlib import Path
 
 import psycopg
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench import common
+from bench.run_roster import village_codes, vm
+from bench.series import run_series, time_phases
 
-from bench.run_roster import PG, machine, village_codes, vm  # noqa: E402
-from bench.series import run_series  # noqa: E402
-
-RESULTS = ROOT / "bench" / "results"
-DB_NAME = "bench_screening"
+ROOT = common.ROOT
+PG = common.PG
+DB_NAME = common.db_name("screening")
 COUNTY = "621102000000"
 HOUSEHOLDS = 250_000
 PEOPLE_PER_HOUSEHOLD = 4
 TARGET_SECONDS = 30.0
-T0 = time.monotonic()
-
-
-def log(msg: str) -> None:
-    print(f"[screening {time.monotonic() - T0:6.1f}s] {msg}", flush=True)
+log = common.logger("screening")
 
 
 def child_env(media: Path) -> dict:
-    env = dict(os.environ)
-    env.update(
-        DJANGO_SETTINGS_MODULE="bench.settings",
-        DATABASE_URL=f"{PG}/{DB_NAME}",
-        REDIS_URL="",
-        CELERY_TASK_ALWAYS_EAGER="true",
-        MEDIA_ROOT=str(media),
-        LOG_LEVEL="WARNING",
-    )
-    return env
+    return common.django_env(DB_NAME, CELERY_TASK_ALWAYS_EAGER="true", MEDIA_ROOT=str(media))
 
 
 def person_id(n: int) -> str:
@@ -214,26 +201,17 @@ def child(path: str, mode: str) -> None:
     from apps.screening.models import Department, FeedBatch
 
     phases: dict[str, float] = {}
-
-    def timed(name, fn):
-        def wrapper(*args, **kwargs):
-            t = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                phases[name] = phases.get(name, 0.0) + time.perf_counter() - t
-
-        return wrapper
-
-    tabular.scan = timed("scan", tabular.scan)
-    importer = batches.FeedImporter
-    importer._stage = timed("read_check_stage", importer._stage)
-    matching.Applier.run = timed("apply", matching.Applier.run)
-    matching._people = timed("apply: match people", matching._people)
-    matching.warnings_raise = timed("apply: raise warnings", matching.warnings_raise)
-    matching.Applier._insert = timed("apply: insert records", matching.Applier._insert)
-    matching.PlaintextReader.id_number = timed(
-        "apply: plaintext pass", matching.PlaintextReader.id_number
+    missing = time_phases(
+        phases,
+        [
+            (tabular, "scan", "scan"),
+            (batches.FeedImporter, "_stage", "read_check_stage"),
+            (matching.Applier, "run", "apply"),
+            (matching, "_people", "apply: match people"),
+            (matching, "warnings_raise", "apply: raise warnings"),
+            (matching.Applier, "_insert", "apply: insert records"),
+            (matching.PlaintextReader, "id_number", "apply: plaintext pass"),
+        ],
     )
 
     department = Department.objects.get(code="anding-yibao")
@@ -256,10 +234,10 @@ def child(path: str, mode: str) -> None:
         import pstats
 
         profiler = cProfile.Profile()
-        result = profiler.runcall(importer.run, batch.pk)
+        result = profiler.runcall(batches.FeedImporter.run, batch.pk)
         pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(25)
     else:
-        result = importer.run(batch.pk)
+        result = batches.FeedImporter.run(batch.pk)
     seconds = time.perf_counter() - t
     peak = tracemalloc.get_traced_memory()[1] if mode == "trace" else None
     out = {
@@ -269,6 +247,7 @@ def child(path: str, mode: str) -> None:
         "rows": result.total_rows,
         "seconds": round(seconds, 2),
         "phases": {k: round(v, 2) for k, v in phases.items()},
+        "phases_not_found": missing,
         "counts": {
             k: getattr(result, k)
             for k in ("records_matched", "records_new", "warnings_raised", "warnings_merged")
@@ -330,10 +309,11 @@ def main() -> int:
         child(args.child, args.mode)
         return 0
 
-    result = {"started": dt.datetime.now().isoformat(timespec="seconds"), "machine": machine()}
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    result = {
+        "started": dt.datetime.now().isoformat(timespec="seconds"),
+        "machine": common.machine(),
+    }
+    common.recreate_database(DB_NAME)
     tmp = Path(tempfile.mkdtemp(prefix="bench-screening-"))
     media = tmp / "media"
     try:
@@ -375,12 +355,9 @@ def main() -> int:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
         if not args.keep:
-            with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"screening-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps(result, indent=2, ensure_ascii=False))
-    log(f"written {out}")
+            common.drop_database(DB_NAME)
+    out = common.write_result("screening", result)
+    log(f"written {out.relative_to(ROOT)}")
     return 0 if result.get("target_met") else 1
 
 

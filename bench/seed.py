@@ -2,6 +2,8 @@
 declaration queues its SMS as in real use. Prints the village's public slug.
 
     DJANGO_SETTINGS_MODULE=bench.settings python -m bench.seed 621102100201
+
+(bench/common.py `prepare_site` runs it for the surge and the page benchmarks.)
 """
 
 import sys

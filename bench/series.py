@@ -4,6 +4,29 @@ must change nothing), then both traced for Python's memory peak, and optionally 
 one profiled; the database emptied between them as each script does it."""
 
 import os
+import time
+
+
+def time_phases(phases: dict, spots) -> list[str]:
+    """Wrap each (owner, attribute, label) of the import code so that its wall time adds
+    up in phases[label]. Returns the spots the code no longer has (renamed in a
+    refactoring), which are skipped: the import's total is measured regardless."""
+    missing = []
+    for owner, attribute, label in spots:
+        fn = getattr(owner, attribute, None)
+        if fn is None:
+            missing.append(f"{owner.__name__}.{attribute}")
+            continue
+
+        def wrapper(*args, _fn=fn, _label=label, **kwargs):
+            t = time.perf_counter()
+            try:
+                return _fn(*args, **kwargs)
+            finally:
+                phases[_label] = phases.get(_label, 0.0) + time.perf_counter() - t
+
+        setattr(owner, attribute, wrapper)
+    return missing
 
 
 def run_series(
@@ -30,6 +53,8 @@ def run_series(
         runs.append(r)
         traced = r["tracemalloc_peak_kb"]
         log(summary_line(label, r) + (f"  tracemalloc peak {traced} KiB" if traced else ""))
+        if r.get("phases_not_found"):
+            log(f"  phases no longer in the import code: {r['phases_not_found']}")
         if r["status"] != "done":
             raise RuntimeError(f"import failed: {r['errors']}")
         return r
