@@ -1,7 +1,7 @@
 """A surge on the public form: 100 submissions a second from 20 concurrent clients for
 5 minutes, on the server as production runs it, and nothing lost.
 
-    .venv/bin/python bench/run_surge.py                 # about 7 minutes (5 of load)
+    .venv/bin/python bench/run_surge.py                 # 7-9 minutes (5 of load)
     .venv/bin/python bench/run_surge.py --seconds 30    # a quick try
     .venv/bin/python bench/run_surge.py --rate 0        # capacity: 20 clients flat out
 
