@@ -1,8 +1,8 @@
 """Dashboards and the deadline sweep at province scale, in one run.
 
-    .venv/bin/python bench/run_dashboards.py                 # about 5 minutes
+    .venv/bin/python bench/run_dashboards.py                 # 6-7 minutes
     .venv/bin/python bench/run_dashboards.py --declarations 100000   # a quick try
-    .venv/bin/python bench/run_dashboards.py --reuse         # keep the data, re-measure
+    .venv/bin/python bench/run_dashboards.py --reuse         # keep the data: 3-4 minutes
 
 Creates a fresh database (bench_dash on the local PostgreSQL), migrates it and generates
 with set-based SQL a province of 1 province, 14 cities, 86 counties, 1,200 townships and

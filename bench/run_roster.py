@@ -1,6 +1,6 @@
 """The population roster import at county scale: 100,000 households in one CSV file.
 
-    .venv/bin/python bench/run_roster.py                    # about 5 minutes
+    .venv/bin/python bench/run_roster.py                    # about 2 minutes
     .venv/bin/python bench/run_roster.py --households 20000 # a quick try
     .venv/bin/python bench/run_roster.py --profile          # plus cProfile of one run
 

@@ -1,7 +1,7 @@
 """Department screening at county scale: 100,000 medical records against a roster of
 1,000,000 people.
 
-    .venv/bin/python bench/run_screening.py                  # a few minutes
+    .venv/bin/python bench/run_screening.py                  # about 2 minutes
     .venv/bin/python bench/run_screening.py --records 20000  # a quick try
     .venv/bin/python bench/run_screening.py --profile        # plus cProfile of one run
 
