@@ -41,8 +41,9 @@ def exceeded(limits: list[Limit]) -> bool:
             count, period = parse_rate(limit.rate)
             digest = hashlib.blake2b(limit.key.encode(), digest_size=12).hexdigest()
             key = f"rl:{limit.group}:{int(now // period)}:{digest}"
-            cache.add(key, 0, period + 1)
-            over |= cache.incr(key) > count
+            # The first use of a window creates its counter; later ones increment it.
+            used = 1 if cache.add(key, 1, period + 1) else cache.incr(key)
+            over |= used > count
     except Exception as exc:  # the cache's client errors differ by backend
         logger.warning("rate limit not counted, cache unavailable: %s", type(exc).__name__)
         return False

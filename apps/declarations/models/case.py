@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 from stdnum import luhn
 
-from apps.core.fields import EncryptedTextField, protected_link
+from apps.core.fields import EncryptedTextField
 from apps.core.identity import mask_id_number, mask_mobile
 from apps.core.models import HistoryEntry
 
@@ -87,7 +87,17 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
     tracking_number = models.CharField(_("tracking number"), max_length=12, editable=False)
     state = FSMField(_("state"), default=State.SUBMITTED, choices=State.choices, protected=True)
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
-    village = protected_link(Region, _("village"))
+    # No foreign-key constraint in the database: PostgreSQL would lock the village's row
+    # FOR KEY SHARE on every insert, and when a whole village declares at once (a flood,
+    # a hailstorm) those locks pile up on one row. The village is always the row the
+    # form was opened from; PROTECT still keeps a region with cases from being deleted.
+    village = models.ForeignKey(
+        Region,
+        verbose_name=_("village"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+    )
     # The village's code, copied so that scoping is a prefix match on this table alone
     # (indexed by declaration_region_time_idx below).
     region_code = models.CharField(_("region code"), max_length=12, editable=False)
