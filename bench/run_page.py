@@ -42,31 +42,9 @@ from bench import common
 
 DB = common.db_name("page")
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-# A cheap Android phone, the form opened from WeChat's scanner (as the browser tests).
-PHONE = dict(
-    viewport={"width": 360, "height": 740},
-    device_scale_factor=2,
-    is_mobile=True,
-    has_touch=True,
-    locale="zh-CN",
-    timezone_id="Asia/Shanghai",
-    user_agent=(
-        "Mozilla/5.0 (Linux; Android 10; M2006C3LC Build/QP1A.190711.020; wv) "
-        "AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/107.0.5304.141 "
-        "Mobile Safari/537.36 XWEB/5023 MMWEBSDK/20230202 MMWEBID/1234 "
-        "MicroMessenger/8.0.33.2320(0x28002151) WeChat/arm64 Weixin NetType/4G "
-        "Language/zh_CN ABI/arm64"
-    ),
-)
+# The browser tests' phone: a cheap Android phone, the form opened from WeChat's scanner.
+from tests.browser.conftest import CHROMIUM_ARGS, PHONE  # noqa: E402
+
 NETWORKS = {  # name: (round trip ms, kbit/s both ways, target for ready in ms)
     "3G": (400, 400, 2000),
     "EDGE": (800, 150, 4000),
