@@ -207,3 +207,20 @@ def test_the_page_says_how_fresh_the_figures_are(client, regions, world):
     page = client.get(url, {"start": "2026-11-01", "end": "2026-11-30"}).content.decode()
     assert "09:50" not in page and "57.1%" in page  # the rows stay; only the time is gone
     assert Region.objects.filter(code=ANDING).exists()
+
+
+def test_the_weekly_chart_counts_received_declarations_from_the_summaries(regions):
+    from apps.declarations.services import declaration_submit
+    from apps.supervision.selectors import weekly_trend
+
+    from .conftest import ID_A, ID_B, declaration_input
+
+    wogou = Region.objects.get(code=WOGOU)
+    for id_number in (ID_A, ID_B):
+        declaration_submit(village=wogou, data=declaration_input(id_number=id_number))
+    province = Region.objects.get(level=Level.PROVINCE)
+    assert weekly_trend(region=province)[-1]["received"] == 0  # not yet summarised
+    figures_refresh(since=None)
+    for region in (province, Region.objects.get(code=ANDING), wogou):
+        assert weekly_trend(region=region)[-1]["received"] == 2
+    assert weekly_trend(region=Region.objects.get(code=XIANGQUAN))[-1]["received"] == 0

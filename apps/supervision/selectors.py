@@ -291,18 +291,20 @@ def late_cases(*, region: Region, stage: str, limit: int = 2000) -> list[Declara
 
 
 def weekly_trend(*, region: Region, weeks: int = 12) -> list[dict]:
-    """Declarations received and clocks breached per week, for the chart."""
+    """Declarations received (from the summary rows, as fresh as the figures beside the
+    chart) and clocks breached per week, for the chart."""
     today = timezone.localdate()
     start = today - dt.timedelta(days=today.weekday() + 7 * (weeks - 1))
     start_at = timezone.make_aware(dt.datetime.combine(start, dt.time.min))
+    level = min(
+        (lv for lv in SUMMARY_LEVELS if PREFIX_LENGTH[lv] >= len(region.prefix)),
+        key=PREFIX_LENGTH.get,
+    )
     received = dict(
-        Declaration.objects.filter(
-            region_code__startswith=region.prefix, submitted_at__gte=start_at
-        )
-        .exclude(state=State.MERGED)
-        .annotate(week=TruncWeek("submitted_at"))
+        DailyFigures.objects.filter(level=level, code__startswith=region.prefix, day__gte=start)
+        .annotate(week=TruncWeek("day"))
         .values("week")
-        .annotate(n=Count("pk"))
+        .annotate(n=Sum("received"))
         .values_list("week", "n")
     )
     breached = dict(
