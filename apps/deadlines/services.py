@@ -21,10 +21,6 @@ def policies_for(stages: list[str]) -> dict[str, DeadlinePolicy]:
     return policies
 
 
-def policy_for(stage: str) -> DeadlinePolicy:
-    return policies_for([stage])[stage]
-
-
 def end_of_day(day: dt.date, tz: dt.tzinfo | None = None) -> dt.datetime:
     """The first instant after `day`, local time (in `tz`, by default the current time
     zone): a deadline "by the 5th" runs out then."""
@@ -37,7 +33,7 @@ def end_of_day(day: dt.date, tz: dt.tzinfo | None = None) -> dt.datetime:
 def due_date(stage: str, start: dt.date) -> tuple[dt.date, bool]:
     """When a clock of `stage` starting on `start` falls due, and whether that date is
     provisional (a year without a confirmed calendar)."""
-    policy = policy_for(stage)
+    policy = policies_for([stage])[stage]
     return add_period(start, policy.limit, policy.unit)
 
 
