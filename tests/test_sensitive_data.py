@@ -7,7 +7,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from django.db import connection
 from django.urls import reverse
 
-from apps.accounts.models import PersonalDataAccess
+from apps.audit.models import Action, AuditEntry
 from apps.core import crypto
 from apps.declarations.models import Declaration
 from apps.declarations.services import declaration_submit
@@ -119,11 +119,11 @@ def test_revealing_needs_the_permission_and_is_logged(client, grid_wogou, case):
     response = client.post(url, REMOTE_ADDR="10.1.2.3")
     assert response.status_code == 200
     assert ID_A in response.content.decode()
-    access = PersonalDataAccess.objects.get()
-    assert (access.user, access.subject, access.field, access.ip) == (
+    access = AuditEntry.objects.get(action=Action.REVEAL)
+    assert (access.actor, access.target, access.detail, access.ip) == (
         grid_wogou,
-        f"declaration:{case.pk}",
-        "id_number",
+        f"declarations.declaration:{case.pk}",
+        {"field": "id_number"},
         "10.1.2.3",
     )
     assert response["Cache-Control"].startswith("max-age=0")
@@ -135,7 +135,7 @@ def test_a_user_without_the_permission_cannot_reveal(client, township_lujiagou, 
     response = client.post(reverse("staff:reveal", args=[case.tracking_number, "phone"]))
     assert response.status_code == 403
     assert ID_A not in response.content.decode() and PHONE not in response.content.decode()
-    assert not PersonalDataAccess.objects.exists()
+    assert not AuditEntry.objects.filter(action=Action.REVEAL).exists()
 
 
 def test_revealing_is_post_only_and_unknown_fields_are_404(client, grid_wogou, case):
@@ -146,7 +146,7 @@ def test_revealing_is_post_only_and_unknown_fields_are_404(client, grid_wogou, c
     assert (
         client.post(reverse("staff:reveal", args=[case.tracking_number, "name"])).status_code == 404
     )
-    assert not PersonalDataAccess.objects.exists()
+    assert not AuditEntry.objects.filter(action=Action.REVEAL).exists()
 
 
 def test_the_admin_shows_masked_values(client, case):

@@ -11,7 +11,8 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.accounts.models import PersonalDataAccess, User
+from apps.accounts.models import User
+from apps.audit.models import Action, AuditEntry
 from apps.core.identity import id_hash
 from apps.deadlines.models import Clock
 from apps.declarations import services as ds
@@ -416,8 +417,10 @@ def test_civil_affairs_makes_and_downloads_an_export_and_each_download_is_logged
     assert response.status_code == 200 and response["Content-Type"].startswith("application/vnd")
     b"".join(response.streaming_content)
     assert (
-        PersonalDataAccess.objects.filter(
-            user=civil_anding, subject=f"civil_affairs_export:{export.pk}"
+        AuditEntry.objects.filter(
+            actor=civil_anding,
+            action=Action.DOWNLOAD,
+            target=f"screening.civilaffairsexport:{export.pk}",
         ).count()
         == 1
     )
@@ -428,7 +431,7 @@ def test_civil_affairs_makes_and_downloads_an_export_and_each_download_is_logged
     response = client.post(reverse("screening:export_make"), {"county": regions[ANDING].pk})
     assert response.status_code == 400 and 'id="county-error"' in body(response)
     assert CivilAffairsExport.objects.count() == 1
-    assert PersonalDataAccess.objects.filter(user=civil_tongwei).count() == 0
+    assert not AuditEntry.objects.filter(actor=civil_tongwei, action=Action.DOWNLOAD).exists()
 
 
 def test_the_weekly_task_exports_every_county(regions, case, media):

@@ -5,10 +5,9 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.admin import ReadOnlyAdmin
 from apps.core.identity import validate_mobile
 
-from .models import PersonalDataAccess, User
+from .models import User
 
 
 class UserChangeForm(auth_forms.UserChangeForm):
@@ -70,16 +69,3 @@ class UserAdmin(BaseUserAdmin):
     @admin.display(description=_("mobile phone"))
     def mobile_masked(self, obj):
         return obj.mobile_masked
-
-
-@admin.register(PersonalDataAccess)
-class PersonalDataAccessAdmin(ReadOnlyAdmin):
-    list_display = ("at", "user", "subject", "field", "ip")
-    list_filter = ("field",)
-    search_fields = ("user__username", "subject")
-
-    def has_module_permission(self, request):
-        return request.user.is_superuser
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_superuser

@@ -2,7 +2,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.fields import EncryptedTextField, protected_link
+from apps.core.fields import EncryptedTextField
 from apps.core.identity import mask_mobile, mobile_hash
 
 
@@ -30,21 +30,3 @@ class User(AbstractUser):
     def set_mobile(self, number: str) -> None:
         self.mobile = number
         self.mobile_hash = mobile_hash(number) if number else ""
-
-
-class PersonalDataAccess(models.Model):
-    """A staff member saw a full ID or phone number: who, what, when."""
-
-    user = protected_link(User, _("user"))
-    subject = models.CharField(_("record"), max_length=64)  # e.g. "declaration:42"
-    field = models.CharField(_("field"), max_length=32)
-    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
-    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("personal data access")
-        verbose_name_plural = _("personal data accesses")
-        ordering = ["-at"]
-
-    def __str__(self):
-        return f"{self.user} {self.subject} {self.field}"

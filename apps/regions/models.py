@@ -94,8 +94,24 @@ def user_memberships(user) -> list[tuple[str, str]]:
 
 def user_region_prefixes(user) -> list[str]:
     """Code prefixes of the regions whose cases the user sees."""
-    # Department staff deliver data (a later feature); they do not see cases.
-    return sorted({prefix for prefix, role in user_memberships(user) if role != Role.DEPARTMENT})
+    # Department staff deliver data and administrators run the system: neither sees cases.
+    return sorted(
+        {
+            prefix
+            for prefix, role in user_memberships(user)
+            if role != Role.DEPARTMENT and role not in ADMIN_ROLES
+        }
+    )
+
+
+def admin_roles(user) -> dict[str, list[str]]:
+    """The administrator roles the user holds: role → code prefixes of its regions."""
+    held: dict[str, list[str]] = {}
+    if user and user.is_authenticated and user.is_active:
+        for prefix, role in user_memberships(user):
+            if role in ADMIN_ROLES:
+                held.setdefault(role, []).append(prefix)
+    return held
 
 
 def roles_over(user, region_code: str) -> set[str]:
@@ -181,6 +197,14 @@ class Role(models.TextChoices):
     CITY = "city", _("city staff")
     PROVINCE = "province", _("province staff")
     DEPARTMENT = "department", _("department staff")
+    # 三权分立: three administrators beside the work roles, none of whom sees cases.
+    SYSTEM_ADMIN = "sysadmin", _("system administrator")
+    SECURITY_ADMIN = "secadmin", _("security administrator")
+    AUDIT_ADMIN = "auditor", _("audit administrator")
+
+
+# Roles that administer the system rather than work cases or deliver data.
+ADMIN_ROLES = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN})
 
 
 class RolesOver(frozenset):
@@ -255,6 +279,10 @@ ROLE_LEVEL = {
     Role.COUNTY: Level.COUNTY,
     Role.CITY: Level.CITY,
     Role.PROVINCE: Level.PROVINCE,
+    # Security and audit administration are provincial; system administrators sit at
+    # the province, a county or a township and manage the staff of its subtree.
+    Role.SECURITY_ADMIN: Level.PROVINCE,
+    Role.AUDIT_ADMIN: Level.PROVINCE,
 }
 
 

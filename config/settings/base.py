@@ -34,7 +34,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_fsm",
+    "pgtrigger",
     "apps.core",
+    "apps.audit",
     "apps.accounts",
     "apps.regions",
     "apps.notifications",
@@ -222,6 +224,10 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 # and keep the session cookie from scripts.
 SESSION_COOKIE_AGE = 8 * 3600
 CSRF_FAILURE_VIEW = "apps.core.views.csrf_failure"
+
+# --- Audit ---------------------------------------------------------------------------
+# Days the audit log is kept; the purge refuses anything under 180.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
 
 # --- Logging -------------------------------------------------------------------------
 LOGGING = {

@@ -8,7 +8,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils.formats import date_format
 
-from apps.accounts.models import PersonalDataAccess
+from apps.audit.models import Action
+from apps.audit.services import record
 from apps.core.identity import id_hash, mask_name, mobile_hash
 from apps.deadlines.models import Clock, Stage
 from apps.deadlines.services import ClockSpec, clocks_start
@@ -189,9 +190,7 @@ def declaration_reveal(
         raise PermissionDenied
     if not Declaration.objects.visible_to(actor).filter(pk=declaration.pk).exists():
         raise PermissionDenied
-    PersonalDataAccess.objects.create(
-        user=actor, subject=f"declaration:{declaration.pk}", field=field, ip=ip or None
-    )
+    record(Action.REVEAL, actor=actor, ip=ip, target=declaration, field=field)
     return getattr(declaration, field)
 
 

@@ -9,7 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.accounts.models import PersonalDataAccess
+from apps.audit.models import Action
+from apps.audit.services import record
 from apps.core.errors import InvalidInput, NotPermitted, WrongState
 from apps.core.tabular import xlsx
 from apps.declarations.models import Declaration, State, Transition
@@ -205,6 +206,4 @@ def civil_affairs_exports_all(*, now=None) -> int:
 
 
 def export_downloaded(*, export: CivilAffairsExport, actor, ip: str | None = None) -> None:
-    PersonalDataAccess.objects.create(
-        user=actor, subject=f"civil_affairs_export:{export.pk}", field="id_number", ip=ip or None
-    )
+    record(Action.DOWNLOAD, actor=actor, ip=ip, target=export, field="id_number")
