@@ -51,6 +51,11 @@ def _beat_schedule(sender, **kwargs):
             "task": "apps.screening.tasks.export_for_civil_affairs",
             "schedule": crontab(day_of_week=1, hour=4, minute=0),
         },
+        # Retention (剩余信息保护): what is past its keeping time, removed nightly.
+        "purge-expired": {
+            "task": "apps.screening.tasks.purge_expired",
+            "schedule": crontab(hour=3, minute=30),
+        },
         "figures-rebuild": {
             "task": "apps.supervision.tasks.refresh_figures",
             "schedule": crontab(hour=2, minute=30),

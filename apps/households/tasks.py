@@ -7,6 +7,7 @@ Periodic: the daily end of time-bound measures and the monthly look-back samplin
 from celery import shared_task
 
 from apps.core.imports import TASK_OPTIONS, run_task
+from apps.core.locks import exclusive
 
 from .roster import RosterImporter
 from .services import lookbacks_sample, measures_end_expired
@@ -18,7 +19,9 @@ def end_expired_measures() -> int:
 
 
 @shared_task
-def sample_look_backs() -> int:
+@exclusive("look-back-sampling")
+def sample_look_backs() -> int | None:
+    """One run at a time (None: another run holds the lock)."""
     return lookbacks_sample()
 
 

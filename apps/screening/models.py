@@ -471,12 +471,15 @@ class CaseRouting(models.Model):
 
 class CivilAffairsExport(models.Model):
     """A file of a county's declarations for civil affairs: made on schedule, kept for
-    download."""
+    download until the retention purge deletes the file (RETENTION_EXPORT_FILE_DAYS);
+    the row stays, marked expired."""
 
     county = protected_link(Region)
-    file = models.FileField(upload_to="civil-affairs/%Y/%m/")
+    # Empty once expired.
+    file = models.FileField(upload_to="civil-affairs/%Y/%m/", blank=True)
     rows = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
+    expired_at = models.DateTimeField(_("file deleted"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("civil-affairs export")

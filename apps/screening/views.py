@@ -6,6 +6,7 @@ and state again, and a refusal comes back as the page with its message and a 4xx
 status. The feed uploads have pages of their own (views_feeds.py).
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -161,6 +162,7 @@ def _civil_context(request, prefixes, **extra) -> dict:
         "referred": selectors.referred_warnings(request.user, prefixes),
         "exports": selectors.exports_visible_to(request.user)[:50],
         "export_form": ExportForm(counties=counties),
+        "export_days": settings.RETENTION_EXPORT_FILE_DAYS,
         **extra,
     }
 
@@ -215,7 +217,9 @@ def export_make(request):
 def export_download(request, pk):
     """The file holds full ID numbers (the comparison needs them): each download is
     logged."""
-    export = get_object_or_404(selectors.exports_visible_to(request.user), pk=pk)
+    export = get_object_or_404(
+        selectors.exports_visible_to(request.user), pk=pk, expired_at__isnull=True
+    )
     services.export_downloaded(export=export, actor=request.user, ip=client_ip(request))
     return private_download(
         export,

@@ -229,6 +229,19 @@ CSRF_FAILURE_VIEW = "apps.core.views.csrf_failure"
 # Days the audit log is kept; the purge refuses anything under 180.
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
 
+# --- Retention (剩余信息保护): what the daily purge removes, and when ----------------------
+# Declarations not enrolled (rejected) or withdrawn: years after their last log entry;
+# removed with their log, clocks, messages, documents and files.
+RETENTION_CLOSED_DECLARATION_YEARS = env.int("RETENTION_CLOSED_DECLARATION_YEARS", default=3)
+# SMS: the parameters (the text) of sent or failed messages are blanked after these days;
+# the row (template, recipient, status, times) stays.
+RETENTION_SMS_BODY_DAYS = env.int("RETENTION_SMS_BODY_DAYS", default=180)
+# Export files on disk (full ID numbers): deleted after these days, the row marked expired.
+RETENTION_EXPORT_FILE_DAYS = env.int("RETENTION_EXPORT_FILE_DAYS", default=7)
+# Scheduled jobs that must not run twice at once hold a lock in the cache (Redis) for at
+# most this long; a worker that dies mid-run frees it after this time.
+JOB_LOCK_TIMEOUT_SECONDS = env.int("JOB_LOCK_TIMEOUT_SECONDS", default=6 * 3600)
+
 # --- Logging -------------------------------------------------------------------------
 LOGGING = {
     "version": 1,
