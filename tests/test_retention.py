@@ -139,8 +139,38 @@ def test_a_withdrawn_declaration_goes_too_and_the_triggers_stay_in_force(regions
         live = ds.declaration_submit(
             village=regions[WOGOU], data=declaration_input(id_number=new_id(5))
         ).declaration
+        ds.declaration_accept(declaration=live, actor=grid_wogou)
         with pytest.raises(DatabaseError), transaction.atomic():
             Transition.objects.filter(declaration=live).delete()
+
+
+def test_a_warning_that_became_a_purged_declaration_goes_with_it(regions, grid_wogou):
+    from apps.screening.models import Warning, WarningEvent
+    from apps.screening.services.verification import Applicant
+
+    from .test_warning_pages import medical
+
+    with time_machine.travel(NOW - dt.timedelta(days=365 * 4), tick=False):
+        warning = medical(regions)
+        ss.warning_verify(
+            warning=warning,
+            actor=grid_wogou,
+            method="visited",
+            outcome="risk",
+            reason="住院花费大。",
+            applicant=Applicant(phone="13912345678", difficulties=["illness"], address_group="3组"),
+        )
+        declaration = Declaration.objects.get()
+        assert WarningEvent.objects.filter(warning=warning).exists()
+        ds.declaration_withdraw(declaration=declaration, reason="已外出务工", by_applicant=True)
+
+    with time_machine.travel(NOW, tick=False):
+        counts = purge_expired()
+
+    assert counts["declarations"] == 1 and counts["warnings"] == 1
+    assert not Declaration.objects.exists() and not Warning.objects.exists()
+    assert not WarningEvent.objects.exists()
+    assert not Clock.objects.filter(subject_type="warning").exists()
 
 
 def sms(declaration, *, sent_at: dt.datetime) -> Message:
