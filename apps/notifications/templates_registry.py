@@ -143,6 +143,7 @@ TEMPLATES = {
                 "{count} new department warnings in {village}: please verify each by {due} "
                 "(judge in the village, ask by phone, or visit)."
             ),
+            urgent=True,
         ),
         SmsTemplate(
             name="applicant_receipt",
