@@ -75,17 +75,15 @@ def test_the_tracking_number_goes_once_by_sms_to_the_phone_on_file(client, regio
 
 
 def test_the_open_case_sms_is_rate_limited_per_phone_on_file(
-    client, regions, taiping_url, settings
+    client, form_url, taiping_url, settings
 ):
     settings.RATELIMIT_SMS_PER_PHONE = "1/h"
-    case = declaration_submit(village=regions[WOGOU], data=declaration_input()).declaration
-    # The phone on file already had its one SMS this hour (the code for an action, say).
-    from django.test import RequestFactory
-
-    from apps.declarations.views_public import sms_allowed
-
-    assert sms_allowed(RequestFactory().post("/"), phones=case.applicant_phones, region_code="x")
-    client.post(taiping_url, form_data(phone="13700000001", token="f" * 32))
+    # The household declares (its phone gets the receipt: this hour's one SMS)...
+    assert client.post(form_url, form_data()).status_code == 302
+    assert Message.objects.filter(template="applicant_receipt").count() == 1
+    # ...and someone types its ID number again within the hour: no further SMS.
+    response = client.post(taiping_url, form_data(phone="13700000001", token="f" * 32))
+    assert response.status_code == 200
     assert not Message.objects.filter(template="applicant_open_case").exists()
 
 

@@ -1,7 +1,9 @@
 """The farmer's pages: the village form, the receipt and the status look-up.
 
 No login. Protected by CSRF, request-size limits (core middleware) and rate limits per
-client address and per phone number.
+client address and per phone number (counted on normalised numbers). Every SMS a page
+causes is limited per recipient phone, client address and village; withdrawing or
+appealing needs a one-time code sent to the phone on file.
 """
 
 from django.conf import settings
