@@ -12,14 +12,31 @@ from stdnum.cn import ric
 from . import crypto
 
 _SEPARATORS = re.compile(r"[\s\-‐‑‒–—―－_.·]+")
-MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
-ID_RE = re.compile(r"^\d{17}[\dX]$")
+# ASCII digits only: `\d` would also match Arabic-Indic, Devanagari and other digits,
+# which int() reads as numbers but which hash to another value.
+MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")
+ID_RE = re.compile(r"^[0-9]{17}[0-9X]$")
 
 
 def fold(value: str) -> str:
     """Full-width to ASCII, separators and spaces removed."""
     # NFKC turns full-width digits and letters (１３８, ｘ) into ASCII ones.
     return _SEPARATORS.sub("", unicodedata.normalize("NFKC", value or "")).strip()
+
+
+def is_ascii_digits(value: str) -> bool:
+    """True for a non-empty string of the digits 0–9 only (str.isdigit() accepts any
+    script's digits)."""
+    return value.isascii() and value.isdigit()
+
+
+def refuse_foreign_digits(value: str) -> None:
+    """Refuse digits of other scripts (Arabic-Indic, Devanagari…) that survive `fold`:
+    full-width digits are folded to ASCII, anything else is a mistake or a trick."""
+    if any(ch.isdigit() and not ch.isascii() for ch in value):
+        raise ValidationError(
+            _("Please type the numbers with the digits 0–9."), code="foreign_digits"
+        )
 
 
 def normalise_mobile(value: str) -> str:
@@ -34,6 +51,7 @@ def normalise_mobile(value: str) -> str:
 def validate_mobile(value: str) -> str:
     """Return the normalised mobile number or raise a ValidationError in Chinese."""
     number = normalise_mobile(value)
+    refuse_foreign_digits(number)
     if not MOBILE_RE.match(number):
         raise ValidationError(
             _("Enter an 11-digit mainland mobile number starting with 13–19."),
@@ -49,6 +67,7 @@ def normalise_id_number(value: str) -> str:
 def validate_id_number(value: str) -> str:
     """Return the normalised 18-digit ID number or raise a ValidationError in Chinese."""
     number = normalise_id_number(value)
+    refuse_foreign_digits(number)
     if not ID_RE.match(number):
         raise ValidationError(
             _("An ID number has 18 characters: 17 digits and a final digit or X."),

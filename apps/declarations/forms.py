@@ -5,7 +5,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.identity import fold, validate_id_number, validate_mobile
+from apps.core.identity import fold, refuse_foreign_digits, validate_id_number, validate_mobile
 
 from .models import Difficulty
 from .services import DeclarationInput
@@ -29,6 +29,11 @@ def _name(value: str) -> str:
     if not NAME_RE.match(value):
         raise ValidationError(_("Enter a real name of 2 to 30 characters."), code="invalid_name")
     return value
+
+
+def normalise_tracking_number(value: str) -> str:
+    """As the status form reads a tracking number (the rate limits count this too)."""
+    return fold(value)
 
 
 def _wrap(validator, value):
@@ -173,8 +178,9 @@ class StatusForm(forms.Form):
     )
 
     def clean_tracking_number(self):
-        number = fold(self.cleaned_data["tracking_number"])
-        if not re.fullmatch(r"\d{12}", number):
+        number = normalise_tracking_number(self.cleaned_data["tracking_number"])
+        _wrap(refuse_foreign_digits, number)
+        if not re.fullmatch(r"[0-9]{12}", number):
             raise forms.ValidationError(
                 _("A tracking number has 12 digits."), code="invalid_tracking"
             )
@@ -194,3 +200,25 @@ class PublicReasonForm(forms.Form):
 
     def clean_reason(self):
         return _plain(self.cleaned_data["reason"]).strip()
+
+
+class ActionForm(PublicReasonForm):
+    """Withdraw or appeal from the status page: a reason and the code sent by SMS."""
+
+    code = forms.CharField(
+        label=_("Code from the SMS"),
+        max_length=12,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "maxlength": 6}
+        ),
+        error_messages={"required": _("Enter the 6-digit code sent to you by SMS.")},
+    )
+
+    def clean_code(self):
+        code = fold(self.cleaned_data["code"])
+        _wrap(refuse_foreign_digits, code)
+        if not re.fullmatch(r"[0-9]{6}", code):
+            raise forms.ValidationError(
+                _("Enter the 6-digit code sent to you by SMS."), code="invalid_code"
+            )
+        return code

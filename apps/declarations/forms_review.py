@@ -1,12 +1,14 @@
 """Forms of the review workflow's pages (grid workers on phones, township staff)."""
 
+import re
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.forms import DATE_WIDGET, MONEY, ReasonForm
-from apps.core.identity import validate_id_number
+from apps.core.identity import fold, validate_id_number
 from apps.core.uploads import clean_upload
 from apps.households.models import LabourCapacity, Schooling
 
@@ -19,7 +21,7 @@ class MergeForm(ReasonForm):
     into = forms.CharField(label=_("Tracking number of the case to keep"), max_length=30)
 
     def clean_into(self):
-        number = "".join(ch for ch in self.cleaned_data["into"] if ch.isdigit())
+        number = re.sub(r"[^0-9]", "", fold(self.cleaned_data["into"]))
         if len(number) != 12:
             raise ValidationError(_("A tracking number has 12 digits."))
         return number

@@ -202,16 +202,16 @@ def township_review_queue(user, *, limit: int = 500) -> list[CaseRow]:
 
 def declarations_search(user, query: str, *, limit: int = 50):
     """By tracking number, name or ID number, within the user's scope."""
-    from apps.core.identity import fold, id_hash
+    from apps.core.identity import fold, id_hash, is_ascii_digits
 
     query = (query or "").strip()
     if not query:
         return Declaration.objects.none()
     qs = Declaration.objects.visible_to(user).select_related("village")
     digits = fold(query).upper()
-    if len(digits) == 18 and digits[:17].isdigit():
+    if len(digits) == 18 and is_ascii_digits(digits[:17]):
         return qs.filter(id_hash=id_hash(digits))[:limit]
-    if len(digits) == 12 and digits.isdigit():
+    if len(digits) == 12 and is_ascii_digits(digits):
         return qs.filter(tracking_number=digits)[:limit]
     return qs.filter(name__contains=query[:30]).order_by("-submitted_at")[:limit]
 

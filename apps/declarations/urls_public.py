@@ -9,4 +9,5 @@ urlpatterns = [
     path("receipt/<str:token>/", views_public.receipt, name="receipt"),
     path("status/", views_public.status, name="status"),
     path("status/<str:action>/", views_public.status_act, name="status_act"),
+    path("status/<str:action>/code/", views_public.status_code, name="status_code"),
 ]

@@ -1,11 +1,14 @@
 """The farmer's pages: the village form, the receipt and the status look-up.
 
 No login. Protected by CSRF, request-size limits (core middleware) and rate limits per
-client address and per phone number.
+client address and per phone number (counted on normalised numbers). Every SMS a page
+causes is limited per recipient phone, client address and village; withdrawing or
+appealing needs a one-time code sent to the phone on file.
 """
 
 from django.conf import settings
 from django.core import signing
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -14,13 +17,18 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 
-from apps.core.identity import mobile_hash, normalise_mobile
+from apps.core.identity import mask_mobile, mobile_hash, normalise_mobile
 from apps.core.ratelimit import Limit, exceeded
 from apps.core.views import client_ip, rate_limited
 from apps.regions.models import Level, Region
 
 from . import services
-from .forms import DeclarationForm, PublicReasonForm, StatusForm
+from .forms import (
+    ActionForm,
+    DeclarationForm,
+    StatusForm,
+    normalise_tracking_number,
+)
 from .models import Declaration
 from .selectors import declaration_public_status
 from .services import declaration_submit, verify_due_date
@@ -32,6 +40,16 @@ RECEIPT_MAX_AGE = 7 * 24 * 3600
 def _phone_key(request, field: str) -> str:
     number = normalise_mobile(request.POST.get(field, "")[:20])
     return mobile_hash(number) if number else "none"
+
+
+def sms_allowed(request, *, phones: list[str], region_code: str) -> bool:
+    """Count an SMS that a public page is about to cause against the limits per
+    recipient phone, per client address and per village; False when one is over."""
+    limits = [
+        Limit("sms-ip", client_ip(request), settings.RATELIMIT_SMS_PER_IP),
+        Limit("sms-village", region_code, settings.RATELIMIT_SMS_PER_VILLAGE),
+    ] + [Limit("sms-phone", mobile_hash(p), settings.RATELIMIT_SMS_PER_PHONE) for p in phones]
+    return not exceeded(limits)
 
 
 def _village_by_slug(slug: str) -> Region:
@@ -62,15 +80,22 @@ def village_form(request, slug):
             return rate_limited(request)
         form = DeclarationForm(request.POST)
         if form.is_valid():
+            data = form.to_input()
+            receipt_to = [data.phone] + ([data.declarant_phone] if data.on_behalf else [])
             result = declaration_submit(
-                village=village, data=form.to_input(), submission_token=form.cleaned_data["token"]
+                village=village,
+                data=data,
+                submission_token=form.cleaned_data["token"],
+                applicant_receipt=sms_allowed(request, phones=receipt_to, region_code=village.code),
             )
             if result.reason == "open_case":
+                # Whoever typed this ID number learns nothing of the case: its tracking
+                # number goes by SMS to the phones on file (once a day at most).
+                existing = result.declaration
+                if sms_allowed(request, phones=existing.applicant_phones, region_code=village.code):
+                    services.open_case_notify(declaration=existing)
                 return render(
-                    request,
-                    "declarations/public/open_case.html",
-                    {"village": village, "declaration": result.declaration},
-                    status=200,
+                    request, "declarations/public/open_case.html", {"village": village}, status=200
                 )
             return redirect(receipt_url(result.declaration))
         status = 400
@@ -106,9 +131,9 @@ def status(request):
     result = None
     not_found = False
     if request.method == "POST":
-        tracking = "".join(
-            ch for ch in request.POST.get("tracking_number", "")[:30] if ch.isdigit()
-        )
+        # Counted as the form reads it: the same number in full-width digits or with
+        # spaces is the same number.
+        tracking = normalise_tracking_number(request.POST.get("tracking_number", "")[:30])
         if exceeded(
             [
                 Limit("status-ip", client_ip(request), settings.RATELIMIT_STATUS_PER_IP),
@@ -134,47 +159,85 @@ def status(request):
     if result is not None:
         # Proof, for the next hour, that this browser knew the number and the phone.
         context["case_token"] = signing.dumps(result.declaration_id, salt=CASE_SALT)
-        context["reason_form"] = PublicReasonForm()
     return render(request, "declarations/public/status.html", context, status=http_status)
 
 
 CASE_SALT = "declarations.status-case"
 CASE_TOKEN_MAX_AGE = 3600
+ACTIONS = ("appeal", "withdraw")
+
+
+def _expired(request):
+    return render(
+        request,
+        "error.html",
+        {"title": _("Page expired"), "message": _("Please look up your declaration again.")},
+        status=403,
+    )
+
+
+def _case_from_token(request) -> Declaration | None:
+    try:
+        pk = signing.loads(request.POST.get("case", ""), salt=CASE_SALT, max_age=CASE_TOKEN_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    return get_object_or_404(Declaration, pk=pk)
+
+
+def _action_page(request, *, action, declaration, form, status=200):
+    return render(
+        request,
+        "declarations/public/status_reason.html",
+        {
+            "form": form,
+            "action": action,
+            "case_token": request.POST.get("case", ""),
+            "sent_to": [mask_mobile(p) for p in declaration.applicant_phones],
+        },
+        status=status,
+    )
 
 
 @never_cache
 @require_POST
-def status_act(request, action):
-    """The applicant appeals a rejection or withdraws an open declaration."""
-    if action not in ("appeal", "withdraw"):
+def status_code(request, action):
+    """Send a one-time code to the phones on file; the action's page asks for it."""
+    if action not in ACTIONS:
         raise Http404
-    try:
-        pk = signing.loads(request.POST.get("case", ""), salt=CASE_SALT, max_age=CASE_TOKEN_MAX_AGE)
-    except signing.BadSignature:
-        return render(
-            request,
-            "error.html",
-            {"title": _("Page expired"), "message": _("Please look up your declaration again.")},
-            status=403,
-        )
-    declaration = get_object_or_404(Declaration, pk=pk)
-    form = PublicReasonForm(request.POST)
+    declaration = _case_from_token(request)
+    if declaration is None:
+        return _expired(request)
+    if exceeded(
+        [Limit("code-case", str(declaration.pk), settings.RATELIMIT_CODE_PER_CASE)]
+    ) or not sms_allowed(
+        request, phones=declaration.applicant_phones, region_code=declaration.region_code
+    ):
+        return rate_limited(request)
+    services.action_code_issue(declaration=declaration)
+    return _action_page(request, action=action, declaration=declaration, form=ActionForm())
+
+
+@never_cache
+@require_POST
+@sensitive_post_parameters("code")
+def status_act(request, action):
+    """The applicant appeals a rejection or withdraws an open declaration, with the
+    one-time code sent to the phone on file."""
+    if action not in ACTIONS:
+        raise Http404
+    declaration = _case_from_token(request)
+    if declaration is None:
+        return _expired(request)
+    form = ActionForm(request.POST)
     if form.is_valid():
         try:
-            if action == "appeal":
-                services.appeal_file(
-                    declaration=declaration, reason=form.cleaned_data["reason"], channel="online"
+            with transaction.atomic():
+                # A refused action rolls back the spent code; a wrong code is counted.
+                wrong = services.action_code_use(
+                    declaration=declaration, code=form.cleaned_data["code"]
                 )
-                title = _("Appeal sent")
-                message = _(
-                    "Your appeal has been sent to the level above. You will be told the decision by SMS."
-                )
-            else:
-                services.declaration_withdraw(
-                    declaration=declaration, reason=form.cleaned_data["reason"], by_applicant=True
-                )
-                title = _("Withdrawn")
-                message = _("Your declaration has been withdrawn.")
+                if wrong is None:
+                    title, message = _act(action, declaration, form.cleaned_data["reason"])
         except services.ActionRefused as exc:
             return render(
                 request,
@@ -182,15 +245,22 @@ def status_act(request, action):
                 {"title": _("Not possible"), "message": exc.message},
                 status=409,
             )
-        return render(
-            request, "declarations/public/done.html", {"title": title, "message": message}
+        if wrong is None:
+            return render(
+                request, "declarations/public/done.html", {"title": title, "message": message}
+            )
+        form.add_error("code", wrong)
+    return _action_page(request, action=action, declaration=declaration, form=form, status=400)
+
+
+def _act(action: str, declaration: Declaration, reason: str) -> tuple[str, str]:
+    if action == "appeal":
+        services.appeal_file(declaration=declaration, reason=reason, channel="online")
+        return _("Appeal sent"), _(
+            "Your appeal has been sent to the level above. You will be told the decision by SMS."
         )
-    return render(
-        request,
-        "declarations/public/status_reason.html",
-        {"form": form, "action": action, "case_token": request.POST.get("case", "")},
-        status=400,
-    )
+    services.declaration_withdraw(declaration=declaration, reason=reason, by_applicant=True)
+    return _("Withdrawn"), _("Your declaration has been withdrawn.")
 
 
 def home(request):

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.core import crypto, imports, tabular
-from apps.core.identity import fold, validate_id_number
+from apps.core.identity import fold, is_ascii_digits, validate_id_number
 from apps.core.imports import is_postgres, rows, sql
 from apps.core.tabular import MAX_ERRORS, Column, InspectedUpload
 from apps.regions.models import Region, Role, roles_over
@@ -189,7 +189,7 @@ class RowChecker(tabular.RowChecker):
         errors = self.errors
         cells = self.cells(rownum, values)
         village_code = fold(cells["village_code"])
-        if village_code and not (len(village_code) == 12 and village_code.isdigit()):
+        if village_code and not (len(village_code) == 12 and is_ascii_digits(village_code)):
             errors.add(rownum, "village_code", _("A village code has 12 digits."))
             village_code = ""
         hashed, token = self._id_number(rownum, values, cells["id_number"])

@@ -31,6 +31,9 @@ class Message(models.Model):
         SENDING = "sending", _("sending")
         SENT = "sent", _("sent")
         FAILED = "failed", _("failed")
+        # Not urgent, written after the day's SMS budget was spent: the sweep releases
+        # it the next day.
+        HELD = "held", _("held")
 
     # Not a choices field: a new template must not need a migration (the service checks it).
     template = models.CharField(_("template"), max_length=64)
@@ -79,4 +82,4 @@ class Message(models.Model):
 
     @property
     def text(self) -> str:
-        return TEMPLATES[self.template].render(self.params)
+        return TEMPLATES[self.template].render_for_staff(self.params)

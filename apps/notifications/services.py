@@ -3,6 +3,7 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -61,7 +62,7 @@ def messages_enqueue(
     """
     now = timezone.now()
     hold_until = quiet_hours_end(now) if respect_quiet_hours else None
-    rows = {}
+    rows: dict[str, Message] = {}
     for sms in messages:
         get_template(sms.template)  # unknown templates fail here, not in the worker
         recipient_hash = mobile_hash(sms.recipient)
@@ -86,10 +87,99 @@ def messages_enqueue(
         )
         for key in existing:
             del rows[key]
-    ids = [m.pk for m in Message.objects.bulk_create(rows.values())]
-    if hold_until is None and ids:
-        transaction.on_commit(lambda: messages_dispatch(message_ids=ids))
+    if rows and budget_spend(len(rows)):
+        for message in rows.values():
+            if not get_template(message.template).urgent:
+                message.status = Message.Status.HELD
+    created = Message.objects.bulk_create(rows.values())
+    ids = [m.pk for m in created]
+    due = [m.pk for m in created if m.status == Message.Status.PENDING]
+    if hold_until is None and due:
+        transaction.on_commit(lambda: messages_dispatch(message_ids=due))
     return ids
+
+
+# --- the daily SMS budget ----------------------------------------------------------------
+
+
+def _budget_key(day: dt.date) -> str:
+    return f"sms-budget:{day.isoformat()}"
+
+
+def budget_spend(count: int) -> bool:
+    """Count `count` messages against today's budget; True once the budget is spent
+    (the messages that overspend it are held unless urgent). The first overspend of the
+    day alerts the province's security administrators.
+
+    Counted in the shared cache, like the rate limits, and failing open likewise: an
+    unreachable cache must not hold a farmer's SMS.
+    """
+    budget = settings.SMS_DAILY_BUDGET
+    if not budget:
+        return False
+    day = timezone.localdate()
+    try:
+        key = _budget_key(day)
+        cache.add(key, 0, 2 * 86400)
+        used = cache.incr(key, count)
+        over = used > budget
+        # Exactly one request a day wins this: the alert is sent once.
+        alert = over and cache.add(f"{key}:alerted", 1, 2 * 86400)
+    except Exception as exc:  # the cache's client errors differ by backend
+        logger.warning("SMS budget not counted, cache unavailable: %s", type(exc).__name__)
+        return False
+    if alert:
+        logger.error("SMS budget of %d spent for %s: non-urgent SMS held", budget, day)
+        # After the caller's commit, in a transaction of its own: a rolled-back
+        # declaration does not take the alert with it.
+        transaction.on_commit(lambda: _budget_alert(day, budget))
+    return over
+
+
+def _budget_alert(day: dt.date, budget: int) -> None:
+    """SMS to the province's security administrators (入侵防范: the budget is spent by
+    a surge or by abuse of the public pages, theirs to look into), or, if none has a
+    mobile number, to the province staff."""
+    from apps.regions.models import Level, Role, StaffMembership
+
+    members = (
+        StaffMembership.objects.filter(
+            is_active=True, user__is_active=True, region__level=Level.PROVINCE
+        )
+        .filter(role__in=[Role.SECURITY_ADMIN, Role.PROVINCE])
+        .values_list("role", "user__mobile", "region__code")
+    )
+    by_role: dict[str, list[tuple[str, str]]] = {Role.SECURITY_ADMIN: [], Role.PROVINCE: []}
+    for role, mobile, code in members:
+        if mobile:
+            by_role[role].append((mobile, code))
+    recipients = by_role[Role.SECURITY_ADMIN] or by_role[Role.PROVINCE]
+    if not recipients:
+        logger.error("no security administrator or province staff to tell of the SMS budget")
+        return
+    with transaction.atomic():
+        messages_enqueue(
+            subject=f"sms-budget:{day.isoformat()}",
+            region_code=recipients[0][1],
+            messages=sms_to([m for m, _code in recipients], "sms_budget_reached", budget=budget),
+            ignore_existing=True,
+        )
+
+
+def messages_release_held(now: dt.datetime) -> int:
+    """Held messages of earlier days become pending (after the night's quiet hours):
+    they count against the new day's budget but are not held again."""
+    start_of_day = timezone.make_aware(dt.datetime.combine(timezone.localdate(now), dt.time.min))
+    updates: dict = {"status": Message.Status.PENDING}
+    wake = quiet_hours_end(now)
+    if wake is not None:
+        updates["next_attempt_at"] = wake
+    released = Message.objects.filter(
+        status=Message.Status.HELD, created_at__lt=start_of_day
+    ).update(**updates)
+    if released:
+        budget_spend(released)
+    return released
 
 
 def messages_dispatch(*, message_ids: list[int]) -> bool:
@@ -120,6 +210,7 @@ def messages_dispatch_pending(*, limit: int = 1000, batch: int = 100) -> int:
     rows every minute.
     """
     now = timezone.now()
+    messages_release_held(now)
     Message.objects.filter(
         status=Message.Status.SENDING, claimed_at__lt=now - SENDING_TIMEOUT
     ).update(status=Message.Status.PENDING)

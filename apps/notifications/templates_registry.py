@@ -21,9 +21,17 @@ class SmsTemplate:
     name: str
     params: tuple[str, ...]
     text: Promise
+    # Urgent messages go out even when the day's SMS budget is spent (SMS_DAILY_BUDGET);
+    # the others are held until the next day.
+    urgent: bool = False
+    # Parameters not shown to staff (the message table shows "******").
+    secret: tuple[str, ...] = ()
 
     def render(self, values: dict[str, str]) -> str:
         return str(self.text).format(**{p: values.get(p, "") for p in self.params})
+
+    def render_for_staff(self, values: dict[str, str]) -> str:
+        return self.render({**values, **dict.fromkeys(self.secret, "******")})
 
     @property
     def provider_code(self) -> str:
@@ -40,6 +48,7 @@ TEMPLATES = {
                 "New declaration in {village}: {name}, difficulty: {kinds}. "
                 "Please visit the household by {due}."
             ),
+            urgent=True,
         ),
         SmsTemplate(
             name="applicant_village_passed",
@@ -125,6 +134,7 @@ TEMPLATES = {
                 "Green channel opened for {name} in {village}: help first, "
                 "identification to be completed by {due}."
             ),
+            urgent=True,
         ),
         SmsTemplate(
             name="village_new_warnings",
@@ -133,6 +143,7 @@ TEMPLATES = {
                 "{count} new department warnings in {village}: please verify each by {due} "
                 "(judge in the village, ask by phone, or visit)."
             ),
+            urgent=True,
         ),
         SmsTemplate(
             name="applicant_receipt",
@@ -141,6 +152,35 @@ TEMPLATES = {
                 "Your declaration is received, tracking number {tracking}. Village staff will "
                 "visit you by {due}; please keep your phone on."
             ),
+        ),
+        SmsTemplate(
+            # Sent to the phone on file when someone declares again for a person whose
+            # case is open: the page itself shows nothing of the existing case.
+            name="applicant_open_case",
+            params=("tracking",),
+            text=_(
+                "Someone declared again for your household, but your declaration {tracking} "
+                "is already being handled, so no new one was opened. Village staff will "
+                "contact you. If this was not you or your family, tell your village staff."
+            ),
+        ),
+        SmsTemplate(
+            name="applicant_action_code",
+            params=("code",),
+            text=_(
+                "Your verification code is {code}, valid for 10 minutes. It is needed to "
+                "withdraw or appeal your declaration; never tell it to anyone."
+            ),
+            secret=("code",),
+        ),
+        SmsTemplate(
+            name="sms_budget_reached",
+            params=("budget",),
+            text=_(
+                "Today's SMS budget of {budget} messages is spent: notices of new cases still "
+                "go, other SMS wait until tomorrow. Please check the public form for abuse."
+            ),
+            urgent=True,
         ),
     ]
 }

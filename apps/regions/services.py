@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from apps.core.identity import is_ascii_digits
 from apps.core.tabular import Column, map_headers
 
 from .models import (
@@ -69,7 +70,7 @@ def regions_import_csv(*, text: str) -> ImportResult:
             continue
         value = {key: row[i].strip() if i < len(row) else "" for key, i in found.items()}
         code, name = value["code"], value["name"]
-        if len(code) != 12 or not code.isdigit():
+        if len(code) != 12 or not is_ascii_digits(code):
             errors.append(_("Line %(line)d: the code must have 12 digits.") % {"line": lineno})
             continue
         if not name or len(name) > 100:

@@ -180,6 +180,10 @@ SMS_MAX_ATTEMPTS = env.int("SMS_MAX_ATTEMPTS", default=8)
 # Reminders are not sent between these local hours (start, end); urgent ones are.
 SMS_QUIET_HOURS = tuple(env.list("SMS_QUIET_HOURS", cast=int, default=[21, 8]))
 DEADLINE_SWEEP_MINUTES = env.int("DEADLINE_SWEEP_MINUTES", default=15)
+# SMS a day (local day) before non-urgent messages are held until the next day and the
+# province's security administrators are alerted; 0 for no budget. Notices of new cases
+# to grid workers always go.
+SMS_DAILY_BUDGET = env.int("SMS_DAILY_BUDGET", default=20000)
 
 # --- Dynamic monitoring ----------------------------------------------------------------
 # 回头看: each month, this share of each county's households whose risk was eliminated
@@ -212,6 +216,15 @@ RATELIMIT_SUBMIT_PER_IP = env.str("RATELIMIT_SUBMIT_PER_IP", default="300/h")
 RATELIMIT_SUBMIT_PER_PHONE = env.str("RATELIMIT_SUBMIT_PER_PHONE", default="5/h")
 RATELIMIT_STATUS_PER_IP = env.str("RATELIMIT_STATUS_PER_IP", default="120/h")
 RATELIMIT_STATUS_PER_TRACKING = env.str("RATELIMIT_STATUS_PER_TRACKING", default="10/h")
+# SMS that a public page causes (the receipt, the open-case notice, one-time codes), per
+# recipient phone, per client address and per village. Over a limit, the receipt and the
+# open-case notice are not sent (the page shows what matters) and no code is issued.
+RATELIMIT_SMS_PER_PHONE = env.str("RATELIMIT_SMS_PER_PHONE", default="5/h")
+RATELIMIT_SMS_PER_IP = env.str("RATELIMIT_SMS_PER_IP", default="300/h")
+RATELIMIT_SMS_PER_VILLAGE = env.str("RATELIMIT_SMS_PER_VILLAGE", default="200/h")
+# Status-page actions (withdraw, appeal) need a one-time code sent by SMS: at most this
+# many codes per case.
+RATELIMIT_CODE_PER_CASE = env.str("RATELIMIT_CODE_PER_CASE", default="3/h")
 # Behind a reverse proxy, the client address comes from this header (set by the proxy).
 CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER", default="")
 # The public form is tiny; anything bigger is refused before it is parsed.

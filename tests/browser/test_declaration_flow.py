@@ -155,3 +155,35 @@ def test_form_works_without_javascript(live_server, regions, grid_wogou, phone_p
     assert TRACKING_DISPLAY_RE.match(shown), shown
     assert Declaration.objects.get().tracking_number == shown.replace(" ", "")
     assert Message.objects.count() == 2
+
+
+def test_withdraw_from_the_progress_page_with_the_code_sent_by_sms(
+    live_server, regions, grid_wogou, phone_page, output_dir
+):
+    from apps.declarations.services import declaration_submit
+    from apps.notifications import backends
+    from tests.conftest import declaration_input
+
+    declaration = declaration_submit(village=regions[WOGOU], data=declaration_input()).declaration
+    page = phone_page
+    page.goto(live_server.url + reverse("public:status"))
+    page.fill("input[name=tracking_number]", declaration.tracking_number)
+    page.fill("input[name=phone]", APPLICANT_MOBILE)
+    submit(page)
+
+    # Withdrawing needs the code the applicant's phone receives.
+    page.click("details summary.small")
+    backends.outbox.clear()
+    with page.expect_navigation():
+        page.click(f"form[action='{reverse('public:status_code', args=['withdraw'])}'] button")
+    (sms,) = [m for m in backends.outbox if m["template"] == "applicant_action_code"]
+    assert sms["phone"] == APPLICANT_MOBILE
+    page.fill("input[name=code]", sms["params"]["code"])
+    page.fill("textarea[name=reason]", "情况好转")
+    assert_no_horizontal_overflow(page)
+    page.screenshot(path=str(output_dir / "declaration-withdraw-code.png"), full_page=True)
+    with page.expect_navigation() as navigation:
+        page.click(f"form[action='{reverse('public:status_act', args=['withdraw'])}'] button")
+    assert navigation.value.status == 200
+    declaration.refresh_from_db()
+    assert declaration.state == State.WITHDRAWN

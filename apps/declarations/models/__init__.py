@@ -11,6 +11,7 @@ from .case import (
     format_tracking_number,
     new_tracking_number,
 )
+from .codes import ActionCode
 from .green import GreenCause, GreenChannel, GreenChannelHelp
 from .review import (
     DocumentKind,
@@ -26,6 +27,7 @@ from .review import (
 __all__ = [
     "CLOSED_STATES",
     "OPEN_STATES",
+    "ActionCode",
     "Appeal",
     "AppealChannel",
     "AppealOutcome",

@@ -2,6 +2,7 @@
 region scope, logs, moves clocks and queues notifications in one transaction."""
 
 from .appeals import appeal_decide, appeal_file
+from .codes import CODE_TRIES, CODE_VALID_FOR, action_code_issue, action_code_use
 from .errors import ActionRefused, Conflict, InvalidInput, NotPermitted, WrongState
 from .green import (
     GREEN_ROLES,
@@ -19,6 +20,7 @@ from .intake import (
     declaration_reveal,
     declaration_submit,
     enrol_due_date,
+    open_case_notify,
     verify_due_date,
 )
 from .review import (
@@ -41,6 +43,8 @@ from .review import (
 )
 
 __all__ = [
+    "CODE_TRIES",
+    "CODE_VALID_FOR",
     "GREEN_ROLES",
     "REVEALABLE_FIELDS",
     "SUBJECT",
@@ -53,6 +57,8 @@ __all__ = [
     "NotPermitted",
     "SubmitResult",
     "WrongState",
+    "action_code_issue",
+    "action_code_use",
     "appeal_decide",
     "appeal_file",
     "declaration_accept",
@@ -77,5 +83,6 @@ __all__ = [
     "declaration_withdraw",
     "enrol_due_date",
     "green_channel_record_help",
+    "open_case_notify",
     "verify_due_date",
 ]

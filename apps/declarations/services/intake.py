@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.formats import date_format
 
 from apps.audit.models import Action
@@ -84,11 +85,14 @@ def declaration_submit(
     channel: str = Channel.QR,
     submission_token: str | None = None,
     actor=None,
+    applicant_receipt: bool = True,
 ) -> SubmitResult:
     """Open a case for a household and tell the village; or return the case that exists.
 
     The declaration, its deadline clocks and its SMS are written atomically, so an
-    accepted declaration always has its notices queued, whatever Celery's state.
+    accepted declaration always has its notices queued, whatever Celery's state. Without
+    `applicant_receipt` (the public pages' SMS limits were reached) the applicant gets
+    no receipt SMS; the village is told all the same.
     """
     if not village.is_village:
         raise ValueError("declarations belong to a village")
@@ -120,7 +124,7 @@ def declaration_submit(
     for attempt in range(3):
         declaration.tracking_number = new_tracking_number()
         try:
-            _write_submission(declaration)
+            _write_submission(declaration, applicant_receipt=applicant_receipt)
         except IntegrityError:
             # A racing twin won (double tap, or the same person twice at once), or —
             # very rarely — the tracking number collided: find out which.
@@ -135,7 +139,7 @@ def declaration_submit(
     raise AssertionError("unreachable")
 
 
-def _write_submission(declaration: Declaration) -> None:
+def _write_submission(declaration: Declaration, *, applicant_receipt: bool = True) -> None:
     """Write the declaration, its two clocks and its SMS in one transaction; the SMS are
     dispatched after commit. Raises IntegrityError, with nothing written, when a unique
     constraint (one open case per person, the form token, the tracking number) refuses
@@ -154,14 +158,19 @@ def _write_submission(declaration: Declaration) -> None:
         messages_enqueue(
             subject=f"{SUBJECT}:{declaration.pk}",
             region_code=declaration.region_code,
-            messages=_submission_sms(declaration, verify_due=clocks[0].due_on),
+            messages=_submission_sms(
+                declaration, verify_due=clocks[0].due_on, applicant_receipt=applicant_receipt
+            ),
         )
 
 
-def _submission_sms(declaration: Declaration, *, verify_due: dt.date) -> list[OutgoingSms]:
+def _submission_sms(
+    declaration: Declaration, *, verify_due: dt.date, applicant_receipt: bool = True
+) -> list[OutgoingSms]:
     """The grid worker's notice and the applicant's receipt (and the declarant's)."""
     due = date_format(verify_due, "MONTH_DAY_FORMAT")
     village = declaration.village
+    receipts = declaration.applicant_phones if applicant_receipt else []
     return sms_to(
         notice_recipients(village),
         "grid_new_declaration",
@@ -170,11 +179,34 @@ def _submission_sms(declaration: Declaration, *, verify_due: dt.date) -> list[Ou
         kinds=declaration.get_difficulties_display(),
         due=due,
     ) + sms_to(
-        declaration.applicant_phones,
+        receipts,
         "applicant_receipt",
         tracking=declaration.tracking_number_display,
         due=due,
     )
+
+
+def open_case_notify(*, declaration: Declaration) -> bool:
+    """Someone declared for a person whose case is open: the page shows nothing of the
+    case, and its tracking number goes by SMS to the phones on file instead, at most
+    once a day per case. True when an SMS was queued."""
+    day = timezone.localdate().isoformat()
+    try:
+        with transaction.atomic():
+            return bool(
+                messages_enqueue(
+                    subject=f"{SUBJECT}:{declaration.pk}:open-case:{day}",
+                    region_code=declaration.region_code,
+                    messages=sms_to(
+                        declaration.applicant_phones,
+                        "applicant_open_case",
+                        tracking=declaration.tracking_number_display,
+                    ),
+                    ignore_existing=True,
+                )
+            )
+    except IntegrityError:  # a simultaneous attempt queued it
+        return False
 
 
 REVEALABLE_FIELDS = ("id_number", "phone", "declarant_phone")

@@ -14,14 +14,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.core import crypto, tabular
-from apps.core.identity import fold, validate_id_number
+from apps.core.identity import fold, is_ascii_digits, validate_id_number
 from apps.regions.models import PREFIX_LENGTH, Level, Region
 
 from ..models import FeedBatch, FeedKind
 from .schemas import ASSISTANCE, ASSISTANCE_WORDS, GRADES, SCHEMAS, SEVERITIES
 
 MAX_AMOUNT = Decimal("100000000")  # yuan: anything above is a typing error
-DATE_RE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T].*)?$")
+DATE_RE = re.compile(r"^([0-9]{4})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})日?(?:[ T].*)?$")
 
 
 class RowChecker(tabular.RowChecker):
@@ -95,7 +95,7 @@ class RowChecker(tabular.RowChecker):
     def _disaster(self, rownum, cells):
         code = fold(str(cells["region_code"]))
         prefix = None
-        if not (len(code) == 12 and code.isdigit()):
+        if not (len(code) == 12 and is_ascii_digits(code)):
             self.errors.add(rownum, "region_code", _("A region code has 12 digits."))
         elif code not in self.regions:
             self.errors.add(
@@ -150,7 +150,7 @@ class RowChecker(tabular.RowChecker):
             value = value.date()
         if not isinstance(value, dt.date):
             match = DATE_RE.match(value)
-            compact = value if len(value) == 8 and value.isdigit() else ""
+            compact = value if len(value) == 8 and is_ascii_digits(value) else ""
             try:
                 if match:
                     value = dt.date(*(int(g) for g in match.groups()))
