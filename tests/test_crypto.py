@@ -335,3 +335,13 @@ def test_an_interrupted_rotation_resumes_where_it_stopped(world, chinese_algorit
     assert snapshot() == before
     assert not KeyRotation.objects.exists()
     assert AuditEntry.objects.filter(action=Action.KEY_ROTATION, detail__finished=True).exists()
+
+
+def test_a_closed_stored_file_reopens_decrypted(media, case, grid_wogou):
+    document = store_cleaned(
+        VisitDocument(declaration=case, kind="hukou", uploaded_by=grid_wogou), pdf_upload()
+    )
+    stored = VisitDocument.objects.get(pk=document.pk).file
+    for _ in range(2):  # the imports read their file twice, reopening it
+        with stored.open("rb") as f:
+            assert f.read() == PDF

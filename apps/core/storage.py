@@ -40,6 +40,26 @@ def unseal(raw: bytes) -> bytes:
     return crypto.decrypt_bytes(raw[len(MAGIC) :])
 
 
+class DecryptedFile(File):
+    """A stored file's plaintext, in memory; reopening (FieldFile.open on a closed
+    file) reads and decrypts it again."""
+
+    def __init__(self, path: str, name: str):
+        self._path = path
+        super().__init__(self._read(), name=name)
+
+    def _read(self) -> io.BytesIO:
+        with open(self._path, "rb") as raw:
+            return io.BytesIO(unseal(raw.read()))
+
+    def open(self, mode=None, *args, **kwargs):
+        if self.closed:
+            self.file = self._read()
+        else:
+            self.seek(0)
+        return self
+
+
 class EncryptedFileSystemStorage(FileSystemStorage):
     """Encrypts on save, decrypts on open; names, listing and deletion as usual.
 
@@ -48,9 +68,7 @@ class EncryptedFileSystemStorage(FileSystemStorage):
     def _open(self, name, mode="rb"):
         if "w" in mode or "a" in mode or "+" in mode:
             raise ValueError("Encrypted files are written through save().")
-        with open(self.path(name), "rb") as raw:
-            content = unseal(raw.read())
-        return File(io.BytesIO(content), name=name)
+        return DecryptedFile(self.path(name), name)
 
     def _save(self, name, content):
         if hasattr(content, "seek"):

@@ -55,6 +55,19 @@ def rotated_models() -> list[tuple[type[models.Model], list[str], list[str]]]:
     return sorted(found, key=lambda item: item[0]._meta.label_lower)
 
 
+def unrecomputable_hashes() -> list[str]:
+    """Hash columns (`*_hash`) that no `keyed_hashes` pairs with an encrypted value."""
+    found = []
+    for model in apps.get_models():
+        paired = getattr(model, "keyed_hashes", {})
+        found += [
+            f"{model._meta.label_lower}.{f.name}"
+            for f in model._meta.concrete_fields
+            if f.name.endswith("_hash") and f.name not in paired
+        ]
+    return sorted(found)
+
+
 class Command(BaseCommand):
     help = (
         "Re-encrypt fields and files under the current key and algorithms; recompute keyed hashes."
@@ -97,6 +110,14 @@ class Command(BaseCommand):
         if finished:
             KeyRotation.objects.all().delete()
             self.stdout.write(self.style.SUCCESS("Rotation finished."))
+            if any(p.hashes_changed for p in progress):
+                self.stdout.write(
+                    self.style.WARNING(
+                        "Keyed hashes changed. These hold hashes without their value and "
+                        "were left as they were; have the data delivered again: "
+                        + ", ".join(unrecomputable_hashes())
+                    )
+                )
         else:
             self.stdout.write("Stopped; run the command again to continue.")
 
