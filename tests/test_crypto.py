@@ -73,6 +73,15 @@ def test_a_tampered_sm4_token_is_refused(settings):
         crypto.decrypt(base64.urlsafe_b64encode(bytes(raw)).decode())
 
 
+@pytest.mark.parametrize(
+    "token", ["Ag==", "AgAAAA==", "AQ=="], ids=["sm4-empty", "sm4-short", "aes"]
+)
+def test_a_truncated_token_is_refused(settings, token):
+    settings.FIELD_CIPHER = "sm4-gcm"
+    with pytest.raises(InvalidToken):
+        crypto.decrypt(token)
+
+
 def test_hmac_sm3_is_hmac_with_the_national_hash(settings):
     digest = hashes.Hash(hashes.SM3())
     digest.update(b"abc")

@@ -131,7 +131,7 @@ def decrypt_bytes(raw: bytes) -> bytes:
     """The plaintext of `encrypt_bytes`'s output under any configured key and either
     cipher; InvalidToken if none of them made it."""
     cipher = _BY_VERSION.get(raw[:1])
-    if cipher is None:
+    if cipher is None or len(raw) < 1 + _NONCE + _TAG:
         raise InvalidToken
     nonce, sealed = raw[1 : 1 + _NONCE], raw[1 + _NONCE :]
     for aead in _aeads(cipher, tuple(settings.FIELD_ENCRYPTION_KEYS)):
