@@ -121,6 +121,18 @@ def test_refuses_a_malformed_encryption_key():
     assert_refused(setup(FIELD_ENCRYPTION_KEYS="not-a-fernet-key"), "must be a Fernet key")
 
 
+@pytest.mark.parametrize(
+    ("name", "value"), [("FIELD_CIPHER", "des-cbc"), ("FIELD_HASH", "md5")], ids=["cipher", "hash"]
+)
+def test_refuses_an_unknown_algorithm(name, value):
+    assert_refused(setup(**{name: value}), f"{name} must be one of")
+
+
+def test_accepts_the_chinese_national_algorithms():
+    result = setup(FIELD_CIPHER="sm4-gcm", FIELD_HASH="hmac-sm3")
+    assert result.returncode == 0, result.stderr
+
+
 def test_refuses_sqlite():
     assert_refused(setup(DATABASE_URL=None), "PostgreSQL")
 

@@ -15,6 +15,8 @@ class User(AbstractUser):
     mobile_hash = models.CharField(
         max_length=64, blank=True, default="", db_index=True, editable=False
     )
+    # Which keyed hash is made from which encrypted field (manage.py rotate_keys).
+    keyed_hashes = {"mobile_hash": ("mobile", "mobile")}
 
     class Meta:
         verbose_name = _("user")

@@ -75,3 +75,21 @@ class AuditEntry(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action} {self.target}"
+
+
+class KeyRotation(models.Model):
+    """How far `manage.py rotate_keys` has come through one table: the rows up to
+    `last_pk` are under the current key and algorithms. A run that stops (interrupted,
+    or `--batches`) resumes here; a finished run deletes its rows."""
+
+    table = models.CharField(max_length=100, unique=True)  # "declarations.declaration"
+    last_pk = models.BigIntegerField(default=0)
+    rows = models.PositiveBigIntegerField(default=0)
+    hashes_changed = models.PositiveBigIntegerField(default=0)
+    files = models.PositiveBigIntegerField(default=0)
+    finished = models.BooleanField(default=False)
+    started_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.table} > {self.last_pk}"

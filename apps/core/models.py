@@ -3,7 +3,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .fields import protected_link
+from .fields import EncryptedTextField, protected_link
 
 
 class HistoryEntry(models.Model):
@@ -19,7 +19,7 @@ class HistoryEntry(models.Model):
     kind = models.CharField(_("what"), max_length=40)
     # What was recorded, in a line: the record itself may be overwritten later.
     summary = models.CharField(_("summary"), max_length=200, blank=True)
-    reason = models.TextField(_("reason"), blank=True)
+    reason = EncryptedTextField(_("reason"), blank=True)
     actor = protected_link(settings.AUTH_USER_MODEL, _("by"), optional=True)
     # Who acted when no staff user did: the applicant from the status page.
     actor_label = models.CharField(_("by (not a user)"), max_length=50, blank=True)

@@ -39,6 +39,8 @@ class Message(models.Model):
     template = models.CharField(_("template"), max_length=64)
     recipient = EncryptedTextField(_("recipient"))
     recipient_hash = models.CharField(max_length=64, editable=False)
+    # Which keyed hash is made from which encrypted field (manage.py rotate_keys).
+    keyed_hashes = {"recipient_hash": ("recipient", "mobile")}
     params = models.JSONField(_("parameters"), default=dict)
     # What caused the message, e.g. "declaration:42"; with template and recipient it
     # makes each message unique, so nothing is sent twice.
@@ -83,3 +85,12 @@ class Message(models.Model):
     @property
     def text(self) -> str:
         return TEMPLATES[self.template].render_for_staff(self.params)
+
+    @staticmethod
+    def dedupe_key_for(subject: str, template: str, recipient_hash: str) -> str:
+        return f"{subject}:{template}:{recipient_hash}"
+
+    def rehashed(self) -> list[str]:
+        """After `rotate_keys` recomputed `recipient_hash`: the dedupe key made with it."""
+        self.dedupe_key = self.dedupe_key_for(self.subject, self.template, self.recipient_hash)
+        return ["dedupe_key"]

@@ -66,7 +66,7 @@ def messages_enqueue(
     for sms in messages:
         get_template(sms.template)  # unknown templates fail here, not in the worker
         recipient_hash = mobile_hash(sms.recipient)
-        dedupe_key = f"{subject}:{sms.template}:{recipient_hash}"
+        dedupe_key = Message.dedupe_key_for(subject, sms.template, recipient_hash)
         rows.setdefault(
             dedupe_key,
             Message(

@@ -250,6 +250,8 @@ class Warning(ConcurrentTransitionMixin, models.Model):
     person_name = models.CharField(_("name"), max_length=30, blank=True)
     id_number = EncryptedTextField(_("ID number"), blank=True, default="")
     id_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    # Which keyed hash is made from which encrypted field (manage.py rotate_keys).
+    keyed_hashes = {"id_hash": ("id_number", "id")}
     state = FSMField(
         _("state"), default=WarningState.OPEN, choices=WarningState.choices, protected=True
     )
@@ -261,7 +263,7 @@ class Warning(ConcurrentTransitionMixin, models.Model):
     method = models.CharField(
         _("verified by"), max_length=16, choices=VerifyMethod.choices, blank=True
     )
-    outcome_reason = models.TextField(_("finding"), max_length=1000, blank=True)
+    outcome_reason = EncryptedTextField(_("finding"), max_length=1000, blank=True)
     verified_by = protected_link(settings.AUTH_USER_MODEL, _("verified by"), optional=True)
     verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
     # The declaration it became (converted) or joined (merged).

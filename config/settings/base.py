@@ -116,6 +116,11 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # directly: a scoped view hands them to staff who may see the case.
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 MEDIA_URL = "/media-not-served/"
+# Files are encrypted at rest like the sensitive fields (apps.core.storage).
+STORAGES = {
+    "default": {"BACKEND": "apps.core.storage.EncryptedFileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # Population roster files (CSV or .xlsx): a county's register is tens of megabytes.
@@ -169,6 +174,12 @@ INSECURE_DEFAULT_FIELD_KEY = "ZW1iZWRkZWQtZGVmYXVsdC1maWVsZC1rZXktMzJieXQ="
 INSECURE_DEFAULT_HASH_KEY = "embedded-default-hash-key"
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[INSECURE_DEFAULT_FIELD_KEY])
 FIELD_HASH_KEY = env.str("FIELD_HASH_KEY", default=INSECURE_DEFAULT_HASH_KEY)
+# The algorithms (apps.core.crypto): "aes-256-gcm" or "sm4-gcm" (国密 SM4) encrypts,
+# "hmac-sha256" or "hmac-sm3" (国密 SM3) hashes. Values written under the other cipher
+# still decrypt; after changing either (or a key), run `manage.py rotate_keys` — a
+# change of FIELD_HASH or FIELD_HASH_KEY needs a maintenance window (docs/decisions.md).
+FIELD_CIPHER = env.str("FIELD_CIPHER", default="aes-256-gcm")
+FIELD_HASH = env.str("FIELD_HASH", default="hmac-sha256")
 
 # --- SMS -----------------------------------------------------------------------------
 SMS_BACKEND = env.str("SMS_BACKEND", default="apps.notifications.backends.ConsoleBackend")

@@ -6,11 +6,15 @@ Refuses to start with DEBUG on, a default SECRET_KEY or default field keys.
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
+from apps.core.crypto import CIPHERS, HASHES
+
 from .base import *  # noqa: F403
 from .base import (
     DATABASES,
     DEBUG,
+    FIELD_CIPHER,
     FIELD_ENCRYPTION_KEYS,
+    FIELD_HASH,
     FIELD_HASH_KEY,
     INSECURE_DEFAULT_FIELD_KEY,
     INSECURE_DEFAULT_HASH_KEY,
@@ -38,6 +42,10 @@ try:
         Fernet(_key.encode())
 except ValueError:
     raise ImproperlyConfigured("Each of FIELD_ENCRYPTION_KEYS must be a Fernet key.") from None
+if FIELD_CIPHER not in CIPHERS:
+    raise ImproperlyConfigured(f"FIELD_CIPHER must be one of: {', '.join(CIPHERS)}.")
+if FIELD_HASH not in HASHES:
+    raise ImproperlyConfigured(f"FIELD_HASH must be one of: {', '.join(HASHES)}.")
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("Production runs on PostgreSQL: set DATABASE_URL.")
 if not REDIS_URL:
@@ -45,7 +53,7 @@ if not REDIS_URL:
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {"BACKEND": "apps.core.storage.EncryptedFileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -4,7 +4,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.fields import protected_link
+from apps.core.fields import EncryptedTextField, protected_link
 from apps.deadlines.calendar import add_working_days
 from apps.regions.models import ScopedQuerySet
 
@@ -42,7 +42,7 @@ class Appeal(models.Model):
     declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="appeals")
     level = models.CharField(_("decided by"), max_length=16, choices=Level.choices)
     channel = models.CharField(_("made"), max_length=16, choices=AppealChannel.choices)
-    reason = models.TextField(_("applicant's reason"), max_length=1000)
+    reason = EncryptedTextField(_("applicant's reason"), max_length=1000)
     filed_at = models.DateTimeField(_("filed"), default=timezone.now)
     recorded_by = protected_link(settings.AUTH_USER_MODEL, _("recorded by"), optional=True)
     # Who made the decision appealed against: they may not decide the appeal.
@@ -50,7 +50,7 @@ class Appeal(models.Model):
     outcome = models.CharField(
         _("outcome"), max_length=16, choices=AppealOutcome.choices, blank=True
     )
-    decision_reason = models.TextField(_("reason for the decision"), blank=True)
+    decision_reason = EncryptedTextField(_("reason for the decision"), blank=True)
     decided_by = protected_link(settings.AUTH_USER_MODEL, _("decided by"), optional=True)
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
 

@@ -111,12 +111,18 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
     address_group = models.CharField(_("village group"), max_length=30)
     address_house = models.CharField(_("house number"), max_length=30, blank=True)
     difficulties = models.JSONField(_("kinds of difficulty"), default=list)
-    description = models.TextField(_("description"), max_length=500, blank=True)
+    description = EncryptedTextField(_("description"), max_length=500, blank=True)
 
     on_behalf = models.BooleanField(_("declared on someone's behalf"), default=False)
     declarant_name = models.CharField(_("declarant's name"), max_length=30, blank=True)
     declarant_phone = EncryptedTextField(_("declarant's mobile phone"), blank=True, default="")
     declarant_phone_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
+    # Which keyed hash is made from which encrypted field (manage.py rotate_keys).
+    keyed_hashes = {
+        "phone_hash": ("phone", "mobile"),
+        "id_hash": ("id_number", "id"),
+        "declarant_phone_hash": ("declarant_phone", "mobile"),
+    }
     declarant_relation = models.CharField(_("relation to the applicant"), max_length=20, blank=True)
 
     # The public form's one-time token: a double tap submits it twice, creates once.
@@ -138,7 +144,7 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
     rejected_at_level = models.CharField(
         _("rejected by"), max_length=16, choices=Level.choices, blank=True
     )
-    rejection_reason = models.TextField(_("reason for not enrolling"), blank=True)
+    rejection_reason = EncryptedTextField(_("reason for not enrolling"), blank=True)
     # The monitored household this declaration re-identifies (a new risk after its risk
     # was eliminated), or that it enrolled: the household's history.
     household = models.ForeignKey(

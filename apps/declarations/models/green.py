@@ -7,7 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.fields import protected_link
+from apps.core.fields import EncryptedTextField, protected_link
 from apps.households.models.plans import HelpGiven
 from apps.regions.models import ScopedQuerySet
 
@@ -30,7 +30,7 @@ class GreenChannel(models.Model):
         Declaration, on_delete=models.CASCADE, related_name="green_channel"
     )
     cause = models.CharField(_("cause"), max_length=16, choices=GreenCause.choices)
-    reason = models.TextField(_("why the hardship is plain and urgent"), max_length=1000)
+    reason = EncryptedTextField(_("why the hardship is plain and urgent"), max_length=1000)
     evidence = protected_link(VisitDocument, _("evidence document"), optional=True)
     opened_by = protected_link(settings.AUTH_USER_MODEL, _("opened by"))
     opened_at = models.DateTimeField(_("opened"), default=timezone.now)

@@ -43,7 +43,7 @@ class HouseholdVisit(models.Model):
     expense_education = models.DecimalField(_("education costs"), default=0, **MONEY)
     expense_disaster = models.DecimalField(_("disaster losses"), default=0, **MONEY)
     risk_types = models.JSONField(_("risk types found"), default=list)
-    findings = models.TextField(_("findings"), max_length=2000)
+    findings = EncryptedTextField(_("findings"), max_length=2000)
     recorded_by = protected_link(settings.AUTH_USER_MODEL, _("recorded by"))
     recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
 
@@ -70,6 +70,8 @@ class VisitMember(models.Model):
     relation = models.CharField(_("relation to the applicant"), max_length=20)
     id_number = EncryptedTextField(_("ID number"), blank=True, default="")
     id_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
+    # Which keyed hash is made from which encrypted field (manage.py rotate_keys).
+    keyed_hashes = {"id_hash": ("id_number", "id")}
     labour_capacity = models.CharField(
         _("labour capacity"), max_length=16, choices=LabourCapacity.choices
     )

@@ -115,6 +115,8 @@ class MonitoredHousehold(ConcurrentTransitionMixin, models.Model):
     head_name = models.CharField(_("head of household"), max_length=30)
     head_id_number = EncryptedTextField(_("ID number"))
     head_id_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # Which keyed hash is made from which encrypted field (manage.py rotate_keys).
+    keyed_hashes = {"head_id_hash": ("head_id_number", "id")}
     risk_types = models.JSONField(_("risk types"), default=list)
     per_capita_income = models.DecimalField(
         _("per-capita net income (yuan a year)"),
@@ -199,6 +201,8 @@ class HouseholdMember(models.Model):
     relation = models.CharField(_("relation to the head"), max_length=20)
     id_number = EncryptedTextField(_("ID number"), blank=True, default="")
     id_hash = models.CharField(max_length=64, blank=True, default="", db_index=True, editable=False)
+    # Which keyed hash is made from which encrypted field (manage.py rotate_keys).
+    keyed_hashes = {"id_hash": ("id_number", "id")}
     labour_capacity = models.CharField(
         _("labour capacity"), max_length=16, choices=LabourCapacity.choices
     )

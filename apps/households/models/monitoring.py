@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from apps.core.fields import protected_link
+from apps.core.fields import EncryptedTextField, protected_link
 from apps.regions.models import COUNTY_ROLES, TOWNSHIP_ROLES, ScopedQuerySet
 
 from .households import HouseholdDocument, MonitoredHousehold
@@ -39,7 +39,7 @@ class FollowUp(models.Model):
     scheduled_at = models.DateTimeField(default=timezone.now)
     due_on = models.DateField(_("due by"))
     done_on = models.DateField(_("visited on"), null=True, blank=True)
-    findings = models.TextField(_("findings"), max_length=2000, blank=True)
+    findings = EncryptedTextField(_("findings"), max_length=2000, blank=True)
     stability = models.CharField(
         _("assessment"), max_length=16, choices=Stability.choices, blank=True
     )
@@ -112,9 +112,9 @@ class EliminationProposal(ConcurrentTransitionMixin, models.Model):
     proposed_at = models.DateTimeField(default=timezone.now)
     decided_by = protected_link(settings.AUTH_USER_MODEL, optional=True)
     decided_at = models.DateTimeField(null=True, blank=True)
-    refusal_reason = models.TextField(_("reason for refusing"), blank=True)
+    refusal_reason = EncryptedTextField(_("reason for refusing"), blank=True)
     # The county approved although measures were still undelivered, and wrote why.
-    override_reason = models.TextField(_("county's reason for overriding"), blank=True)
+    override_reason = EncryptedTextField(_("county's reason for overriding"), blank=True)
 
     objects = EliminationQuerySet.as_manager()
 
@@ -196,7 +196,7 @@ class LookBack(models.Model):
     outcome = models.CharField(
         _("outcome"), max_length=16, choices=LookBackOutcome.choices, blank=True
     )
-    findings = models.TextField(_("findings"), max_length=2000, blank=True)
+    findings = EncryptedTextField(_("findings"), max_length=2000, blank=True)
     reviewed_by = protected_link(settings.AUTH_USER_MODEL, optional=True)
 
     objects = LookBackQuerySet.as_manager()

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from apps.core.fields import protected_link
+from apps.core.fields import EncryptedTextField, protected_link
 from apps.regions.models import (
     COUNTY_ROLES,
     TOWNSHIP_ROLES,
@@ -100,7 +100,7 @@ class HelpPlan(ConcurrentTransitionMixin, models.Model):
     region_code = models.CharField(max_length=12, editable=False, db_index=True)
     state = FSMField(_("state"), default=PlanState.DRAFT, choices=PlanState.choices, protected=True)
     # The last word of the township or county when it sent the plan back.
-    returned_reason = models.TextField(_("sent back because"), blank=True)
+    returned_reason = EncryptedTextField(_("sent back because"), blank=True)
     created_at = models.DateTimeField(_("started"), default=timezone.now)
     approved_at = models.DateTimeField(_("approved"), null=True, blank=True)
     approved_by = protected_link(settings.AUTH_USER_MODEL, _("approved by"), optional=True)

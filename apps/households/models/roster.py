@@ -60,6 +60,8 @@ class RosterMember(models.Model):
     id_number = EncryptedTextField(_("ID number"))
     # A person belongs to one household: the roster's key for matching department data.
     id_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # Which keyed hash is made from which encrypted field (manage.py rotate_keys).
+    keyed_hashes = {"id_hash": ("id_number", "id")}
     labour_capacity = models.CharField(
         _("labour capacity"), max_length=16, choices=LabourCapacity.choices
     )
