@@ -11,6 +11,7 @@ from .case import (
     format_tracking_number,
     new_tracking_number,
 )
+from .consent import NOTICE_VERSION, Consent, ConsentChannel, ConsentGiver
 from .green import GreenCause, GreenChannel, GreenChannelHelp
 from .review import (
     DocumentKind,
@@ -25,11 +26,15 @@ from .review import (
 
 __all__ = [
     "CLOSED_STATES",
+    "NOTICE_VERSION",
     "OPEN_STATES",
     "Appeal",
     "AppealChannel",
     "AppealOutcome",
     "Channel",
+    "Consent",
+    "ConsentChannel",
+    "ConsentGiver",
     "Declaration",
     "Difficulty",
     "DocumentKind",

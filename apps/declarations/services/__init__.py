@@ -2,6 +2,7 @@
 region scope, logs, moves clocks and queues notifications in one transaction."""
 
 from .appeals import appeal_decide, appeal_file
+from .consent import authorization_missing, consent_letter_upload
 from .errors import ActionRefused, Conflict, InvalidInput, NotPermitted, WrongState
 from .green import (
     GREEN_ROLES,
@@ -55,6 +56,8 @@ __all__ = [
     "WrongState",
     "appeal_decide",
     "appeal_file",
+    "authorization_missing",
+    "consent_letter_upload",
     "declaration_accept",
     "declaration_assess_income",
     "declaration_clocks",
