@@ -30,7 +30,7 @@ from apps.declarations.models import (
 from apps.notifications.models import Message
 
 from .conftest import WOGOU, declaration_input, form_data
-from .review_steps import to_township, to_verified
+from .review_steps import sign_letter, to_township, to_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -174,9 +174,8 @@ def test_property_of_a_case_declared_on_behalf_waits_for_the_signed_letter(
     client, proxy_case, grid_wogou, township_lujiagou, line, media
 ):
     # A case that reached the township before the letter was asked for.
-    to_verified(proxy_case, grid_wogou)
-    s.consent_letter_upload(declaration=proxy_case, actor=grid_wogou, cleaned=_cleaned())
-    to_township_from_verified(proxy_case, grid_wogou)
+    sign_letter(proxy_case, grid_wogou)
+    to_township(proxy_case, grid_wogou)
     Consent.objects.filter(channel=ConsentChannel.HOME_VISIT).delete()
     assert Declaration.objects.get(pk=proxy_case.pk).state == State.TOWNSHIP_REVIEW
 
@@ -188,7 +187,7 @@ def test_property_of_a_case_declared_on_behalf_waits_for_the_signed_letter(
     assert "承诺授权书" in response.content.decode()
     assert not PropertyCheck.objects.exists()
 
-    s.consent_letter_upload(declaration=proxy_case, actor=grid_wogou, cleaned=_cleaned())
+    sign_letter(proxy_case, grid_wogou)
     s.declaration_record_property_check(declaration=proxy_case, actor=township_lujiagou, **results)
     assert PropertyCheck.objects.get(declaration=proxy_case).is_complete
 
@@ -232,19 +231,3 @@ def _cleaned():
     from apps.core.uploads import clean_upload
 
     return clean_upload(jpeg())
-
-
-def to_township_from_verified(declaration, grid):
-    from apps.declarations.models import EvaluationOutcome
-
-    today = timezone.localdate()
-    s.declaration_assess_income(declaration=declaration, actor=grid, household_size=2)
-    s.declaration_record_evaluation(
-        declaration=declaration,
-        actor=grid,
-        evaluation_date=today - dt.timedelta(days=15),
-        outcome=EvaluationOutcome.AGREED,
-        notice_start=today - dt.timedelta(days=14),
-        notice_end=today - dt.timedelta(days=8),
-    )
-    s.declaration_pass_to_township(declaration=declaration, actor=grid)
