@@ -147,6 +147,7 @@ def test_income_of_a_case_declared_on_behalf_waits_for_the_signed_letter(
     client.force_login(grid_wogou)
     page = client.get(staff_url("detail", proxy_case)).content.decode()
     assert "请先上传该户签署的承诺授权书" in page
+    assert "告知同意：代办人（代申报人），申报表" in page  # whose consent, and how
     response = client.post(staff_url("income", proxy_case), {"household_size": 2})
     assert response.status_code == 409
     assert "请先上传该户签署的承诺授权书" in response.content.decode()

@@ -158,6 +158,7 @@ def _detail_context(request, declaration: Declaration, **forms) -> dict:
         "evaluation": declaration.evaluations.order_by("-pk").first(),
         "property_check": getattr(declaration, "property_check", None),
         "documents": declaration.documents.order_by("kind", "pk"),
+        "consents": declaration.consents.all(),
         "letter_missing": services.authorization_missing(declaration),
         "appeals": declaration.appeals.all(),
         "actions": available_actions(declaration, request.user),
