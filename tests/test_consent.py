@@ -232,3 +232,16 @@ def _cleaned():
     from apps.core.uploads import clean_upload
 
     return clean_upload(jpeg())
+
+
+def test_the_letter_stays_while_its_consent_does_and_goes_with_the_whole_case(
+    proxy_case, grid_wogou, media
+):
+    from django.db.models import RestrictedError
+
+    letter = sign_letter(proxy_case, grid_wogou)
+    with pytest.raises(RestrictedError):
+        VisitDocument.objects.filter(pk=letter.document_id).delete()
+    # Deleting the whole case (as the retention purge does) takes its consents along.
+    Declaration.objects.filter(pk=proxy_case.pk).delete()
+    assert not Consent.objects.exists() and not VisitDocument.objects.exists()

@@ -1,4 +1,3 @@
-
 import django.db.models.deletion
 import django.utils.timezone
 from django.conf import settings
@@ -22,7 +21,7 @@ class Migration(migrations.Migration):
                 ('channel', models.CharField(choices=[('form', 'public form'), ('home_visit', 'signed authorization letter at the home visit')], max_length=16, verbose_name='channel')),
                 ('given_by', models.CharField(choices=[('applicant', 'the applicant'), ('declarant', "the declarant, on the applicant's behalf")], max_length=16, verbose_name='given by')),
                 ('declaration', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='consents', to='declarations.declaration')),
-                ('document', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='declarations.visitdocument', verbose_name='signed letter')),
+                ('document', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.RESTRICT, related_name='+', to='declarations.visitdocument', verbose_name='signed letter')),
                 ('recorded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='recorded by')),
             ],
             options={

@@ -38,8 +38,17 @@ class Consent(models.Model):
     given_at = models.DateTimeField(_("given at"), default=timezone.now)
     channel = models.CharField(_("channel"), max_length=16, choices=ConsentChannel.choices)
     given_by = models.CharField(_("given by"), max_length=16, choices=ConsentGiver.choices)
-    # The signed letter, and the cadre who uploaded it; empty for the public form.
-    document = protected_link(VisitDocument, _("signed letter"), optional=True)
+    # The signed letter, and the cadre who uploaded it; empty for the public form. The
+    # letter is kept while its consent stands (RESTRICT, not PROTECT: deleting the
+    # whole case, as the retention purge does, takes both).
+    document = models.ForeignKey(
+        VisitDocument,
+        verbose_name=_("signed letter"),
+        null=True,
+        blank=True,
+        on_delete=models.RESTRICT,
+        related_name="+",
+    )
     recorded_by = protected_link(settings.AUTH_USER_MODEL, _("recorded by"), optional=True)
 
     class Meta:
