@@ -1,10 +1,14 @@
 """Steps that bring a case through the review workflow, shared by the tests."""
 
 import datetime as dt
+import io
 from decimal import Decimal
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
+from PIL import Image
 
+from apps.core.uploads import clean_upload
 from apps.declarations import services as s
 from apps.declarations.models import EvaluationOutcome
 from apps.declarations.services.review import VisitInput
@@ -29,6 +33,18 @@ def visit(**overrides):
     )
     values.update(overrides)
     return VisitInput(**values)
+
+
+def sign_letter(declaration, grid):
+    """The household's signed authorization letter, uploaded by the village: needed
+    before the income or property of a case the applicant did not declare is checked
+    (use the `media` fixture)."""
+    photo = io.BytesIO()
+    Image.new("RGB", (40, 30), (250, 250, 250)).save(photo, "JPEG")
+    letter = SimpleUploadedFile("letter.jpg", photo.getvalue(), content_type="image/jpeg")
+    return s.consent_letter_upload(
+        declaration=declaration, actor=grid, cleaned=clean_upload(letter)
+    )
 
 
 def to_verified(declaration, grid):

@@ -201,14 +201,14 @@ def test_free_text_about_health_is_encrypted_at_rest(case):
 
 def test_the_migration_encrypts_free_text_written_in_plain(case):
     executor = MigrationExecutor(connection)
-    before = executor.loader.project_state(("declarations", "0009_case_log")).apps
+    before = executor.loader.project_state(("declarations", "0011_consent")).apps
     # The row as an older release left it: the column written without encryption.
     before.get_model("declarations", "Declaration").objects.filter(pk=case.pk).update(
         description="旧的明文：高血压，长期服药。"
     )
     assert raw_column(Declaration, "description") == ["旧的明文：高血压，长期服药。"]
     # The migration's data steps (values already encrypted are left as they are).
-    migration = executor.loader.get_migration("declarations", "0010_encrypt_free_text")
+    migration = executor.loader.get_migration("declarations", "0012_encrypt_free_text")
     with connection.schema_editor() as editor:
         for op in migration.operations:
             if isinstance(op, RunPython):

@@ -14,7 +14,7 @@ from django.core.management.base import CommandError
 
 from apps.accounts.models import User
 from apps.deadlines.models import Stage
-from apps.declarations.models import Appeal, Declaration, GreenChannel, State
+from apps.declarations.models import Appeal, ConsentChannel, Declaration, GreenChannel, State
 from apps.households.models import MeasureStatus, MonitoredHousehold, PlanState
 from apps.notifications.models import Message
 from apps.regions.models import Region
@@ -89,6 +89,15 @@ def test_the_demo_holds_every_stage_names_the_overdue_and_is_made_once(seed_demo
         "warning": ["张建华"],
         "long": ["孙玉兰"],
     }
+    # Declared on someone's behalf and visited: the household signed its letter, so
+    # its income could be calculated.
+    on_behalf = Declaration.objects.filter(on_behalf=True, visits__isnull=False).distinct()
+    assert {d.name for d in on_behalf} == {"王建国", "周桂英"}
+    for declaration in on_behalf:
+        letter = declaration.consents.get(channel=ConsentChannel.HOME_VISIT)
+        assert letter.given_at <= declaration.income.assessed_at
+        assert declaration.consents.get(channel=ConsentChannel.FORM).given_by == "declarant"
+
     # The deadline sweep ran: the breaches are flagged and their reminders queued.
     assert Message.objects.filter(template="deadline_breached").count() >= 5
 

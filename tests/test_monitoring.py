@@ -33,7 +33,7 @@ from apps.supervision.monitoring import long_monitored, monitoring_load
 
 from .conftest import ANDING, DONGGUAN, TONGWEI, WOGOU, make_staff
 from .households_steps import days_ago, enrol, member
-from .review_steps import to_county
+from .review_steps import sign_letter, to_county
 
 pytestmark = pytest.mark.django_db
 
@@ -371,7 +371,7 @@ def test_a_stable_look_back_leaves_the_risk_eliminated(eliminated_world, grid_wo
 
 
 def test_a_new_risk_after_elimination_opens_a_new_declaration_linked_to_the_household(
-    regions, county_anding, grid_wogou, township, line
+    regions, county_anding, grid_wogou, township, line, media
 ):
     household = eliminated(regions, county_anding, grid_wogou, township, serial=7)
     with pytest.raises(WrongState):  # only an eliminated household is re-identified
@@ -395,6 +395,7 @@ def test_a_new_risk_after_elimination_opens_a_new_declaration_linked_to_the_hous
     assert result.created and declaration.channel == Channel.VISIT
     assert declaration.household == household and declaration.created_by == grid_wogou
 
+    sign_letter(declaration, grid_wogou)  # a cadre entered it: the household's own consent
     to_county(declaration, grid_wogou, township)
     ds.declaration_county_approve(declaration=declaration, actor=county_anding)
     household.refresh_from_db()

@@ -27,7 +27,7 @@ from apps.screening.models import (
 
 from .conftest import ANDING, DONGGUAN, LUJIAGOU, TONGWEI, WOGOU, declaration_input
 from .households_steps import new_id
-from .review_steps import to_county
+from .review_steps import sign_letter, to_county
 from .screening_steps import department_user, medical, person, record, roster_household
 
 pytestmark = pytest.mark.django_db
@@ -192,7 +192,7 @@ def test_no_risk_needs_a_reason_and_meets_the_clock(warning, grid_wogou):
 
 
 def test_a_risk_becomes_a_declaration_that_goes_through_the_review(
-    warning, grid_wogou, township_lujiagou, county_anding, line
+    warning, grid_wogou, township_lujiagou, county_anding, line, media
 ):
     import time_machine
 
@@ -212,6 +212,7 @@ def test_a_risk_becomes_a_declaration_that_goes_through_the_review(
     assert warning.state == WarningState.CONVERTED
     assert case.channel == Channel.WARNING and case.id_number == new_id(1)
     assert case.name == "张占军" and case.created_by == grid_wogou
+    sign_letter(case, grid_wogou)  # a cadre entered it: the household's own consent
     to_county(case, grid_wogou, township_lujiagou)
     ds.declaration_county_approve(declaration=case, actor=county_anding)
     case.refresh_from_db()

@@ -36,7 +36,7 @@ from apps.screening.tasks import export_for_civil_affairs
 
 from .conftest import ANDING, DONGGUAN, ID_A, TAIPING, TONGWEI, WOGOU, make_staff
 from .households_steps import new_id
-from .review_steps import to_county, to_verified
+from .review_steps import sign_letter, to_county, to_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -172,7 +172,7 @@ def test_no_risk_without_a_finding_is_refused_at_the_field(client, regions, grid
 
 
 def test_risk_becomes_a_declaration_of_the_warning_channel_that_goes_through_the_review(
-    client, regions, grid_wogou, township_lujiagou, county_anding, line
+    client, regions, grid_wogou, township_lujiagou, county_anding, line, media
 ):
     # Raised and verified three weeks ago, so that the review's dates lie in the past.
     with time_machine.travel(timezone.now() - dt.timedelta(days=21)):
@@ -187,6 +187,7 @@ def test_risk_becomes_a_declaration_of_the_warning_channel_that_goes_through_the
     warning.refresh_from_db()
     assert warning.state == WarningState.CONVERTED and warning.declaration == declaration
 
+    sign_letter(declaration, grid_wogou)  # a cadre entered it: the household's own consent
     to_county(declaration, grid_wogou, township_lujiagou)
     ds.declaration_county_approve(declaration=declaration, actor=county_anding)
     declaration.refresh_from_db()

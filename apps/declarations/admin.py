@@ -23,6 +23,7 @@ from . import services
 from .forms_review import ReasonForm
 from .models import (
     Appeal,
+    Consent,
     Declaration,
     HouseholdVisit,
     IncomeAssessment,
@@ -134,6 +135,11 @@ class DocumentInline(ReadOnlyInline):
         )
 
 
+class ConsentInline(ReadOnlyInline):
+    model = Consent
+    fields = readonly_fields = ("given_at", "given_by", "channel", "notice_version", "recorded_by")
+
+
 class AppealInline(ReadOnlyInline):
     model = Appeal
     fk_name = "declaration"
@@ -185,6 +191,7 @@ class DeclarationAdmin(ReadOnlyAdmin):
         EvaluationInline,
         PropertyInline,
         DocumentInline,
+        ConsentInline,
         AppealInline,
         TransitionInline,
     ]

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.core.identity import fold, refuse_foreign_digits, validate_id_number, validate_mobile
 
-from .models import Difficulty
+from .models import NOTICE_VERSION, Difficulty
 from .services import DeclarationInput
 
 # Chinese names, and names of minorities written with a middle dot; Latin letters for
@@ -90,11 +90,14 @@ class DeclarationForm(forms.Form):
         required=False,
         help_text=_("For example: son, neighbour, village doctor"),
     )
+    # Required: a declaration is stored with this consent (services.consent).
     consent = forms.BooleanField(
-        label=_("I have read the notice above"),
+        label=_("I have read the notice on personal information and agree"),
         error_messages={"required": _("Please confirm that you have read the notice.")},
     )
     token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+    # The version of the notice on the page, shown with it and stored with the consent.
+    notice_version = NOTICE_VERSION
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

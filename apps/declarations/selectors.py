@@ -90,6 +90,7 @@ RECORD_LABELS = {
     "income_assessed": gettext_lazy("income calculated"),
     "evaluation_recorded": gettext_lazy("village evaluation recorded again"),
     "property_checked": gettext_lazy("property checked"),
+    "authorization_signed": gettext_lazy("signed authorization letter uploaded"),
     "appeal_filed": gettext_lazy("appeal filed"),
     "appeal_upheld": gettext_lazy("rejection upheld on appeal"),
     "green_channel_opened": gettext_lazy("green channel opened"),

@@ -158,6 +158,8 @@ def _detail_context(request, declaration: Declaration, **forms) -> dict:
         "evaluation": declaration.evaluations.order_by("-pk").first(),
         "property_check": getattr(declaration, "property_check", None),
         "documents": declaration.documents.order_by("kind", "pk"),
+        "consents": declaration.consents.all(),
+        "letter_missing": services.authorization_missing(declaration),
         "appeals": declaration.appeals.all(),
         "actions": available_actions(declaration, request.user),
         "can_reveal": request.user.has_perm("declarations.reveal_personal_data"),
@@ -437,10 +439,15 @@ def upload(request, tracking_number):
     if not form.is_valid():
         context = _detail_context(request, declaration, document_form=form)
         return render(request, "declarations/staff/detail.html", context, status=400)
+    kind, cleaned = form.cleaned_data["kind"], form.cleaned_data["file"]
     try:
-        _store_document(
-            declaration, request.user, form.cleaned_data["kind"], form.cleaned_data["file"]
-        )
+        if kind == DocumentKind.CONSENT:
+            # The household's signed authorization letter: its consent, recorded with it.
+            services.consent_letter_upload(
+                declaration=declaration, actor=request.user, cleaned=cleaned
+            )
+        else:
+            _store_document(declaration, request.user, kind, cleaned)
     except services.ActionRefused as exc:
         return _refused(request, declaration, exc)
     messages.success(request, _("The document is uploaded."))

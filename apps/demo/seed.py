@@ -9,6 +9,7 @@ demo says it was taken. Demo data only.
 """
 
 import datetime as dt
+import io
 import random
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,15 +21,18 @@ from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
+from PIL import Image
 
 from apps.accounts.models import User
 from apps.core.identity import id_check_digit
+from apps.core.uploads import clean_upload
 from apps.deadlines.models import Clock
 from apps.deadlines.services import clocks_meet, due_date, end_of_day
 from apps.declarations import services as ds
 from apps.declarations.models import (
     Appeal,
     AppealChannel,
+    Consent,
     Declaration,
     EvaluationOutcome,
     GreenCause,
@@ -39,6 +43,7 @@ from apps.declarations.models import (
     PropertyCheck,
     Transition,
     VillageEvaluation,
+    VisitDocument,
 )
 from apps.declarations.services.review import VisitInput
 from apps.households import services as hs
@@ -168,6 +173,9 @@ class Case:
     # Per-capita net income the home visit finds: under the county's line (7500) unless
     # the village rejects the case.
     income: int = 4500
+    # Declared on the applicant's behalf by (name, relation): the household signs the
+    # authorization letter at the home visit.
+    declarant: tuple[str, str] | None = None
 
 
 # The demo's declarations, one or more at each stage. Some are overdue: 李秀兰 and 赵永福
@@ -180,11 +188,11 @@ DEMO_CASES = [
     Case("赵永福", "马翠花", "621121100202", ["business_failure"], "养的羊得了病，死了一大半。", 16, SUBMITTED),
     Case("马小红", "马德胜", "621121100201", ["schooling"], "孩子考上大学，学费凑不齐。", 2, ACCEPTED),
     Case("冯秀珍", "李长江", WOGOU, ["accident"], "丈夫开三轮车翻了，人在医院抢救。", 3, GREEN_CHANNEL),
-    Case("王建国", "张丽", "621102101201", ["accident", "income_shock"], "在工地摔断了腿，半年干不了活。", 3, VERIFIED),
+    Case("王建国", "张丽", "621102101201", ["accident", "income_shock"], "在工地摔断了腿，半年干不了活。", 3, VERIFIED, declarant=("王小东", "儿子")),
     Case("陈玉梅", "刘志刚", WOGOU, ["illness"], "丈夫查出尿毒症，每周要透析三次。", 5, IN_NOTICE),
     Case("杨树林", "高春燕", "621102100203", ["business_failure"], "种的中药材价格大跌，贷款还不上。", 12, TOWNSHIP),
     Case("何建军", "许丽娟", "621102100204", ["unstable_work"], "厂子倒闭了，一家人没了收入。", 35, TOWNSHIP),
-    Case("周桂英", "周明", "621102100205", ["illness"], "乳腺癌化疗，自付部分实在负担不起。", 14, COUNTY),
+    Case("周桂英", "周明", "621102100205", ["illness"], "乳腺癌化疗，自付部分实在负担不起。", 14, COUNTY, declarant=("周晓燕", "女儿")),
     Case("牛文斌", "杨小梅", "621102101202", ["disaster"], "暴雨冲塌了两间房，一家人借住在亲戚家。", 18, ENROLLED),
     Case("吴小燕", "孙海涛", "621102100202", ["income_shock"], "丈夫外出务工被拖欠工资。", 7, APPEALED, 16000),
     Case("郭志强", "罗桂兰", "621102101203", ["other"], "家里老人去世，欠了一些债。", 5, WITHDRAWN),
@@ -237,6 +245,8 @@ def days_ago(days: int) -> dt.date:
 # What the services below stamp with the current time when they act (the clocks apart).
 STAMPED = [
     (Declaration, "submitted_at"),
+    (Consent, "given_at"),
+    (VisitDocument, "uploaded_at"),
     (Transition, "at"),
     (Appeal, "filed_at"),
     (GreenChannel, "opened_at"),
@@ -428,6 +438,14 @@ def seed_case(case: Case, rng: random.Random) -> Declaration:
     def day(n: int) -> dt.date:
         return min(declared + dt.timedelta(days=n), timezone.localdate())
 
+    declarant = {}
+    if case.declarant:
+        declarant = {
+            "on_behalf": True,
+            "declarant_name": case.declarant[0],
+            "declarant_phone": demo_mobile(rng),
+            "declarant_relation": case.declarant[1],
+        }
     with on_day(declared):
         declaration = ds.declaration_submit(
             village=Region.objects.get(code=case.village),
@@ -439,6 +457,7 @@ def seed_case(case: Case, rng: random.Random) -> Declaration:
                 address_house=str(rng.randint(1, 80)),
                 difficulties=case.difficulties,
                 description=case.description,
+                **declarant,
             ),
         ).declaration
     declaration = Declaration.objects.get(pk=declaration.pk)  # as moved to its day
@@ -491,6 +510,8 @@ def seed_case(case: Case, rng: random.Random) -> Declaration:
                 expense_medical=Decimal(6000),
             ),
         )
+        if case.declarant:
+            sign_letter(declaration, grid)
         ds.declaration_assess_income(declaration=declaration, actor=grid, household_size=2)
     if case.stage == VERIFIED:
         return declaration
@@ -547,6 +568,15 @@ def seed_case(case: Case, rng: random.Random) -> Declaration:
         start=day(12),
     )
     return declaration
+
+
+def sign_letter(declaration: Declaration, grid: User) -> None:
+    """The household's signed authorization letter (承诺授权书), photographed at the
+    home visit and uploaded: a blank page stands in for it."""
+    photo = io.BytesIO()
+    Image.new("RGB", (60, 80), "white").save(photo, "JPEG")
+    upload = SimpleUploadedFile("承诺授权书.jpg", photo.getvalue(), content_type="image/jpeg")
+    ds.consent_letter_upload(declaration=declaration, actor=grid, cleaned=clean_upload(upload))
 
 
 # --- monitored households ----------------------------------------------------------------

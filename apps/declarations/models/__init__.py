@@ -12,6 +12,7 @@ from .case import (
     new_tracking_number,
 )
 from .codes import ActionCode
+from .consent import NOTICE_VERSION, Consent, ConsentChannel, ConsentGiver
 from .green import GreenCause, GreenChannel, GreenChannelHelp
 from .review import (
     DocumentKind,
@@ -26,12 +27,16 @@ from .review import (
 
 __all__ = [
     "CLOSED_STATES",
+    "NOTICE_VERSION",
     "OPEN_STATES",
     "ActionCode",
     "Appeal",
     "AppealChannel",
     "AppealOutcome",
     "Channel",
+    "Consent",
+    "ConsentChannel",
+    "ConsentGiver",
     "Declaration",
     "Difficulty",
     "DocumentKind",

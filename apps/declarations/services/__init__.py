@@ -3,6 +3,7 @@ region scope, logs, moves clocks and queues notifications in one transaction."""
 
 from .appeals import appeal_decide, appeal_file
 from .codes import CODE_TRIES, CODE_VALID_FOR, action_code_issue, action_code_use
+from .consent import authorization_missing, consent_letter_upload
 from .errors import ActionRefused, Conflict, InvalidInput, NotPermitted, WrongState
 from .green import (
     GREEN_ROLES,
@@ -61,6 +62,8 @@ __all__ = [
     "action_code_use",
     "appeal_decide",
     "appeal_file",
+    "authorization_missing",
+    "consent_letter_upload",
     "declaration_accept",
     "declaration_assess_income",
     "declaration_clocks",

@@ -19,6 +19,7 @@ from apps.regions.models import Region
 from apps.regions.services import notice_recipients
 
 from ..models import CLOSED_STATES, Channel, Declaration, new_tracking_number
+from .consent import form_consent
 from .errors import WrongState
 
 # Clocks of declarations are filed under this subject type.
@@ -89,10 +90,11 @@ def declaration_submit(
 ) -> SubmitResult:
     """Open a case for a household and tell the village; or return the case that exists.
 
-    The declaration, its deadline clocks and its SMS are written atomically, so an
-    accepted declaration always has its notices queued, whatever Celery's state. Without
-    `applicant_receipt` (the public pages' SMS limits were reached) the applicant gets
-    no receipt SMS; the village is told all the same.
+    The declaration, its consent (the public form's channels: the form's consent box is
+    required), its deadline clocks and its SMS are written atomically, so an accepted
+    declaration always has its consent and its notices queued, whatever Celery's state.
+    Without `applicant_receipt` (the public pages' SMS limits were reached) the applicant
+    gets no receipt SMS; the village is told all the same.
     """
     if not village.is_village:
         raise ValueError("declarations belong to a village")
@@ -140,14 +142,17 @@ def declaration_submit(
 
 
 def _write_submission(declaration: Declaration, *, applicant_receipt: bool = True) -> None:
-    """Write the declaration, its two clocks and its SMS in one transaction; the SMS are
-    dispatched after commit. Raises IntegrityError, with nothing written, when a unique
-    constraint (one open case per person, the form token, the tracking number) refuses
-    it."""
+    """Write the declaration, its consent, its two clocks and its SMS in one
+    transaction; the SMS are dispatched after commit. Raises IntegrityError, with
+    nothing written, when a unique constraint (one open case per person, the form
+    token, the tracking number) refuses it."""
     with transaction.atomic():
         # The row itself records the creation (when, channel, entered by):
         # Transition rows record every change after it.
         declaration.save(force_insert=True)
+        consent = form_consent(declaration)
+        if consent is not None:
+            consent.save(force_insert=True)
         clocks = clocks_start(
             subject_type=SUBJECT,
             subject_id=declaration.pk,

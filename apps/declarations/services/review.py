@@ -41,6 +41,7 @@ from ..models import (
     VisitMember,
 )
 from ..models.review import EXPENSE_FIELDS, INCOME_FIELDS
+from .consent import require_authorization
 from .errors import Conflict, InvalidInput, WrongState
 from .green import green_help_for_plan
 from .intake import SUBJECT
@@ -329,6 +330,7 @@ def declaration_assess_income(
     visit = declaration.visits.order_by("-visit_date", "-pk").first()
     if visit is None:
         raise WrongState
+    require_authorization(declaration)
     if not 1 <= household_size <= 30:
         raise InvalidInput(_("The household size must be between 1 and 30."))
     line = MonitoringThreshold.objects.for_county(_county_code(declaration), visit.visit_date.year)
@@ -467,6 +469,7 @@ def declaration_record_property_check(
     require_transition_role(actor, declaration, "township_approve")
     if declaration.state != State.TOWNSHIP_REVIEW:
         raise WrongState
+    require_authorization(declaration)
     values = {"vehicles": vehicles, "housing": housing, "business": business}
     if any(v is not None and len(v) > 200 for v in values.values()):
         raise InvalidInput(_("Each result may have at most 200 characters."))

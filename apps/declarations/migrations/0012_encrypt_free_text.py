@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('declarations', '0010_action_code'),
+        ('declarations', '0011_consent'),
     ]
 
     # Free text that may describe health or hardship is encrypted at rest: the
