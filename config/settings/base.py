@@ -5,6 +5,7 @@ project runs on its *embedded default*: SQLite, Celery tasks executed in-process
 SMS printed to the console, so a fresh machine needs nothing but Python.
 """
 
+import ssl
 from pathlib import Path
 
 import environ
@@ -87,6 +88,14 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # TLS to PostgreSQL: libpq's options, from DATABASE_URL's query
+    # (?sslmode=verify-full&sslrootcert=/tls/ca.crt) or from these variables, e.g.
+    # DATABASE_SSLMODE=verify-full (encrypted, certificate and host name checked)
+    # and DATABASE_SSLROOTCERT=/tls/ca.crt; DATABASE_SSLCERT/SSLKEY for a client
+    # certificate.
+    for _option in ("sslmode", "sslrootcert", "sslcert", "sslkey"):
+        if _value := env.str(f"DATABASE_{_option.upper()}", default=""):
+            DATABASES["default"].setdefault("OPTIONS", {})[_option] = _value
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -128,7 +137,24 @@ FEED_UPLOAD_MAX_BYTES = env.int("FEED_UPLOAD_MAX_BYTES", default=100 * 1024 * 10
 FEED_API_MAX_BYTES = env.int("FEED_API_MAX_BYTES", default=10 * 1024 * 1024)
 
 # --- Redis: cache (rate limits) and Celery broker -----------------------------------
+# redis://:password@host:6379/0, or rediss://:password@host:6380/0 for TLS (production
+# refuses a URL without a password). Over TLS the server's certificate is verified
+# against REDIS_TLS_CA_CERTS (the system's CAs if empty), host name included; with
+# REDIS_TLS_CERTFILE/KEYFILE this client shows its own certificate (mutual TLS).
 REDIS_URL = env.str("REDIS_URL", default="")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
+REDIS_TLS_OPTIONS = {
+    "ssl_cert_reqs": ssl.CERT_REQUIRED,
+    **{
+        option: value
+        for option, value in {
+            "ssl_ca_certs": env.str("REDIS_TLS_CA_CERTS", default=""),
+            "ssl_certfile": env.str("REDIS_TLS_CERTFILE", default=""),
+            "ssl_keyfile": env.str("REDIS_TLS_KEYFILE", default=""),
+        }.items()
+        if value
+    },
+}
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -136,12 +162,14 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "yjsb",
             "TIMEOUT": 300,
+            "OPTIONS": REDIS_TLS_OPTIONS if REDIS_URL.startswith("rediss://") else {},
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
+if CELERY_BROKER_URL.startswith("rediss://"):
+    CELERY_BROKER_USE_SSL = REDIS_TLS_OPTIONS
 CELERY_TASK_IGNORE_RESULT = True
 # Embedded default: no broker, so tasks run in the web process.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
