@@ -41,8 +41,11 @@ def test_the_permissions_policy_follows_the_setting(client, settings):
     assert response.headers["Permissions-Policy"] == "camera=(), fullscreen=(self)"
 
 
+# Inline style attributes or elements, scripts without src (a JSON data block, as
+# json_script writes, is not a script), event-handler attributes, javascript: URLs.
 INLINE = re.compile(
-    r"""style\s*=|<style|<script(?![^>]*\bsrc=)[^>]*>|\son[a-z]+\s*=|javascript:""",
+    r"""style\s*=|<style|<script(?![^>]*\b(?:src=|type="application/json"))[^>]*>"""
+    r"""|\son[a-z]+\s*=|javascript:""",
     re.IGNORECASE,
 )
 
