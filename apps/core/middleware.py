@@ -82,5 +82,5 @@ class PermissionsPolicyMiddleware:
             for feature, origins in settings.PERMISSIONS_POLICY.items()
         )
         if header:
-            response.headers.setdefault("Permissions-Policy", header)
+            response.setdefault("Permissions-Policy", header)
         return response
