@@ -31,7 +31,7 @@ RUN SECRET_KEY=build-time-only-placeholder-never-used-to-sign-anything-at-runtim
     FIELD_ENCRYPTION_KEYS=YnVpbGQtdGltZS1vbmx5LW5vdC1hLXNlY3JldC1rZXk= \
     FIELD_HASH_KEY=build-time-only-placeholder-not-a-secret-hash-key \
     DATABASE_URL=postgres://build@127.0.0.1:5432/build \
-    REDIS_URL=redis://127.0.0.1:6379/0 \
+    REDIS_URL=redis://:build-time-only@127.0.0.1:6379/0 \
     ALLOWED_HOSTS=localhost \
     sh -c "python manage.py compiletranslations \
         && python manage.py collectstatic --noinput -v 0"

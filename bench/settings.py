@@ -6,6 +6,8 @@ Only the environment differs from a deployment's `.env`, and only where a benchm
 - throwaway SECRET_KEY and field keys (production refuses the embedded defaults);
 - no redirect to HTTPS: the load speaks plain HTTP to gunicorn on the loopback (in
   production TLS ends at the reverse proxy, which sets X-Forwarded-Proto);
+- this machine's Redis has no password, so production's demand for one is switched
+  off (REDIS_REQUIRE_PASSWORD);
 - the client address from X-Real-IP, as `.env.example` sets it behind the proxy: the
   surge sends one address per farmer, so production's rate limits apply unchanged;
 - static files collected into bench/results/ (git-ignored);
@@ -23,6 +25,7 @@ for _key, _value in {
     "FIELD_HASH_KEY": "bench-only-hash-key-not-a-secret-at-all",
     "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
     "SECURE_SSL_REDIRECT": "false",
+    "REDIS_REQUIRE_PASSWORD": "false",
     "CLIENT_IP_HEADER": "HTTP_X_REAL_IP",
     "LOG_LEVEL": "WARNING",
 }.items():

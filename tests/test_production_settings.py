@@ -23,7 +23,7 @@ GOOD_ENV = {
     "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
     "FIELD_HASH_KEY": "hash-key-for-the-production-settings-test-0123456789",
     "DATABASE_URL": "postgres://yjsb@127.0.0.1:1/yjsb",
-    "REDIS_URL": "redis://127.0.0.1:1/0",
+    "REDIS_URL": "redis://:redis-password-for-the-test@127.0.0.1:1/0",
     "ALLOWED_HOSTS": "example.org",
 }
 
@@ -139,6 +139,65 @@ def test_refuses_sqlite():
 
 def test_refuses_missing_redis():
     assert_refused(setup(REDIS_URL=None), "Redis")
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"REDIS_URL": "redis://127.0.0.1:1/0"},
+        {"REDIS_URL": "rediss://127.0.0.1:1/0"},
+        {"REDIS_URL": "redis://yjsb@127.0.0.1:1/0"},  # a user name, no password
+        {"CELERY_BROKER_URL": "redis://127.0.0.1:1/1"},
+    ],
+    ids=["no-password", "tls-no-password", "user-only", "broker-no-password"],
+)
+def test_refuses_redis_without_a_password(overrides):
+    assert_refused(setup(**overrides), "must carry the Redis password")
+
+
+def settings_of(expression: str, **overrides: str | None) -> str:
+    result = run(
+        f"import django; django.setup(); from django.conf import settings; print({expression})",
+        **overrides,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_redis_over_tls_verifies_the_servers_certificate():
+    tls = {
+        "REDIS_URL": "rediss://:redis-password-for-the-test@redis.internal:6380/0",
+        "REDIS_TLS_CA_CERTS": "/tls/ca.crt",
+    }
+    expected = "{'ssl_cert_reqs': <VerifyMode.CERT_REQUIRED: 2>, 'ssl_ca_certs': '/tls/ca.crt'}"
+    assert settings_of("settings.CACHES['default']['OPTIONS']", **tls) == expected
+    assert settings_of("settings.CELERY_BROKER_USE_SSL", **tls) == expected
+    # redis-py takes these options: the cache's connections speak TLS, checking the
+    # server's certificate against the CA and its host name (nothing connects here).
+    connection = settings_of(
+        "(lambda c: (type(c).__name__, c.ca_certs, c.cert_reqs, c.check_hostname))("
+        "__import__('redis').ConnectionPool.from_url("
+        "settings.CACHES['default']['LOCATION'], **settings.CACHES['default']['OPTIONS']"
+        ").make_connection())",
+        **tls,
+    )
+    assert connection == "('SSLConnection', '/tls/ca.crt', <VerifyMode.CERT_REQUIRED: 2>, True)"
+    # Plain redis:// gets no TLS options (the plain connection would refuse them).
+    assert settings_of("settings.CACHES['default']['OPTIONS']") == "{}"
+    assert settings_of("hasattr(settings, 'CELERY_BROKER_USE_SSL')") == "False"
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"DATABASE_SSLMODE": "verify-full", "DATABASE_SSLROOTCERT": "/tls/ca.crt"},
+        {"DATABASE_URL": GOOD_ENV["DATABASE_URL"] + "?sslmode=verify-full&sslrootcert=/tls/ca.crt"},
+    ],
+    ids=["variables", "url-query"],
+)
+def test_postgresql_tls_options_reach_the_connection(overrides):
+    options = settings_of("settings.DATABASES['default']['OPTIONS']", **overrides)
+    assert options == "{'sslmode': 'verify-full', 'sslrootcert': '/tls/ca.crt'}"
 
 
 def test_deploy_check_passes_without_warnings():

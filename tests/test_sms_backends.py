@@ -5,6 +5,7 @@ Only the outside world is faked: the official SDKs run for real and their HTTP r
 tencentcloud.common.http.request.ProxyConnection for Tencent) are answered by `responses`.
 """
 
+import datetime as dt
 import io
 import json
 from urllib.parse import parse_qs, urlsplit
@@ -12,7 +13,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 import responses
+import time_machine
 from django.test import override_settings
+from responses import matchers
 
 from apps.notifications import backends
 from apps.notifications.backends import (
@@ -22,6 +25,8 @@ from apps.notifications.backends import (
     SmsError,
     TencentBackend,
 )
+from apps.notifications.models import Message
+from apps.notifications.services import OutgoingSms, messages_dispatch_pending, messages_enqueue
 from apps.notifications.templates_registry import get_template
 
 PHONE = "13800138000"
@@ -327,3 +332,281 @@ def test_tencent_gateway_error_is_transient(mocked):
     with pytest.raises(SmsError) as exc_info:
         tencent_send()
     assert exc_info.value.transient is True
+
+
+# --- A worker killed after the provider accepted the SMS -------------------------------
+#
+# The worker claimed the row ("sending"), the provider accepted the SMS, and the worker
+# died before writing "sent". Ten minutes later the sweep finds the row. The provider
+# knows the message by our row id (Aliyun's OutId, Tencent's SessionContext): asked
+# first, it decides between "sent" and sending again.
+
+CLAIMED = dt.datetime(2026, 11, 23, 9, 0, 5, tzinfo=dt.UTC)  # 17:00:05 in Beijing
+SWEEP = CLAIMED + dt.timedelta(minutes=11)
+
+
+def abandoned_message(claimed=CLAIMED) -> Message:
+    """A row a dead worker left in "sending", claimed at `claimed`."""
+    with time_machine.travel(claimed - dt.timedelta(seconds=5), tick=False):
+        (pk,) = messages_enqueue(
+            subject="declaration:1",
+            region_code="621102100201",
+            messages=[
+                OutgoingSms(template="applicant_receipt", recipient=PHONE, params=RECEIPT_PARAMS)
+            ],
+        )
+    Message.objects.filter(pk=pk).update(
+        status=Message.Status.SENDING, claimed_at=claimed, attempts=1
+    )
+    return Message.objects.get(pk=pk)
+
+
+def sweep(backend: str, at=SWEEP) -> None:
+    with (
+        override_settings(SMS_BACKEND=f"apps.notifications.backends.{backend}"),
+        time_machine.travel(at, tick=False),
+    ):
+        messages_dispatch_pending()  # tasks run eagerly in the tests
+
+
+def aliyun_action(action):
+    return [matchers.header_matcher({"x-acs-action": action})]
+
+
+def aliyun_details(*out_ids, total=None):
+    records = [
+        {
+            "OutId": out_id,
+            "PhoneNum": PHONE,
+            "SendStatus": 3,
+            "ErrCode": "DELIVERED",
+            "TemplateCode": "SMS_100001",
+            "Content": "【一键申报】…",
+            "SendDate": "2026-11-23 17:00:06",
+            "ReceiveDate": "2026-11-23 17:00:09",
+        }
+        for out_id in out_ids
+    ]
+    return {
+        "Code": "OK",
+        "Message": "OK",
+        "RequestId": "819BE656-D2E0-4858-8B21-B2E477085AAF",
+        "TotalCount": total if total is not None else len(records),
+        "SmsSendDetailDTOs": {"SmsSendDetailDTO": records},
+    }
+
+
+def aliyun_calls(mocked, action):
+    return [c for c in mocked.calls if c.request.headers["x-acs-action"] == action]
+
+
+@pytest.mark.django_db
+def test_aliyun_accepted_before_the_crash_is_marked_sent_not_sent_again(mocked):
+    message = abandoned_message()
+    mocked.post(
+        ALIYUN_URL,
+        match=aliyun_action("QuerySendDetails"),
+        json=aliyun_details(str(message.pk - 1), str(message.pk)),
+    )
+    mocked.post(ALIYUN_URL, match=aliyun_action("SendSms"), json={"Code": "OK", "BizId": "2^0"})
+
+    sweep("AliyunBackend")
+
+    assert aliyun_calls(mocked, "SendSms") == []
+    (query,) = aliyun_calls(mocked, "QuerySendDetails")
+    assert aliyun_query(query)["PhoneNumber"] == PHONE
+    assert aliyun_query(query)["SendDate"] == "20261123"  # Beijing date of the claim
+    message.refresh_from_db()
+    assert message.status == Message.Status.SENT
+    assert message.sent_at == CLAIMED and message.attempts == 1
+
+
+@pytest.mark.django_db
+def test_aliyun_without_a_record_the_message_is_sent_again_once(mocked):
+    message = abandoned_message()
+    # The phone's other messages of the day, not this one.
+    mocked.post(
+        ALIYUN_URL,
+        match=aliyun_action("QuerySendDetails"),
+        json=aliyun_details(str(message.pk - 1), str(message.pk + 1)),
+    )
+    mocked.post(ALIYUN_URL, match=aliyun_action("SendSms"), json={"Code": "OK", "BizId": "900^0"})
+
+    sweep("AliyunBackend")
+
+    (send,) = aliyun_calls(mocked, "SendSms")
+    assert aliyun_query(send)["OutId"] == str(message.pk)
+    message.refresh_from_db()
+    assert (message.status, message.provider_id, message.attempts) == (
+        Message.Status.SENT,
+        "900^0",
+        2,
+    )
+
+
+@pytest.mark.django_db
+def test_aliyun_a_claim_just_before_midnight_is_looked_up_on_both_days(mocked):
+    claimed = dt.datetime(2026, 11, 23, 15, 59, 55, tzinfo=dt.UTC)  # 23:59:55 in Beijing
+    message = abandoned_message(claimed)
+    mocked.post(
+        ALIYUN_URL,
+        match=[
+            *aliyun_action("QuerySendDetails"),
+            matchers.query_param_matcher({"SendDate": "20261123"}, strict_match=False),
+        ],
+        json=aliyun_details(),
+    )
+    mocked.post(
+        ALIYUN_URL,
+        match=[
+            *aliyun_action("QuerySendDetails"),
+            matchers.query_param_matcher({"SendDate": "20261124"}, strict_match=False),
+        ],
+        json=aliyun_details(str(message.pk)),
+    )
+    mocked.post(ALIYUN_URL, match=aliyun_action("SendSms"), json={"Code": "OK", "BizId": "2^0"})
+
+    sweep("AliyunBackend", at=claimed + dt.timedelta(minutes=11))
+
+    assert aliyun_calls(mocked, "SendSms") == []
+    message.refresh_from_db()
+    assert message.status == Message.Status.SENT
+
+
+@pytest.mark.django_db
+def test_aliyun_pages_through_a_busy_phones_records(mocked):
+    message = abandoned_message()
+    first_page = aliyun_details(*[str(message.pk + n) for n in range(1, 51)], total=51)
+    mocked.post(
+        ALIYUN_URL,
+        match=[
+            *aliyun_action("QuerySendDetails"),
+            matchers.query_param_matcher({"CurrentPage": "1"}, strict_match=False),
+        ],
+        json=first_page,
+    )
+    mocked.post(
+        ALIYUN_URL,
+        match=[
+            *aliyun_action("QuerySendDetails"),
+            matchers.query_param_matcher({"CurrentPage": "2"}, strict_match=False),
+        ],
+        json=aliyun_details(str(message.pk), total=51),
+    )
+    mocked.post(ALIYUN_URL, match=aliyun_action("SendSms"), json={"Code": "OK", "BizId": "2^0"})
+
+    sweep("AliyunBackend")
+
+    assert aliyun_calls(mocked, "SendSms") == []
+    message.refresh_from_db()
+    assert message.status == Message.Status.SENT
+
+
+@pytest.mark.django_db
+def test_aliyun_unreachable_the_row_waits_for_the_next_sweep(mocked):
+    message = abandoned_message()
+    mocked.post(
+        ALIYUN_URL,
+        match=aliyun_action("QuerySendDetails"),
+        status=503,
+        json={"Code": "ServiceUnavailable", "Message": "busy"},
+    )
+    mocked.post(ALIYUN_URL, match=aliyun_action("SendSms"), json={"Code": "OK", "BizId": "2^0"})
+
+    sweep("AliyunBackend")
+
+    assert aliyun_calls(mocked, "SendSms") == []
+    message.refresh_from_db()
+    assert message.status == Message.Status.SENDING
+
+
+def tencent_reports(*session_contexts):
+    return {
+        "Response": {
+            "PullSmsSendStatusSet": [
+                {
+                    "UserReceiveTime": 1795424409,
+                    "CountryCode": "86",
+                    "SubscriberNumber": PHONE,
+                    "PhoneNumber": f"+86{PHONE}",
+                    "SerialNo": f"5000:{context}",
+                    "ReportStatus": "SUCCESS",
+                    "Description": "DELIVRD",
+                    "SessionContext": context,
+                }
+                for context in session_contexts
+            ],
+            "RequestId": "c1d2e3f4-0000-4000-8000-000000000000",
+        }
+    }
+
+
+def tencent_action(action):
+    return [matchers.header_matcher({"X-TC-Action": action})]
+
+
+def tencent_calls(mocked, action):
+    return [c for c in mocked.calls if c.request.headers["X-TC-Action"] == action]
+
+
+@pytest.mark.django_db
+def test_tencent_accepted_before_the_crash_is_marked_sent_not_sent_again(mocked):
+    message = abandoned_message()
+    mocked.post(
+        TENCENT_URL,
+        match=tencent_action("PullSmsSendStatusByPhoneNumber"),
+        json=tencent_reports(str(message.pk - 1), str(message.pk)),
+    )
+    mocked.post(TENCENT_URL, match=tencent_action("SendSms"), json=tencent_ok())
+
+    sweep("TencentBackend")
+
+    assert tencent_calls(mocked, "SendSms") == []
+    (pull,) = tencent_calls(mocked, "PullSmsSendStatusByPhoneNumber")
+    body = json.loads(pull.request.body)
+    assert body["PhoneNumber"] == f"+86{PHONE}"
+    assert body["SmsSdkAppId"] == "1400000001"
+    assert body["BeginTime"] == int(CLAIMED.timestamp())
+    message.refresh_from_db()
+    assert (message.status, message.provider_id) == (Message.Status.SENT, f"5000:{message.pk}")
+
+
+@pytest.mark.django_db
+def test_tencent_without_a_record_the_message_is_sent_again_once(mocked):
+    message = abandoned_message()
+    mocked.post(
+        TENCENT_URL,
+        match=tencent_action("PullSmsSendStatusByPhoneNumber"),
+        json=tencent_reports(str(message.pk - 1), str(message.pk + 1)),
+    )
+    mocked.post(TENCENT_URL, match=tencent_action("SendSms"), json=tencent_ok())
+
+    sweep("TencentBackend")
+
+    (send,) = tencent_calls(mocked, "SendSms")
+    assert json.loads(send.request.body)["SessionContext"] == str(message.pk)
+    message.refresh_from_db()
+    assert message.status == Message.Status.SENT
+    assert message.provider_id == "5000:1045710669157053657849499619"
+
+
+@pytest.mark.django_db
+def test_tencent_refusing_the_lookup_sends_again_rather_than_lose_the_message(mocked):
+    message = abandoned_message()
+    mocked.post(
+        TENCENT_URL,
+        match=tencent_action("PullSmsSendStatusByPhoneNumber"),
+        json={
+            "Response": {
+                "Error": {"Code": "UnauthorizedOperation.RequestPermissionDeny", "Message": "no"},
+                "RequestId": "d1d2e3f4-0000-4000-8000-000000000000",
+            }
+        },
+    )
+    mocked.post(TENCENT_URL, match=tencent_action("SendSms"), json=tencent_ok())
+
+    sweep("TencentBackend")
+
+    assert len(tencent_calls(mocked, "SendSms")) == 1
+    message.refresh_from_db()
+    assert message.status == Message.Status.SENT

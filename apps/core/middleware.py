@@ -62,3 +62,25 @@ class RequestSizeLimitMiddleware:
             # The API view answers a slightly-too-big batch itself, in JSON.
             return settings.FEED_API_MAX_BYTES + self.MULTIPART_OVERHEAD
         return self.STAFF_MAX_BYTES
+
+
+class PermissionsPolicyMiddleware:
+    """Send the Permissions-Policy header (settings.PERMISSIONS_POLICY) on every response.
+
+    The setting maps a feature to its allowed origins: [] turns it off, ["self"] allows
+    this site only, e.g. {"camera": [], "publickey-credentials-get": ["self"]} gives
+    `camera=(), publickey-credentials-get=(self)`.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        header = ", ".join(
+            f"{feature}=({' '.join(origins)})"
+            for feature, origins in settings.PERMISSIONS_POLICY.items()
+        )
+        if header:
+            response.setdefault("Permissions-Policy", header)
+        return response

@@ -4,11 +4,14 @@ A backend sends one templated message to one mainland mobile number and returns 
 provider's message id, or raises SmsError saying whether trying again may help.
 """
 
+import datetime as dt
 import json
 import logging
 import sys
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from apps.core.identity import mask_mobile
@@ -29,6 +32,17 @@ class BaseBackend:
         self, *, phone: str, template: SmsTemplate, params: dict[str, str], reference: str
     ) -> str:
         raise NotImplementedError
+
+    def find_sent(self, *, phone: str, reference: str, since: dt.datetime) -> str | None:
+        """The provider's id of a message it accepted for `phone` with our `reference`
+        at or after `since` ("" if the provider does not say it), or None if it has no
+        record of one.
+
+        Asked before a message whose worker died mid-send is sent again. Raises
+        SmsError when the provider cannot be asked. A backend that keeps no record
+        answers None, so the message is sent again.
+        """
+        return None
 
 
 class ConsoleBackend(BaseBackend):
@@ -57,6 +71,10 @@ class LocmemBackend(BaseBackend):
             }
         )
         return f"locmem-{reference}"
+
+    def find_sent(self, *, phone, reference, since):
+        sent = any(m["phone"] == phone and m["reference"] == reference for m in outbox)
+        return f"locmem-{reference}" if sent else None
 
 
 # Provider error codes where a later attempt can succeed (throttling, provider trouble).
@@ -97,7 +115,6 @@ class AliyunBackend(BaseBackend):
 
     def send(self, *, phone, template, params, reference):
         from alibabacloud_dysmsapi20170525.models import SendSmsRequest
-        from darabonba.exceptions import DaraException
 
         request = SendSmsRequest(
             phone_numbers=phone,
@@ -108,8 +125,58 @@ class AliyunBackend(BaseBackend):
             ),
             out_id=reference,
         )
+        body = self._call(self.client.send_sms, request)
+        return body.biz_id
+
+    # Aliyun keeps send records by China Standard Time date, for 30 days.
+    PROVIDER_TZ = ZoneInfo("Asia/Shanghai")
+    PAGE_SIZE = 50  # the API's maximum
+    # A send is over within the SDK's timeouts (15 s): its record is dated the day of
+    # the claim, or the next day when the claim was just before midnight.
+    SEND_WINDOW = dt.timedelta(minutes=1)
+
+    def find_sent(self, *, phone, reference, since):
+        """Looks up the day's send records of `phone` (QuerySendDetails) for our OutId."""
+        from alibabacloud_dysmsapi20170525.models import QuerySendDetailsRequest
+
+        days = sorted(
+            {
+                (since + offset).astimezone(self.PROVIDER_TZ).strftime("%Y%m%d")
+                for offset in (dt.timedelta(0), self.SEND_WINDOW)
+            }
+        )
+        for day in days:
+            page = 1
+            while True:
+                body = self._call(
+                    self.client.query_send_details,
+                    QuerySendDetailsRequest(
+                        phone_number=phone,
+                        send_date=day,
+                        page_size=self.PAGE_SIZE,
+                        current_page=page,
+                    ),
+                )
+                records = (
+                    body.sms_send_detail_dtos and body.sms_send_detail_dtos.sms_send_detail_dto
+                ) or []
+                for record in records:
+                    if record.out_id == reference:
+                        return ""  # QuerySendDetails does not return the BizId
+                if len(records) < self.PAGE_SIZE or page * self.PAGE_SIZE >= int(
+                    body.total_count or 0
+                ):
+                    break
+                page += 1
+        return None
+
+    @staticmethod
+    def _call(method, request):
+        """Calls the API; returns the response body or raises SmsError."""
+        from darabonba.exceptions import DaraException
+
         try:
-            response = self.client.send_sms(request)
+            response = method(request)
         except DaraException as exc:
             code = getattr(exc, "code", "") or ""
             # The SDK raises ServerException for HTTP 5xx: trouble at the provider.
@@ -125,7 +192,7 @@ class AliyunBackend(BaseBackend):
             raise SmsError(
                 f"aliyun {body.code}: {body.message}", transient=body.code in ALIYUN_TRANSIENT
             )
-        return body.biz_id
+        return body
 
 
 class TencentBackend(BaseBackend):
@@ -145,9 +212,6 @@ class TencentBackend(BaseBackend):
         )
 
     def send(self, *, phone, template, params, reference):
-        from tencentcloud.common.exception.tencent_cloud_sdk_exception import (
-            TencentCloudSDKException,
-        )
         from tencentcloud.sms.v20210111 import models
 
         request = models.SendSmsRequest()
@@ -157,8 +221,53 @@ class TencentBackend(BaseBackend):
         request.TemplateId = template.provider_code
         request.TemplateParamSet = [str(params.get(k, "")) for k in template.params]
         request.SessionContext = reference
+        response = self._call(self.client.SendSms, request)
+        status = response.SendStatusSet[0]
+        if status.Code != "Ok":
+            raise SmsError(
+                f"tencent {status.Code}: {status.Message}",
+                transient=status.Code in TENCENT_TRANSIENT,
+            )
+        return status.SerialNo
+
+    LIMIT = 100  # the API's maximum; its offset is fixed at 0
+    # Status reports are kept for 7 days.
+    KEPT = dt.timedelta(days=7)
+
+    def find_sent(self, *, phone, reference, since):
+        """Looks up the delivery reports of `phone` since `since`
+        (PullSmsSendStatusByPhoneNumber) for our SessionContext.
+
+        Tencent has a record once the carrier has reported on the message, which takes
+        seconds unless the phone is off; the reports carry the SessionContext only
+        once Tencent has enabled that for the account (ask Tencent's SMS support).
+        Without it, nothing matches and the message is sent again, as before.
+        """
+        from tencentcloud.sms.v20210111 import models
+
+        now = timezone.now()
+        request = models.PullSmsSendStatusByPhoneNumberRequest()
+        request.PhoneNumber = f"+86{phone}"
+        request.SmsSdkAppId = settings.TENCENT_SMS_SDK_APP_ID
+        request.BeginTime = int(max(since, now - self.KEPT).timestamp())
+        request.EndTime = int(now.timestamp())
+        request.Offset = 0
+        request.Limit = self.LIMIT
+        response = self._call(self.client.PullSmsSendStatusByPhoneNumber, request)
+        for report in response.PullSmsSendStatusSet or []:
+            if report.SessionContext == reference:
+                return report.SerialNo or ""
+        return None
+
+    @staticmethod
+    def _call(method, request):
+        """Calls the API; returns the response or raises SmsError."""
+        from tencentcloud.common.exception.tencent_cloud_sdk_exception import (
+            TencentCloudSDKException,
+        )
+
         try:
-            response = self.client.SendSms(request)
+            return method(request)
         except TencentCloudSDKException as exc:
             code = exc.code or ""
             raise SmsError(
@@ -167,13 +276,6 @@ class TencentBackend(BaseBackend):
                 or code.startswith("ClientNetworkError")
                 or not code,
             ) from None
-        status = response.SendStatusSet[0]
-        if status.Code != "Ok":
-            raise SmsError(
-                f"tencent {status.Code}: {status.Message}",
-                transient=status.Code in TENCENT_TRANSIENT,
-            )
-        return status.SerialNo
 
 
 _backend = None

@@ -202,7 +202,7 @@ def messages_dispatch(*, message_ids: list[int]) -> bool:
 
 
 def messages_dispatch_pending(*, limit: int = 1000, batch: int = 100) -> int:
-    """The sweep: release rows stuck in "sending", then dispatch what is overdue.
+    """The sweep: settle rows stuck in "sending", then dispatch what is overdue.
 
     A row is overdue once it has been due for the grace period (long enough for the
     after-commit dispatch to have been handled) and was not dispatched by an earlier
@@ -211,9 +211,7 @@ def messages_dispatch_pending(*, limit: int = 1000, batch: int = 100) -> int:
     """
     now = timezone.now()
     messages_release_held(now)
-    Message.objects.filter(
-        status=Message.Status.SENDING, claimed_at__lt=now - SENDING_TIMEOUT
-    ).update(status=Message.Status.PENDING)
+    messages_settle_abandoned(now=now)
     grace = dt.timedelta(seconds=settings.OUTBOX_DISPATCH_GRACE_SECONDS)
     ids = list(
         Message.objects.due_for_dispatch(
@@ -228,6 +226,49 @@ def messages_dispatch_pending(*, limit: int = 1000, batch: int = 100) -> int:
             Message.objects.filter(pk__in=ids[start:], dispatched_at=now).update(dispatched_at=None)
             return start
     return len(ids)
+
+
+def messages_settle_abandoned(*, now: dt.datetime, limit: int = 50) -> None:
+    """Settle rows a dead worker left in "sending": sent if the provider has them, else
+    pending again.
+
+    The worker may have died after the provider accepted the SMS: sending it again
+    would reach the recipient twice. Every SMS carries its row's id (Aliyun's OutId,
+    Tencent's SessionContext), so the provider's records tell. When the provider
+    cannot be asked for now, the row waits for the next sweep; when it refuses to
+    answer (no permission), the SMS is sent again: a duplicate beats a lost notice.
+    """
+    backend = get_backend()
+    abandoned = Message.objects.filter(
+        status=Message.Status.SENDING, claimed_at__lt=now - SENDING_TIMEOUT
+    ).order_by("claimed_at")[:limit]
+    for message in abandoned:
+        try:
+            provider_id = backend.find_sent(
+                phone=message.recipient, reference=str(message.pk), since=message.claimed_at
+            )
+        except SmsError as exc:
+            logger.warning(
+                "outbox: cannot ask the provider about message %s: %s",
+                message.pk,
+                mask_text(str(exc)),
+            )
+            if exc.transient:
+                continue
+            provider_id = None
+        # Conditional, like the claim: a concurrent sweep settles each row once.
+        row = Message.objects.filter(
+            pk=message.pk, status=Message.Status.SENDING, claimed_at=message.claimed_at
+        )
+        if provider_id is None:
+            row.update(status=Message.Status.PENDING)
+        else:
+            row.update(
+                status=Message.Status.SENT,
+                provider_id=provider_id[:128],
+                sent_at=message.claimed_at,
+                last_error="",
+            )
 
 
 def _backoff(attempts: int) -> dt.timedelta:

@@ -5,6 +5,7 @@ project runs on its *embedded default*: SQLite, Celery tasks executed in-process
 SMS printed to the console, so a fresh machine needs nothing but Python.
 """
 
+import ssl
 from pathlib import Path
 
 import environ
@@ -35,6 +36,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_fsm",
     "pgtrigger",
+    "csp",
     "apps.core",
     "apps.audit",
     "apps.accounts",
@@ -50,6 +52,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "apps.core.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.core.middleware.RequestSizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -84,6 +88,14 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # TLS to PostgreSQL: libpq's options, from DATABASE_URL's query
+    # (?sslmode=verify-full&sslrootcert=/tls/ca.crt) or from these variables, e.g.
+    # DATABASE_SSLMODE=verify-full (encrypted, certificate and host name checked)
+    # and DATABASE_SSLROOTCERT=/tls/ca.crt; DATABASE_SSLCERT/SSLKEY for a client
+    # certificate.
+    for _option in ("sslmode", "sslrootcert", "sslcert", "sslkey"):
+        if _value := env.str(f"DATABASE_{_option.upper()}", default=""):
+            DATABASES["default"].setdefault("OPTIONS", {})[_option] = _value
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -130,7 +142,24 @@ FEED_UPLOAD_MAX_BYTES = env.int("FEED_UPLOAD_MAX_BYTES", default=100 * 1024 * 10
 FEED_API_MAX_BYTES = env.int("FEED_API_MAX_BYTES", default=10 * 1024 * 1024)
 
 # --- Redis: cache (rate limits) and Celery broker -----------------------------------
+# redis://:password@host:6379/0, or rediss://:password@host:6380/0 for TLS (production
+# refuses a URL without a password). Over TLS the server's certificate is verified
+# against REDIS_TLS_CA_CERTS (the system's CAs if empty), host name included; with
+# REDIS_TLS_CERTFILE/KEYFILE this client shows its own certificate (mutual TLS).
 REDIS_URL = env.str("REDIS_URL", default="")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
+REDIS_TLS_OPTIONS = {
+    "ssl_cert_reqs": ssl.CERT_REQUIRED,
+    **{
+        option: value
+        for option, value in {
+            "ssl_ca_certs": env.str("REDIS_TLS_CA_CERTS", default=""),
+            "ssl_certfile": env.str("REDIS_TLS_CERTFILE", default=""),
+            "ssl_keyfile": env.str("REDIS_TLS_KEYFILE", default=""),
+        }.items()
+        if value
+    },
+}
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -138,12 +167,14 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "yjsb",
             "TIMEOUT": 300,
+            "OPTIONS": REDIS_TLS_OPTIONS if REDIS_URL.startswith("rediss://") else {},
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
+if CELERY_BROKER_URL.startswith("rediss://"):
+    CELERY_BROKER_USE_SSL = REDIS_TLS_OPTIONS
 CELERY_TASK_IGNORE_RESULT = True
 # Embedded default: no broker, so tasks run in the web process.
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_URL)
@@ -247,6 +278,46 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 # Django's defaults already deny framing, send nosniff and a same-origin referrer policy,
 # and keep the session cookie from scripts.
 SESSION_COOKIE_AGE = 8 * 3600
+# Content-Security-Policy (django-csp) on every page, the admin's included: scripts,
+# styles, images and form posts from this site only, no inline script or style at all
+# (templates link static files), no plugins, never framed. An injected <script> or
+# style="" does not run.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        # QR codes are inline <svg> elements, photos of documents come from a staff view.
+        "img-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    },
+}
+# Permissions-Policy (apps.core.middleware): browser features no page uses are off.
+# WebAuthn security keys stay allowed for this site's own sign-in pages.
+PERMISSIONS_POLICY = {
+    "accelerometer": [],
+    "autoplay": [],
+    "bluetooth": [],
+    "camera": [],
+    "display-capture": [],
+    "geolocation": [],
+    "gyroscope": [],
+    "hid": [],
+    "magnetometer": [],
+    "microphone": [],
+    "midi": [],
+    "payment": [],
+    "serial": [],
+    "usb": [],
+    "xr-spatial-tracking": [],
+    "publickey-credentials-create": ["self"],
+    "publickey-credentials-get": ["self"],
+}
 CSRF_FAILURE_VIEW = "apps.core.views.csrf_failure"
 
 # --- Audit ---------------------------------------------------------------------------

@@ -1,7 +1,10 @@
 """Production: PostgreSQL, Redis, gunicorn, Celery worker and beat.
 
-Refuses to start with DEBUG on, a default SECRET_KEY or default field keys.
+Refuses to start with DEBUG on, a default SECRET_KEY or default field keys, or a Redis
+without a password.
 """
+
+from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
@@ -10,6 +13,7 @@ from apps.core.crypto import CIPHERS, HASHES
 
 from .base import *  # noqa: F403
 from .base import (
+    CELERY_BROKER_URL,
     DATABASES,
     DEBUG,
     FIELD_CIPHER,
@@ -50,6 +54,16 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("Production runs on PostgreSQL: set DATABASE_URL.")
 if not REDIS_URL:
     raise ImproperlyConfigured("Production needs Redis: set REDIS_URL.")
+# Redis holds the broker's task queue and the rate-limit counters: anyone who can reach
+# it unauthenticated could read or forge tasks. Only a machine whose Redis listens on
+# the loopback alone (the benchmarks) may switch this off.
+if env.bool("REDIS_REQUIRE_PASSWORD", default=True):
+    for _name, _url in (("REDIS_URL", REDIS_URL), ("CELERY_BROKER_URL", CELERY_BROKER_URL)):
+        if not urlsplit(_url).password:
+            raise ImproperlyConfigured(
+                f"{_name} must carry the Redis password: redis://:password@host:6379/0 "
+                "(rediss:// for TLS)."
+            )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 STORAGES = {
