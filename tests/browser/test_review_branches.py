@@ -115,6 +115,26 @@ def look_up_status(page, live_server, declaration, phone: str) -> None:
     assert page.locator("main dl.status").count() == 1, "the status look-up found nothing"
 
 
+def act_from_status(page, action: str, reason: str, phone: str, shot_name=None) -> None:
+    """On the status page: ask for the SMS code for `action`, then give it with the reason."""
+    from apps.notifications import backends
+
+    code_form = f"form[action='{reverse('public:status_code', args=[action])}']"
+    assert page.locator(code_form).count() == 1, f"no {action} on the status page"
+    open_details(page, code_form)
+    backends.outbox.clear()
+    press(page, f"{code_form} button[type=submit]")
+    (sms,) = [m for m in backends.outbox if m["template"] == "applicant_action_code"]
+    assert sms["phone"] == phone
+    act = f"form[action='{reverse('public:status_act', args=[action])}']"
+    page.fill(f"{act} input[name=code]", sms["params"]["code"])
+    page.fill(f"{act} textarea[name=reason]", reason)
+    assert_no_horizontal_overflow(page)
+    if shot_name:
+        shot_name(page)
+    press(page, f"{act} button[type=submit]")
+
+
 def complete_to_enrolment(declaration, grid, township, county):
     """From "accepted" to enrolment through the services (the main walk has the pages)."""
     today = timezone.localdate()
@@ -179,13 +199,13 @@ def test_village_rejects_the_applicant_appeals_and_the_township_reopens(
     page.context.clear_cookies()
     look_up_status(page, live_server, case, APPLICANT_PHONE)
     assert reject_reason in page.content(), "the status page does not show the reason"
-    appeal_form = f"form[action='{reverse('public:status_act', args=['appeal'])}']"
-    assert page.locator(appeal_form).count() == 1, "no appeal on the status page"
-    open_details(page, appeal_form)
-    page.fill(f"{appeal_form} textarea[name=reason]", appeal_reason)
-    assert_no_horizontal_overflow(page)
-    shot(page, output_dir, "1-03-applicant-appeal-form")
-    press(page, f"{appeal_form} button[type=submit]")
+    act_from_status(
+        page,
+        "appeal",
+        appeal_reason,
+        APPLICANT_PHONE,
+        lambda p: shot(p, output_dir, "1-03-applicant-appeal-form"),
+    )
     appeal = Appeal.objects.get(declaration=case)
     assert (appeal.channel, appeal.level, appeal.reason, appeal.outcome) == (
         AppealChannel.ONLINE,
@@ -200,7 +220,7 @@ def test_village_rejects_the_applicant_appeals_and_the_township_reopens(
 
     # Looked up again, the appeal is shown as pending and cannot be sent twice.
     look_up_status(page, live_server, case, APPLICANT_PHONE)
-    assert page.locator(appeal_form).count() == 0
+    assert page.locator("form[action*='/status/appeal/']").count() == 0
     assert page.locator("main p.notice").count() == 1
 
     # The rejecting grid worker may not decide (nor is the village the level above).
@@ -459,13 +479,13 @@ def test_the_applicant_withdraws_from_the_status_page(
 ):
     page = phone_page
     look_up_status(page, live_server, case, APPLICANT_PHONE)
-    withdraw_form = f"form[action='{reverse('public:status_act', args=['withdraw'])}']"
-    assert page.locator(withdraw_form).count() == 1, "no withdrawal on the status page"
-    open_details(page, withdraw_form)
-    page.fill(f"{withdraw_form} textarea[name=reason]", "家里情况好转了，不需要了。")
-    assert_no_horizontal_overflow(page)
-    shot(page, output_dir, "4-01-applicant-withdraw-form")
-    press(page, f"{withdraw_form} button[type=submit]")
+    act_from_status(
+        page,
+        "withdraw",
+        "家里情况好转了，不需要了。",
+        APPLICANT_PHONE,
+        lambda p: shot(p, output_dir, "4-01-applicant-withdraw-form"),
+    )
     assert state_of(case) == State.WITHDRAWN
     last = case.transitions.order_by("-pk").first()
     assert (last.actor, last.actor_label, last.reason) == (
@@ -478,7 +498,7 @@ def test_the_applicant_withdraws_from_the_status_page(
 
     # Looked up again: withdrawn, and nothing more to do.
     look_up_status(page, live_server, case, APPLICANT_PHONE)
-    assert page.locator(withdraw_form).count() == 0
+    assert page.locator("form[action*='/status/withdraw/']").count() == 0
     assert page.locator("form[action*='/status/appeal/']").count() == 0
     shot(page, output_dir, "4-03-applicant-status-withdrawn")
 
