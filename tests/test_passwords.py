@@ -51,6 +51,10 @@ def test_a_village_word_and_a_year_is_refused(client, grid_wogou):
     assert grid_wogou.check_password(OLD)
 
 
+def test_nongcun2026_is_not_a_password(grid_wogou):
+    assert messages_for("nongcun2026", grid_wogou)
+
+
 @pytest.mark.parametrize(
     ("password", "message"),
     [

@@ -4,6 +4,7 @@ factor, the session's limits, and returning to the page after signing in again.
 Real PostgreSQL (the lockout counts in axes' table); the clock moves with time_machine."""
 
 import datetime as dt
+import re
 
 import pytest
 import time_machine
@@ -306,3 +307,16 @@ def test_signing_in_again_returns_to_the_page(client, grid_wogou):
 def test_signing_in_never_goes_to_another_site(client, grid_wogou):
     response = sign_in(client, "grid-wogou", next="https://evil.example/staff/")
     assert response["Location"] == reverse("staff_start")
+
+
+@override_settings(DEMO_MODE=False)
+def test_security_keys_are_offered_by_static_scripts_only(client, grid_wogou):
+    """WebAuthn's scripts come as files (a CSP without inline script can follow); the
+    configuration travels as JSON data, which is not run."""
+    client.force_login(grid_wogou)
+    page = client.get(reverse("accounts:enrol")).content.decode()
+    assert 'id="passkey-register-button"' in page
+    assert 'src="/static/django_otp_webauthn/otp_webauthn_register.js"' in page
+    scripts = re.findall(r"<script([^>]*)>", page)
+    assert scripts
+    assert all("src=" in attrs or 'type="application/json"' in attrs for attrs in scripts)

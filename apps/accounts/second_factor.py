@@ -12,6 +12,7 @@ from django_otp import devices_for_user
 from django_otp import verify_token as otp_verify_token
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from apps.audit.models import Action
 from apps.audit.services import record
@@ -38,6 +39,10 @@ def satisfied(user) -> bool:
 def sign_in_devices(user) -> list:
     """The confirmed authenticators and security keys; backup codes alone are not one."""
     return [d for d in devices_for_user(user) if not isinstance(d, StaticDevice)]
+
+
+def has_security_key(user) -> bool:
+    return WebAuthnCredential.objects.filter(user=user, confirmed=True).exists()
 
 
 def backup_device(user) -> StaticDevice | None:

@@ -56,7 +56,11 @@ def verify(request):
     return render(
         request,
         "registration/second_factor_verify.html",
-        {"form": form, "next": next_url(request)},
+        {
+            "form": form,
+            "next": next_url(request),
+            "security_key": second_factor.has_security_key(user),
+        },
         status=400 if form.errors else 200,
     )
 
