@@ -20,7 +20,7 @@ from apps.accounts.models import User
 from apps.audit.models import Action, AuditEntry
 from apps.regions.models import Role
 
-from .conftest import PROVINCE, make_staff
+from .conftest import ANDING, PROVINCE, make_staff
 
 PASSWORD = "pw-for-tests-only"
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
@@ -112,9 +112,7 @@ def test_the_security_administrator_lists_and_lifts_a_lock(
 
 @pytest.mark.parametrize("role", [Role.SYSTEM_ADMIN, Role.AUDIT_ADMIN, Role.COUNTY])
 def test_only_the_security_administrator_sees_the_locks(client, regions, role):
-    user = make_staff(
-        "other-admin", regions[PROVINCE if role != Role.COUNTY else "621102000000"], role
-    )
+    user = make_staff("other-admin", regions[ANDING if role == Role.COUNTY else PROVINCE], role)
     client.force_login(user)
     assert client.get(reverse("security:locks")).status_code == 403
     assert (
@@ -253,6 +251,35 @@ def test_replacing_the_authenticator_removes_the_codes_and_asks_for_a_new_one(cl
     assert not StaticDevice.objects.filter(user=grid_wogou).exists()
     assert AuditEntry.objects.filter(action=Action.SECOND_FACTOR, detail__change="remove")
     assert client.get(reverse("staff:home"))["Location"].startswith(reverse("accounts:enrol"))
+
+
+@override_settings(DEMO_MODE=False)
+def test_the_password_alone_changes_nothing(client, grid_wogou):
+    """Signed in with the password but not the code: the authenticator, the backup codes
+    and the password stay as they are."""
+    device = TOTPDevice.objects.create(user=grid_wogou, name="authenticator", confirmed=True)
+    sign_in(client, "grid-wogou")
+    for name in ("accounts:remove_authenticator", "accounts:backup_codes"):
+        response = client.post(reverse(name))
+        assert response["Location"].startswith(reverse("accounts:verify"))
+    response = client.post(
+        reverse("accounts:password_change"),
+        {
+            "old_password": PASSWORD,
+            "new_password1": "Stolen-pass-99",
+            "new_password2": "Stolen-pass-99",
+        },
+    )
+    assert response["Location"].startswith(reverse("accounts:verify"))
+    assert client.get(reverse("accounts:security"))["Location"].startswith(
+        reverse("accounts:verify")
+    )
+    # Enrolling another authenticator needs the first one.
+    assert client.get(reverse("accounts:enrol"))["Location"].startswith(reverse("accounts:verify"))
+    assert TOTPDevice.objects.filter(pk=device.pk).exists()
+    grid_wogou.refresh_from_db()
+    assert grid_wogou.check_password(PASSWORD)
+    assert not AuditEntry.objects.filter(action=Action.SECOND_FACTOR).exists()
 
 
 def test_demo_mode_skips_the_second_factor_and_the_password_change(client, grid_wogou):

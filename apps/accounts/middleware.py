@@ -18,10 +18,13 @@ SEEN_AT = "seen_at"
 # The last-seen time is written at most this often (seconds), not on every request.
 SEEN_RESOLUTION = 60
 
-# Pages a signed-in user reaches before the second factor and the password change:
-# signing in and out, the pages of those steps, and the security-key endpoints.
-OPEN_URL_NAMES = {"login", "logout", "healthz"}
-OPEN_NAMESPACES = {"accounts", "otp_webauthn"}
+# Pages a signed-in user reaches before the second factor: signing in and out, the
+# second factor's own pages and the security-key endpoints (django-otp-webauthn refuses
+# to add a key for a user with a device who has not verified it).
+OPEN_VIEWS = {"login", "logout", "healthz", "accounts:verify", "accounts:enrol"}
+OPEN_NAMESPACE = "otp_webauthn"
+# ...and, once verified, before changing an expired password.
+CHANGE_PASSWORD_VIEW = "accounts:password_change"  # noqa: S105 (a view name)
 
 
 def stamp_sign_in(request) -> None:
@@ -65,13 +68,13 @@ class SignInPolicyMiddleware:
         match = request.resolver_match
         if not user.is_authenticated or match is None:
             return None
-        if match.url_name in OPEN_URL_NAMES or OPEN_NAMESPACES & set(match.namespaces):
+        if match.view_name in OPEN_VIEWS or OPEN_NAMESPACE in match.namespaces:
             return None
         if second_factor.required(user):
             if not second_factor.sign_in_devices(user):
                 return redirect(with_next("accounts:enrol", request))
             if not second_factor.is_verified(user):
                 return redirect(with_next("accounts:verify", request))
-            if user.password_expired():
-                return redirect(with_next("accounts:password_change", request))
+            if match.view_name != CHANGE_PASSWORD_VIEW and user.password_expired():
+                return redirect(with_next(CHANGE_PASSWORD_VIEW, request))
         return None
