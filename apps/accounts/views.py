@@ -1,6 +1,7 @@
 """Signing in: the second factor's pages and the password change."""
 
 from axes.handlers.proxy import AxesProxyHandler
+from axes.helpers import get_lockout_response
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
@@ -66,8 +67,6 @@ def verify(request):
 
 
 def locked_out(request, credentials):
-    from axes.helpers import get_lockout_response
-
     logout(request)
     return get_lockout_response(request, credentials=credentials)
 
