@@ -4,6 +4,7 @@ factor, the session's limits, and returning to the page after signing in again.
 Real PostgreSQL (the lockout counts in axes' table); the clock moves with time_machine."""
 
 import datetime as dt
+import json
 import re
 
 import pytest
@@ -347,3 +348,9 @@ def test_security_keys_are_offered_by_static_scripts_only(client, grid_wogou):
     scripts = re.findall(r"<script([^>]*)>", page)
     assert scripts
     assert all("src=" in attrs or 'type="application/json"' in attrs for attrs in scripts)
+
+
+def test_the_security_key_scripts_speak_chinese(client):
+    catalog = client.get(reverse("otp_webauthn:js-i18n-catalog")).content.decode()
+    # The catalog is JSON, its Chinese written as \u escapes.
+    assert json.dumps("添加安全密钥") in catalog and json.dumps("验证成功！") in catalog
