@@ -150,7 +150,6 @@ def test_the_admin_needs_the_second_factor_even_for_a_superuser(client, db):
 
 def test_the_admin_site_refuses_an_unverified_session(rf, db, settings):
     from django.contrib import admin
-    from django.contrib.auth.models import AnonymousUser  # noqa: F401
     from django_otp.middleware import OTPMiddleware
 
     root = User.objects.create_superuser("root", password=PASSWORD)
