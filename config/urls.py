@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
+from django.views.generic import RedirectView
 
 from apps.core.views import healthz
 from apps.supervision.views import staff_start
@@ -22,6 +23,11 @@ urlpatterns = [
     path("supervision/", include("apps.supervision.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("apps.accounts.urls")),
+    path("accounts/webauthn/", include("django_otp_webauthn.urls")),
+    path("staff/security/", include("apps.regions.urls_security")),
+    # One sign-in page, with its lockout and second factor, for the admin too.
+    path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("staff/start/", staff_start, name="staff_start"),

@@ -210,3 +210,8 @@ def test_deploy_check_passes_without_warnings():
     assert "System check identified no issues" in output
     assert "WARNING" not in output
     assert "security." not in output
+
+
+@pytest.mark.parametrize("value", ["true", "1"])
+def test_refuses_demo_mode(value):
+    assert_refused(setup(DEMO_MODE=value), "DEMO_MODE must be off")

@@ -5,8 +5,11 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from apps.audit.models import Action
+from apps.audit.services import record
 from apps.core.identity import validate_mobile
 
+from .forms import AdminCreationForm, AdminPasswordResetForm
 from .models import User
 
 
@@ -50,6 +53,9 @@ class UserChangeForm(auth_forms.UserChangeForm):
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     form = UserChangeForm
+    # A password an administrator sets is changed by its user at the next sign-in.
+    add_form = AdminCreationForm
+    change_password_form = AdminPasswordResetForm
     list_display = ("username", "full_name", "mobile_masked", "is_staff", "is_active")
     search_fields = ("username", "full_name")
     fieldsets = (
@@ -69,3 +75,11 @@ class UserAdmin(BaseUserAdmin):
     @admin.display(description=_("mobile phone"))
     def mobile_masked(self, obj):
         return obj.mobile_masked
+
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            record(
+                Action.PASSWORD_CHANGE, request=request, target=f"accounts.user:{id}", reset=True
+            )
+        return response

@@ -5,6 +5,7 @@ project runs on its *embedded default*: SQLite, Celery tasks executed in-process
 SMS printed to the console, so a fresh machine needs nothing but Python.
 """
 
+import datetime as dt
 import ssl
 from pathlib import Path
 
@@ -28,7 +29,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 DEMO_MODE = env.bool("DEMO_MODE", default=False)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin site asks for a verified second factor (apps.accounts.admin_site).
+    "apps.accounts.apps.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -37,6 +39,12 @@ INSTALLED_APPS = [
     "django_fsm",
     "pgtrigger",
     "csp",
+    # Sign-in: lockout after repeated failures, and the second factor.
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "apps.core",
     "apps.audit",
     "apps.accounts",
@@ -62,7 +70,12 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    # Idle and absolute session limits, then the second factor and the password's age.
+    "apps.accounts.middleware.SignInPolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a sign-in refused for a lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -105,12 +118,24 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "staff_start"
 LOGOUT_REDIRECT_URL = "login"
 
-AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+# Axes refuses a sign-in while its user name or address is locked; it must come first.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
+
+# Passwords (等保 L3 身份鉴别): 10+ characters of three of the four classes, not the user
+# name, none of the last five, changed every PASSWORD_MAX_AGE_DAYS days.
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "apps.accounts.validators.ComplexityValidator",
+        "OPTIONS": {"min_length": 10, "min_classes": 3},
+    },
+    {"NAME": "apps.accounts.validators.UsernameValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "apps.accounts.validators.HistoryValidator", "OPTIONS": {"keep": 5}},
+]
+PASSWORD_MAX_AGE_DAYS = env.int("PASSWORD_MAX_AGE_DAYS", default=90)
 
 # --- Language and time -------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -277,7 +302,12 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 # --- Security ------------------------------------------------------------------------
 # Django's defaults already deny framing, send nosniff and a same-origin referrer policy,
 # and keep the session cookie from scripts.
-SESSION_COOKIE_AGE = 8 * 3600
+# A session ends after SESSION_IDLE_MINUTES without a request and SESSION_MAX_HOURS after
+# sign-in, whatever the activity; both are checked on the server
+# (apps.accounts.middleware), the cookie's age only matches the second.
+SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=30)
+SESSION_MAX_HOURS = env.int("SESSION_MAX_HOURS", default=12)
+SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 3600
 # Content-Security-Policy (django-csp) on every page, the admin's included: scripts,
 # styles, images and form posts from this site only, no inline script or style at all
 # (templates link static files), no plugins, never framed. An injected <script> or
@@ -319,6 +349,33 @@ PERMISSIONS_POLICY = {
     "publickey-credentials-get": ["self"],
 }
 CSRF_FAILURE_VIEW = "apps.core.views.csrf_failure"
+
+# --- Sign-in lockout (django-axes) ----------------------------------------------------
+# LOGIN_FAILURE_LIMIT failed sign-ins lock the user name, and separately the address, for
+# LOGIN_LOCKOUT_MINUTES (0: until a security administrator unlocks). A wrong second
+# factor counts as a failure too.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+_lockout_minutes = env.int("LOGIN_LOCKOUT_MINUTES", default=30)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=_lockout_minutes) if _lockout_minutes else None
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "apps.core.views.client_ip"
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_RESET_ON_SUCCESS = True
+# Locks are listed and lifted on the security administrator's page, not in the admin.
+AXES_ENABLE_ADMIN = False
+# Nothing typed is kept with an attempt (a password typed into the user name field).
+AXES_SENSITIVE_PARAMETERS = ["username", "password", "ip_address"]
+
+# --- Second factor (django-otp, django-otp-webauthn) -----------------------------------
+# Every staff sign-in needs a TOTP code, a backup code or a security key, except for the
+# demo logins in demo mode.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="一键申报")
+OTP_WEBAUTHN_RP_ID = env.str("OTP_WEBAUTHN_RP_ID", default="localhost")
+OTP_WEBAUTHN_RP_NAME = env.str("OTP_WEBAUTHN_RP_NAME", default="一键申报")
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list(
+    "OTP_WEBAUTHN_ALLOWED_ORIGINS", default=["http://localhost:8000"]
+)
 
 # --- Audit ---------------------------------------------------------------------------
 # Days the audit log is kept; the purge refuses anything under 180.

@@ -28,6 +28,9 @@ from .base import (
     env,
 )
 
+# Demo mode lets the demo logins skip the second factor: never in production.
+if env.bool("DEMO_MODE", default=False):
+    raise ImproperlyConfigured("DEMO_MODE must be off in production.")
 DEMO_MODE = False
 
 if DEBUG:

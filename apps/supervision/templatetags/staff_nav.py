@@ -37,6 +37,7 @@ def staff_nav(user) -> dict:
         "roster": admin or bool(roles & set(IMPORT_ROLES)),
         "department": admin or bool(kinds),
         "civil_affairs": admin or any(FeedKind.ASSISTANCE in k for k in kinds),
+        "sign_in_locks": Role.SECURITY_ADMIN in roles,
     }
     user._staff_nav = nav
     return nav
