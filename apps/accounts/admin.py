@@ -47,9 +47,29 @@ class UserChangeForm(auth_forms.UserChangeForm):
         return user
 
 
-@admin.register(User)
-class UserAdmin(BaseUserAdmin):
+def password_set_by_administrator(user) -> None:
+    """Hook: a password set by an administrator (a new account, a reset) must be changed
+    by its owner at the next sign-in. The sign-in work adds the User flag that forces
+    it; set it here."""
+    if hasattr(user, "must_change_password"):
+        user.must_change_password = True
+        user.save(update_fields=["must_change_password"])
+
+
+class ResetPasswordForm(auth_forms.AdminPasswordChangeForm):
+    def save(self, commit=True):
+        user = super().save(commit=commit)
+        if commit:
+            password_set_by_administrator(user)
+        return user
+
+
+class AccountAdmin(BaseUserAdmin):
+    """The account pages. Registered by `apps.regions.admin`, which scopes them to the
+    subtree each system administrator manages."""
+
     form = UserChangeForm
+    change_password_form = ResetPasswordForm
     list_display = ("username", "full_name", "mobile_masked", "is_staff", "is_active")
     search_fields = ("username", "full_name")
     fieldsets = (
@@ -57,14 +77,13 @@ class UserAdmin(BaseUserAdmin):
         (_("Contact"), {"fields": ("full_name", "mobile")}),
     )
 
-    # Accounts span regions; only superusers (provincial administrators) manage them.
-    def has_module_permission(self, request):
-        return request.user.is_superuser
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            password_set_by_administrator(obj)
 
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    has_change_permission = has_add_permission = has_delete_permission = has_view_permission
+    def has_delete_permission(self, request, obj=None):
+        return False  # deactivated, never deleted: the audit log keeps who did what
 
     @admin.display(description=_("mobile phone"))
     def mobile_masked(self, obj):

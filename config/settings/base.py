@@ -58,6 +58,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Every request of a superuser is audited and alerted; it gives the audit log the
+    # request of signals (admin changes, role changes).
+    "apps.audit.middleware.AuditMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -89,6 +92,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+# Django's ModelBackend with the administrator roles (三权分立): an administrator has
+# the permissions of its duty and no other, whatever the account was given
+# (apps.regions.access).
+AUTHENTICATION_BACKENDS = ["apps.regions.access.RolePermissionBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "staff_start"
 LOGOUT_REDIRECT_URL = "login"
