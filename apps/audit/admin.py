@@ -14,6 +14,17 @@ from apps.core.tabular import XLSX_TYPE, xlsx
 from .models import Action, AuditEntry, Result
 from .services import record
 
+
+class ViewAuditedAdmin(admin.ModelAdmin):
+    """A change page that shows a person's data: each look at it is recorded."""
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            record(Action.VIEW, request=request, target=f"{self.opts.label_lower}:{object_id}")
+        return response
+
+
 # An export larger than this is refused: narrow the search first.
 EXPORT_MAX_ROWS = 100_000
 

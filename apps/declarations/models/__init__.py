@@ -13,6 +13,7 @@ from .case import (
 )
 from .green import GreenCause, GreenChannel, GreenChannelHelp
 from .review import (
+    IDENTITY_KINDS,
     DocumentKind,
     EvaluationOutcome,
     HouseholdVisit,
@@ -25,6 +26,7 @@ from .review import (
 
 __all__ = [
     "CLOSED_STATES",
+    "IDENTITY_KINDS",
     "OPEN_STATES",
     "Appeal",
     "AppealChannel",
