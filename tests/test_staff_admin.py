@@ -200,28 +200,31 @@ def test_a_sysadmin_makes_no_superuser_and_gives_no_administrator_permission(
 ):
     client.force_login(township_sysadmin)
     audit = Permission.objects.get(codename="view_auditentry")
-    response = client.post(
-        reverse("admin:accounts_user_change", args=[grid_wogou.pk]),
-        {
-            "username": grid_wogou.username,
-            "is_active": "on",
-            "is_staff": "on",
-            "is_superuser": "on",
-            "user_permissions": [audit.pk],
-            "full_name": "grid",
-            "memberships-TOTAL_FORMS": "1",
-            "memberships-INITIAL_FORMS": "1",
-            "memberships-MIN_NUM_FORMS": "1",
-            "memberships-MAX_NUM_FORMS": "1000",
-            "memberships-0-id": grid_wogou.memberships.get().pk,
-            "memberships-0-user": grid_wogou.pk,
-            "memberships-0-region": regions[WOGOU].pk,
-            "memberships-0-role": Role.GRID,
-            "memberships-0-is_active": "on",
-        },
-    )
+    data = {
+        "username": grid_wogou.username,
+        "is_active": "on",
+        "is_staff": "on",
+        "is_superuser": "on",
+        "user_permissions": [audit.pk],
+        "full_name": "grid",
+        "memberships-TOTAL_FORMS": "1",
+        "memberships-INITIAL_FORMS": "1",
+        "memberships-MIN_NUM_FORMS": "1",
+        "memberships-MAX_NUM_FORMS": "1000",
+        "memberships-0-id": grid_wogou.memberships.get().pk,
+        "memberships-0-user": grid_wogou.pk,
+        "memberships-0-region": regions[WOGOU].pk,
+        "memberships-0-role": Role.GRID,
+        "memberships-0-is_active": "on",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "08:00:00",
+    }
+    url = reverse("admin:accounts_user_change", args=[grid_wogou.pk])
+    response = client.post(url, data)
     assert response.status_code == 200
     assert "user_permissions" in response.context["adminform"].form.errors
+    del data["user_permissions"]
+    assert client.post(url, data).status_code == 302  # saved, without the superuser flag
     grid_wogou.refresh_from_db()
     assert not grid_wogou.is_superuser
     assert not grid_wogou.user_permissions.filter(pk=audit.pk).exists()
