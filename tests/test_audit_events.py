@@ -324,6 +324,33 @@ def role_granted(w):
 
 
 @event("sysadmin", "township_lujiagou")
+def role_grant_refused(w):
+    """A county sysadmin trying to make a county staff member a province member."""
+    user = w.login(w.sysadmin)
+    response = w.client.post(
+        reverse("admin:regions_staffmembership_add"),
+        {
+            "user": w.township_lujiagou.pk,
+            "region": w.regions[PROVINCE].pk,
+            "role": Role.PROVINCE,
+            "is_active": "on",
+        },
+    )
+    assert response.status_code == 200  # the form again, with the error
+    return Row(Action.ROLE_CHANGE, user, "regions.staffmembership", Result.DENIED)
+
+
+@event()
+def admin_change_refused(w):
+    """A county clerk given the add permission by hand, forging the add form."""
+    clerk = w.login(staff("clerk", ANDING, Role.COUNTY, "add_staffmembership", regions=w.regions))
+    url = reverse("admin:regions_staffmembership_add")
+    data = {"user": clerk.pk, "region": w.regions[PROVINCE].pk, "role": Role.PROVINCE}
+    assert w.client.post(url, data).status_code == 403
+    return Row(Action.ADMIN_CHANGE, clerk, url, Result.DENIED)
+
+
+@event("sysadmin", "township_lujiagou")
 def role_deactivated(w):
     user = w.login(w.sysadmin)
     membership = w.township_lujiagou.memberships.get()

@@ -3,7 +3,10 @@ role change), and the audit and alert of every request made by a superuser."""
 
 from contextvars import ContextVar
 
-from .services import superuser_used
+from django.core.exceptions import PermissionDenied
+
+from .models import Action, Result
+from .services import record, superuser_used
 
 _request: ContextVar = ContextVar("audit_request", default=None)
 
@@ -26,3 +29,14 @@ class AuditMiddleware:
             return self.get_response(request)
         finally:
             _request.reset(token)
+
+    def process_exception(self, request, exception):
+        """A change the admin refused (a forged POST past what the page offers)."""
+        match = getattr(request, "resolver_match", None)
+        if (
+            isinstance(exception, PermissionDenied)
+            and request.method == "POST"
+            and match is not None
+            and match.namespace == "admin"
+        ):
+            record(Action.ADMIN_CHANGE, request=request, target=request.path, result=Result.DENIED)

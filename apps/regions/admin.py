@@ -7,6 +7,9 @@ from django.utils.translation import gettext as _
 
 from apps.accounts.admin import AccountAdmin
 from apps.accounts.models import User
+from apps.audit.middleware import current_request
+from apps.audit.models import Action, Result
+from apps.audit.services import record
 
 from .access import (
     WORK_APPS,
@@ -66,17 +69,29 @@ class MembershipForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         region, role = cleaned.get("region"), cleaned.get("role")
+        user = cleaned.get("user")  # None or unsaved on a new account's page
+        refusal = None
         if region is not None and role:
             refusal = grant_refusal(self.actor, region=region, role=role)
-            if refusal:
-                raise ValidationError(refusal)
-        user = cleaned.get("user")  # None or unsaved on a new account's page
-        if (
-            user is not None
-            and user.pk
-            and not manageable_users(self.actor).filter(pk=user.pk).exists()
-        ):
-            raise ValidationError({"user": _("You cannot manage this account.")})
+        if not refusal and user is not None and user.pk:
+            if not manageable_users(self.actor).filter(pk=user.pk).exists():
+                refusal = {"user": _("You cannot manage this account.")}
+        # A choice the page did not offer (a region, a role or an account out of reach).
+        forged = any(self.has_error(f, "invalid_choice") for f in ("user", "region", "role"))
+        if refusal or forged:
+            # An attempt to give a role beyond one's own is worth the auditor's eye.
+            record(
+                Action.ROLE_CHANGE,
+                request=current_request(),
+                actor=self.actor,
+                target=self.instance if self.instance.pk else "regions.staffmembership",
+                result=Result.DENIED,
+                user=user.get_username() if user is not None else "",
+                region=region.code if region is not None else "",
+                role=role or "",
+            )
+        if refusal:
+            raise ValidationError(refusal)
         return cleaned
 
 
