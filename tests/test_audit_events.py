@@ -2,7 +2,14 @@
 what, with which result (refusals too).
 
 One table: each `@event` below does one thing as a user would and returns the row it
-expects (`Row`). To cover a new event, add a function; nothing else changes.
+expects (`Row`). To cover a new event, add a function; nothing else changes. The
+fixtures named in `@event(...)` are made before the rows are counted, e.g.:
+
+    @event("grid_wogou")
+    def lockout(w):
+        for _ in range(5):
+            w.client.post(reverse("login"), {"username": "grid-wogou", "password": "x"})
+        return Row(Action.LOCKOUT, None, "", Result.DENIED, actor_name="grid-wogou")
 """
 
 import json

@@ -1,7 +1,7 @@
 """Audit rows written from Django's signals: signing in and out, and every change made
 in the admin (its LogEntry)."""
 
-from django.contrib.admin.models import LogEntry
+from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db.models.signals import post_save
 from django.dispatch import receiver
@@ -10,7 +10,7 @@ from .middleware import current_request
 from .models import Action, Result
 from .services import record
 
-ADMIN_FLAGS = {1: "addition", 2: "change", 3: "deletion"}
+ADMIN_FLAGS = {ADDITION: "addition", CHANGE: "change", DELETION: "deletion"}
 
 
 @receiver(user_logged_in, dispatch_uid="audit_sign_in")
