@@ -358,6 +358,36 @@ def admin_change_refused(w):
 
 
 @event("sysadmin", "township_lujiagou")
+def permission_granted(w):
+    """The reveal permission, given on the account's page."""
+    user = w.login(w.sysadmin)
+    target = w.township_lujiagou
+    membership = target.memberships.get()
+    reveal = Permission.objects.get(codename="reveal_personal_data")
+    response = w.client.post(
+        reverse("admin:accounts_user_change", args=[target.pk]),
+        {
+            "username": target.username,
+            "is_active": "on",
+            "user_permissions": [reveal.pk],
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "08:00:00",
+            "memberships-TOTAL_FORMS": "1",
+            "memberships-INITIAL_FORMS": "1",
+            "memberships-MIN_NUM_FORMS": "1",
+            "memberships-MAX_NUM_FORMS": "1000",
+            "memberships-0-id": membership.pk,
+            "memberships-0-user": target.pk,
+            "memberships-0-region": membership.region_id,
+            "memberships-0-role": membership.role,
+            "memberships-0-is_active": "on",
+        },
+    )
+    assert response.status_code == 302
+    return Row(Action.ROLE_CHANGE, user, target)
+
+
+@event("sysadmin", "township_lujiagou")
 def role_deactivated(w):
     user = w.login(w.sysadmin)
     membership = w.township_lujiagou.memberships.get()

@@ -1,7 +1,10 @@
-"""Every change of a membership (a role given, changed, withdrawn), wherever it is made
-(the admin, a command, the shell), is a row of the audit log."""
+"""Every change of a membership (a role given, changed, withdrawn) and of an account's
+permissions (the reveal permission …), wherever it is made (the admin, a command, the
+shell), is a row of the audit log."""
 
-from django.db.models.signals import post_delete, post_save, pre_save
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from apps.audit.middleware import current_request
@@ -60,3 +63,26 @@ def membership_saved(sender, instance, created, raw=False, **kwargs):
 @receiver(post_delete, sender=StaffMembership, dispatch_uid="membership_deleted")
 def membership_deleted(sender, instance, **kwargs):
     _record(instance, "deleted", _state(instance), None)
+
+
+@receiver(m2m_changed, sender=get_user_model().user_permissions.through, dispatch_uid="permissions")
+def permissions_changed(sender, instance, action, reverse, model, pk_set, **kwargs):
+    if action not in ("post_add", "post_remove", "post_clear") or reverse:
+        return
+    codenames = sorted(
+        f"{app}.{code}"
+        for app, code in Permission.objects.filter(pk__in=pk_set or ()).values_list(
+            "content_type__app_label", "codename"
+        )
+    )
+    request = current_request()
+    record(
+        Action.ROLE_CHANGE,
+        request=request,
+        actor_name="" if request is not None else "system",
+        target=instance,
+        change={"post_add": "permissions granted", "post_remove": "permissions withdrawn"}.get(
+            action, "permissions cleared"
+        ),
+        permissions=codenames,
+    )
