@@ -1,3 +1,4 @@
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -14,6 +15,11 @@ class HistoryEntry(models.Model):
     `WarningEvent`), so that its page reads its history through one relation. Every
     service that writes on a user's behalf adds exactly one row through `record()`, in
     the same transaction as the change.
+
+    History is append-only: PostgreSQL refuses to change or delete a row (the trigger
+    `<app>.<Model>:append_only`), so a case cannot be deleted with its history, even in
+    SQL; its foreign key to the case protects the case. Only the retention purge removes
+    old closed cases, with the trigger ignored (`pgtrigger.ignore`).
     """
 
     kind = models.CharField(_("what"), max_length=40)
@@ -28,6 +34,9 @@ class HistoryEntry(models.Model):
     class Meta:
         abstract = True
         ordering = ["at", "pk"]
+        triggers = [
+            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
 
     @classmethod
     def record(cls, *, actor, kind: str, summary: str = "", reason: str = "", **fields):

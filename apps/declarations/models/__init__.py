@@ -15,6 +15,7 @@ from .codes import ActionCode
 from .consent import NOTICE_VERSION, Consent, ConsentChannel, ConsentGiver
 from .green import GreenCause, GreenChannel, GreenChannelHelp
 from .review import (
+    IDENTITY_KINDS,
     DocumentKind,
     EvaluationOutcome,
     HouseholdVisit,
@@ -27,6 +28,7 @@ from .review import (
 
 __all__ = [
     "CLOSED_STATES",
+    "IDENTITY_KINDS",
     "NOTICE_VERSION",
     "OPEN_STATES",
     "ActionCode",
