@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-import pgtrigger
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -26,6 +25,7 @@ from PIL import Image
 
 from apps.accounts.models import User
 from apps.core.identity import id_check_digit
+from apps.core.models import HistoryEntry
 from apps.core.uploads import clean_upload
 from apps.deadlines.models import Clock
 from apps.deadlines.services import clocks_meet, due_date, end_of_day
@@ -249,11 +249,6 @@ def days_ago(days: int) -> dt.date:
 # --- the demo's days (demo data only) ----------------------------------------------------
 
 # What the services below stamp with the current time when they act (the clocks apart).
-# The append-only history tables the back-dating rewrites.
-HISTORY_TRIGGERS = (
-    "declarations.Transition:append_only",
-    "households.HouseholdEvent:append_only",
-)
 
 STAMPED = [
     (Declaration, "submitted_at"),
@@ -297,7 +292,7 @@ def on_day(day: dt.date):
         return
     at = timezone.make_aware(dt.datetime.combine(day, dt.time(10)))
     # The demo writes its history back-dated: the one place history rows change.
-    with pgtrigger.ignore(*HISTORY_TRIGGERS):
+    with HistoryEntry.unprotected(Transition, HouseholdEvent):
         for model, field in STAMPED:
             model.objects.filter(**{f"{field}__gte": since}).update(**{field: at})
     for clock in Clock.objects.filter(started_at__gte=since):
