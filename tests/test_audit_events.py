@@ -21,6 +21,8 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Max
 from django.urls import reverse
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.audit.models import Action, AuditEntry, Result
 from apps.declarations.models import DocumentKind, VisitDocument
@@ -117,6 +119,44 @@ def sign_out(w):
     user = w.login(w.grid_wogou)
     w.client.post(reverse("logout"))
     return Row(Action.SIGN_OUT, user, user)
+
+
+@event("grid_wogou")
+def lockout(w):
+    for _ in range(w.settings.AXES_FAILURE_LIMIT):
+        w.client.post(reverse("login"), {"username": "grid-wogou", "password": "wrong"})
+    return Row(Action.LOCKOUT, None, "username:grid-wogou", Result.DENIED, actor_name="grid-wogou")
+
+
+@event("grid_wogou")
+def unlock(w):
+    for _ in range(w.settings.AXES_FAILURE_LIMIT):
+        w.client.post(reverse("login"), {"username": "grid-wogou", "password": "wrong"})
+    admin = w.login(make_staff("secadmin", w.regions[PROVINCE], Role.SECURITY_ADMIN))
+    w.client.post(reverse("security:locks"), {"kind": "username", "value": "grid-wogou"})
+    return Row(Action.UNLOCK, admin, "username:grid-wogou")
+
+
+@event("grid_wogou")
+def second_factor_backup_codes(w):
+    user = w.login(w.grid_wogou)
+    device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+    session = w.client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    w.client.post(reverse("accounts:backup_codes"))
+    return Row(Action.SECOND_FACTOR, user, user)
+
+
+@event("grid_wogou")
+def password_change(w):
+    user = w.login(w.grid_wogou)
+    new = "Wogou-Cun-2026!"
+    w.client.post(
+        reverse("accounts:password_change"),
+        {"old_password": PASSWORD, "new_password1": new, "new_password2": new},
+    )
+    return Row(Action.PASSWORD_CHANGE, user, user)
 
 
 # --- pages showing a person's data -----------------------------------------------------
