@@ -330,17 +330,14 @@ def sysadmin(regions):
     return staff("anding-sysadmin", ANDING, Role.SYSTEM_ADMIN, regions=regions)
 
 
-@event("sysadmin", "township_lujiagou")
-def admin_change(w):
-    user = w.login(w.sysadmin)
-    target = w.township_lujiagou
+def account_change(w, target, **fields):
+    """Save an account's admin page with its one membership as it is, and `fields`."""
     membership = target.memberships.get()
-    response = w.client.post(
+    return w.client.post(
         reverse("admin:accounts_user_change", args=[target.pk]),
         {
             "username": target.username,
             "is_active": "on",
-            "full_name": "鲁家沟镇干部",
             "date_joined_0": "2026-01-01",
             "date_joined_1": "08:00:00",
             "memberships-TOTAL_FORMS": "1",
@@ -352,8 +349,16 @@ def admin_change(w):
             "memberships-0-region": membership.region_id,
             "memberships-0-role": membership.role,
             "memberships-0-is_active": "on",
+            **fields,
         },
     )
+
+
+@event("sysadmin", "township_lujiagou")
+def admin_change(w):
+    user = w.login(w.sysadmin)
+    target = w.township_lujiagou
+    response = account_change(w, target, full_name="鲁家沟镇干部")
     assert response.status_code == 302
     return Row(Action.ADMIN_CHANGE, user, target)
 
@@ -402,27 +407,8 @@ def permission_granted(w):
     """The reveal permission, given on the account's page."""
     user = w.login(w.sysadmin)
     target = w.township_lujiagou
-    membership = target.memberships.get()
     reveal = Permission.objects.get(codename="reveal_personal_data")
-    response = w.client.post(
-        reverse("admin:accounts_user_change", args=[target.pk]),
-        {
-            "username": target.username,
-            "is_active": "on",
-            "user_permissions": [reveal.pk],
-            "date_joined_0": "2026-01-01",
-            "date_joined_1": "08:00:00",
-            "memberships-TOTAL_FORMS": "1",
-            "memberships-INITIAL_FORMS": "1",
-            "memberships-MIN_NUM_FORMS": "1",
-            "memberships-MAX_NUM_FORMS": "1000",
-            "memberships-0-id": membership.pk,
-            "memberships-0-user": target.pk,
-            "memberships-0-region": membership.region_id,
-            "memberships-0-role": membership.role,
-            "memberships-0-is_active": "on",
-        },
-    )
+    response = account_change(w, target, user_permissions=[reveal.pk])
     assert response.status_code == 302
     return Row(Action.ROLE_CHANGE, user, target)
 

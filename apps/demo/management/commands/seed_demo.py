@@ -25,7 +25,9 @@ class Command(BaseCommand):
             ("county-anding", "the county's approval queue (in the admin)"),
             ("township-lujiagou", "the township's review queue and an appeal"),
             (f"grid-{WOGOU}", f"{village.name}'s cases, a warning, help plans"),
-            ("dept-yibao, dept-minzheng", "department data; admin: the superuser"),
+            ("dept-yibao, dept-minzheng", "department data"),
+            ("sysadmin, secadmin, auditor", "the system, security and audit administrators"),
+            ("admin", "the superuser (installation only; every use is audited)"),
         ]
         self.stdout.write(
             f"Demo data: {seeded.declarations} declarations, {seeded.households} monitored"
