@@ -25,6 +25,7 @@ from apps.households.models import (
 from apps.households.services.life_events import FieldRefused
 from apps.notifications.models import Message
 from apps.regions.models import Role
+from apps.screening.models import Warning
 
 from .conftest import DONGGUAN, ID_B, TAIPING, WOGOU, XIANGQUAN_VILLAGE, make_staff
 from .households_steps import enrol, member, new_id
@@ -69,6 +70,13 @@ def test_a_township_moves_a_household_and_its_case_within_its_township(
     client, moving, regions, township_lujiagou, grid_wogou, grid_taiping
 ):
     household, case = moving
+    warning = Warning.objects.create(
+        village=household.village,
+        region_code=WOGOU,
+        household_key=f"m{household.pk}",
+        monitored_household=household,
+        person_name=household.head_name,
+    )
     running = {
         c.pk: c.due_on
         for c in Clock.objects.running().filter(region_code=WOGOU)  # the case's and the household's
@@ -109,6 +117,11 @@ def test_a_township_moves_a_household_and_its_case_within_its_township(
             "region_code", flat=True
         )
     ) == {TAIPING}
+
+    # The household's screening warning goes with it.
+    warning.refresh_from_db()
+    assert warning.region_code == TAIPING and warning.village.code == TAIPING
+    assert not Warning.objects.visible_to(grid_wogou).exists()
 
     # The old village has lost sight of both; the new one sees them.
     client.force_login(grid_wogou)
