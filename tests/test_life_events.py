@@ -405,6 +405,21 @@ def test_the_county_merges_two_households_and_the_absorbed_one_is_closed(
     assert "已并入此户" in page
 
 
+def test_a_household_with_an_open_case_is_not_merged_away(
+    client, regions, county_anding, household, case
+):
+    other = enrol(regions, county_anding, serial=9, members=[member("张三", "户主")])
+    Declaration.objects.filter(pk=case.pk).update(household=other)
+    client.force_login(county_anding)
+    response = client.post(
+        reverse("households:merge", args=[other.pk]),
+        {"into": household.pk, "merged_on": days_ago(1), "reason": "合户"},
+    )
+    assert response.status_code == 409 and "正在办理的申报" in response.content.decode()
+    other.refresh_from_db()
+    assert other.status == HouseholdStatus.MONITORING and other.members.count() == 1
+
+
 def test_a_merge_is_refused_to_the_village_and_into_another_village(
     client, regions, county_anding, household, grid_wogou
 ):

@@ -252,7 +252,9 @@ def household_split(
                 enrolled_by=actor,
                 category=household.category,
                 industry_willing=household.industry_willing,
-                roster_household=household.roster_household,
+                # A household of its own in the register too (分户): not the old one's
+                # roster household, which may have one monitored household only.
+                roster_household=None,
                 split_from=household,
             )
             for member in members:
@@ -305,6 +307,9 @@ def household_merge(
         raise FieldRefused("into", _("Both households must be in the same village."))
     if EliminationProposal.objects.open().filter(household=household).exists():
         raise WrongState(_("Decide the open risk-elimination proposal first."))
+    # Its cases, through the reverse relation (declarations is a higher app).
+    if household.declarations.open().exists():
+        raise WrongState(_("This household has an open case: decide it first."))
     _check_day(merged_on, "merged_on")
     reason = clean_reason(reason)
     members = list(household.members.order_by("pk"))
