@@ -523,3 +523,40 @@ def test_recording_the_death_is_refused_without_a_casework_role(client, visited,
     assert response.status_code == 403
     visited.refresh_from_db()
     assert visited.state == State.VERIFIED
+
+
+# --- the pages ------------------------------------------------------------------------------------
+
+
+def test_each_life_event_page_opens_in_chinese_for_whoever_may_use_it(
+    client, moving, grid_wogou, county_anding
+):
+    household, case = moving
+    spouse = household.members.get(name="李梅")
+    pages = [
+        (grid_wogou, reverse("households:member_add", args=[household.pk]), "家庭成员增加"),
+        (
+            grid_wogou,
+            reverse("households:member_leave", args=[household.pk, spouse.pk]),
+            "去世或迁出",
+        ),
+        (grid_wogou, reverse("staff:applicant_died", args=[case.tracking_number]), "申请人已故"),
+        (county_anding, reverse("households:split", args=[household.pk]), "分户"),
+        (county_anding, reverse("households:merge", args=[household.pk]), "合户"),
+        (county_anding, reverse("staff:household_move", args=[household.pk]), "迁往其他村"),
+        (county_anding, reverse("staff:case_move", args=[case.tracking_number]), "迁往其他村"),
+    ]
+    for user, url, heading in pages:
+        client.force_login(user)
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert heading in response.content.decode(), url
+    # The household's and the case's pages offer them.
+    client.force_login(county_anding)
+    page = client.get(reverse("households:detail", args=[household.pk])).content.decode()
+    assert reverse("staff:household_move", args=[household.pk]) in page
+    assert reverse("households:split", args=[household.pk]) in page
+    client.force_login(grid_wogou)
+    page = client.get(reverse("staff:detail", args=[case.tracking_number])).content.decode()
+    assert reverse("staff:applicant_died", args=[case.tracking_number]) in page
+    assert reverse("staff:case_move", args=[case.tracking_number]) not in page
