@@ -16,21 +16,24 @@ from django.utils import timezone
 
 from apps.declarations import services as ds
 from apps.declarations.models import AppealOutcome, EvaluationOutcome, Transition
+from apps.declarations.services import life_events as ls
 from apps.households import services as hs
 from apps.households.models import (
     HouseholdEvent,
     LookBack,
     LookBackOutcome,
+    MemberLeft,
     MonitoredHousehold,
     MonitoringThreshold,
     PolicyKind,
     Stability,
 )
+from apps.households.services import life_events as hs_life
 from apps.screening import services as ss
 from apps.screening.models import Warning, WarningEvent
 
-from .conftest import ANDING, ID_B, WOGOU, declaration_input
-from .households_steps import approve_plan, days_ago, enrol
+from .conftest import ANDING, ID_B, TAIPING, WOGOU, declaration_input
+from .households_steps import approve_plan, days_ago, enrol, member, new_id
 from .review_steps import to_county, to_notice, to_township, to_verified, visit
 from .screening_steps import medical, person, record, roster_household
 
@@ -487,6 +490,98 @@ HOUSEHOLD_STEPS = {
 }
 
 
+# --- life events (test_life_events.py tests each in full) ----------------------------------
+
+
+def spouse(w, household):
+    return household.members.get(name="李梅")
+
+
+def moved(subject):
+    def step(w, logged):
+        household = enrol(w.regions, w.county) if subject == "household" else None
+        with logged:
+            ls.case_move(
+                declaration=w.case if household is None else None,
+                household=household,
+                actor=w.township,
+                village=w.regions[TAIPING],
+                reason="举家迁移",
+            )
+        return [(household or w.case, "moved", w.township)]
+
+    return step
+
+
+def split(w, logged):
+    household = enrol(
+        w.regions,
+        w.county,
+        members=[
+            member("魏家常", "户主"),
+            hs.MemberFacts(
+                name="魏小军", relation="子", id_number=new_id(60), labour_capacity="full"
+            ),
+        ],
+    )
+    son = household.members.get(name="魏小军")
+    with logged:
+        new = hs_life.household_split(
+            household=household,
+            actor=w.county,
+            members=[son],
+            head=son,
+            split_on=days_ago(1),
+            reason="分家",
+        )
+    return [(household, "split", w.county), (new, "split_from", w.county)]
+
+
+def merged(w, logged):
+    household = enrol(w.regions, w.county)
+    other = enrol(w.regions, w.county, serial=2, members=[member("张三", "户主")])
+    with logged:
+        hs_life.household_merge(
+            household=other, into=household, actor=w.county, merged_on=days_ago(1), reason="合户"
+        )
+    return [(other, "merged_into", w.county), (household, "merged", w.county)]
+
+
+LIFE_STEPS = {
+    "member joined": household_step(
+        "member_joined",
+        "grid",
+        lambda h, u: hs_life.member_join(
+            household=h,
+            actor=u,
+            member=member("魏小宝", "孙子"),
+            joined_on=days_ago(1),
+            reason="出生",
+        ),
+    ),
+    "member died": household_step(
+        "member_died",
+        "grid",
+        lambda m, u: hs_life.member_leave(
+            member=m, actor=u, why=MemberLeft.DIED, left_on=days_ago(1), reason="病故"
+        ),
+        spouse,
+    ),
+    "household moved": moved("household"),
+    "case moved": moved("case"),
+    "household split": split,
+    "households merged": merged,
+    "applicant died, case closed": case_step(
+        "applicant_died",
+        "grid",
+        accepted,
+        lambda w, u: ls.declaration_applicant_died(
+            declaration=w.case, actor=u, died_on=days_ago(1), reason="独居老人病故"
+        ),
+    ),
+}
+
+
 def household_enrolled(w, logged):
     with logged:
         household = enrol(w.regions, w.county)
@@ -526,6 +621,7 @@ STEPS = {
     "county approve": county_approves,
     "household enrolled": household_enrolled,
     **HOUSEHOLD_STEPS,
+    **LIFE_STEPS,
     "warning: no risk": warning_verified(ss.Outcome.NO_RISK),
     "warning: referred": warning_verified(ss.Outcome.REFER),
     # The declaration it opens records its own creation, as every submission does.

@@ -111,7 +111,9 @@ def test_the_other_diagrams_show_every_transition_of_their_machines():
     edges = cmd.edges
     assert edges(MonitoredHousehold, "status") == [
         ("monitoring", "eliminated", "eliminate"),
+        ("monitoring", "merged", "merge_into"),
         ("eliminated", "monitoring", "return_to_monitoring"),
+        ("eliminated", "merged", "merge_into"),
     ]
     plan = {name for _s, _t, name in edges(HelpPlan, "state")}
     assert plan == {"submit", "township_pass", "send_back", "approve", "revise"}

@@ -97,6 +97,8 @@ RECORD_LABELS = {
     "green_help_recorded": gettext_lazy("green-channel help recorded"),
     "routed": gettext_lazy("case routed"),
     "routing_received": gettext_lazy("received by civil affairs"),
+    "moved": gettext_lazy("household moved to another village"),
+    "applicant_died": gettext_lazy("applicant died"),
 }
 
 

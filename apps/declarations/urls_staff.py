@@ -1,5 +1,6 @@
 from django.urls import path
 
+from . import views_life as life
 from . import views_staff as v
 
 app_name = "staff"
@@ -22,4 +23,8 @@ urlpatterns = [
     path("doc/<int:pk>/", v.document, name="document"),
     # On a household's page; a declarations service.
     path("h/<int:pk>/reidentify/", v.reidentify, name="reidentify"),
+    # Life events that reach a case (apps/declarations/views_life.py).
+    path("d/<str:tracking_number>/move/", life.case_move_page, name="case_move"),
+    path("d/<str:tracking_number>/applicant-died/", life.applicant_died, name="applicant_died"),
+    path("h/<int:pk>/move/", life.household_move_page, name="household_move"),
 ]

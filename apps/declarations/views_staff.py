@@ -67,6 +67,7 @@ from .selectors import (
 from .services import declaration_clocks
 from .services.appeals import DECIDING_ROLES
 from .services.green import GREEN_ROLES, HelpInput
+from .services.life_events import MOVE_ROLES
 
 
 def _case(request, tracking_number) -> Declaration:
@@ -177,6 +178,11 @@ def _detail_context(request, declaration: Declaration, **forms) -> dict:
         "identity_kinds": IDENTITY_KINDS,
         "can_upload": declaration.is_open
         and bool(roles_over(request.user, declaration.region_code) & VILLAGE_ROLES),
+        # Life events (views_life.py): the household moves; the applicant died.
+        "can_move": declaration.is_open
+        and bool(roles_over(request.user, declaration.region_code) & MOVE_ROLES),
+        "can_record_death": declaration.is_open
+        and bool(roles_over(request.user, declaration.region_code) & CASEWORK_ROLES),
         "clocks": clocks,
         **_green_context(declaration, request.user, clocks),
         "reason_form": forms.get("reason_form") or ReasonForm(),

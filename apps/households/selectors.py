@@ -15,7 +15,13 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.deadlines.models import Clock
 from apps.deadlines.services import Mark, clock_marks
-from apps.regions.models import COUNTY_ROLES, VILLAGE_ROLES, roles_over, user_transitions
+from apps.regions.models import (
+    COUNTY_ROLES,
+    TOWNSHIP_ROLES,
+    VILLAGE_ROLES,
+    roles_over,
+    user_transitions,
+)
 
 from .models import (
     EliminationProposal,
@@ -151,6 +157,10 @@ class Abilities:
     county: bool
     monitoring: bool
     plan_state: str = ""
+    # Life events: moving the household (the township or the county), and whether it
+    # is closed (merged into another), when nothing more is done to it.
+    move: bool = False
+    closed: bool = False
     plan_moves: frozenset = frozenset()  # names of transitions
 
     @property
@@ -172,7 +182,7 @@ class Abilities:
 
     @property
     def reidentify(self) -> bool:
-        return self.village and not self.monitoring
+        return self.village and not self.monitoring and not self.closed
 
 
 def abilities(user, household: MonitoredHousehold, plan: HelpPlan | None) -> Abilities:
@@ -181,6 +191,8 @@ def abilities(user, household: MonitoredHousehold, plan: HelpPlan | None) -> Abi
         village=bool(roles & VILLAGE_ROLES),
         county=bool(roles & COUNTY_ROLES),
         monitoring=household.status == HouseholdStatus.MONITORING,
+        move=bool(roles & (TOWNSHIP_ROLES | COUNTY_ROLES)),
+        closed=household.status == HouseholdStatus.MERGED,
         plan_state=plan.state if plan else "",
         plan_moves=frozenset(user_transitions(plan, user) if plan else ()),
     )
@@ -288,6 +300,15 @@ EVENT_LABELS = {
     "returned_to_monitoring": _("back under monitoring"),
     "industry_willing": _("willingness to develop industry changed"),
     "category": _("monitoring category changed by the county"),
+    # Life events (services/life_events.py).
+    "member_joined": _("a member joined"),
+    "member_died": _("a member died"),
+    "member_left": _("a member left the household"),
+    "split": _("members split off into a household of their own"),
+    "split_from": _("split off from another household"),
+    "merged": _("absorbed another household"),
+    "merged_into": _("merged into another household"),
+    "moved": _("moved to another village"),
 }
 
 

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views as v
+from . import views_life as life
 
 app_name = "households"
 urlpatterns = [
@@ -21,4 +22,9 @@ urlpatterns = [
     path("<int:pk>/industry/", v.industry, name="industry"),
     path("<int:pk>/category/", v.category, name="category"),
     path("doc/<int:doc_pk>/", v.document, name="document"),
+    # Life events (apps/households/views_life.py); the move is on the case's side.
+    path("<int:pk>/member/add/", life.member_add, name="member_add"),
+    path("<int:pk>/member/<int:member_pk>/leave/", life.member_leave_page, name="member_leave"),
+    path("<int:pk>/split/", life.split, name="split"),
+    path("<int:pk>/merge/", life.merge, name="merge"),
 ]

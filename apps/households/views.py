@@ -46,6 +46,7 @@ from .models import (
     FollowUp,
     HelpPlan,
     HouseholdDocument,
+    HouseholdMember,
     LookBack,
     MonitoredHousehold,
     PlanMeasure,
@@ -111,6 +112,10 @@ def _detail_context(request, household: MonitoredHousehold) -> dict:
         "o": overview,
         "can": can,
         "members": household.members.order_by("pk"),
+        # Members who died or left: on record, with the date and why.
+        "former_members": HouseholdMember.on_record.filter(
+            household=household, left_on__isnull=False
+        ).order_by("left_on", "pk"),
         "risks": [labels.get(r, r) for r in household.risk_types],
         "incomes": household.incomes.all()[:10],
         "check": elimination_outlook(household) if can.monitoring else None,

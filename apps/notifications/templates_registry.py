@@ -174,6 +174,16 @@ TEMPLATES = {
             secret=("code",),
         ),
         SmsTemplate(
+            # A household moved in from another village (a life event): its case and
+            # its monitoring are now the new village's, deadlines unchanged.
+            name="village_household_moved_in",
+            params=("village", "from_village", "name", "due"),
+            text=_(
+                "The household of {name} has moved from {from_village} to {village}: its case "
+                "and monitoring are now handled in {village}. Next deadline: {due}."
+            ),
+        ),
+        SmsTemplate(
             name="sms_budget_reached",
             params=("budget",),
             text=_(

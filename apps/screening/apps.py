@@ -9,3 +9,6 @@ class ScreeningConfig(AppConfig):
     name = "apps.screening"
     label = "screening"
     verbose_name = _("Department screening")
+
+    def ready(self):
+        from . import signals  # noqa: F401 — connects the receivers

@@ -59,6 +59,9 @@ class Category(models.TextChoices):
 class HouseholdStatus(models.TextChoices):
     MONITORING = "monitoring", _("under monitoring")
     ELIMINATED = "eliminated", _("risk eliminated")
+    # Absorbed by another monitored household (two households merged): closed, with
+    # `merged_into` naming the household that continues.
+    MERGED = "merged", _("merged into another household")
 
 
 class ThresholdQuerySet(ScopedQuerySet):
@@ -153,6 +156,25 @@ class MonitoredHousehold(ConcurrentTransitionMixin, models.Model):
         related_name="+",
     )
 
+    # Life events (apps/households/services/life_events.py): the household this one
+    # split off from, and the one that absorbed it.
+    split_from = models.ForeignKey(
+        "self",
+        verbose_name=_("split off from"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="split_offs",
+    )
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="absorbed",
+    )
+
     objects = MonitoredHouseholdQuerySet.as_manager()
 
     class Meta:
@@ -192,6 +214,33 @@ class MonitoredHousehold(ConcurrentTransitionMixin, models.Model):
         self.eliminated_at = None
         self.monitoring_since = timezone.now()
 
+    @transition(
+        field=status,
+        source=[HouseholdStatus.MONITORING, HouseholdStatus.ELIMINATED],
+        target=HouseholdStatus.MERGED,
+    )
+    def merge_into(self, other: "MonitoredHousehold"):
+        """When another household absorbs this one's members (two households merge)."""
+        self.merged_into = other
+
+
+class MemberLeft(models.TextChoices):
+    """Why a member is no longer one of the household's."""
+
+    DIED = "died", _("died")
+    LEFT = "left", _("left the household")
+    SPLIT = "split", _("formed a household of their own")
+    MERGED = "merged", _("moved with the household into another")
+
+
+class CurrentMemberManager(models.Manager):
+    """The household's members now. A member who died or left keeps their row, with the
+    date and why (`on_record` has them all): the household's size, labour and the
+    matching of department data count the current members only."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(left_on__isnull=True)
+
 
 class HouseholdMember(models.Model):
     household = models.ForeignKey(
@@ -215,6 +264,16 @@ class HouseholdMember(models.Model):
     )
     # 有一技之长: with labour but no skill, a member needs employment help first.
     has_skills = models.BooleanField(_("has a trade or vocational skill"), default=False)
+    # Life events: joined after enrolment (born, married in, moved in); no longer a
+    # member since `left_on`, for `left_reason`.
+    joined_on = models.DateField(_("joined on"), null=True, blank=True)
+    left_on = models.DateField(_("no longer a member since"), null=True, blank=True)
+    left_reason = models.CharField(
+        _("why no longer a member"), max_length=16, choices=MemberLeft.choices, blank=True
+    )
+
+    objects = CurrentMemberManager()
+    on_record = models.Manager()  # noqa: DJ012 — a second manager, not a field
 
     class Meta:
         verbose_name = _("household member")
@@ -222,6 +281,14 @@ class HouseholdMember(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def id_number_masked(self) -> str:
+        return mask_id_number(self.id_number)
+
+    @property
+    def is_current(self) -> bool:
+        return self.left_on is None
 
 
 class IncomeRecord(models.Model):
