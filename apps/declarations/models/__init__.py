@@ -2,6 +2,7 @@ from .appeals import Appeal, AppealChannel, AppealOutcome
 from .case import (
     CLOSED_STATES,
     OPEN_STATES,
+    STAFF_CHANNELS,
     Channel,
     Declaration,
     Difficulty,
@@ -29,6 +30,7 @@ __all__ = [
     "CLOSED_STATES",
     "NOTICE_VERSION",
     "OPEN_STATES",
+    "STAFF_CHANNELS",
     "ActionCode",
     "Appeal",
     "AppealChannel",
