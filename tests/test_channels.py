@@ -5,6 +5,7 @@ import re
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.core.errors import NotPermitted
 from apps.deadlines.models import Clock, Stage
@@ -16,8 +17,20 @@ from apps.declarations.services import (
     declaration_submit,
 )
 from apps.notifications.models import Message
+from apps.supervision.selectors import Period, region_figures, region_figures_live
+from apps.supervision.summaries import figures_refresh
 
-from .conftest import ID_A, ID_B, TAIPING, WOGOU, declaration_input, form_data
+from .conftest import (
+    ANDING,
+    ID_A,
+    ID_B,
+    LUJIAGOU,
+    TAIPING,
+    WOGOU,
+    XIANGQUAN_VILLAGE,
+    declaration_input,
+    form_data,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -164,3 +177,50 @@ def test_a_double_tap_enters_once(client, regions, grid_wogou):
     assert first.status_code == second.status_code == 302
     assert first["Location"] == second["Location"]
     assert Declaration.objects.count() == 1
+
+
+# --- dashboards by channel ----------------------------------------------------------------
+
+
+def test_the_dashboards_count_received_declarations_by_channel(
+    client, regions, grid_wogou, township_lujiagou, county_anding
+):
+    ids = iter(["110101199003070012", "110101199003070039", "110101199003070055"])
+    declaration_submit(village=regions[WOGOU], data=declaration_input())  # QR
+    declaration_submit(
+        village=regions[TAIPING],
+        data=declaration_input(
+            id_number=ID_B,
+            on_behalf=True,
+            declarant_name="魏明",
+            declarant_phone="13911112222",
+            declarant_relation="儿子",
+        ),
+    )  # proxy
+    for village, channel in (
+        (WOGOU, Channel.HOTLINE),
+        (TAIPING, Channel.HOTLINE),
+        (XIANGQUAN_VILLAGE, Channel.PAPER),
+    ):
+        declaration_enter(
+            village=regions[village],
+            data=declaration_input(id_number=next(ids)),
+            channel=channel,
+            actor=county_anding,
+        )
+    figures_refresh(since=None)
+    period = Period.this_year(timezone.localdate())
+
+    total, rows = region_figures(region=regions[ANDING], period=period)
+    expected = {"qr": 1, "proxy": 1, "visit": 0, "hotline": 2, "paper": 1, "warning": 0}
+    assert total.by_channel == expected and total.received == 5
+    by_township = {r.region.code: r.figures.by_channel for r in rows}
+    assert by_township[LUJIAGOU] == {**expected, "paper": 0}
+    # The summaries give what the cases give.
+    live_total, live_rows = region_figures_live(region=regions[ANDING], period=period)
+    assert live_total.by_channel == total.by_channel
+    assert [r.figures.by_channel for r in live_rows] == [r.figures.by_channel for r in rows]
+
+    client.force_login(county_anding)
+    page = client.get(reverse("supervision:region", args=[ANDING])).content.decode()
+    assert "按申报渠道统计受理数" in page and "12317热线" in page and "纸质申请" in page
