@@ -203,7 +203,7 @@ def _submission_sms(
     village = declaration.village
     receipts = declaration.applicant_phones if applicant_receipt else []
     return sms_to(
-        notice_recipients(village),
+        notice_recipients(village, group=declaration.address_group),
         "grid_new_declaration",
         village=village.name,
         name=mask_name(declaration.name),
