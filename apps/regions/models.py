@@ -12,7 +12,7 @@ import secrets
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -90,12 +90,20 @@ def user_memberships(user) -> list[tuple[str, str]]:
     user object, which lives for one request."""
     cached = getattr(user, "_memberships", None)
     if cached is None:
-        rows = StaffMembership.objects.filter(user=user, is_active=True).values_list(
-            "region__code", "region__level", "role"
+        # One query: the memberships, and the substitutions running today.
+        rows = (
+            StaffMembership.objects.filter(user=user, is_active=True)
+            .values_list("region__code", "region__level", "role")
+            .union(
+                Absence.objects.on(timezone.localdate())
+                .filter(substitute=user)
+                .annotate(as_role=Value(Role.GRID, output_field=models.CharField()))
+                .values_list("region__code", "region__level", "as_role")
+                .order_by(),
+                all=True,
+            )
         )
-        held = {(code[: PREFIX_LENGTH[Level(level)]], role) for code, level, role in rows}
-        held |= {(code, Role.GRID) for code in Absence.objects.standing_in(user)}
-        cached = sorted(held)
+        cached = sorted({(code[: PREFIX_LENGTH[Level(level)]], role) for code, level, role in rows})
         user._memberships = cached
     return cached
 
@@ -377,11 +385,6 @@ class AbsenceQuerySet(ScopedQuerySet):
             user__memberships__role=Role.GRID,
             user__memberships__is_active=True,
         )
-
-    def standing_in(self, user, day=None) -> list[str]:
-        """The codes of the villages where `user` stands in for an absent grid worker."""
-        day = day or timezone.localdate()
-        return list(self.on(day).filter(substitute=user).values_list("region__code", flat=True))
 
 
 class Absence(models.Model):
