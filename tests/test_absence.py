@@ -141,6 +141,7 @@ def test_the_substitute_acts_on_the_village_s_cases_during_the_absence_and_not_a
         assert client.get(url).status_code == 200
         home = client.get(reverse("staff:home")).content.decode()
         assert case.tracking_number_display in home
+        assert "代班：窝沟村 grid-wogou" in home
         response = client.post(reverse("staff:act", args=[case.tracking_number, "accept"]))
         assert response.status_code == 302
         case.refresh_from_db()

@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.audit.models import Action, AuditEntry
 from apps.core.errors import NotPermitted
 from apps.deadlines.models import Clock, Stage
 from apps.declarations.models import STAFF_CHANNELS, Channel, Declaration, State
@@ -152,8 +153,11 @@ def test_a_person_with_a_case_in_progress_gets_no_second_one(client, regions, gr
     assert Declaration.objects.get() == existing
     assert not Message.objects.exists()
     page = response.content.decode()
-    # The worker may see the case: the page links to it.
+    # The worker may see the case: the page links to it, and the look is logged.
     assert reverse("staff:detail", args=[existing.tracking_number]) in page
+    assert AuditEntry.objects.filter(
+        action=Action.VIEW, actor=grid_wogou, target=f"declarations.declaration:{existing.pk}"
+    ).exists()
 
 
 def test_the_duplicate_answer_shows_nothing_of_a_case_outside_one_s_area(
@@ -185,7 +189,7 @@ def test_a_double_tap_enters_once(client, regions, grid_wogou):
 def test_the_dashboards_count_received_declarations_by_channel(
     client, regions, grid_wogou, township_lujiagou, county_anding
 ):
-    ids = iter(["110101199003070012", "110101199003070039", "110101199003070055"])
+    ids = iter(["110101199003070012", "110101199003070032", "110101199003070052"])
     declaration_submit(village=regions[WOGOU], data=declaration_input())  # QR
     declaration_submit(
         village=regions[TAIPING],

@@ -9,11 +9,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from apps.audit.models import Action
+from apps.audit.services import record
 from apps.core.views import (
     REFUSAL_STATUS,
     client_ip,
@@ -26,7 +29,13 @@ from apps.deadlines.services import clock_marks
 from apps.households import views as household_views
 from apps.households.forms import ReidentifyForm
 from apps.households.models import PolicyMeasure
-from apps.regions.models import CASEWORK_ROLES, VILLAGE_ROLES, StaffMembership, roles_over
+from apps.regions.models import (
+    CASEWORK_ROLES,
+    VILLAGE_ROLES,
+    Absence,
+    StaffMembership,
+    roles_over,
+)
 
 from . import services
 from .forms import StaffDeclarationForm
@@ -76,12 +85,18 @@ def home(request):
     memberships = StaffMembership.objects.filter(user=request.user, is_active=True).select_related(
         "region"
     )
+    standing_in = (
+        Absence.objects.on(timezone.localdate())
+        .filter(substitute=request.user)
+        .select_related("user", "region")
+    )
     return render(
         request,
         "declarations/staff/home.html",
         {
             "page": page,
             "memberships": memberships,
+            "standing_in": standing_in,
             "search": SearchForm(),
             "can_enter": villages_for_entry(request.user).exists(),
         },
@@ -142,6 +157,8 @@ def enter(request):
             return redirect("staff:detail", result.declaration.tracking_number)
         # The person has a case in progress: shown only to those who may see it.
         existing = declarations_visible_to(request.user).filter(pk=result.declaration.pk).first()
+        if existing is not None:
+            record(Action.VIEW, request=request, target=existing)
         context.update(existing=existing, existing_hidden=existing is None)
         return render(request, "declarations/staff/enter.html", context, status=409)
     return render(request, "declarations/staff/enter.html", context)
