@@ -184,6 +184,8 @@ class StaffDeclarationForm(DeclarationForm):
     def __init__(self, *args, villages, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["village"].queryset = villages
+        if len(villages) > 1:  # the clerk chooses; a grid worker's one village is given
+            self.fields["village"].empty_label = "—"
         self.fields["on_behalf"].label = _("Someone else declared on the applicant's behalf")
         self.fields["declarant_name"].label = _("Declarant's name")
         self.fields["declarant_phone"].label = _("Declarant's mobile phone")

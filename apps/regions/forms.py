@@ -25,4 +25,6 @@ class AbsenceForm(forms.Form):
     def __init__(self, *args, memberships, substitutes, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["membership"].queryset = memberships
+        if len(memberships) > 1:  # chosen, not taken by default; a worker's own is given
+            self.fields["membership"].empty_label = "—"
         self.fields["substitute"].queryset = substitutes
