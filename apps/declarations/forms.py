@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.core.identity import fold, refuse_foreign_digits, validate_id_number, validate_mobile
 
-from .models import NOTICE_VERSION, Difficulty
+from .models import NOTICE_VERSION, STAFF_CHANNELS, Channel, Difficulty
 from .services import DeclarationInput
 
 # Chinese names, and names of minorities written with a middle dot; Latin letters for
@@ -166,6 +166,31 @@ class DeclarationForm(forms.Form):
             declarant_phone=d["declarant_phone"],
             declarant_relation=d["declarant_relation"],
         )
+
+
+class StaffDeclarationForm(DeclarationForm):
+    """A new declaration a staff member enters (cadre visit, 12317 hotline, paper): the
+    public form's fields and checks, with the channel and the village instead of the
+    consent box — the household consents by signing the authorization letter."""
+
+    channel = forms.ChoiceField(
+        label=_("Channel"),
+        choices=[(c.value, c.label) for c in Channel if c in STAFF_CHANNELS],
+    )
+    village = forms.ModelChoiceField(label=_("Village"), queryset=None, empty_label=None)
+    consent = None
+    field_order = ["channel", "village"]
+
+    def __init__(self, *args, villages, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["village"].queryset = villages
+        if len(villages) > 1:  # the clerk chooses; a grid worker's one village is given
+            self.fields["village"].empty_label = "—"
+        self.fields["on_behalf"].label = _("Someone else declared on the applicant's behalf")
+        self.fields["declarant_name"].label = _("Declarant's name")
+        self.fields["declarant_phone"].label = _("Declarant's mobile phone")
+        self.fields["declarant_relation"].label = _("Declarant's relation to the applicant")
+        self.fields["description"].label = _("The difficulty, as described")
 
 
 class StatusForm(forms.Form):

@@ -9,7 +9,13 @@ from django.utils.translation import gettext_lazy
 from apps.core.identity import mobile_hash
 from apps.deadlines.models import Clock, Stage
 from apps.deadlines.services import Mark, clock_marks
-from apps.regions.models import transition_roles, user_transitions
+from apps.regions.models import (
+    CASEWORK_ROLES,
+    Region,
+    transition_roles,
+    user_memberships,
+    user_transitions,
+)
 
 from .models import AppealOutcome, Declaration, State, Transition
 from .services import SUBJECT, declaration_clocks
@@ -139,6 +145,18 @@ def declaration_timeline(declaration: Declaration) -> list[TimelineEntry]:
 
 def declarations_visible_to(user):
     return Declaration.objects.visible_to(user).select_related("village")
+
+
+def villages_for_entry(user):
+    """The villages whose cases the user works (village to county staff): where they may
+    enter a new declaration."""
+    prefixes = {prefix for prefix, role in user_memberships(user) if role in CASEWORK_ROLES}
+    if not prefixes:
+        return Region.objects.none()
+    condition = Q()
+    for prefix in prefixes:
+        condition |= Q(code__startswith=prefix)
+    return Region.objects.villages().filter(condition).order_by("code")
 
 
 # --- worker pages ------------------------------------------------------------------------

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", v.home, name="home"),
     path("queue/", v.queue, name="queue"),
     path("search/", v.search, name="search"),
+    path("new/", v.enter, name="enter"),
     path("d/<str:tracking_number>/", v.detail, name="detail"),
     path("d/<str:tracking_number>/act/<str:action>/", v.act, name="act"),
     path("d/<str:tracking_number>/visit/", v.visit, name="visit"),

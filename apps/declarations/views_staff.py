@@ -10,8 +10,10 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from apps.audit.models import Action, Result
@@ -28,9 +30,16 @@ from apps.deadlines.services import clock_marks
 from apps.households import views as household_views
 from apps.households.forms import ReidentifyForm
 from apps.households.models import PolicyMeasure
-from apps.regions.models import CASEWORK_ROLES, VILLAGE_ROLES, StaffMembership, roles_over
+from apps.regions.models import (
+    CASEWORK_ROLES,
+    VILLAGE_ROLES,
+    Absence,
+    StaffMembership,
+    roles_over,
+)
 
 from . import services
+from .forms import StaffDeclarationForm
 from .forms_green import GreenChannelForm, GreenHelpForm
 from .forms_review import (
     AppealDecisionForm,
@@ -62,6 +71,7 @@ from .selectors import (
     declarations_search,
     declarations_visible_to,
     township_review_queue,
+    villages_for_entry,
     worker_open_cases,
 )
 from .services import declaration_clocks
@@ -85,10 +95,21 @@ def home(request):
     memberships = StaffMembership.objects.filter(user=request.user, is_active=True).select_related(
         "region"
     )
+    standing_in = (
+        Absence.objects.on(timezone.localdate())
+        .filter(substitute=request.user)
+        .select_related("user", "region")
+    )
     return render(
         request,
         "declarations/staff/home.html",
-        {"page": page, "memberships": memberships, "search": SearchForm()},
+        {
+            "page": page,
+            "memberships": memberships,
+            "standing_in": standing_in,
+            "search": SearchForm(),
+            "can_enter": villages_for_entry(request.user).exists(),
+        },
     )
 
 
@@ -108,6 +129,49 @@ def queue(request):
         "declarations/staff/queue.html",
         {"rows": township_review_queue(request.user), "appeals": appeals},
     )
+
+
+@never_cache
+@login_required
+@sensitive_post_parameters("phone", "id_number", "declarant_phone")
+def enter(request):
+    """A new declaration from a cadre visit, the 12317 hotline or a paper application,
+    entered by staff of the village's subtree. A person with a case in progress gets no
+    second one: the page says so, with a link to the case when the user may see it."""
+    villages = villages_for_entry(request.user)
+    if not villages.exists():
+        raise Http404
+    form = StaffDeclarationForm(request.POST or None, villages=villages)
+    context = {"form": form, "existing": None, "existing_hidden": False}
+    if request.method == "POST":
+        if not form.is_valid():
+            return render(request, "declarations/staff/enter.html", context, status=400)
+        try:
+            result = services.declaration_enter(
+                village=form.cleaned_data["village"],
+                data=form.to_input(),
+                channel=form.cleaned_data["channel"],
+                actor=request.user,
+                submission_token=form.cleaned_data["token"],
+            )
+        except services.ActionRefused as exc:
+            context["refusal"] = exc.message
+            return render(
+                request,
+                "declarations/staff/enter.html",
+                context,
+                status=REFUSAL_STATUS.get(type(exc), 400),
+            )
+        if result.created or result.reason == "duplicate_submit":
+            messages.success(request, _("The declaration is entered."))
+            return redirect("staff:detail", result.declaration.tracking_number)
+        # The person has a case in progress: shown only to those who may see it.
+        existing = declarations_visible_to(request.user).filter(pk=result.declaration.pk).first()
+        if existing is not None:
+            record(Action.VIEW, request=request, target=existing)
+        context.update(existing=existing, existing_hidden=existing is None)
+        return render(request, "declarations/staff/enter.html", context, status=409)
+    return render(request, "declarations/staff/enter.html", context)
 
 
 @login_required

@@ -106,7 +106,7 @@ class StaffMembershipAdmin(admin.ModelAdmin):
     the view permission see those of their subtree."""
 
     form = MembershipForm
-    list_display = ("user", "region", "role", "is_active")
+    list_display = ("user", "region", "role", "groups", "is_active")
     list_filter = ("role", "is_active")
     search_fields = ("user__username", "user__full_name", "region__name", "region__code")
     raw_id_fields = ("user", "region")

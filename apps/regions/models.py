@@ -6,13 +6,17 @@ digits, city 2, county 2, township 3, village 3. The meaningful prefix of a code
 `startswith` on the code, and every case carries its village's code for the same test.
 """
 
+import re
 import secrets
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from apps.core.identity import fold
 
 
 class Level(models.IntegerChoices):
@@ -81,11 +85,23 @@ class ScopedQuerySet(models.QuerySet):
 
 
 def user_memberships(user) -> list[tuple[str, str]]:
-    """(code prefix, role) of each active membership, cached on the user object."""
+    """(code prefix, role) of each active membership, and the grid role over the village
+    of each absent grid worker the user stands in for today (Absence); cached on the
+    user object, which lives for one request."""
     cached = getattr(user, "_memberships", None)
     if cached is None:
-        rows = StaffMembership.objects.filter(user=user, is_active=True).values_list(
-            "region__code", "region__level", "role"
+        # One query: the memberships, and the substitutions running today.
+        rows = (
+            StaffMembership.objects.filter(user=user, is_active=True)
+            .values_list("region__code", "region__level", "role")
+            .union(
+                Absence.objects.on(timezone.localdate())
+                .filter(substitute=user)
+                .annotate(as_role=Value(Role.GRID, output_field=models.CharField()))
+                .values_list("region__code", "region__level", "as_role")
+                .order_by(),
+                all=True,
+            )
         )
         cached = sorted({(code[: PREFIX_LENGTH[Level(level)]], role) for code, level, role in rows})
         user._memberships = cached
@@ -290,6 +306,10 @@ class StaffMembershipQuerySet(ScopedQuerySet):
     region_code_field = "region__code"
 
 
+# Separators of a list of village groups typed by hand: "1组,2组" "1组、2组" "1组 2组".
+GROUP_SEPARATORS = re.compile(r"[,，、;；\s]+")
+
+
 class StaffMembership(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -303,6 +323,14 @@ class StaffMembership(models.Model):
     role = models.CharField(_("role"), max_length=16, choices=Role.choices)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # A village with several grid workers shares its groups (村民小组) among them: the
+    # notices of a case go to those covering its group (services.notice_recipients).
+    groups = models.CharField(
+        _("village groups covered"),
+        max_length=200,
+        blank=True,
+        help_text=_("Grid workers only; separated by commas, e.g. 1组,2组. Empty: all."),
+    )
 
     objects = StaffMembershipQuerySet.as_manager()
 
@@ -316,8 +344,14 @@ class StaffMembership(models.Model):
     def __str__(self):
         return f"{self.user} · {self.region} · {self.get_role_display()}"
 
+    @property
+    def group_list(self) -> set[str]:
+        return group_set(self.groups)
+
     def clean(self):
         self._clean_separation_of_duties()
+        if self.groups and self.role != Role.GRID:
+            raise ValidationError({"groups": _("Only a grid worker covers village groups.")})
         expected = ROLE_LEVEL.get(self.role)
         if expected and self.region_id and self.region.level != expected:
             raise ValidationError(
@@ -348,3 +382,80 @@ def roles_conflict(roles: set[str], others: set[str]) -> bool:
     everything = roles | others
     admin = everything & ADMIN_ROLES
     return bool(admin) and len(everything) > 1
+
+
+def group_set(text: str) -> set[str]:
+    """The village groups of a typed list, each as a declaration's address is compared."""
+    return {normalise_group(g) for g in GROUP_SEPARATORS.split(text or "") if g.strip()}
+
+
+def normalise_group(value: str) -> str:
+    """A village group as typed ("３组 ", "3组"), compared: NFKC-folded, spaces removed."""
+    return fold(value)
+
+
+class AbsenceQuerySet(ScopedQuerySet):
+    region_code_field = "region__code"
+
+    def on(self, day):
+        """The absences running on `day` whose worker still works the village as a grid
+        worker and whose substitute's account is active."""
+        return self.filter(
+            start__lte=day,
+            end__gte=day,
+            substitute__is_active=True,
+            user__memberships__region=F("region"),
+            user__memberships__role=Role.GRID,
+            user__memberships__is_active=True,
+        )
+
+
+class Absence(models.Model):
+    """A grid worker's absence (leave, training, illness): from `start` to `end`
+    inclusive, the `substitute` gets the village's notices and reminders in the worker's
+    place, and holds the grid role over the village (user_memberships)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("absent grid worker"),
+        on_delete=models.CASCADE,
+        related_name="absences",
+    )
+    substitute = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("substitute"),
+        on_delete=models.CASCADE,
+        related_name="substitutions",
+    )
+    region = models.ForeignKey(
+        Region, verbose_name=_("village"), on_delete=models.PROTECT, related_name="+"
+    )
+    start = models.DateField(_("from"))
+    end = models.DateField(_("to (inclusive)"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    objects = AbsenceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("absence")
+        verbose_name_plural = _("absences")
+        ordering = ["-start", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gte=F("start")), name="absence_dates"),
+            models.CheckConstraint(condition=~Q(substitute=F("user")), name="absence_someone_else"),
+        ]
+        indexes = [
+            # Every request: the absences the user stands in for (user_memberships).
+            models.Index(fields=["substitute", "end"], name="absence_substitute_idx"),
+            # Every notice: the village's absences running today.
+            models.Index(fields=["region", "end"], name="absence_village_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} {self.start}–{self.end} → {self.substitute}"

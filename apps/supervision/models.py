@@ -27,7 +27,7 @@ class DailyFigures(models.Model):
 
     By submission day (declarations not merged into a twin): received, closed,
     accepted_in_time, enrolled_in_time, and the sums and counts behind the average
-    working days to accept / to enrol. By due day (every clock of the region, except
+    working days to accept / to enrol; received by channel (received_<channel>). By due day (every clock of the region, except
     those stopped before they ran out): clocks_due, clocks_breached.
     """
 
@@ -45,6 +45,13 @@ class DailyFigures(models.Model):
     enrol_days_count = _counter(_("working days to enrol, count"))
     clocks_due = _counter(_("deadlines due"))
     clocks_breached = _counter(_("deadlines breached"))
+    # `received` by channel (declarations.Channel): one counter per channel.
+    received_qr = _counter(_("received by QR self-declaration"))
+    received_proxy = _counter(_("received on someone's behalf"))
+    received_visit = _counter(_("received on a cadre visit"))
+    received_hotline = _counter(_("received on the 12317 hotline"))
+    received_paper = _counter(_("received on paper"))
+    received_warning = _counter(_("received from a department warning"))
 
     class Meta:
         verbose_name = _("daily figures")

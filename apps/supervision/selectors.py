@@ -29,7 +29,7 @@ from apps.declarations.services import SUBJECT
 from apps.regions.models import PREFIX_LENGTH, Level, Region
 
 from .models import SUMMARY_LEVELS, DailyFigures
-from .summaries import COUNTERS
+from .summaries import CHANNEL_COUNTERS, COUNTERS
 
 CLOSING_STATES = [State.ENROLLED, State.REJECTED, State.WITHDRAWN]
 
@@ -62,6 +62,8 @@ class Figures:
     currently_overdue: int = 0
     avg_days_to_accept: float | None = None
     avg_days_to_enrol: float | None = None
+    # Received by channel (declarations.Channel values, in their order).
+    by_channel: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CHANNEL_COUNTERS, 0))
 
     @property
     def completion_rate(self) -> float | None:
@@ -147,7 +149,12 @@ def _result(
 ) -> tuple[Figures, list[Row]]:
     """The region's total (the groups' counts summed, and `averages`) and its rows."""
     total = Figures(
-        **{name: sum(getattr(f, name) for f in groups.values()) for name in ADDITIVE}, **averages
+        **{name: sum(getattr(f, name) for f in groups.values()) for name in ADDITIVE},
+        by_channel={
+            channel: sum(f.by_channel[channel] for f in groups.values())
+            for channel in CHANNEL_COUNTERS
+        },
+        **averages,
     )
     child_level, _width = _grouping(region, by_child)
     if not (by_child and child_level):
@@ -206,6 +213,7 @@ def region_figures(
             **{name: sums[name] for name in ADDITIVE[:-1]},
             avg_days_to_accept=_mean(sums, "accept"),
             avg_days_to_enrol=_mean(sums, "enrol"),
+            by_channel={channel: sums[column] for channel, column in CHANNEL_COUNTERS.items()},
         )
     for prefix, n in _currently_overdue(region, width).items():
         groups.setdefault(prefix, Figures()).currently_overdue = n
@@ -240,6 +248,11 @@ def region_figures_live(
             enrolled_in_time=Count("pk", filter=enrolled),
         ),
     )
+    for row in _by_prefix(received, width).annotate(
+        **{column: Count("pk", filter=Q(channel=c)) for c, column in CHANNEL_COUNTERS.items()}
+    ):
+        figures = groups.setdefault(row["prefix"], Figures())
+        figures.by_channel = {c: row[column] for c, column in CHANNEL_COUNTERS.items()}
     clocks = Clock.objects.filter(region_code__startswith=region.prefix)
     due = clocks.filter(
         due_on__gte=period.start, due_on__lte=min(period.end, timezone.localdate())

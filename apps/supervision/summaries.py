@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.deadlines.models import Clock, Stage
-from apps.declarations.models import Declaration, State
+from apps.declarations.models import Channel, Declaration, State
 from apps.declarations.services import SUBJECT
 from apps.regions.models import PREFIX_LENGTH, Level
 
@@ -37,6 +37,9 @@ COUNTERS = [
     "clocks_due",
     "clocks_breached",
 ]
+# Declarations received by channel: one counter each (DailyFigures.received_<channel>).
+CHANNEL_COUNTERS = {channel: f"received_{channel}" for channel in Channel.values}
+COUNTERS += CHANNEL_COUNTERS.values()
 DEFAULT_DAYS = 120
 # Any constant: two refreshes never run at once (PostgreSQL; SQLite serialises writers).
 LOCK_KEY = 7_341_501
@@ -60,6 +63,10 @@ def _villages_sql(since: dt.date | None) -> tuple[str, list]:
     marks = ", ".join(["%s"] * len(closing))
     met_verify = "v.met_at IS NOT NULL AND v.cancelled = %s"
     met_enrol = "d.state = %s AND e.met_at IS NOT NULL AND e.cancelled = %s"
+    by_channel = ", ".join(
+        f"CASE WHEN d.channel = %s THEN 1 ELSE 0 END AS {column}"
+        for column in CHANNEL_COUNTERS.values()
+    )
     # By submission day: one row per declaration not merged, with its verify and
     # enrolment clocks (at most one each: one_clock_per_stage).
     # Only quoted table names, fixed SQL and placeholders are formatted in (S608).
@@ -79,7 +86,8 @@ def _villages_sql(since: dt.date | None) -> tuple[str, list]:
                 AS enrol_days_sum,
             CASE WHEN {met_enrol} AND e.working_days_taken IS NOT NULL THEN 1 ELSE 0 END
                 AS enrol_days_count,
-            0 AS clocks_due, 0 AS clocks_breached
+            0 AS clocks_due, 0 AS clocks_breached,
+            {by_channel}
         FROM {declarations} d
         LEFT JOIN {clocks} v ON v.subject_type = %s AND v.subject_id = d.id AND v.stage = %s
         LEFT JOIN {clocks} e ON e.subject_type = %s AND e.subject_id = d.id AND e.stage = %s
@@ -96,6 +104,7 @@ def _villages_sql(since: dt.date | None) -> tuple[str, list]:
         False,
         State.ENROLLED,
         False,
+        *CHANNEL_COUNTERS,
         SUBJECT,
         Stage.VERIFY,
         SUBJECT,
@@ -105,9 +114,10 @@ def _villages_sql(since: dt.date | None) -> tuple[str, list]:
     ]
     # By due day: every clock, except one stopped (case withdrawn or merged) before it
     # ran out — the same test as region_figures_live.
+    no_channels = ", 0" * len(CHANNEL_COUNTERS)
     due = f"""
         SELECT c.region_code, c.due_on, 0, 0, 0, 0, 0, 0, 0, 0,
-            1, CASE WHEN c.breached_at IS NOT NULL THEN 1 ELSE 0 END
+            1, CASE WHEN c.breached_at IS NOT NULL THEN 1 ELSE 0 END{no_channels}
         FROM {clocks} c
         WHERE NOT (c.cancelled = %s AND c.breached_at IS NULL)
             {"AND c.due_on >= %s" if since else ""}

@@ -11,6 +11,7 @@ from apps.audit.models import Action
 from apps.audit.services import record
 from apps.core.tabular import XLSX_TYPE, xlsx
 from apps.deadlines.models import Stage
+from apps.declarations.models import Channel
 from apps.regions.models import Level, Region, user_region_prefixes
 
 from . import charts
@@ -105,6 +106,7 @@ def _context(request, region):
         ),
         "query": request.GET.urlencode(),
         "refreshed": _freshness(),
+        "channels": Channel.labels,
     }
 
 
@@ -190,6 +192,7 @@ def _figure_row(name, f):
         f.currently_overdue,
         None if f.avg_days_to_accept is None else round(f.avg_days_to_accept, 1),
         None if f.avg_days_to_enrol is None else round(f.avg_days_to_enrol, 1),
+        *f.by_channel.values(),
     ]
 
 
@@ -207,6 +210,7 @@ def figure_header():
         _("Currently overdue"),
         _("Average working days to accept"),
         _("Average working days to enrol"),
+        *(_("Received: %(channel)s") % {"channel": label} for label in Channel.labels),
     ]
 
 

@@ -2,6 +2,7 @@ from .appeals import Appeal, AppealChannel, AppealOutcome
 from .case import (
     CLOSED_STATES,
     OPEN_STATES,
+    STAFF_CHANNELS,
     Channel,
     Declaration,
     Difficulty,
@@ -31,6 +32,7 @@ __all__ = [
     "IDENTITY_KINDS",
     "NOTICE_VERSION",
     "OPEN_STATES",
+    "STAFF_CHANNELS",
     "ActionCode",
     "Appeal",
     "AppealChannel",

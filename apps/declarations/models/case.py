@@ -56,7 +56,13 @@ class Channel(models.TextChoices):
     QR = "qr", _("QR self-declaration")
     PROXY = "proxy", _("declared on someone's behalf")
     VISIT = "visit", _("cadre visit")
+    HOTLINE = "hotline", _("12317 hotline")
+    PAPER = "paper", _("paper application")
     WARNING = "warning", _("department warning")
+
+
+# The channels a staff member enters a new declaration from (the staff form).
+STAFF_CHANNELS = [Channel.VISIT, Channel.HOTLINE, Channel.PAPER]
 
 
 def new_tracking_number() -> str:

@@ -83,7 +83,7 @@ def declaration_open_green_channel(
                 subject=f"declaration:{declaration.pk}:green",
                 region_code=declaration.region_code,
                 messages=sms_to(
-                    notice_recipients(declaration.village),
+                    notice_recipients(declaration.village, group=declaration.address_group),
                     "green_channel_opened",
                     village=declaration.village.name,
                     name=mask_name(declaration.name),

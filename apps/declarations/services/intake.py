@@ -15,10 +15,10 @@ from apps.core.identity import id_hash, mask_name, mobile_hash
 from apps.deadlines.models import Clock, Stage
 from apps.deadlines.services import ClockSpec, clocks_start
 from apps.notifications.services import OutgoingSms, messages_enqueue, sms_to
-from apps.regions.models import Region
+from apps.regions.models import CASEWORK_ROLES, Region, require_role_over
 from apps.regions.services import notice_recipients
 
-from ..models import CLOSED_STATES, Channel, Declaration, new_tracking_number
+from ..models import CLOSED_STATES, STAFF_CHANNELS, Channel, Declaration, new_tracking_number
 from .consent import form_consent
 from .errors import WrongState
 
@@ -141,6 +141,32 @@ def declaration_submit(
     raise AssertionError("unreachable")
 
 
+def declaration_enter(
+    *,
+    village: Region,
+    data: DeclarationInput,
+    channel: str,
+    actor,
+    submission_token: str | None = None,
+) -> SubmitResult:
+    """A new declaration a staff member enters: heard on a cadre visit (干部走访), on the
+    12317 hotline, or brought on paper. Anyone who works the village's cases (village to
+    county) may enter it; it goes through `declaration_submit`, so it has the same
+    deduplication, clocks and SMS, and records its channel and who entered it. Nobody
+    ticked the form's consent box: the case waits for the household's signed letter
+    (services.consent)."""
+    if channel not in STAFF_CHANNELS:
+        raise ValueError(channel)
+    require_role_over(actor, village.code, CASEWORK_ROLES)
+    return declaration_submit(
+        village=village,
+        data=data,
+        channel=channel,
+        submission_token=submission_token,
+        actor=actor,
+    )
+
+
 def _write_submission(declaration: Declaration, *, applicant_receipt: bool = True) -> None:
     """Write the declaration, its consent, its two clocks and its SMS in one
     transaction; the SMS are dispatched after commit. Raises IntegrityError, with
@@ -177,7 +203,7 @@ def _submission_sms(
     village = declaration.village
     receipts = declaration.applicant_phones if applicant_receipt else []
     return sms_to(
-        notice_recipients(village),
+        notice_recipients(village, group=declaration.address_group),
         "grid_new_declaration",
         village=village.name,
         name=mask_name(declaration.name),

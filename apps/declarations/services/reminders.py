@@ -60,11 +60,12 @@ class Holder:
     village: Region
     name: str
     region_code: str
+    group: str = ""  # the case's village group (村民小组), for its grid worker
 
 
-def _phones(level: str, subject: Holder) -> list[str]:
+def _phones(level: str, subject: Holder, on: dt.date | None = None) -> list[str]:
     if level == Level.VILLAGE:
-        return notice_recipients(subject.village)
+        return notice_recipients(subject.village, group=subject.group, on=on)
     code = subject.region_code[: PREFIX_LENGTH[level]].ljust(12, "0")
     rows = StaffMembership.objects.filter(
         region__code=code, role=ROLE_AT[level], is_active=True, user__is_active=True
@@ -73,11 +74,19 @@ def _phones(level: str, subject: Holder) -> list[str]:
 
 
 def _declaration_holder(declaration: Declaration) -> Holder:
-    return Holder(declaration.village, declaration.name, declaration.region_code)
+    return Holder(
+        declaration.village, declaration.name, declaration.region_code, declaration.address_group
+    )
 
 
 def _household_holder(household: MonitoredHousehold) -> Holder:
-    return Holder(household.village, household.head_name, household.region_code)
+    roster = household.roster_household
+    return Holder(
+        household.village,
+        household.head_name,
+        household.region_code,
+        roster.address_group if roster else "",
+    )
 
 
 def clock_holders(clocks: list[Clock]) -> dict[Clock, tuple[Holder, str]]:
@@ -92,9 +101,9 @@ def clock_holders(clocks: list[Clock]) -> dict[Clock, tuple[Holder, str]]:
     declarations = Declaration.objects.select_related("village").in_bulk(declaration_ids)
     # Household work: plans wait on whoever holds them; visits and look-backs on the village.
     household_work = {
-        subject_type: model.objects.select_related("household__village").in_bulk(
-            ids.get(subject_type, set())
-        )
+        subject_type: model.objects.select_related(
+            "household__village", "household__roster_household"
+        ).in_bulk(ids.get(subject_type, set()))
         for subject_type, model in (
             (PLAN_SUBJECT, HelpPlan),
             (FOLLOW_UP_SUBJECT, FollowUp),
@@ -158,14 +167,15 @@ def _remind(clocks, field: str, now, resolve, template: str, above: str = "") ->
     """Claim and remind in batches until none is left: each clock's holder hears of it,
     and with an `above` template the level above too."""
     resolve = resolve or clock_holders
+    today = timezone.localdate(now)
     sent = 0
     while True:
         with transaction.atomic():
             claimed = _claim(clocks, field, now, resolve)
             for clock, (subject, level) in resolve(claimed).items():
-                _queue(clock, subject, template, _phones(level, subject))
+                _queue(clock, subject, template, _phones(level, subject, today))
                 if above:
-                    _queue(clock, subject, above, _phones(Level(level - 1), subject))
+                    _queue(clock, subject, above, _phones(Level(level - 1), subject, today))
         sent += len(claimed)
         if len(claimed) < BATCH:
             return sent

@@ -162,7 +162,7 @@ def _village_staff_sms(
         subject=f"declaration:{declaration.pk}:t{log.pk}",
         region_code=declaration.region_code,
         messages=sms_to(
-            notice_recipients(declaration.village),
+            notice_recipients(declaration.village, group=declaration.address_group),
             template,
             village=declaration.village.name,
             name=mask_name(declaration.name),

@@ -357,11 +357,12 @@ def plan_revise(*, plan: HelpPlan, actor, reason: str) -> HelpPlan:
 
 def _village_sms(plan: HelpPlan, event_id: int, template: str, params: dict) -> None:
     household = plan.household
+    roster = household.roster_household
     messages_enqueue(
         subject=f"household:{household.pk}:e{event_id}",
         region_code=household.region_code,
         messages=sms_to(
-            notice_recipients(household.village),
+            notice_recipients(household.village, group=roster.address_group if roster else ""),
             template,
             village=household.village.name,
             name=mask_name(household.head_name),
