@@ -96,6 +96,7 @@ RECORD_LABELS = {
     "green_channel_opened": gettext_lazy("green channel opened"),
     "green_help_recorded": gettext_lazy("green-channel help recorded"),
     "routed": gettext_lazy("case routed"),
+    "result_announced": gettext_lazy("result announcement recorded"),
     "routing_received": gettext_lazy("received by civil affairs"),
 }
 
@@ -291,3 +292,80 @@ def available_actions(declaration: Declaration, user) -> list[Action]:
             and transition_roles(declaration, a.transition)(declaration, user)
         )
     ]
+
+
+# --- the procedure's dates on one line (the township's review) -------------------------
+
+# A step recorded this many days after the day it happened is marked as recorded late.
+RECORDED_LATE_AFTER_DAYS = 5
+
+
+@dataclass(frozen=True)
+class ProcedureDate:
+    label: str
+    day: dt.date
+    until: dt.date | None = None
+    late: str = ""  # why the date is marked, empty when it is not
+
+
+def _late(day: dt.date, recorded_at: dt.datetime, due_at: dt.datetime | None = None) -> str:
+    if due_at is not None and recorded_at > due_at:
+        return _("recorded after its deadline")
+    if (timezone.localdate(recorded_at) - day).days > RECORDED_LATE_AFTER_DAYS:
+        return _("recorded %(days)d days later") % {
+            "days": (timezone.localdate(recorded_at) - day).days
+        }
+    return ""
+
+
+def procedure_dates(declaration: Declaration, clocks: dict | None = None) -> list[ProcedureDate]:
+    """Declaration, home visit, information comparison, evaluation, notice, property
+    check and result announcement, in order, each marked where it was recorded late
+    (long after the day, or after its deadline)."""
+    clocks = clocks if clocks is not None else declaration_clocks(declaration)
+    verify = clocks.get(Stage.VERIFY)
+    dates = [ProcedureDate(_("declared"), timezone.localdate(declaration.submitted_at))]
+    visit = declaration.visits.order_by("-visit_date", "-pk").first()
+    if visit:
+        dates.append(
+            ProcedureDate(
+                _("home visit"),
+                visit.visit_date,
+                late=_late(visit.visit_date, visit.recorded_at, verify.due_at if verify else None),
+            )
+        )
+    income = getattr(declaration, "income", None)
+    if income and income.compared_on:
+        dates.append(
+            ProcedureDate(
+                _("information compared"),
+                income.compared_on,
+                late=_late(income.compared_on, income.assessed_at),
+            )
+        )
+    evaluation = declaration.evaluations.order_by("-pk").first()
+    if evaluation:
+        dates.append(
+            ProcedureDate(
+                _("evaluation"),
+                evaluation.evaluation_date,
+                late=_late(evaluation.evaluation_date, evaluation.recorded_at),
+            )
+        )
+        dates.append(
+            ProcedureDate(_("public notice"), evaluation.notice_start, evaluation.notice_end)
+        )
+    check = getattr(declaration, "property_check", None)
+    if check:
+        dates.append(ProcedureDate(_("property checked"), timezone.localdate(check.checked_at)))
+    announcement = declaration.announcements.first()
+    if announcement:
+        dates.append(
+            ProcedureDate(
+                _("result announced"),
+                announcement.start,
+                announcement.end,
+                late=_late(announcement.start, announcement.recorded_at),
+            )
+        )
+    return dates

@@ -14,6 +14,7 @@ from .case import (
 from .codes import ActionCode
 from .consent import NOTICE_VERSION, Consent, ConsentChannel, ConsentGiver
 from .green import GreenCause, GreenChannel, GreenChannelHelp
+from .procedure import DEFAULT_STEP_POLICIES, ResultAnnouncement, Step, StepPolicy
 from .review import (
     DocumentKind,
     EvaluationOutcome,
@@ -27,6 +28,7 @@ from .review import (
 
 __all__ = [
     "CLOSED_STATES",
+    "DEFAULT_STEP_POLICIES",
     "NOTICE_VERSION",
     "OPEN_STATES",
     "ActionCode",
@@ -48,7 +50,10 @@ __all__ = [
     "IncomeAssessment",
     "Level",
     "PropertyCheck",
+    "ResultAnnouncement",
     "State",
+    "Step",
+    "StepPolicy",
     "Transition",
     "VillageEvaluation",
     "VisitDocument",
