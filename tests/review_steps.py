@@ -65,7 +65,10 @@ def to_verified(declaration, grid, *, letter=True):
         sign_letter(declaration, grid)
 
 
-def to_notice(declaration, grid, *, notice_end=None):
+def to_notice(declaration, grid, *, notice_end=None, documents=True):
+    """Through the evaluation to the public notice; with the photos the village files
+    before passing it up (household register and ID card at the visit, the minutes of
+    the evaluation), unless `documents` is false."""
     to_verified(declaration, grid)
     today = timezone.localdate()
     s.declaration_assess_income(
@@ -82,11 +85,12 @@ def to_notice(declaration, grid, *, notice_end=None):
         notice_start=today - dt.timedelta(days=14),
         notice_end=notice_end or today - dt.timedelta(days=8),
     )
+    if documents:
+        upload(declaration, grid, *PASS_UP_DOCUMENTS)
 
 
 def to_township(declaration, grid):
     to_notice(declaration, grid)
-    upload(declaration, grid, *PASS_UP_DOCUMENTS)
     s.declaration_pass_to_township(declaration=declaration, actor=grid)
 
 

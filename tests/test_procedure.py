@@ -269,7 +269,7 @@ def test_the_township_sees_the_dates_on_one_line_with_late_recording_marked(
 
 
 def test_the_case_is_not_passed_up_without_its_documents(client, case, grid_wogou, line):
-    to_notice(case, grid_wogou)
+    to_notice(case, grid_wogou, documents=False)
     client.force_login(grid_wogou)
     page = client.get(url("detail", case)).content.decode()
     assert "报送乡镇前，请上传：户口簿、身份证、民主评议记录。" in page
