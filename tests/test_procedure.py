@@ -263,6 +263,11 @@ def test_the_township_sees_the_dates_on_one_line_with_late_recording_marked(
     assert f"{days_ago(14).isoformat()} – {days_ago(8).isoformat()}" in line_html
     assert "事后15天才录入" in line_html  # the evaluation
     assert "超过时限才录入" in line_html  # the visit, recorded after its 5-day deadline
+    # The queue shows each case's line too.
+    queue = client.get(reverse("staff:queue")).content.decode()
+    queue_line = queue.split('class="history queue-dates"')[1].split("</ul>")[0]
+    assert case.name in queue_line and f"民主评议 {days_ago(15).isoformat()}" in queue_line
+    assert "事后15天才录入" in queue_line
 
 
 # --- documents before each step ---------------------------------------------------------------

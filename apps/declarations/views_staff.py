@@ -60,6 +60,7 @@ from .selectors import (
     declarations_search,
     declarations_visible_to,
     procedure_dates,
+    queue_procedure_dates,
     township_review_queue,
     worker_open_cases,
 )
@@ -104,7 +105,11 @@ def queue(request):
     return render(
         request,
         "declarations/staff/queue.html",
-        {"rows": township_review_queue(request.user), "appeals": appeals},
+        {
+            "rows": (rows := township_review_queue(request.user)),
+            "appeals": appeals,
+            "procedure_rows": queue_procedure_dates(rows),
+        },
     )
 
 
