@@ -184,7 +184,11 @@ class PropertyCheckForm(forms.Form):
 
 
 class DocumentForm(forms.Form):
-    kind = forms.ChoiceField(label=_("Kind"), choices=DocumentKind.choices)
+    # The result announcement's photo is recorded with its dates (AnnouncementForm).
+    kind = forms.ChoiceField(
+        label=_("Kind"),
+        choices=[c for c in DocumentKind.choices if c[0] != DocumentKind.RESULT_NOTICE],
+    )
     file = forms.FileField(
         label=_("Photo or scan"),
         widget=forms.ClearableFileInput(attrs={"accept": "image/*,application/pdf"}),

@@ -5,6 +5,7 @@ pre-filled authorization letter (申请及承诺授权书), the household visit 
 leaves an audit row (it leaves the system on paper: an export)."""
 
 from django.contrib.auth.decorators import login_required
+from django.db.models import prefetch_related_objects
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
@@ -35,15 +36,16 @@ BATCH_LIMIT = 300
 
 
 def _entries(declarations: list[Declaration], form: str, masked: bool) -> list[dict]:
+    prefetch_related_objects(declarations, "visits__members", "evaluations")
     entries = []
     for d in declarations:
-        visit = d.visits.order_by("-visit_date", "-pk").prefetch_related("members").first()
+        visit = max(d.visits.all(), key=lambda v: (v.visit_date, v.pk), default=None)
         entries.append(
             {
                 "declaration": d,
                 "shown_name": mask_name(d.name) if masked else d.name,
                 "members": list(visit.members.all()) if visit else [],
-                "evaluation": d.evaluations.order_by("-pk").first(),
+                "evaluation": max(d.evaluations.all(), key=lambda e: e.pk, default=None),
                 "approved": approval_date(d) if form == "announcement" else None,
             }
         )
