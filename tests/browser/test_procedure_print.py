@@ -2,6 +2,8 @@
 and the village's public-notice list (公示名单), as they would from a phone or the
 village office's computer."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -49,5 +51,9 @@ def test_a_grid_worker_prints_the_letter_and_the_notice_list(
     page.emulate_media(media="print")
     assert page.locator(".screen-only").is_hidden()
     shot(page, output_dir, "print-02-notice-list")
+    # As the village office prints it: one A4 page (headless chromium prints to PDF).
+    pdf = page.pdf(format="A4", path=str(output_dir / "review-print-02-notice-list.pdf"))
+    assert pdf.startswith(b"%PDF")
+    assert len(re.findall(rb"/Type\s*/Page(?!s)", pdf)) == 1
     printed = AuditEntry.objects.filter(action=Action.EXPORT, actor=grid_wogou)
     assert sorted(e.detail["printed"] for e in printed) == ["letter", "notice"]
