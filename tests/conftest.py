@@ -88,9 +88,10 @@ def _clean_outside_state():
     backends.outbox.clear()
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def media(settings, tmp_path) -> Path:
-    """Uploads of this test go to a directory of its own."""
+    """Uploads of each test go to a directory of its own (the procedure needs documents
+    on file, so most cases carry some)."""
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
 

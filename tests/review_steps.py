@@ -10,7 +10,7 @@ from PIL import Image
 
 from apps.core.uploads import clean_upload
 from apps.declarations import services as s
-from apps.declarations.models import EvaluationOutcome
+from apps.declarations.models import DocumentKind, EvaluationOutcome
 from apps.declarations.services.review import VisitInput
 from apps.households.models import LabourCapacity
 
@@ -35,27 +35,48 @@ def visit(**overrides):
     return VisitInput(**values)
 
 
+def photo(name="photo.jpg"):
+    data = io.BytesIO()
+    Image.new("RGB", (40, 30), (250, 250, 250)).save(data, "JPEG")
+    return clean_upload(SimpleUploadedFile(name, data.getvalue(), content_type="image/jpeg"))
+
+
 def sign_letter(declaration, grid):
     """The household's signed authorization letter, uploaded by the village: needed
-    before the income or property of a case the applicant did not declare is checked
-    (use the `media` fixture)."""
-    photo = io.BytesIO()
-    Image.new("RGB", (40, 30), (250, 250, 250)).save(photo, "JPEG")
-    letter = SimpleUploadedFile("letter.jpg", photo.getvalue(), content_type="image/jpeg")
-    return s.consent_letter_upload(
-        declaration=declaration, actor=grid, cleaned=clean_upload(letter)
-    )
+    before the household's income or property is checked."""
+    return s.consent_letter_upload(declaration=declaration, actor=grid, cleaned=photo())
 
 
-def to_verified(declaration, grid):
+def upload(declaration, grid, *kinds):
+    for kind in kinds:
+        s.document_upload(declaration=declaration, actor=grid, kind=kind, cleaned=photo())
+
+
+# The photos the village files before passing a case up (the procedure's default policy).
+PASS_UP_DOCUMENTS = (DocumentKind.HOUSEHOLD_REGISTER, DocumentKind.ID_CARD, DocumentKind.MINUTES)
+
+
+def to_verified(declaration, grid, *, letter=True):
+    """Accepted and visited; at the visit the household signs its authorization letter
+    (unless `letter` is false)."""
     s.declaration_accept(declaration=declaration, actor=grid)
     s.declaration_record_visit(declaration=declaration, actor=grid, visit=visit())
+    if letter and s.authorization_missing(declaration):
+        sign_letter(declaration, grid)
 
 
-def to_notice(declaration, grid, *, notice_end=None):
+def to_notice(declaration, grid, *, notice_end=None, documents=True):
+    """Through the evaluation to the public notice; with the photos the village files
+    before passing it up (household register and ID card at the visit, the minutes of
+    the evaluation), unless `documents` is false."""
     to_verified(declaration, grid)
-    s.declaration_assess_income(declaration=declaration, actor=grid, household_size=2)
     today = timezone.localdate()
+    s.declaration_assess_income(
+        declaration=declaration,
+        actor=grid,
+        household_size=2,
+        compared_on=today - dt.timedelta(days=18),
+    )
     s.declaration_record_evaluation(
         declaration=declaration,
         actor=grid,
@@ -64,6 +85,8 @@ def to_notice(declaration, grid, *, notice_end=None):
         notice_start=today - dt.timedelta(days=14),
         notice_end=notice_end or today - dt.timedelta(days=8),
     )
+    if documents:
+        upload(declaration, grid, *PASS_UP_DOCUMENTS)
 
 
 def to_township(declaration, grid):

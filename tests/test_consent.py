@@ -22,16 +22,19 @@ from apps.declarations.models import (
     ConsentGiver,
     Declaration,
     DocumentKind,
+    EvaluationOutcome,
     IncomeAssessment,
     PropertyCheck,
     State,
+    Step,
+    StepPolicy,
     Transition,
     VisitDocument,
 )
 from apps.notifications.models import Message
 
 from .conftest import WOGOU, declaration_input, form_data
-from .review_steps import sign_letter, to_township, to_verified
+from .review_steps import PASS_UP_DOCUMENTS, sign_letter, to_township, to_verified, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -52,6 +55,10 @@ def jpeg() -> SimpleUploadedFile:
     buffer = io.BytesIO()
     Image.new("RGB", (40, 30), (250, 250, 250)).save(buffer, "JPEG")
     return SimpleUploadedFile("letter.jpg", buffer.getvalue(), content_type="image/jpeg")
+
+
+def income_post():
+    return {"household_size": 2, "compared_on": timezone.localdate().isoformat()}
 
 
 def staff_url(name, declaration):
@@ -140,18 +147,18 @@ def test_the_consent_is_written_with_the_declaration_or_not_at_all(regions, grid
 def test_income_of_a_case_declared_on_behalf_waits_for_the_signed_letter(
     client, proxy_case, grid_wogou, line, media
 ):
-    to_verified(proxy_case, grid_wogou)
+    to_verified(proxy_case, grid_wogou, letter=False)
     with pytest.raises(s.WrongState) as refused:
         s.declaration_assess_income(declaration=proxy_case, actor=grid_wogou, household_size=2)
     assert "承诺授权书" in str(refused.value.message)
 
     client.force_login(grid_wogou)
     page = client.get(staff_url("detail", proxy_case)).content.decode()
-    assert "请先上传该户签署的承诺授权书" in page
+    assert "核算收入、核查财产前，请先上传该户签署的承诺授权书" in page
     assert "告知同意：代办人（代申报人），申报表" in page  # whose consent, and how
-    response = client.post(staff_url("income", proxy_case), {"household_size": 2})
+    response = client.post(staff_url("income", proxy_case), income_post())
     assert response.status_code == 409
-    assert "请先上传该户签署的承诺授权书" in response.content.decode()
+    assert "请先上传：承诺授权书" in response.content.decode()
     assert not IncomeAssessment.objects.exists()
     assert not Transition.objects.filter(kind="income_assessed").exists()
 
@@ -167,7 +174,7 @@ def test_income_of_a_case_declared_on_behalf_waits_for_the_signed_letter(
     assert letter.recorded_by == grid_wogou
     assert Transition.objects.filter(kind="authorization_signed").count() == 1
 
-    response = client.post(staff_url("income", proxy_case), {"household_size": 2})
+    response = client.post(staff_url("income", proxy_case), income_post())
     assert response.status_code == 302
     assert IncomeAssessment.objects.filter(declaration=proxy_case).exists()
 
@@ -194,11 +201,35 @@ def test_property_of_a_case_declared_on_behalf_waits_for_the_signed_letter(
     assert PropertyCheck.objects.get(declaration=proxy_case).is_complete
 
 
-def test_a_case_the_applicant_declared_themself_is_not_held_for_a_letter(
+def test_a_self_declared_case_waits_for_the_letter_unless_the_policy_says_otherwise(
     case, grid_wogou, township_lujiagou, line
 ):
-    to_township(case, grid_wogou)  # the income is calculated on the way
+    # By default every household signs its letter: the form's box is the declarant's.
+    to_verified(case, grid_wogou, letter=False)
+    assert s.authorization_missing(case)
+    with pytest.raises(s.WrongState):
+        s.declaration_assess_income(declaration=case, actor=grid_wogou, household_size=2)
+    # A province whose policy takes the form's consent for the applicant's own.
+    for step in (Step.INCOME, Step.PROPERTY):
+        StepPolicy.objects.create(step=step, required_documents=[])
     assert not s.authorization_missing(case)
+    s.declaration_assess_income(
+        declaration=case,
+        actor=grid_wogou,
+        household_size=2,
+        compared_on=timezone.localdate() - dt.timedelta(days=18),
+    )
+    today = timezone.localdate()
+    s.declaration_record_evaluation(
+        declaration=case,
+        actor=grid_wogou,
+        evaluation_date=today - dt.timedelta(days=15),
+        outcome=EvaluationOutcome.AGREED,
+        notice_start=today - dt.timedelta(days=14),
+        notice_end=today - dt.timedelta(days=8),
+    )
+    upload(case, grid_wogou, *PASS_UP_DOCUMENTS)
+    s.declaration_pass_to_township(declaration=case, actor=grid_wogou)
     s.declaration_record_property_check(
         declaration=case,
         actor=township_lujiagou,

@@ -11,10 +11,19 @@ from dataclasses import astuple, replace
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.deadlines.models import Stage
-from apps.declarations.models import Appeal, ConsentChannel, Declaration, GreenChannel, State
+from apps.declarations.models import (
+    Appeal,
+    ConsentChannel,
+    Declaration,
+    GreenChannel,
+    State,
+    Step,
+)
+from apps.declarations.services import missing_documents
 from apps.households.models import MeasureStatus, MonitoredHousehold, PlanState
 from apps.notifications.models import Message
 from apps.regions.models import Region
@@ -97,6 +106,19 @@ def test_the_demo_holds_every_stage_names_the_overdue_and_is_made_once(seed_demo
         letter = declaration.consents.get(channel=ConsentChannel.HOME_VISIT)
         assert letter.given_at <= declaration.income.assessed_at
         assert declaration.consents.get(channel=ConsentChannel.FORM).given_by == "declarant"
+
+    # Every case passed up carries the documents the procedure wants, and its dates are
+    # in the procedure's order; every enrolled one has its result announcement.
+    passed_up = Declaration.objects.filter(transitions__kind="pass_to_township").distinct()
+    assert passed_up.exists()
+    for declaration in passed_up:
+        assert not missing_documents(declaration, Step.PASS_UP)
+        visit, evaluation = declaration.visits.get(), declaration.evaluations.get()
+        assert timezone.localdate(declaration.submitted_at) <= visit.visit_date
+        assert visit.visit_date <= declaration.income.compared_on <= evaluation.evaluation_date
+        assert (evaluation.notice_end - evaluation.notice_start).days + 1 >= 5
+    enrolled = Declaration.objects.filter(state=State.ENROLLED)
+    assert enrolled.exists() and all(d.announcements.exists() for d in enrolled)
 
     # The deadline sweep ran: the breaches are flagged and their reminders queued.
     assert Message.objects.filter(template="deadline_breached").count() >= 5

@@ -121,7 +121,12 @@ def verified(w):
 
 def assessed(w):
     verified(w)
-    ds.declaration_assess_income(declaration=w.case, actor=w.grid, household_size=2)
+    ds.declaration_assess_income(
+        declaration=w.case,
+        actor=w.grid,
+        household_size=2,
+        compared_on=timezone.localdate() - dt.timedelta(days=18),
+    )
 
 
 def at_township(w):

@@ -50,7 +50,8 @@ def _postgres():
 
 
 def rejected(regions, grid, *, closed_at: dt.datetime, serial: int, twin=None) -> Declaration:
-    """A case taken to its public notice, with a document (the minutes), then rejected
+    """A case taken to its public notice, with two documents (the household's signed
+    letter and the minutes), then rejected
     by the village at `closed_at`; with `twin` (a serial), a duplicate merged into it."""
     with time_machine.travel(closed_at - dt.timedelta(days=40), tick=False):
         declaration = ds.declaration_submit(
@@ -67,7 +68,7 @@ def rejected(regions, grid, *, closed_at: dt.datetime, serial: int, twin=None) -
         MonitoringThreshold.objects.get_or_create(
             county=regions[ANDING], year=closed_at.year, defaults={"amount": Decimal("7000")}
         )
-        to_notice(declaration, grid)
+        to_notice(declaration, grid, documents=False)
         document = VisitDocument(
             declaration=declaration, kind="minutes", content_type="image/jpeg", uploaded_by=grid
         )
@@ -94,8 +95,8 @@ def test_a_rejected_declaration_goes_three_years_after_closing_with_its_history_
         still_open = ds.declaration_submit(
             village=regions[WOGOU], data=declaration_input(id_number=new_id(3), phone="13912340003")
         ).declaration
-    old_file = VisitDocument.objects.get(declaration=old).file.path
-    recent_file = VisitDocument.objects.get(declaration=recent).file.path
+    old_file = VisitDocument.objects.get(declaration=old, kind="minutes").file.path
+    recent_file = VisitDocument.objects.get(declaration=recent, kind="minutes").file.path
     old_clocks = list(
         Clock.objects.filter(subject_type="declaration", subject_id=old.pk).values_list(
             "pk", flat=True
@@ -108,7 +109,7 @@ def test_a_rejected_declaration_goes_three_years_after_closing_with_its_history_
         counts = purge_expired()
 
     assert set(Declaration.objects.values_list("pk", flat=True)) == {recent.pk, still_open.pk}
-    assert counts["declarations"] == 2 and counts["documents"] == 1
+    assert counts["declarations"] == 2 and counts["documents"] == 2
     assert not Transition.objects.filter(declaration_id__in=[old.pk, twin.pk]).exists()
     assert not HouseholdVisit.objects.filter(declaration_id=old.pk).exists()
     assert not VisitDocument.objects.filter(declaration_id=old.pk).exists()

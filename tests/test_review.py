@@ -30,7 +30,16 @@ from .conftest import (
     make_staff,
     require_postgres,
 )
-from .review_steps import to_county, to_notice, to_township, to_verified, visit
+from .review_steps import (
+    PASS_UP_DOCUMENTS,
+    sign_letter,
+    to_county,
+    to_notice,
+    to_township,
+    to_verified,
+    upload,
+    visit,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -104,6 +113,7 @@ def test_the_whole_path_ends_in_a_monitored_household(
     assert log == [
         ("accept", State.ACCEPTED),
         ("verify", State.VERIFIED),
+        ("authorization_signed", State.VERIFIED),
         ("income_assessed", State.VERIFIED),
         ("start_notice", State.IN_NOTICE),
         ("pass_to_township", State.TOWNSHIP_REVIEW),
@@ -275,8 +285,14 @@ def test_village_reject_then_appeal_then_reopen_then_enrol(
     assert Message.objects.filter(template="appeal_decided").count() == 1
 
     s.declaration_record_visit(declaration=case, actor=grid_wogou, visit=visit())
-    s.declaration_assess_income(declaration=case, actor=grid_wogou, household_size=2)
+    sign_letter(case, grid_wogou)
     today = timezone.localdate()
+    s.declaration_assess_income(
+        declaration=case,
+        actor=grid_wogou,
+        household_size=2,
+        compared_on=today - dt.timedelta(days=12),
+    )
     s.declaration_record_evaluation(
         declaration=case,
         actor=grid_wogou,
@@ -285,6 +301,7 @@ def test_village_reject_then_appeal_then_reopen_then_enrol(
         notice_start=today - dt.timedelta(days=9),
         notice_end=today - dt.timedelta(days=2),
     )
+    upload(case, grid_wogou, *PASS_UP_DOCUMENTS)
     s.declaration_pass_to_township(declaration=case, actor=grid_wogou)
     s.declaration_record_property_check(
         declaration=case, actor=township_lujiagou, vehicles="无", housing="无", business="无"

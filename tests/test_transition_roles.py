@@ -127,7 +127,9 @@ def do(service, row="declaration", **kwargs):
 
 
 def start_notice(case, user):
-    s.declaration_assess_income(declaration=case, actor=user, household_size=2)
+    s.declaration_assess_income(
+        declaration=case, actor=user, household_size=2, compared_on=TODAY() - dt.timedelta(days=10)
+    )
     s.declaration_record_evaluation(
         declaration=case,
         actor=user,

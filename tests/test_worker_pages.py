@@ -91,7 +91,11 @@ def test_the_whole_village_and_township_path_through_the_pages(
     assert client.post(url("visit", case), visit_post()).status_code == 302
     assert Declaration.objects.get(pk=case.pk).state == State.VERIFIED
 
-    assert client.post(url("income", case), {"household_size": "2"}).status_code == 302
+    # The household's signed letter, then the information compared three days later.
+    assert client.post(url("upload", case), {"kind": "consent", "file": jpeg()}).status_code == 302
+    compared_on = (timezone.localdate() - dt.timedelta(days=17)).isoformat()
+    response = client.post(url("income", case), {"household_size": "2", "compared_on": compared_on})
+    assert response.status_code == 302
     today = timezone.localdate()
     response = client.post(
         url("evaluation", case),
@@ -104,8 +108,11 @@ def test_the_whole_village_and_township_path_through_the_pages(
         },
     )
     assert response.status_code == 302
-    assert VisitDocument.objects.get().kind == "minutes"
+    assert VisitDocument.objects.get(kind="minutes")
+    # Without the ID card's photo the case is not passed up.
     assert client.post(url("upload", case), {"kind": "hukou", "file": jpeg()}).status_code == 302
+    assert client.post(url("act", case, "pass_to_township")).status_code == 409
+    assert client.post(url("upload", case), {"kind": "id_card", "file": jpeg()}).status_code == 302
     assert client.post(url("act", case, "pass_to_township")).status_code == 302
 
     client.force_login(township_lujiagou)

@@ -19,7 +19,8 @@ MONEY = {
     "max_digits": 12,
 }
 
-DATE_WIDGET = forms.DateInput(attrs={"type": "date"})
+# An HTML date input takes ISO dates only, whatever the language's date format.
+DATE_WIDGET = forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
 
 
 def strip_controls(value: str) -> str:

@@ -7,6 +7,7 @@ role and the case's state allow it, and the POST is checked again by the service
 the admin neither offers nor accepts a transition the user may not make.
 """
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseNotAllowed
@@ -19,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.audit.admin import ViewAuditedAdmin
 from apps.core.admin import ReadOnlyAdmin, ReadOnlyInline
+from apps.deadlines.admin import ProvincialAdminOnly
 
 from . import services
 from .forms_review import ReasonForm
@@ -26,10 +28,12 @@ from .models import (
     Appeal,
     Consent,
     Declaration,
+    DocumentKind,
     HouseholdVisit,
     IncomeAssessment,
     PropertyCheck,
     State,
+    StepPolicy,
     Transition,
     VillageEvaluation,
     VisitDocument,
@@ -292,3 +296,32 @@ class DeclarationAdmin(ViewAuditedAdmin, ReadOnlyAdmin):
     @admin.display(description=_("kinds of difficulty"))
     def difficulties_display(self, obj):
         return obj.get_difficulties_display()
+
+
+class StepPolicyForm(forms.ModelForm):
+    required_documents = forms.MultipleChoiceField(
+        label=_("documents required before the step"),
+        choices=DocumentKind.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+    class Meta:
+        model = StepPolicy
+        fields = ["step", "required_documents", "minimum_days", "names_masked", "source"]
+
+
+@admin.register(StepPolicy)
+class StepPolicyAdmin(ProvincialAdminOnly):
+    """The procedure's documents and notice periods per step: the province's policy,
+    beside the deadline policy."""
+
+    form = StepPolicyForm
+    list_display = ("step", "documents", "minimum_days", "names_masked", "source")
+
+    @admin.display(description=_("documents required before the step"))
+    def documents(self, obj):
+        return obj.get_required_documents_display()
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -116,8 +116,20 @@ def visit_input(form: VisitForm, members: MemberFormSet) -> VisitInput:
     )
 
 
+def _not_in_future(day):
+    if day > timezone.localdate():
+        raise ValidationError(_("A date of something already done cannot be in the future."))
+    return day
+
+
 class IncomeForm(forms.Form):
     household_size = forms.IntegerField(label=_("Household size"), min_value=1, max_value=30)
+    compared_on = forms.DateField(
+        label=_("Information compared on"), widget=DATE_WIDGET, initial=timezone.localdate
+    )
+
+    def clean_compared_on(self):
+        return _not_in_future(self.cleaned_data["compared_on"])
 
 
 class EvaluationForm(forms.Form):
@@ -132,6 +144,12 @@ class EvaluationForm(forms.Form):
     def clean_minutes(self):
         upload = self.cleaned_data.get("minutes")
         return clean_upload(upload) if upload else None
+
+    def clean_evaluation_date(self):
+        return _not_in_future(self.cleaned_data["evaluation_date"])
+
+    def clean_notice_start(self):
+        return _not_in_future(self.cleaned_data["notice_start"])
 
     def clean(self):
         data = super().clean()
@@ -166,7 +184,11 @@ class PropertyCheckForm(forms.Form):
 
 
 class DocumentForm(forms.Form):
-    kind = forms.ChoiceField(label=_("Kind"), choices=DocumentKind.choices)
+    # The result announcement's photo is recorded with its dates (AnnouncementForm).
+    kind = forms.ChoiceField(
+        label=_("Kind"),
+        choices=[c for c in DocumentKind.choices if c[0] != DocumentKind.RESULT_NOTICE],
+    )
     file = forms.FileField(
         label=_("Photo or scan"),
         widget=forms.ClearableFileInput(attrs={"accept": "image/*,application/pdf"}),
@@ -192,3 +214,27 @@ class SearchForm(forms.Form):
     q = forms.CharField(
         label=_("Tracking number, name or ID number"), max_length=30, required=False
     )
+
+
+class AnnouncementForm(forms.Form):
+    """结果公告: the dates it is posted and a photo of it, posted."""
+
+    start = forms.DateField(label=_("Posted from"), widget=DATE_WIDGET)
+    end = forms.DateField(label=_("Posted until"), widget=DATE_WIDGET)
+    photo = forms.FileField(
+        label=_("Photo of the posted announcement"),
+        widget=forms.ClearableFileInput(attrs={"accept": "image/*,application/pdf"}),
+    )
+
+    def clean_photo(self):
+        return clean_upload(self.cleaned_data["photo"])
+
+    def clean_start(self):
+        return _not_in_future(self.cleaned_data["start"])
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("start"), data.get("end")
+        if start and end and end < start:
+            self.add_error("end", _("The notice cannot end before it starts."))
+        return data

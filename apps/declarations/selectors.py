@@ -102,6 +102,7 @@ RECORD_LABELS = {
     "green_channel_opened": gettext_lazy("green channel opened"),
     "green_help_recorded": gettext_lazy("green-channel help recorded"),
     "routed": gettext_lazy("case routed"),
+    "result_announced": gettext_lazy("result announcement recorded"),
     "routing_received": gettext_lazy("received by civil affairs"),
     "moved": gettext_lazy("household moved to another village"),
     "applicant_died": gettext_lazy("applicant died"),
@@ -311,3 +312,95 @@ def available_actions(declaration: Declaration, user) -> list[Action]:
             and transition_roles(declaration, a.transition)(declaration, user)
         )
     ]
+
+
+# --- the procedure's dates on one line (the township's review) -------------------------
+
+# A step recorded this many days after the day it happened is marked as recorded late.
+RECORDED_LATE_AFTER_DAYS = 5
+
+
+@dataclass(frozen=True)
+class ProcedureDate:
+    label: str
+    day: dt.date
+    until: dt.date | None = None
+    late: str = ""  # why the date is marked, empty when it is not
+
+
+def _late(day: dt.date, recorded_at: dt.datetime, due_at: dt.datetime | None = None) -> str:
+    if due_at is not None and recorded_at > due_at:
+        return _("recorded after its deadline")
+    if (timezone.localdate(recorded_at) - day).days > RECORDED_LATE_AFTER_DAYS:
+        return _("recorded %(days)d days later") % {
+            "days": (timezone.localdate(recorded_at) - day).days
+        }
+    return ""
+
+
+def procedure_dates(declaration: Declaration, clocks: dict | None = None) -> list[ProcedureDate]:
+    """Declaration, home visit, information comparison, evaluation, notice, property
+    check and result announcement, in order, each marked where it was recorded late
+    (long after the day, or after its deadline)."""
+    clocks = clocks if clocks is not None else declaration_clocks(declaration)
+    verify = clocks.get(Stage.VERIFY)
+    dates = [ProcedureDate(_("declared"), timezone.localdate(declaration.submitted_at))]
+    # Read through .all(), so that a list of cases can prefetch them (PROCEDURE_PREFETCH).
+    visits = sorted(declaration.visits.all(), key=lambda v: (v.visit_date, v.pk))
+    visit = visits[-1] if visits else None
+    if visit:
+        dates.append(
+            ProcedureDate(
+                _("home visit"),
+                visit.visit_date,
+                late=_late(visit.visit_date, visit.recorded_at, verify.due_at if verify else None),
+            )
+        )
+    income = getattr(declaration, "income", None)
+    if income and income.compared_on:
+        dates.append(
+            ProcedureDate(
+                _("information compared"),
+                income.compared_on,
+                late=_late(income.compared_on, income.assessed_at),
+            )
+        )
+    evaluation = max(declaration.evaluations.all(), key=lambda e: e.pk, default=None)
+    if evaluation:
+        dates.append(
+            ProcedureDate(
+                _("evaluation"),
+                evaluation.evaluation_date,
+                late=_late(evaluation.evaluation_date, evaluation.recorded_at),
+            )
+        )
+        dates.append(
+            ProcedureDate(_("public notice"), evaluation.notice_start, evaluation.notice_end)
+        )
+    check = getattr(declaration, "property_check", None)
+    if check:
+        dates.append(ProcedureDate(_("property checked"), timezone.localdate(check.checked_at)))
+    announcement = max(declaration.announcements.all(), key=lambda a: a.pk, default=None)
+    if announcement:
+        dates.append(
+            ProcedureDate(
+                _("result announced"),
+                announcement.start,
+                announcement.end,
+                late=_late(announcement.start, announcement.recorded_at),
+            )
+        )
+    return dates
+
+
+PROCEDURE_PREFETCH = ("visits", "evaluations", "announcements")
+
+
+def queue_procedure_dates(rows: list[CaseRow]) -> list[tuple[Declaration, list[ProcedureDate]]]:
+    """The dates line of each case of a queue, in a fixed number of queries."""
+    from django.db.models import prefetch_related_objects
+
+    declarations = [row.declaration for row in rows]
+    prefetch_related_objects(declarations, *PROCEDURE_PREFETCH, "income", "property_check")
+    clocks = clocks_by_declaration(declarations)
+    return [(d, procedure_dates(d, clocks.get(d.pk, {}))) for d in declarations]

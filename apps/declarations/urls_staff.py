@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views_life as life
+from . import views_print as p
 from . import views_staff as v
 
 app_name = "staff"
@@ -21,6 +22,9 @@ urlpatterns = [
     path("d/<str:tracking_number>/appeal/", v.appeal_record, name="appeal_record"),
     path("d/<str:tracking_number>/appeal/decide/", v.appeal_decide, name="appeal_decide"),
     path("d/<str:tracking_number>/reveal/<str:field>/", v.reveal, name="reveal"),
+    path("d/<str:tracking_number>/announcement/", v.announcement, name="announcement"),
+    path("d/<str:tracking_number>/print/<str:form>/", p.print_case, name="print_case"),
+    path("print/<str:code>/<str:form>/", p.print_village, name="print_village"),
     path("doc/<int:pk>/", v.document, name="document"),
     # On a household's page; a declarations service.
     path("h/<int:pk>/reidentify/", v.reidentify, name="reidentify"),

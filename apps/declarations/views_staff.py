@@ -42,6 +42,7 @@ from . import services
 from .forms import StaffDeclarationForm
 from .forms_green import GreenChannelForm, GreenHelpForm
 from .forms_review import (
+    AnnouncementForm,
     AppealDecisionForm,
     DocumentForm,
     EvaluationForm,
@@ -62,6 +63,7 @@ from .models import (
     Declaration,
     DocumentKind,
     State,
+    Step,
     VisitDocument,
 )
 from .selectors import (
@@ -70,6 +72,8 @@ from .selectors import (
     declaration_timeline,
     declarations_search,
     declarations_visible_to,
+    procedure_dates,
+    queue_procedure_dates,
     township_review_queue,
     villages_for_entry,
     worker_open_cases,
@@ -127,7 +131,11 @@ def queue(request):
     return render(
         request,
         "declarations/staff/queue.html",
-        {"rows": township_review_queue(request.user), "appeals": appeals},
+        {
+            "rows": (rows := township_review_queue(request.user)),
+            "appeals": appeals,
+            "procedure_rows": queue_procedure_dates(rows),
+        },
     )
 
 
@@ -257,6 +265,35 @@ def _detail_context(request, declaration: Declaration, **forms) -> dict:
         "failed_action": forms.get("failed_action", ""),
         "refusal": forms.get("refusal"),
         **_appeal_context(declaration, request.user),
+        **_procedure_context(declaration, request.user, clocks),
+    }
+
+
+# The step a case waits on in each state, and so the documents it needs next.
+NEXT_STEP = {
+    State.VERIFIED: Step.INCOME,
+    State.IN_NOTICE: Step.PASS_UP,
+    State.RETURNED: Step.PASS_UP,
+    State.TOWNSHIP_REVIEW: Step.PROPERTY,
+}
+
+
+def _procedure_context(declaration: Declaration, user, clocks: list[tuple]) -> dict:
+    """The procedure's dates on one line, the documents the next step still needs,
+    the result announcement and the printable forms (templates/…/_procedure.html)."""
+    step = NEXT_STEP.get(declaration.state)
+    missing = services.missing_documents(declaration, step) if step else []
+    return {
+        "procedure_dates": procedure_dates(declaration, {c.stage: c for c, _m in clocks}),
+        "missing_documents": {
+            "step": Step(step).label,
+            "labels": services.document_labels(missing),
+        }
+        if missing
+        else None,
+        "announcements": declaration.announcements.select_related("recorded_by"),
+        "can_announce": declaration.state == State.ENROLLED
+        and bool(roles_over(user, declaration.region_code) & VILLAGE_ROLES),
     }
 
 
@@ -330,7 +367,7 @@ def visit(request, tracking_number):
                     request,
                     declaration,
                     "declarations/staff/visit.html",
-                    {"form": form, "members": members, "refusal": exc.message},
+                    {"form": form, "members": members, "refusal": _at_field(form, exc)},
                     REFUSAL_STATUS.get(type(exc), 400),
                 )
             messages.success(request, _("The home visit is recorded."))
@@ -351,6 +388,16 @@ def visit(request, tracking_number):
     )
 
 
+def _at_field(form, exc: services.ActionRefused) -> str:
+    """A refusal that names a field of the form (a date out of the procedure's order)
+    is shown at that field; any other above the form."""
+    field = getattr(exc, "field", None)
+    if field in form.fields:
+        form.add_error(field, str(exc.message))
+        return ""
+    return exc.message
+
+
 def _simple_page(request, tracking_number, *, form_class, template, call, done):
     declaration = _case(request, tracking_number)
     form = form_class(request.POST or None, request.FILES or None)
@@ -364,7 +411,7 @@ def _simple_page(request, tracking_number, *, form_class, template, call, done):
                 request,
                 declaration,
                 template,
-                {"form": form, "refusal": exc.message},
+                {"form": form, "refusal": _at_field(form, exc)},
                 REFUSAL_STATUS.get(type(exc), 400),
             )
         messages.success(request, done)
@@ -381,7 +428,10 @@ def income(request, tracking_number):
         form_class=IncomeForm,
         template="declarations/staff/income.html",
         call=lambda d, f: services.declaration_assess_income(
-            declaration=d, actor=request.user, household_size=f.cleaned_data["household_size"]
+            declaration=d,
+            actor=request.user,
+            household_size=f.cleaned_data["household_size"],
+            compared_on=f.cleaned_data["compared_on"],
         ),
         done=_("The income is calculated."),
     )
@@ -652,4 +702,29 @@ def reidentify(request, pk):
     )
     return household_views._form_page(
         request, household, form, page, call, _("A new declaration is opened.")
+    )
+
+
+@never_cache
+@login_required
+def announcement(request, tracking_number):
+    """结果公告: the village records the result it posted after the county's approval."""
+
+    def call(declaration, form):
+        d = form.cleaned_data
+        services.declaration_record_announcement(
+            declaration=declaration,
+            actor=request.user,
+            start=d["start"],
+            end=d["end"],
+            cleaned=d["photo"],
+        )
+
+    return _simple_page(
+        request,
+        tracking_number,
+        form_class=AnnouncementForm,
+        template="declarations/staff/announcement.html",
+        call=call,
+        done=_("The result announcement is recorded."),
     )

@@ -35,6 +35,7 @@ from apps.declarations.models import (
     AppealChannel,
     Consent,
     Declaration,
+    DocumentKind,
     EvaluationOutcome,
     GreenCause,
     GreenChannel,
@@ -42,6 +43,7 @@ from apps.declarations.models import (
     HouseholdVisit,
     IncomeAssessment,
     PropertyCheck,
+    ResultAnnouncement,
     Transition,
     VillageEvaluation,
     VisitDocument,
@@ -261,6 +263,7 @@ STAMPED = [
     (HouseholdVisit, "recorded_at"),
     (IncomeAssessment, "assessed_at"),
     (VillageEvaluation, "recorded_at"),
+    (ResultAnnouncement, "recorded_at"),
     (PropertyCheck, "checked_at"),
     (MonitoredHousehold, "enrolled_at"),
     (MonitoredHousehold, "monitoring_since"),
@@ -521,9 +524,13 @@ def seed_case(case: Case, rng: random.Random) -> Declaration:
                 expense_medical=Decimal(6000),
             ),
         )
-        if case.declarant:
-            sign_letter(declaration, grid)
-        ds.declaration_assess_income(declaration=declaration, actor=grid, household_size=2)
+        # The household signs its letter at the visit; its register and ID card are
+        # photographed; the information is compared the same day.
+        sign_letter(declaration, grid)
+        photograph(declaration, grid, DocumentKind.HOUSEHOLD_REGISTER, DocumentKind.ID_CARD)
+        ds.declaration_assess_income(
+            declaration=declaration, actor=grid, household_size=2, compared_on=day(2)
+        )
     if case.stage == VERIFIED:
         return declaration
     if case.stage == APPEALED:
@@ -541,6 +548,7 @@ def seed_case(case: Case, rng: random.Random) -> Declaration:
 
     # The evaluation, then five days of public notice in the village.
     with on_day(day(3)):
+        (minutes,) = photograph(declaration, grid, DocumentKind.MINUTES)
         ds.declaration_record_evaluation(
             declaration=declaration,
             actor=grid,
@@ -548,6 +556,7 @@ def seed_case(case: Case, rng: random.Random) -> Declaration:
             outcome=EvaluationOutcome.AGREED,
             notice_start=day(3),
             notice_end=declared + dt.timedelta(days=7),
+            minutes=minutes,
         )
     if case.stage == IN_NOTICE:
         return declaration
@@ -570,6 +579,15 @@ def seed_case(case: Case, rng: random.Random) -> Declaration:
     county = county_of(case.village)
     with on_day(day(11)):
         ds.declaration_county_approve(declaration=declaration, actor=county)
+    # The village posts the result for a week (结果公告).
+    with on_day(day(12)):
+        ds.declaration_record_announcement(
+            declaration=declaration,
+            actor=grid,
+            start=day(12),
+            end=day(12) + dt.timedelta(days=6),
+            cleaned=blank_page("结果公告.jpg"),
+        )
     deliver_plan(
         declaration.household,
         [PolicyKind.HOUSING, PolicyKind.TEMPORARY],
@@ -581,13 +599,29 @@ def seed_case(case: Case, rng: random.Random) -> Declaration:
     return declaration
 
 
-def sign_letter(declaration: Declaration, grid: User) -> None:
-    """The household's signed authorization letter (承诺授权书), photographed at the
-    home visit and uploaded: a blank page stands in for it."""
+def blank_page(name: str):
+    """A photographed document: a blank page stands in for it."""
     photo = io.BytesIO()
     Image.new("RGB", (60, 80), "white").save(photo, "JPEG")
-    upload = SimpleUploadedFile("承诺授权书.jpg", photo.getvalue(), content_type="image/jpeg")
-    ds.consent_letter_upload(declaration=declaration, actor=grid, cleaned=clean_upload(upload))
+    return clean_upload(SimpleUploadedFile(name, photo.getvalue(), content_type="image/jpeg"))
+
+
+def sign_letter(declaration: Declaration, grid: User) -> None:
+    """The household's signed authorization letter (承诺授权书), photographed at the
+    home visit and uploaded."""
+    ds.consent_letter_upload(
+        declaration=declaration, actor=grid, cleaned=blank_page("承诺授权书.jpg")
+    )
+
+
+def photograph(declaration: Declaration, grid: User, *kinds: str) -> list[VisitDocument]:
+    """The village's photos of the case's documents (户口簿, 身份证, the minutes)."""
+    return [
+        ds.document_upload(
+            declaration=declaration, actor=grid, kind=kind, cleaned=blank_page(f"{kind}.jpg")
+        )
+        for kind in kinds
+    ]
 
 
 # --- monitored households ----------------------------------------------------------------

@@ -42,7 +42,14 @@ from tests.browser.test_review_flow import (
     state_of,
 )
 from tests.conftest import ANDING, ID_B, WOGOU, declaration_input, make_staff
-from tests.review_steps import to_county, to_township, visit
+from tests.review_steps import (
+    PASS_UP_DOCUMENTS,
+    sign_letter,
+    to_county,
+    to_township,
+    upload,
+    visit,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -139,7 +146,13 @@ def complete_to_enrolment(declaration, grid, township, county):
     """From "accepted" to enrolment through the services (the main walk has the pages)."""
     today = timezone.localdate()
     s.declaration_record_visit(declaration=declaration, actor=grid, visit=visit())
-    s.declaration_assess_income(declaration=declaration, actor=grid, household_size=2)
+    sign_letter(declaration, grid)
+    s.declaration_assess_income(
+        declaration=declaration,
+        actor=grid,
+        household_size=2,
+        compared_on=today - dt.timedelta(days=18),
+    )
     s.declaration_record_evaluation(
         declaration=declaration,
         actor=grid,
@@ -148,6 +161,7 @@ def complete_to_enrolment(declaration, grid, township, county):
         notice_start=today - dt.timedelta(days=14),
         notice_end=today - dt.timedelta(days=8),
     )
+    upload(declaration, grid, *PASS_UP_DOCUMENTS)
     s.declaration_pass_to_township(declaration=declaration, actor=grid)
     s.declaration_record_property_check(
         declaration=declaration, actor=township, vehicles="无", housing="土坯房一处", business="无"

@@ -182,9 +182,17 @@ def test_one_case_from_the_village_to_the_county(
     assert document.kind == DocumentKind.HOUSEHOLD_REGISTER
     assert document.content_type == "image/jpeg"
     assert page.locator(f"a[href='{reverse('staff:document', args=[document.pk])}']").count() == 1
+    # The household's signed authorization letter and the applicant's ID card: the
+    # procedure wants them before the income is calculated and the case passed up.
+    for kind in (DocumentKind.CONSENT, DocumentKind.ID_CARD):
+        page.select_option("select[name=kind]", kind)
+        page.set_input_files("input[name=file]", str(photo))
+        press(page, f"form[action='{upload_url}'] button[type=submit]")
+        assert page.url == live_server.url + detail_url, "the upload was refused"
 
     press(page, page_link(case, "income"))  # 测算收入
     page.fill("input[name=household_size]", "2")
+    page.fill("input[name=compared_on]", (today - dt.timedelta(days=18)).isoformat())
     press(page, "main form button[type=submit]")
     assert page.url == live_server.url + detail_url, "the income calculation was refused"
     assert_no_horizontal_overflow(page)
@@ -200,6 +208,7 @@ def test_one_case_from_the_village_to_the_county(
     page.check(f"input[name=outcome][value={EvaluationOutcome.AGREED}]")
     page.fill("input[name=notice_start]", (today - dt.timedelta(days=14)).isoformat())
     page.fill("input[name=notice_end]", (today - dt.timedelta(days=8)).isoformat())
+    page.set_input_files("input[name=minutes]", str(photo))
     assert_no_horizontal_overflow(page)
     press(page, "main form button[type=submit]")
     assert page.url == live_server.url + detail_url, "the evaluation form was refused"

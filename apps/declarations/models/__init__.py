@@ -15,6 +15,7 @@ from .case import (
 from .codes import ActionCode
 from .consent import NOTICE_VERSION, Consent, ConsentChannel, ConsentGiver
 from .green import GreenCause, GreenChannel, GreenChannelHelp
+from .procedure import DEFAULT_STEP_POLICIES, ResultAnnouncement, Step, StepPolicy
 from .review import (
     IDENTITY_KINDS,
     DocumentKind,
@@ -29,6 +30,7 @@ from .review import (
 
 __all__ = [
     "CLOSED_STATES",
+    "DEFAULT_STEP_POLICIES",
     "IDENTITY_KINDS",
     "NOTICE_VERSION",
     "OPEN_STATES",
@@ -52,7 +54,10 @@ __all__ = [
     "IncomeAssessment",
     "Level",
     "PropertyCheck",
+    "ResultAnnouncement",
     "State",
+    "Step",
+    "StepPolicy",
     "Transition",
     "VillageEvaluation",
     "VisitDocument",

@@ -104,6 +104,7 @@ class DocumentKind(models.TextChoices):
     CONSENT = "consent", _("signed consent to check the family's finances")
     MINUTES = "minutes", _("minutes of the democratic evaluation")
     GREEN_CHANNEL = "green", _("evidence for the green channel")
+    RESULT_NOTICE = "result", _("photo of the posted result announcement")
     OTHER = "other", _("other")
 
 
@@ -146,6 +147,9 @@ class IncomeAssessment(models.Model):
     per_capita = models.DecimalField(_("per-capita net income"), max_digits=12, decimal_places=2)
     threshold = models.DecimalField(_("monitoring line used"), max_digits=10, decimal_places=2)
     threshold_year = models.PositiveSmallIntegerField(_("year of the line"))
+    # The day the household's information was compared (信息比对); the evaluation
+    # comes after it. Empty on assessments made before it was recorded.
+    compared_on = models.DateField(_("information compared on"), null=True, blank=True)
     below_threshold = models.BooleanField(_("below the line"))
     assessed_by = protected_link(settings.AUTH_USER_MODEL, _("calculated by"))
     assessed_at = models.DateTimeField(_("calculated at"), default=timezone.now)

@@ -25,6 +25,14 @@ from .intake import (
     open_case_notify,
     verify_due_date,
 )
+from .procedure import (
+    DateRefused,
+    declaration_record_announcement,
+    document_labels,
+    document_upload,
+    missing_documents,
+    require_documents,
+)
 from .review import (
     MemberInput,
     declaration_accept,
@@ -52,6 +60,7 @@ __all__ = [
     "SUBJECT",
     "ActionRefused",
     "Conflict",
+    "DateRefused",
     "DeclarationInput",
     "HelpInput",
     "InvalidInput",
@@ -75,6 +84,7 @@ __all__ = [
     "declaration_merge",
     "declaration_open_green_channel",
     "declaration_pass_to_township",
+    "declaration_record_announcement",
     "declaration_record_evaluation",
     "declaration_record_property_check",
     "declaration_record_visit",
@@ -86,8 +96,12 @@ __all__ = [
     "declaration_township_return",
     "declaration_village_reject",
     "declaration_withdraw",
+    "document_labels",
+    "document_upload",
     "enrol_due_date",
     "green_channel_record_help",
+    "missing_documents",
     "open_case_notify",
+    "require_documents",
     "verify_due_date",
 ]

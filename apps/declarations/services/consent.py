@@ -1,7 +1,7 @@
 """Consent (PIPL arts. 13-17, 29): the form's, stored with the declaration; and the
 household's own, the signed authorization letter (承诺授权书) uploaded after the home
-visit, without which a case declared by someone else has its income and property
-left unchecked."""
+visit, without which (as the procedure policy requires: services.procedure) the
+household's income and property are left unchecked."""
 
 from django.utils.translation import gettext as _
 
@@ -17,10 +17,12 @@ from ..models import (
     ConsentGiver,
     Declaration,
     DocumentKind,
+    Step,
     Transition,
     VisitDocument,
 )
-from .errors import NotPermitted, WrongState
+from .errors import NotPermitted
+from .procedure import missing_documents
 
 
 def form_consent(declaration: Declaration) -> Consent | None:
@@ -37,31 +39,11 @@ def form_consent(declaration: Declaration) -> Consent | None:
     )
 
 
-def authorization_needed(declaration: Declaration) -> bool:
-    """The applicant did not declare themself: someone did on their behalf, or a cadre
-    entered the case (re-identification, a department's warning)."""
-    return declaration.on_behalf or declaration.channel != Channel.QR
-
-
 def authorization_missing(declaration: Declaration) -> bool:
-    return (
-        authorization_needed(declaration)
-        and not declaration.consents.filter(
-            channel=ConsentChannel.HOME_VISIT, given_by=ConsentGiver.APPLICANT
-        ).exists()
-    )
-
-
-def require_authorization(declaration: Declaration) -> None:
-    """Refuse to check the income or property of a household that has not agreed to it
-    itself."""
-    if authorization_missing(declaration):
-        raise WrongState(
-            _(
-                "The applicant did not declare themself: upload the household's signed "
-                "authorization letter first."
-            )
-        )
+    """The procedure policy wants the household's signed letter before its income is
+    checked (by default, for every case: the form's box is the declarant's consent, the
+    letter the household's own), and it is not on file."""
+    return DocumentKind.CONSENT in missing_documents(declaration, Step.INCOME)
 
 
 def consent_letter_upload(*, declaration: Declaration, actor, cleaned: CleanedUpload) -> Consent:

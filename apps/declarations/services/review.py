@@ -35,16 +35,23 @@ from ..models import (
     Level,
     PropertyCheck,
     State,
+    Step,
     Transition,
     VillageEvaluation,
     VisitDocument,
     VisitMember,
 )
 from ..models.review import EXPENSE_FIELDS, INCOME_FIELDS
-from .consent import require_authorization
 from .errors import Conflict, InvalidInput, WrongState
 from .green import green_help_for_plan
 from .intake import SUBJECT
+from .procedure import (
+    DateRefused,
+    check_evaluation_dates,
+    check_period,
+    not_in_future,
+    require_documents,
+)
 
 # What each transition does to the case's clocks: (stages met, stages started,
 # stages resumed). None means every running clock: the case is decided. Withdrawing and
@@ -229,11 +236,9 @@ class VisitInput:
 
 
 def _validate_visit(declaration: Declaration, visit: VisitInput) -> None:
-    today = timezone.localdate()
-    if visit.visit_date > today:
-        raise InvalidInput(_("The visit date cannot be in the future."))
+    not_in_future("visit_date", visit.visit_date)
     if visit.visit_date < timezone.localdate(declaration.submitted_at):
-        raise InvalidInput(_("The visit date cannot be before the declaration."))
+        raise DateRefused("visit_date", _("The visit date cannot be before the declaration."))
     if not visit.members:
         raise InvalidInput(_("List the household's members."))
     if len(visit.members) > 30:
@@ -320,17 +325,24 @@ def _county_code(declaration: Declaration) -> str:
 
 
 def declaration_assess_income(
-    *, declaration: Declaration, actor, household_size: int
+    *, declaration: Declaration, actor, household_size: int, compared_on: dt.date | None = None
 ) -> IncomeAssessment:
     """二算: net income (last 12 months, less rigid expenses) per head, against the
-    county's line for the year of the visit."""
+    county's line for the year of the visit; `compared_on`, the day the household's
+    information was compared (信息比对), by default today."""
     require_transition_role(actor, declaration, "start_notice")
     if declaration.state not in (State.VERIFIED, State.RETURNED):
         raise WrongState
     visit = declaration.visits.order_by("-visit_date", "-pk").first()
     if visit is None:
         raise WrongState
-    require_authorization(declaration)
+    require_documents(declaration, Step.INCOME)
+    compared_on = compared_on or timezone.localdate()
+    not_in_future("compared_on", compared_on)
+    if compared_on < timezone.localdate(declaration.submitted_at):
+        raise DateRefused(
+            "compared_on", _("The information comparison cannot be before the declaration.")
+        )
     if not 1 <= household_size <= 30:
         raise InvalidInput(_("The household size must be between 1 and 30."))
     line = MonitoringThreshold.objects.for_county(_county_code(declaration), visit.visit_date.year)
@@ -355,6 +367,7 @@ def declaration_assess_income(
                 "below_threshold": per_capita < line.amount,
                 "assessed_by": actor,
                 "assessed_at": timezone.now(),
+                "compared_on": compared_on,
             },
         )
         Transition.record(
@@ -385,12 +398,12 @@ def declaration_record_evaluation(
         raise InvalidInput
     if not hasattr(declaration, "income"):
         raise InvalidInput(_("Calculate the household's income first."))
-    if evaluation_date > timezone.localdate():
-        raise InvalidInput(_("The evaluation date cannot be in the future."))
-    if not evaluation_date <= notice_start <= notice_end:
-        raise InvalidInput(
-            _("The notice must start on or after the evaluation and end on or after it starts.")
-        )
+    check_evaluation_dates(
+        declaration,
+        evaluation_date=evaluation_date,
+        notice_start=notice_start,
+        notice_end=notice_end,
+    )
     if minutes is not None and minutes.declaration_id != declaration.pk:
         raise InvalidInput
     created: list[VillageEvaluation] = []
@@ -442,6 +455,13 @@ def declaration_pass_to_township(*, declaration: Declaration, actor) -> Transiti
             _("The public notice runs until %(date)s; the case can be passed up after that.")
             % {"date": evaluation.notice_end.isoformat()}
         )
+    # Recorded under the rules, but the policy may have changed since: checked again.
+    if evaluation.notice_start < timezone.localdate(declaration.submitted_at):
+        raise InvalidInput(_("The public notice cannot start before the declaration."))
+    check_period(
+        "notice_start", "notice_end", evaluation.notice_start, evaluation.notice_end, Step.NOTICE
+    )
+    require_documents(declaration, Step.PASS_UP)
     return _transition(
         declaration=declaration,
         actor=actor,
@@ -469,7 +489,7 @@ def declaration_record_property_check(
     require_transition_role(actor, declaration, "township_approve")
     if declaration.state != State.TOWNSHIP_REVIEW:
         raise WrongState
-    require_authorization(declaration)
+    require_documents(declaration, Step.PROPERTY)
     values = {"vehicles": vehicles, "housing": housing, "business": business}
     if any(v is not None and len(v) > 200 for v in values.values()):
         raise InvalidInput(_("Each result may have at most 200 characters."))
@@ -528,6 +548,9 @@ def declaration_township_reject(*, declaration: Declaration, actor, reason: str)
 def declaration_county_approve(*, declaration: Declaration, actor) -> Transition:
     """审批: enrol the household as monitored, with the members the visit found."""
     require_transition_role(actor, declaration, "county_approve")
+    # No household is enrolled without the documents its file needs.
+    if declaration.state == State.COUNTY_REVIEW:
+        require_documents(declaration, Step.PASS_UP)
 
     def enrol(log):
         visit = (
