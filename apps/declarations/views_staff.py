@@ -47,6 +47,7 @@ from .models import Appeal, AppealOutcome, Declaration, DocumentKind, State, Vis
 from .selectors import (
     BUTTONS,
     available_actions,
+    case_household,
     declaration_timeline,
     declarations_search,
     declarations_visible_to,
@@ -166,6 +167,8 @@ def _detail_context(request, declaration: Declaration, **forms) -> dict:
         "can_upload": declaration.is_open
         and bool(roles_over(request.user, declaration.region_code) & VILLAGE_ROLES),
         "clocks": clocks,
+        "declarants": declaration.declarants.all(),
+        "household": case_household(declaration, request.user),
         **_green_context(declaration, request.user, clocks),
         "reason_form": forms.get("reason_form") or ReasonForm(),
         "merge_form": forms.get("merge_form") or MergeForm(),

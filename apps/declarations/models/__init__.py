@@ -13,6 +13,7 @@ from .case import (
 )
 from .codes import ActionCode
 from .consent import NOTICE_VERSION, Consent, ConsentChannel, ConsentGiver
+from .declarants import CaseDeclarant
 from .green import GreenCause, GreenChannel, GreenChannelHelp
 from .review import (
     DocumentKind,
@@ -33,6 +34,7 @@ __all__ = [
     "Appeal",
     "AppealChannel",
     "AppealOutcome",
+    "CaseDeclarant",
     "Channel",
     "Consent",
     "ConsentChannel",
