@@ -18,9 +18,18 @@ from apps.declarations.models import CaseDeclarant, Declaration, State, Transiti
 from apps.households import services as hs
 from apps.households.models import MonitoredHousehold, RosterHousehold, RosterMember
 from apps.notifications.models import Message
+from apps.regions.models import Role
 from apps.screening.models import Warning, WarningState
 
-from .conftest import ID_A, TAIPING, WOGOU, declaration_input, form_data, require_postgres
+from .conftest import (
+    ANDING,
+    ID_A,
+    TAIPING,
+    WOGOU,
+    declaration_input,
+    form_data,
+    require_postgres,
+)
 from .households_steps import new_id, people
 from .review_steps import to_county, to_verified, visit
 
@@ -395,3 +404,48 @@ def test_a_visit_links_a_household_the_roster_has_gained_since_the_declaration(
     later.refresh_from_db()
     assert later.roster_household == imported != added
     assert RosterHousehold.objects.count() == 2
+
+
+def test_a_rejected_case_is_not_reopened_on_appeal_over_another_open_case_of_the_household(
+    regions, grid_wogou, township_lujiagou
+):
+    roster(regions)
+    case = s.declaration_submit(
+        village=regions[WOGOU], data=declaration_input(id_number=HEAD)
+    ).declaration
+    s.declaration_accept(declaration=case, actor=grid_wogou)
+    s.declaration_village_reject(declaration=case, actor=grid_wogou, reason="家庭收入高于监测标准")
+    appeal = s.appeal_file(declaration=case, reason="收入算错了", channel="online")
+    # Meanwhile the spouse declares: the household's open case is hers.
+    other = s.declaration_submit(
+        village=regions[WOGOU],
+        data=declaration_input(name="李梅", id_number=SPOUSE, phone="13700000002"),
+    )
+    assert other.created
+    with pytest.raises(s.WrongState) as refused, translation.override("zh-hans"):
+        s.appeal_decide(
+            appeal=appeal, actor=township_lujiagou, outcome="reopened", reason="请重新核算"
+        )
+    assert "已有另一件申报正在办理" in refused.value.message
+    case.refresh_from_db()
+    appeal.refresh_from_db()
+    assert (case.state, appeal.outcome) == (State.REJECTED, "")  # nothing half-done
+
+
+def test_the_county_clerk_s_admin_page_lists_the_joined_declarants(client, regions):
+    from .test_county_admin import admin_user
+
+    roster(regions)
+    case = s.declaration_submit(
+        village=regions[WOGOU], data=declaration_input(id_number=HEAD)
+    ).declaration
+    s.declaration_submit(
+        village=regions[WOGOU],
+        data=declaration_input(name="魏小军", id_number=SON, phone="13700000001"),
+    )
+    client.force_login(admin_user("anding-clerk", regions[ANDING], Role.COUNTY))
+    page = client.get(
+        reverse("admin:declarations_declaration_change", args=[case.pk])
+    ).content.decode()
+    assert "魏小军" in page and "137****0001" in page and SON not in page
+    assert "随案申报人" in page
