@@ -10,6 +10,8 @@ from apps.supervision.views import staff_start
 admin.site.site_header = _("One-Click Declaration administration")
 admin.site.site_title = _("One-Click Declaration")
 admin.site.index_title = _("Administration")
+# Nothing is deleted in bulk: each deletion is one admin change, audited on its own.
+admin.site.disable_action("delete_selected")
 
 urlpatterns = [
     path("", include("apps.declarations.urls_public")),

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
+from apps.core.models import HistoryEntry
 from apps.declarations import services as s
 from apps.declarations.models import (
     NOTICE_VERSION,
@@ -242,6 +243,9 @@ def test_the_letter_stays_while_its_consent_does_and_goes_with_the_whole_case(
     letter = sign_letter(proxy_case, grid_wogou)
     with pytest.raises(RestrictedError):
         VisitDocument.objects.filter(pk=letter.document_id).delete()
-    # Deleting the whole case (as the retention purge does) takes its consents along.
-    Declaration.objects.filter(pk=proxy_case.pk).delete()
+    # Deleting the whole case (as the retention purge does, its history first) takes its
+    # consents along.
+    with HistoryEntry.unprotected(Transition):
+        Transition.objects.filter(declaration=proxy_case).delete()
+        Declaration.objects.filter(pk=proxy_case.pk).delete()
     assert not Consent.objects.exists() and not VisitDocument.objects.exists()

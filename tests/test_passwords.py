@@ -16,6 +16,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.accounts.models import PasswordHistory, User
 from apps.audit.models import Action, AuditEntry
+from apps.regions.models import Role
+
+from .conftest import LUJIAGOU
 
 OLD = "pw-for-tests-only"
 GOOD = "Lujiagou-2026!"
@@ -109,14 +112,27 @@ def test_the_password_expires_after_ninety_days(client, grid_wogou):
 
 
 @override_settings(DEMO_MODE=False)
-def test_an_account_an_administrator_creates_changes_its_password_first(client, db):
+def test_an_account_an_administrator_creates_changes_its_password_first(client, regions):
     root = User.objects.create_superuser("root", password=OLD)
     root.password_changed_at = timezone.now()
     root.save()
     verified(client, root)
     response = client.post(
         reverse("admin:accounts_user_add"),
-        {"username": "new-clerk", "password1": GOOD, "password2": GOOD, "usable_password": "true"},
+        {
+            "username": "new-clerk",
+            "password1": GOOD,
+            "password2": GOOD,
+            "usable_password": "true",
+            # Every account is made with its place and role.
+            "memberships-TOTAL_FORMS": "1",
+            "memberships-INITIAL_FORMS": "0",
+            "memberships-MIN_NUM_FORMS": "1",
+            "memberships-MAX_NUM_FORMS": "1000",
+            "memberships-0-region": regions[LUJIAGOU].pk,
+            "memberships-0-role": Role.TOWNSHIP,
+            "memberships-0-is_active": "on",
+        },
     )
     assert response.status_code == 302, response.content.decode()
     clerk = User.objects.get(username="new-clerk")

@@ -6,7 +6,6 @@ import logging
 import zoneinfo
 from decimal import Decimal
 
-import pgtrigger
 import pytest
 import time_machine
 from django.contrib.sessions.backends.db import SessionStore
@@ -132,16 +131,14 @@ def test_a_withdrawn_declaration_goes_too_and_the_triggers_stay_in_force(regions
     with time_machine.travel(NOW, tick=False):
         assert purge_expired()["declarations"] == 1
     assert not Declaration.objects.exists()
-    # Outside the purge, the case log is still append-only (once the trigger exists).
-    if any(
-        t.get_uri(m) == "declarations.Transition:append_only" for m, t in pgtrigger.registered()
-    ):
-        live = ds.declaration_submit(
-            village=regions[WOGOU], data=declaration_input(id_number=new_id(5))
-        ).declaration
-        ds.declaration_accept(declaration=live, actor=grid_wogou)
-        with pytest.raises(DatabaseError), transaction.atomic():
-            Transition.objects.filter(declaration=live).delete()
+    # Outside the purge, the case log is still append-only.
+    require_postgres()
+    live = ds.declaration_submit(
+        village=regions[WOGOU], data=declaration_input(id_number=new_id(5))
+    ).declaration
+    ds.declaration_accept(declaration=live, actor=grid_wogou)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Transition.objects.filter(declaration=live).delete()
 
 
 def test_a_warning_that_became_a_purged_declaration_goes_with_it(regions, grid_wogou):
@@ -351,17 +348,3 @@ def test_the_purge_is_scheduled_daily():
     entry = app.conf.beat_schedule["purge-expired"]
     assert entry["task"] == "apps.screening.tasks.purge_expired"
     assert entry["schedule"] == crontab(hour=3, minute=30)
-
-
-def test_the_purge_ignores_only_the_history_triggers_that_exist(db, monkeypatch):
-    """Before and after the append-only triggers of the case logs are installed: an
-    unknown trigger name is left out, a known one is ignored for the purge only."""
-    from apps.screening import retention
-
-    monkeypatch.setattr(
-        retention, "HISTORY_TRIGGERS", ("audit.AuditEntry:append_only", "nope.Model:append_only")
-    )
-    entry = record(Action.SIGN_IN, actor_name="someone")
-    with retention._ignoring_history():
-        AuditEntry.objects.filter(pk=entry.pk).delete()
-    assert not AuditEntry.objects.filter(pk=entry.pk).exists()

@@ -155,11 +155,15 @@ def test_wrong_role_wrong_region_and_wrong_state_are_refused(
         assert snapshot(case) == before, who
 
     # The same transition from a state it does not start from, by the right person.
-    other = Declaration.objects.get(pk=case.pk)
-    Declaration.objects.filter(pk=case.pk).delete()
-    from .conftest import declaration_input
+    # Another family's case (a case and its history cannot be deleted).
+    from .conftest import ID_B, declaration_input
 
-    fresh = s.declaration_submit(village=other.village, data=declaration_input()).declaration
+    fresh = s.declaration_submit(
+        village=case.village,
+        data=declaration_input(
+            id_number=ID_B, phone="13700001111", address_group="5组", address_house="3号"
+        ),
+    ).declaration
     Declaration.objects.filter(pk=fresh.pk).update(
         submitted_at=timezone.now() - dt.timedelta(days=21)
     )

@@ -7,7 +7,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from django.db import connection
 from django.urls import reverse
 
-from apps.audit.models import Action, AuditEntry
+from apps.audit.models import Action, AuditEntry, Result
 from apps.core import crypto
 from apps.declarations.models import Declaration
 from apps.declarations.services import declaration_submit
@@ -135,7 +135,10 @@ def test_a_user_without_the_permission_cannot_reveal(client, township_lujiagou, 
     response = client.post(reverse("staff:reveal", args=[case.tracking_number, "phone"]))
     assert response.status_code == 403
     assert ID_A not in response.content.decode() and PHONE not in response.content.decode()
-    assert not AuditEntry.objects.filter(action=Action.REVEAL).exists()
+    # The refusal is recorded too.
+    assert list(AuditEntry.objects.filter(action=Action.REVEAL).values_list("result")) == [
+        (Result.DENIED,)
+    ]
 
 
 def test_revealing_is_post_only_and_unknown_fields_are_404(client, grid_wogou, case):

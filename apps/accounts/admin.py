@@ -50,8 +50,10 @@ class UserChangeForm(auth_forms.UserChangeForm):
         return user
 
 
-@admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class AccountAdmin(BaseUserAdmin):
+    """The account pages. Registered by `apps.regions.admin`, which scopes them to the
+    subtree each system administrator manages."""
+
     form = UserChangeForm
     # A password an administrator sets is changed by its user at the next sign-in.
     add_form = AdminCreationForm
@@ -63,14 +65,8 @@ class UserAdmin(BaseUserAdmin):
         (_("Contact"), {"fields": ("full_name", "mobile")}),
     )
 
-    # Accounts span regions; only superusers (provincial administrators) manage them.
-    def has_module_permission(self, request):
-        return request.user.is_superuser
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    has_change_permission = has_add_permission = has_delete_permission = has_view_permission
+    def has_delete_permission(self, request, obj=None):
+        return False  # deactivated, never deleted: the audit log keeps who did what
 
     @admin.display(description=_("mobile phone"))
     def mobile_masked(self, obj):

@@ -6,3 +6,6 @@ class AuditConfig(AppConfig):
     name = "apps.audit"
     label = "audit"
     verbose_name = _("Audit")
+
+    def ready(self):
+        from . import signals  # noqa: F401 — connects the receivers

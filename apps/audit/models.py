@@ -69,6 +69,7 @@ class AuditEntry(models.Model):
         verbose_name_plural = _("audit log")
         ordering = ["-at", "-pk"]
         indexes = [models.Index(fields=["actor", "at"], name="audit_actor_at")]
+        permissions = [("export_auditentry", _("Can export the audit log"))]
         triggers = [
             pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete),
         ]

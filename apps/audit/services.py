@@ -2,12 +2,15 @@
 auditing, with the request when there is one (it gives the user and the address)."""
 
 import datetime as dt
+import logging
 
 import pgtrigger
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.mail import mail_admins
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.core.views import client_ip
 
@@ -78,3 +81,23 @@ def purge_older_than(days: int, *, actor=None, now: dt.datetime | None = None) -
         before=cutoff.isoformat(),
     )
     return removed
+
+
+# Alerts for the people on duty: a handler (mail, the monitoring system's log
+# collector) is attached to this logger in production; `mail_admins` mails ADMINS.
+alerts = logging.getLogger("apps.audit.alerts")
+
+
+def superuser_used(request) -> AuditEntry:
+    """The superuser is for installation only: each of its requests is recorded and
+    alerted."""
+    entry = record(Action.SUPERUSER, request=request, target=request.path, method=request.method)
+    message = _("Superuser %(user)s: %(method)s %(path)s from %(ip)s") % {
+        "user": entry.actor_name,
+        "method": request.method,
+        "path": request.path,
+        "ip": entry.ip or "-",
+    }
+    alerts.warning(message)
+    mail_admins(_("The superuser account was used"), message, fail_silently=True)
+    return entry

@@ -1,3 +1,6 @@
+import contextlib
+
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -14,6 +17,11 @@ class HistoryEntry(models.Model):
     `WarningEvent`), so that its page reads its history through one relation. Every
     service that writes on a user's behalf adds exactly one row through `record()`, in
     the same transaction as the change.
+
+    History is append-only: PostgreSQL refuses to change or delete a row (the trigger
+    `<app>.<Model>:append_only`), so a case cannot be deleted with its history, even in
+    SQL; its foreign key to the case protects the case. Only the retention purge removes
+    old closed cases, with the trigger ignored (`pgtrigger.ignore`).
     """
 
     kind = models.CharField(_("what"), max_length=40)
@@ -28,6 +36,19 @@ class HistoryEntry(models.Model):
     class Meta:
         abstract = True
         ordering = ["at", "pk"]
+        triggers = [
+            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+        ]
+
+    @staticmethod
+    def unprotected(*history_models):
+        """Within this block the given history tables may be changed and deleted from:
+        for the retention purge, the key rotation and the demo's back-dating only. With
+        no table it changes nothing (`pgtrigger.ignore()` alone would ignore every
+        trigger, the audit log's included)."""
+        if not history_models:
+            return contextlib.nullcontext()
+        return pgtrigger.ignore(*(f"{model._meta.label}:append_only" for model in history_models))
 
     @classmethod
     def record(cls, *, actor, kind: str, summary: str = "", reason: str = "", **fields):

@@ -1,23 +1,30 @@
 from django.contrib import admin
 from django.utils import timezone
 
+from apps.regions.access import provincial_sysadmin
+
 from .models import CalendarDay, CalendarYear, DeadlinePolicy
 
 
+def _provincial_admin(request) -> bool:
+    return provincial_sysadmin(request.user)
+
+
 class ProvincialAdminOnly(admin.ModelAdmin):
-    """The calendar and the deadline policy are the province's: superusers edit them."""
+    """The calendar and the deadline policy are the province's: its system
+    administrator keeps them (the superuser too, at installation)."""
 
     def has_module_permission(self, request):
-        return request.user.is_superuser
+        return _provincial_admin(request)
 
     def has_view_permission(self, request, obj=None):
-        return request.user.is_superuser
+        return _provincial_admin(request)
 
     def has_add_permission(self, request):
-        return request.user.is_superuser
+        return _provincial_admin(request)
 
     def has_change_permission(self, request, obj=None):
-        return request.user.is_superuser
+        return _provincial_admin(request)
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser

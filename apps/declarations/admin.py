@@ -17,6 +17,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
 
+from apps.audit.admin import ViewAuditedAdmin
 from apps.core.admin import ReadOnlyAdmin, ReadOnlyInline
 
 from . import services
@@ -206,7 +207,7 @@ class QueueFilter(admin.SimpleListFilter):
 
 
 @admin.register(Declaration)
-class DeclarationAdmin(ReadOnlyAdmin):
+class DeclarationAdmin(ViewAuditedAdmin, ReadOnlyAdmin):
     change_form_template = "admin/declarations/declaration/change_form.html"
     list_display = ("tracking_number", "name", "village", "state", "channel", "submitted_at")
     list_filter = (QueueFilter, "state", "channel")

@@ -6,6 +6,7 @@ every change goes through a service, which checks role, region and state again.
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,6 +14,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from apps.audit.models import Action, Result
+from apps.audit.services import record
 from apps.core.views import (
     REFUSAL_STATUS,
     client_ip,
@@ -43,7 +46,15 @@ from .forms_review import (
     VisitForm,
     visit_input,
 )
-from .models import Appeal, AppealOutcome, Declaration, DocumentKind, State, VisitDocument
+from .models import (
+    IDENTITY_KINDS,
+    Appeal,
+    AppealOutcome,
+    Declaration,
+    DocumentKind,
+    State,
+    VisitDocument,
+)
 from .selectors import (
     BUTTONS,
     available_actions,
@@ -164,6 +175,7 @@ def _detail_context(request, declaration: Declaration, **forms) -> dict:
         "appeals": declaration.appeals.all(),
         "actions": available_actions(declaration, request.user),
         "can_reveal": request.user.has_perm("declarations.reveal_personal_data"),
+        "identity_kinds": IDENTITY_KINDS,
         "can_upload": declaration.is_open
         and bool(roles_over(request.user, declaration.region_code) & VILLAGE_ROLES),
         "clocks": clocks,
@@ -185,6 +197,7 @@ def _detail_context(request, declaration: Declaration, **forms) -> dict:
 @login_required
 def detail(request, tracking_number):
     declaration = _case(request, tracking_number)
+    record(Action.VIEW, request=request, target=declaration)
     return render(request, "declarations/staff/detail.html", _detail_context(request, declaration))
 
 
@@ -459,11 +472,26 @@ def upload(request, tracking_number):
 
 @login_required
 def document(request, pk):
-    doc = get_object_or_404(
-        VisitDocument.objects.select_related("declaration"),
-        pk=pk,
-        declaration__in=declarations_visible_to(request.user),
-    )
+    """A document of a case in the user's scope; one that carries identity (an ID card,
+    a household register) only with the permission to reveal personal data. Every
+    download is recorded, and every refusal."""
+    doc = VisitDocument.objects.filter(
+        pk=pk, declaration__in=declarations_visible_to(request.user)
+    ).first()
+    if doc is None:
+        record(
+            Action.DOWNLOAD,
+            request=request,
+            target=f"declarations.visitdocument:{pk}",
+            result=Result.DENIED,
+        )
+        raise Http404
+    if doc.kind in IDENTITY_KINDS and not request.user.has_perm(
+        "declarations.reveal_personal_data"
+    ):
+        record(Action.DOWNLOAD, request=request, target=doc, kind=doc.kind, result=Result.DENIED)
+        raise PermissionDenied
+    record(Action.DOWNLOAD, request=request, target=doc, kind=doc.kind)
     return private_download(doc, name=f"{doc.kind}-{doc.pk}")
 
 

@@ -25,6 +25,7 @@ from PIL import Image
 
 from apps.accounts.models import User
 from apps.core.identity import id_check_digit
+from apps.core.models import HistoryEntry
 from apps.core.uploads import clean_upload
 from apps.deadlines.models import Clock
 from apps.deadlines.services import clocks_meet, due_date, end_of_day
@@ -62,7 +63,7 @@ from apps.households.models import (
     Stability,
 )
 from apps.households.roster import roster_import_create
-from apps.regions.models import ROLE_LEVEL, Level, Region, Role, StaffMembership
+from apps.regions.models import ADMIN_ROLES, ROLE_LEVEL, Level, Region, Role, StaffMembership
 from apps.regions.services import regions_import_csv
 from apps.screening.feeds import feed_upload_create
 from apps.screening.models import (
@@ -91,6 +92,11 @@ NAMED_LOGINS = [
     ("township-lujiagou", "鲁家沟镇防贫办", "621102100000", Role.TOWNSHIP),
     ("township-xiangquan", "香泉镇防贫办", "621102101000", Role.TOWNSHIP),
     ("village-wogou", "窝沟村村委会", WOGOU, Role.VILLAGE),
+    # The three administrators (三权分立), and a county's own system administrator.
+    ("sysadmin", "省级系统管理员", "620000000000", Role.SYSTEM_ADMIN),
+    ("secadmin", "省级安全管理员", "620000000000", Role.SECURITY_ADMIN),
+    ("auditor", "省级审计管理员", "620000000000", Role.AUDIT_ADMIN),
+    ("sysadmin-anding", "安定区系统管理员", ANDING, Role.SYSTEM_ADMIN),
 ]
 # County staff and above work in the admin and see these there.
 STAFF_PERMISSIONS = [
@@ -243,6 +249,7 @@ def days_ago(days: int) -> dt.date:
 # --- the demo's days (demo data only) ----------------------------------------------------
 
 # What the services below stamp with the current time when they act (the clocks apart).
+
 STAMPED = [
     (Declaration, "submitted_at"),
     (Consent, "given_at"),
@@ -284,8 +291,10 @@ def on_day(day: dt.date):
     if day >= timezone.localdate():
         return
     at = timezone.make_aware(dt.datetime.combine(day, dt.time(10)))
-    for model, field in STAMPED:
-        model.objects.filter(**{f"{field}__gte": since}).update(**{field: at})
+    # The demo writes its history back-dated: the one place history rows change.
+    with HistoryEntry.unprotected(Transition, HouseholdEvent):
+        for model, field in STAMPED:
+            model.objects.filter(**{f"{field}__gte": since}).update(**{field: at})
     for clock in Clock.objects.filter(started_at__gte=since):
         due_on, provisional = due_date(clock.stage, timezone.localdate(at))
         Clock.objects.filter(pk=clock.pk).update(
@@ -321,17 +330,19 @@ def seed_places_and_people(rng: random.Random) -> None:
         logins.append((f"grid-{village.code}", f"{village.name}网格员", village.code, Role.GRID))
     for username, full_name, code, role in logins:
         region = Region.objects.get(code=code)
-        assert ROLE_LEVEL[role] == region.level
+        assert ROLE_LEVEL.get(role, region.level) == region.level
         user, created = User.objects.get_or_create(
             username=username, defaults={"full_name": full_name}
         )
         if created:
             user.password = password
             user.set_mobile(demo_mobile(rng))
-            # County staff and above work in the admin (the county clerk's tool).
-            user.is_staff = region.level <= Level.COUNTY
+            # County staff and above work in the admin (the county clerk's tool), and
+            # the administrators, whose roles give them their permissions.
+            user.is_staff = region.level <= Level.COUNTY or role in ADMIN_ROLES
             user.save()
-            user.user_permissions.add(reveal, *(view_perms if user.is_staff else []))
+            if role not in ADMIN_ROLES:
+                user.user_permissions.add(reveal, *(view_perms if user.is_staff else []))
         StaffMembership.objects.get_or_create(user=user, region=region, role=role)
     User.objects.get_or_create(
         username="admin",

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from apps.audit.admin import ViewAuditedAdmin
 from apps.core.admin import ReadOnlyAdmin, ReadOnlyInline
 from apps.regions.models import Level, Region, Role, roles_over, user_memberships
 
@@ -19,7 +20,7 @@ class MemberInline(ReadOnlyInline):
 
 
 @admin.register(MonitoredHousehold)
-class MonitoredHouseholdAdmin(ReadOnlyAdmin):
+class MonitoredHouseholdAdmin(ViewAuditedAdmin, ReadOnlyAdmin):
     list_display = ("head_name", "village", "enrolled_at", "per_capita_income")
     search_fields = ("head_name",)
     list_select_related = ("village",)

@@ -21,6 +21,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from apps.audit.models import Action
+from apps.audit.services import record
 from apps.core.errors import ActionRefused, NotPermitted
 from apps.core.forms import ReasonForm
 from apps.core.views import REFUSAL_STATUS, private_download, store_cleaned, with_upload
@@ -125,6 +127,7 @@ def _detail_context(request, household: MonitoredHousehold) -> dict:
 @login_required
 def household_detail(request, pk):
     household = _household(request, pk)
+    record(Action.VIEW, request=request, target=household)
     return render(request, "households/detail.html", _detail_context(request, household))
 
 
@@ -552,4 +555,5 @@ def category(request, pk):
 @login_required
 def document(request, doc_pk):
     doc = get_object_or_404(household_documents_visible_to(request.user), pk=doc_pk)
+    record(Action.DOWNLOAD, request=request, target=doc)
     return private_download(doc, name=f"evidence-{doc.pk}")

@@ -3,6 +3,8 @@ detail goes through `RosterImport.visible_to`."""
 
 from django.contrib.auth.decorators import login_required
 
+from apps.audit.models import Action
+from apps.audit.services import record
 from apps.core import imports
 
 from .forms_roster import RosterUploadForm
@@ -27,12 +29,14 @@ class RosterPages(imports.ImportPages):
         }
 
     def create(self, request, form):
-        return roster_import_create(
+        imp = roster_import_create(
             actor=request.user,
             region=form.cleaned_data["region"],
             upload=form.cleaned_data["file"],
             inspected=form.inspected,
         )
+        record(Action.IMPORT, request=request, target=imp, region=imp.region.code)
+        return imp
 
 
 @login_required

@@ -6,3 +6,6 @@ class RegionsConfig(AppConfig):
     name = "apps.regions"
     label = "regions"
     verbose_name = _("Regions and staff")
+
+    def ready(self):
+        from . import signals  # noqa: F401 — connects the receivers

@@ -317,6 +317,7 @@ class StaffMembership(models.Model):
         return f"{self.user} · {self.region} · {self.get_role_display()}"
 
     def clean(self):
+        self._clean_separation_of_duties()
         expected = ROLE_LEVEL.get(self.role)
         if expected and self.region_id and self.region.level != expected:
             raise ValidationError(
@@ -325,3 +326,25 @@ class StaffMembership(models.Model):
                     % {"level": expected.label}
                 }
             )
+
+    def _clean_separation_of_duties(self):
+        """An administrator's account holds that role alone (三权分立): a work role or
+        another administrator role needs an account of its own."""
+        if not (self.user_id and self.is_active and self.role):
+            return
+        others = set(
+            StaffMembership.objects.filter(user_id=self.user_id, is_active=True)
+            .exclude(pk=self.pk)
+            .values_list("role", flat=True)
+        )
+        if roles_conflict({self.role}, others):
+            raise ValidationError(
+                {"role": _("An administrator's account holds no other role: use another account.")}
+            )
+
+
+def roles_conflict(roles: set[str], others: set[str]) -> bool:
+    """Whether one account may not hold both sets of roles."""
+    everything = roles | others
+    admin = everything & ADMIN_ROLES
+    return bool(admin) and len(everything) > 1

@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from apps.audit.admin import ViewAuditedAdmin
 from apps.core.admin import ReadOnlyAdmin
 from apps.households.admin import CountyKeptAdmin
 from apps.regions.models import Region, Role, ScopedQuerySet, user_memberships
@@ -78,7 +79,7 @@ class MedicalThresholdAdmin(CountyKeptAdmin):
 
 
 @admin.register(Warning)
-class WarningAdmin(ReadOnlyAdmin):
+class WarningAdmin(ViewAuditedAdmin, ReadOnlyAdmin):
     """Read-only: warnings are verified on their page, through the service."""
 
     list_display = ("__str__", "village", "score", "state", "created_at")

@@ -343,7 +343,7 @@ class Warning(ConcurrentTransitionMixin, models.Model):
 class WarningEvent(HistoryEntry):
     """The warning's log: its verification, who made it and what was found."""
 
-    warning = models.ForeignKey(Warning, on_delete=models.CASCADE, related_name="events")
+    warning = models.ForeignKey(Warning, on_delete=models.PROTECT, related_name="events")
 
     class Meta(HistoryEntry.Meta):
         verbose_name = _("warning event")

@@ -19,11 +19,9 @@ the history tables are append-only (PostgreSQL triggers), ignored here for the
 statements of this purge only.
 """
 
-import contextlib
 import datetime as dt
 import logging
 
-import pgtrigger
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.core.management import call_command
@@ -35,37 +33,27 @@ from django.utils import timezone
 from apps.audit.models import Action
 from apps.audit.services import purge_older_than, record, retention_days
 from apps.core.locks import exclusive
+from apps.core.models import HistoryEntry
 from apps.deadlines.models import Clock
 from apps.declarations.models import (
     Appeal,
     Declaration,
     GreenChannel,
     State,
+    Transition,
     VillageEvaluation,
     VisitDocument,
 )
 from apps.declarations.services import SUBJECT as DECLARATION_SUBJECT
 from apps.notifications.models import Message
 
-from .models import CivilAffairsExport, Warning
+from .models import CivilAffairsExport, Warning, WarningEvent
 from .services import SUBJECT as WARNING_SUBJECT
 
 logger = logging.getLogger(__name__)
 
 PURGED_STATES = [State.REJECTED, State.WITHDRAWN]
-# The append-only history tables this purge deletes from. Only those registered are
-# ignored: `pgtrigger.ignore()` refuses an unknown name, and with no name ignores all.
-HISTORY_TRIGGERS = (
-    "declarations.Transition:append_only",
-    "screening.WarningEvent:append_only",
-)
 CHUNK = 200
-
-
-def _ignoring_history():
-    registered = {trigger.get_uri(model) for model, trigger in pgtrigger.registered()}
-    uris = [uri for uri in HISTORY_TRIGGERS if uri in registered]
-    return pgtrigger.ignore(*uris) if uris else contextlib.nullcontext()
 
 
 def years_before(moment: dt.datetime, years: int) -> dt.datetime:
@@ -116,8 +104,11 @@ def _declarations_delete(ids: list[int]) -> dict[str, int]:
         subjects |= Q(subject__startswith=f"clock:{pk}:")
     files = list(VisitDocument.objects.filter(declaration__in=ids).values_list("file", flat=True))
     storage = VisitDocument._meta.get_field("file").storage
-    with transaction.atomic(), _ignoring_history():
+    with transaction.atomic(), HistoryEntry.unprotected(Transition, WarningEvent):
         messages, _ = Message.objects.filter(subjects).delete()
+        # History protects its case: it goes first.
+        WarningEvent.objects.filter(warning__in=warnings).delete()
+        Transition.objects.filter(declaration__in=ids).delete()
         Warning.objects.filter(pk__in=warnings).delete()
         Clock.objects.filter(pk__in=clocks).delete()
         # What points at a document (PROTECT) goes before the documents.

@@ -16,6 +16,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from apps.audit.models import Action
+from apps.audit.services import record
 from apps.core.errors import ActionRefused
 from apps.core.tabular import XLSX_TYPE
 from apps.core.views import REFUSAL_STATUS, client_ip, private_download
@@ -73,6 +75,7 @@ def warning(request, pk):
         pk=pk,
     )
     if request.method != "POST":
+        record(Action.VIEW, request=request, target=warning)
         return render(request, "screening/warning.html", _warning_context(request, warning))
     form = VerifyForm(request.POST, village_wide=selectors.is_village_wide(warning))
     if not form.is_valid():
@@ -205,6 +208,7 @@ def export_make(request):
             request, "screening/civil_affairs.html", {**context, "export_form": form}, status=400
         )
     export = services.civil_affairs_export(county=form.cleaned_data["county"])
+    record(Action.EXPORT, request=request, target=export, rows=export.rows)
     messages.success(
         request,
         _("The export of %(county)s is made: %(rows)d declarations.")

@@ -7,6 +7,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.utils.translation import gettext as _
 
+from apps.audit.models import Action
+from apps.audit.services import record
 from apps.core import imports
 
 from .feeds import SCHEMAS, FeedImporter, feed_upload_create
@@ -47,6 +49,7 @@ class FeedPages(imports.ImportPages):
             upload=form.cleaned_data["file"],
             inspected=form.inspected,
         )
+        record(Action.IMPORT, request=request, target=batch, kind=batch.kind, new=created)
         if not created:
             messages.info(request, _("This file was received before; nothing was imported again."))
         return batch

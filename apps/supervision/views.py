@@ -7,6 +7,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
+from apps.audit.models import Action
+from apps.audit.services import record
 from apps.core.tabular import XLSX_TYPE, xlsx
 from apps.deadlines.models import Stage
 from apps.regions.models import Level, Region, user_region_prefixes
@@ -165,7 +167,8 @@ def late(request, code, kind):
     return render(request, "supervision/late.html", context)
 
 
-def _xlsx(name: str, region: Region, header: list, rows: list) -> HttpResponse:
+def _xlsx(request, name: str, region: Region, header: list, rows: list) -> HttpResponse:
+    record(Action.EXPORT, request=request, target=region, file=name, rows=len(rows))
     response = HttpResponse(xlsx(region.name, header, rows), content_type=XLSX_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
     response["Cache-Control"] = "private, no-store"
@@ -214,7 +217,11 @@ def export_region(request, code):
     total, rows = region_figures(region=region, period=period)
     data = [_figure_row(r.region.name, r.figures) for r in rows] + [_figure_row(_("Total"), total)]
     return _xlsx(
-        f"supervision-{region.code}-{period.start}-{period.end}", region, figure_header(), data
+        request,
+        f"supervision-{region.code}-{period.start}-{period.end}",
+        region,
+        figure_header(),
+        data,
     )
 
 
@@ -229,7 +236,7 @@ def export_late(request, code, kind):
             [r.name, r.village, r.kind, r.what, r.due.isoformat() if r.due else ""]
             for r in work_rows(region=region, kind=kind)
         ]
-        return _xlsx(f"late-{kind}-{region.code}", region, header, data)
+        return _xlsx(request, f"late-{kind}-{region.code}", region, header, data)
     cases = late_cases(region=region, stage=LATE_KINDS[kind])
     header = [
         _("Tracking number"),
@@ -250,4 +257,4 @@ def export_late(request, code, kind):
         ]
         for d in cases
     ]
-    return _xlsx(f"late-{kind}-{region.code}", region, header, data)
+    return _xlsx(request, f"late-{kind}-{region.code}", region, header, data)

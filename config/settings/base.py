@@ -70,6 +70,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Every request of a superuser is audited and alerted; it gives the audit log the
+    # request of signals (admin changes, role changes).
+    "apps.audit.middleware.AuditMiddleware",
     "django_otp.middleware.OTPMiddleware",
     # Idle and absolute session limits, then the second factor and the password's age.
     "apps.accounts.middleware.SignInPolicyMiddleware",
@@ -119,9 +122,11 @@ LOGIN_REDIRECT_URL = "staff_start"
 LOGOUT_REDIRECT_URL = "login"
 
 # Axes refuses a sign-in while its user name or address is locked; it must come first.
+# Then Django's model backend with the administrator roles' duties
+# (apps.regions.access): each administrator holds only its duty's permissions.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "apps.regions.access.RolePermissionBackend",
 ]
 
 # Passwords (等保 L3 身份鉴别): 10+ characters of three of the four classes, not the user

@@ -16,6 +16,7 @@ from .consent import NOTICE_VERSION, Consent, ConsentChannel, ConsentGiver
 from .declarants import CaseDeclarant
 from .green import GreenCause, GreenChannel, GreenChannelHelp
 from .review import (
+    IDENTITY_KINDS,
     DocumentKind,
     EvaluationOutcome,
     HouseholdVisit,
@@ -28,6 +29,7 @@ from .review import (
 
 __all__ = [
     "CLOSED_STATES",
+    "IDENTITY_KINDS",
     "NOTICE_VERSION",
     "OPEN_STATES",
     "ActionCode",

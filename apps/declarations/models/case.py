@@ -409,7 +409,7 @@ class Transition(HistoryEntry):
     `to_state` for those."""
 
     declaration = models.ForeignKey(
-        Declaration, on_delete=models.CASCADE, related_name="transitions"
+        Declaration, on_delete=models.PROTECT, related_name="transitions"
     )
     from_state = models.CharField(_("from"), max_length=32, blank=True, choices=State.choices)
     to_state = models.CharField(_("to"), max_length=32, choices=State.choices)

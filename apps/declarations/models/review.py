@@ -107,6 +107,11 @@ class DocumentKind(models.TextChoices):
     OTHER = "other", _("other")
 
 
+# Documents that carry a person's identity: shown only to whoever may reveal personal
+# data (the permission `declarations.reveal_personal_data`).
+IDENTITY_KINDS = frozenset({DocumentKind.ID_CARD, DocumentKind.HOUSEHOLD_REGISTER})
+
+
 class VisitDocument(models.Model):
     """A photo or scan, cleaned on upload (apps.core.uploads): type checked by content,
     images re-encoded without EXIF or location."""

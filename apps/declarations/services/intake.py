@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from apps.audit.models import Action
+from apps.audit.models import Action, Result
 from apps.audit.services import record
 from apps.core.identity import id_hash, mask_name, mobile_hash
 from apps.deadlines.models import Clock, Stage
@@ -290,9 +290,13 @@ def declaration_reveal(
     """The full value of a masked field, for a permitted user; every look is logged."""
     if field not in REVEALABLE_FIELDS:
         raise ValueError(field)
-    if not actor.has_perm("declarations.reveal_personal_data"):
-        raise PermissionDenied
-    if not Declaration.objects.visible_to(actor).filter(pk=declaration.pk).exists():
+    if not (
+        actor.has_perm("declarations.reveal_personal_data")
+        and Declaration.objects.visible_to(actor).filter(pk=declaration.pk).exists()
+    ):
+        record(
+            Action.REVEAL, actor=actor, ip=ip, target=declaration, field=field, result=Result.DENIED
+        )
         raise PermissionDenied
     record(Action.REVEAL, actor=actor, ip=ip, target=declaration, field=field)
     return getattr(declaration, field)

@@ -277,7 +277,7 @@ class HouseholdEvent(HistoryEntry):
     visits and eliminations."""
 
     household = models.ForeignKey(
-        MonitoredHousehold, on_delete=models.CASCADE, related_name="events"
+        MonitoredHousehold, on_delete=models.PROTECT, related_name="events"
     )
 
     class Meta(HistoryEntry.Meta):

@@ -10,8 +10,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('declarations', '0012_encrypt_free_text'),
-        ('households', '0005_one_monitored_household_per_roster_household'),
+        ('declarations', '0013_history_append_only'),
+        ('households', '0006_one_monitored_household_per_roster_household'),
         ('regions', '0002_alter_staffmembership_role'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('households', '0004_encrypt_free_text'),
+        ('households', '0005_history_append_only'),
         ('regions', '0002_alter_staffmembership_role'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
