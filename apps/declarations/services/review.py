@@ -342,8 +342,9 @@ def _roster_from_visit(declaration: Declaration, visit: VisitInput) -> None:
                 name=m.name,
                 relation=m.relation,
                 # The applicant listed without an ID number: the case has theirs.
-                id_number=m.id_number
-                or (declaration.id_number if m.name == declaration.name else ""),
+                id_number=validate_id_number(m.id_number)
+                if m.id_number
+                else (declaration.id_number if m.name == declaration.name else ""),
                 labour_capacity=m.labour_capacity,
                 health=m.health,
                 disability_grade=m.disability_grade,
