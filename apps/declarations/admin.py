@@ -26,6 +26,7 @@ from . import services
 from .forms_review import ReasonForm
 from .models import (
     Appeal,
+    CaseDeclarant,
     Consent,
     Declaration,
     DocumentKind,
@@ -140,6 +141,33 @@ class DocumentInline(ReadOnlyInline):
         )
 
 
+class DeclarantInline(ReadOnlyInline):
+    """Members of the household who declared while the case was open."""
+
+    model = CaseDeclarant
+    fields = readonly_fields = (
+        "name",
+        "relation",
+        "id_number_masked",
+        "phone_masked",
+        "difficulties_display",
+        "channel",
+        "declared_at",
+    )
+
+    @admin.display(description=_("ID number"))
+    def id_number_masked(self, obj):
+        return obj.id_number_masked
+
+    @admin.display(description=_("mobile phone"))
+    def phone_masked(self, obj):
+        return obj.phone_masked
+
+    @admin.display(description=_("kinds of difficulty"))
+    def difficulties_display(self, obj):
+        return obj.get_difficulties_display()
+
+
 class ConsentInline(ReadOnlyInline):
     model = Consent
     fields = readonly_fields = ("given_at", "given_by", "channel", "notice_version", "recorded_by")
@@ -191,6 +219,7 @@ class DeclarationAdmin(ViewAuditedAdmin, ReadOnlyAdmin):
     date_hierarchy = "submitted_at"
     list_select_related = ("village",)
     inlines = [
+        DeclarantInline,
         VisitInline,
         IncomeInline,
         EvaluationInline,

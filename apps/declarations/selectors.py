@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy
 from apps.core.identity import mobile_hash
 from apps.deadlines.models import Clock, Stage
 from apps.deadlines.services import Mark, clock_marks
+from apps.households.models import MonitoredHousehold, PlanMeasure, RosterHousehold, RosterMember
 from apps.regions.models import (
     CASEWORK_ROLES,
     Region,
@@ -92,6 +93,7 @@ class TimelineEntry:
 # What each log row that is not a change of state says (the services write the kind);
 # a change of state says the state reached.
 RECORD_LABELS = {
+    "declarant_joined": gettext_lazy("another member of the household declared"),
     "visit_amended": gettext_lazy("home visit recorded again"),
     "income_assessed": gettext_lazy("income calculated"),
     "evaluation_recorded": gettext_lazy("village evaluation recorded again"),
@@ -404,3 +406,58 @@ def queue_procedure_dates(rows: list[CaseRow]) -> list[tuple[Declaration, list[P
     prefetch_related_objects(declarations, *PROCEDURE_PREFETCH, "income", "property_check")
     clocks = clocks_by_declaration(declarations)
     return [(d, procedure_dates(d, clocks.get(d.pk, {}))) for d in declarations]
+
+
+# --- the household of a case ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseHousehold:
+    """The household of a case (以家庭为单位), as far as the user may see it: its roster
+    members, its monitored household, its other cases (earlier or merged) and the help
+    its plans gave."""
+
+    roster: RosterHousehold | None
+    members: list[RosterMember]
+    monitored: MonitoredHousehold | None
+    other_cases: list[Declaration]
+    measures: list[PlanMeasure]
+
+
+def case_household(declaration: Declaration, user) -> CaseHousehold:
+    roster = (
+        RosterHousehold.objects.visible_to(user).filter(pk=declaration.roster_household_id).first()
+        if declaration.roster_household_id
+        else None
+    )
+    monitored = MonitoredHousehold.objects.visible_to(user)
+    if declaration.household_id:
+        monitored = monitored.filter(pk=declaration.household_id).first()
+    elif roster is not None:
+        monitored = monitored.filter(roster_household=roster).first()
+    else:
+        monitored = None
+    same = Q(id_hash=declaration.id_hash)
+    if roster is not None:
+        same |= Q(roster_household=roster)
+    if monitored is not None:
+        same |= Q(household=monitored)
+    return CaseHousehold(
+        roster=roster,
+        members=list(roster.members.order_by("pk")) if roster else [],
+        monitored=monitored,
+        other_cases=list(
+            Declaration.objects.visible_to(user)
+            .filter(same)
+            .exclude(pk=declaration.pk)
+            .select_related("village")
+            .order_by("-submitted_at")[:20]
+        ),
+        measures=list(
+            PlanMeasure.objects.filter(plan__household=monitored)
+            .select_related("plan")
+            .order_by("-plan__created_at", "pk")[:50]
+        )
+        if monitored
+        else [],
+    )

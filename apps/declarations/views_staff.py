@@ -69,6 +69,7 @@ from .models import (
 from .selectors import (
     BUTTONS,
     available_actions,
+    case_household,
     declaration_timeline,
     declarations_search,
     declarations_visible_to,
@@ -256,6 +257,8 @@ def _detail_context(request, declaration: Declaration, **forms) -> dict:
         "can_record_death": declaration.is_open
         and bool(roles_over(request.user, declaration.region_code) & CASEWORK_ROLES),
         "clocks": clocks,
+        "declarants": declaration.declarants.all(),
+        "household": case_household(declaration, request.user),
         **_green_context(declaration, request.user, clocks),
         "reason_form": forms.get("reason_form") or ReasonForm(),
         "merge_form": forms.get("merge_form") or MergeForm(),

@@ -103,6 +103,8 @@ class CasePanel:
     rolls_received: bool  # the county's assistance rolls are in the system at all
     routing: CaseRouting | None
     can_route: bool
+    # The warnings of the case's household that are not on this case: its history.
+    household_warnings: list[Warning]
 
 
 def declaration_panel(declaration, user) -> CasePanel:
@@ -125,6 +127,23 @@ def declaration_panel(declaration, user) -> CasePanel:
         rolls_received=rolls,
         routing=CaseRouting.objects.filter(declaration=declaration).first(),
         can_route=may_route(declaration, user),
+        household_warnings=household_warnings(declaration, user),
+    )
+
+
+def household_warnings(declaration, user) -> list[Warning]:
+    """Every warning raised for the case's household (its roster household or its
+    monitored household) other than those on the case, newest first."""
+    household = Q(pk__in=[])
+    if declaration.roster_household_id:
+        household |= Q(roster_household_id=declaration.roster_household_id)
+    if declaration.household_id:
+        household |= Q(monitored_household_id=declaration.household_id)
+    return list(
+        Warning.objects.visible_to(user)
+        .filter(household)
+        .exclude(declaration=declaration)
+        .order_by("-created_at", "-pk")[:20]
     )
 
 

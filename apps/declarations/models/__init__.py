@@ -14,6 +14,7 @@ from .case import (
 )
 from .codes import ActionCode
 from .consent import NOTICE_VERSION, Consent, ConsentChannel, ConsentGiver
+from .declarants import CaseDeclarant
 from .green import GreenCause, GreenChannel, GreenChannelHelp
 from .procedure import DEFAULT_STEP_POLICIES, ResultAnnouncement, Step, StepPolicy
 from .review import (
@@ -39,6 +40,7 @@ __all__ = [
     "Appeal",
     "AppealChannel",
     "AppealOutcome",
+    "CaseDeclarant",
     "Channel",
     "Consent",
     "ConsentChannel",

@@ -162,6 +162,18 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
         verbose_name=_("household"),
         db_index=False,  # partial index below
     )
+    # The applicant's household in the population roster, when the roster knows it
+    # (matched at intake by the ID number, or added to the roster at the home visit):
+    # the household's identity, one open case per household (以家庭为单位).
+    roster_household = models.ForeignKey(
+        "households.RosterHousehold",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="declarations",
+        verbose_name=_("roster household"),
+        db_index=False,  # the partial indexes below
+    )
     merged_into = models.ForeignKey(
         "self",
         null=True,
@@ -185,6 +197,19 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
                 fields=["id_hash"],
                 condition=~Q(state__in=CLOSED_STATES),
                 name="one_open_declaration_per_person",
+            ),
+            # One open case per household: a member of a household with an open case
+            # joins it (CaseDeclarant) instead of opening another. The household is
+            # the roster's, else the monitored household's (for one the roster lacks).
+            models.UniqueConstraint(
+                fields=["roster_household"],
+                condition=~Q(state__in=CLOSED_STATES),
+                name="one_open_declaration_per_roster_household",
+            ),
+            models.UniqueConstraint(
+                fields=["household"],
+                condition=~Q(state__in=CLOSED_STATES),
+                name="one_open_declaration_per_monitored_household",
             ),
             # Constraints rather than unique=True, which would add a second index of
             # varchar_pattern_ops for LIKE that nothing runs on these columns.
@@ -210,6 +235,12 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
                     name=f"declaration_{fk}_idx",
                 )
                 for fk in ("created_by", "household", "merged_into")
+            ),
+            # Every case of a roster household, open or closed (its history).
+            models.Index(
+                fields=["roster_household"],
+                condition=Q(roster_household__isnull=False),
+                name="declaration_roster_idx",
             ),
         ]
         permissions = [("reveal_personal_data", _("Can reveal full ID and phone numbers"))]

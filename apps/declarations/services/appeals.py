@@ -98,16 +98,26 @@ def appeal_decide(*, appeal: Appeal, actor, outcome: str, reason: str) -> Appeal
 
     label = str(AppealOutcome(outcome).label)
     if outcome == AppealOutcome.REOPENED:
-        _transition(
-            declaration=declaration,
-            actor=actor,
-            method="reopen",
-            reason=reason,
-            after=lambda log: (
-                record(log),
-                _applicant_sms(declaration, log, "appeal_decided", {"outcome": label}),
-            ),
-        )
+        try:
+            _transition(
+                declaration=declaration,
+                actor=actor,
+                method="reopen",
+                reason=reason,
+                after=lambda log: (
+                    record(log),
+                    _applicant_sms(declaration, log, "appeal_decided", {"outcome": label}),
+                ),
+            )
+        except IntegrityError:
+            # One open case per person and household: another has opened meanwhile.
+            declaration.refresh_from_db()
+            raise WrongState(
+                _(
+                    "Another case of this person or household is open: it cannot be "
+                    "reopened; add the appeal's reasons to that case."
+                )
+            ) from None
     else:
         with transaction.atomic():
             record()

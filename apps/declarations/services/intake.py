@@ -14,11 +14,21 @@ from apps.audit.services import record
 from apps.core.identity import id_hash, mask_name, mobile_hash
 from apps.deadlines.models import Clock, Stage
 from apps.deadlines.services import ClockSpec, clocks_start
+from apps.households.services import household_match
 from apps.notifications.services import OutgoingSms, messages_enqueue, sms_to
 from apps.regions.models import CASEWORK_ROLES, Region, require_role_over
 from apps.regions.services import notice_recipients
 
-from ..models import CLOSED_STATES, STAFF_CHANNELS, Channel, Declaration, new_tracking_number
+from ..models import (
+    CLOSED_STATES,
+    NOTICE_VERSION,
+    STAFF_CHANNELS,
+    CaseDeclarant,
+    Channel,
+    Declaration,
+    Transition,
+    new_tracking_number,
+)
 from .consent import form_consent
 from .errors import WrongState
 
@@ -48,8 +58,10 @@ class SubmitResult:
     declaration: Declaration
     created: bool
     # Why nothing was created: "duplicate_submit" (same form submitted twice) or
-    # "open_case" (this person already has a case in progress).
+    # "open_case" (this person, or their household, already has a case in progress).
     reason: str = ""
+    # A member of a household with an open case: they joined it, as this row.
+    declarant: CaseDeclarant | None = None
 
 
 def declaration_clocks(declaration: Declaration) -> dict[str, Clock]:
@@ -66,17 +78,66 @@ def enrol_due_date(declaration: Declaration) -> dt.date | None:
     return clock.due_on if clock else None
 
 
-def _existing(*, token: str | None, person_hash: str) -> SubmitResult | None:
-    condition = Q(id_hash=person_hash) & ~Q(state__in=CLOSED_STATES)
+def _existing(*, token: str | None, declaration: Declaration, relation: str) -> SubmitResult | None:
+    """The case that made the insert fail: the same form's (a double tap), the person's
+    open case, or their household's open case, which they join."""
+    household = Q(id_hash=declaration.id_hash)
+    if declaration.roster_household_id:
+        household |= Q(roster_household_id=declaration.roster_household_id)
+    if declaration.household_id:
+        household |= Q(household_id=declaration.household_id)
+    condition = household & ~Q(state__in=CLOSED_STATES)
     if token:
         condition |= Q(submission_token=token)
-    found = list(Declaration.objects.filter(condition)[:2])
-    for declaration in found:
-        if token and declaration.submission_token == token:
-            return SubmitResult(declaration, created=False, reason="duplicate_submit")
+    found = list(Declaration.objects.filter(condition)[:4])
+    for existing in found:
+        if token and existing.submission_token == token:
+            return SubmitResult(existing, created=False, reason="duplicate_submit")
+    for existing in found:
+        if existing.id_hash == declaration.id_hash:
+            return SubmitResult(existing, created=False, reason="open_case")
     if found:
-        return SubmitResult(found[0], created=False, reason="open_case")
+        joined = _join(found[0], declaration, relation=relation)
+        return SubmitResult(found[0], created=False, reason="open_case", declarant=joined)
     return None
+
+
+def _join(case: Declaration, declaration: Declaration, *, relation: str) -> CaseDeclarant:
+    """Add the unsaved `declaration`'s applicant to their household's open `case`, once
+    (declaring again changes nothing), with a line in the case's log."""
+    with transaction.atomic():
+        declarant, created = CaseDeclarant.objects.get_or_create(
+            declaration=case,
+            id_hash=declaration.id_hash,
+            defaults={
+                "name": declaration.name,
+                "id_number": declaration.id_number,
+                "phone": declaration.phone,
+                "phone_hash": declaration.phone_hash,
+                "relation": relation[:20],
+                "difficulties": declaration.difficulties,
+                "description": declaration.description,
+                "on_behalf": declaration.on_behalf,
+                "declarant_name": declaration.declarant_name,
+                "declarant_phone": declaration.declarant_phone,
+                "declarant_phone_hash": declaration.declarant_phone_hash,
+                "declarant_relation": declaration.declarant_relation,
+                "channel": declaration.channel,
+                "notice_version": NOTICE_VERSION if form_consent(declaration) else "",
+                "declared_at": declaration.submitted_at,
+                "created_by": declaration.created_by,
+            },
+        )
+        if created:
+            Transition.record(
+                declaration=case,
+                actor=declaration.created_by,
+                actor_label="" if declaration.created_by_id else declaration.get_channel_display(),
+                kind="declarant_joined",
+                summary=f"{declaration.name}（{relation}）" if relation else declaration.name,
+                at=declaration.submitted_at,
+            )
+    return declarant
 
 
 def declaration_submit(
@@ -98,9 +159,11 @@ def declaration_submit(
     """
     if not village.is_village:
         raise ValueError("declarations belong to a village")
-    # No look-up first: the unique constraints on the ID hash (open cases) and the form
-    # token decide, and the IntegrityError path below says which case already exists.
+    # No look-up of cases first: the unique constraints on the ID hash and on the
+    # household (open cases) and on the form token decide, and the IntegrityError path
+    # below says which case already exists, or adds the applicant to their household's.
     person_hash = id_hash(data.id_number)
+    match = household_match(person_hash)
     declarant_phone = data.declarant_phone if data.on_behalf else ""
     declaration = Declaration(
         channel=Channel.PROXY if data.on_behalf and channel == Channel.QR else channel,
@@ -122,15 +185,20 @@ def declaration_submit(
         declarant_relation=data.declarant_relation if data.on_behalf else "",
         submission_token=submission_token or None,
         created_by=actor,
+        roster_household=match.roster,
+        household=match.monitored,
     )
     for attempt in range(3):
         declaration.tracking_number = new_tracking_number()
         try:
             _write_submission(declaration, applicant_receipt=applicant_receipt)
         except IntegrityError:
-            # A racing twin won (double tap, or the same person twice at once), or —
-            # very rarely — the tracking number collided: find out which.
-            existing = _existing(token=submission_token, person_hash=person_hash)
+            # A racing twin won (double tap, the same person or household twice at
+            # once), a case is open, or — very rarely — the tracking number collided:
+            # find out which.
+            existing = _existing(
+                token=submission_token, declaration=declaration, relation=match.relation
+            )
             if existing:
                 return existing
             if attempt == 2:

@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, TransitionNotAllowed, can_proceed
@@ -20,8 +20,16 @@ from django_fsm import ConcurrentTransition, TransitionNotAllowed, can_proceed
 from apps.core.identity import id_hash, mask_name, validate_id_number
 from apps.deadlines.models import Stage
 from apps.deadlines.services import ClockSpec, clocks_meet, clocks_resume, clocks_start
-from apps.households.models import LabourCapacity, MonitoringThreshold
-from apps.households.services import AlreadyMonitored, MemberFacts, household_enrol
+from apps.households.models import LabourCapacity, MonitoredHousehold, MonitoringThreshold
+from apps.households.roster import HEAD, HEAD_WORDS
+from apps.households.services import (
+    AlreadyMonitored,
+    MemberFacts,
+    RosterMemberFacts,
+    household_enrol,
+    household_match,
+    roster_household_add,
+)
 from apps.households.services.enrolment import IncomeFacts
 from apps.notifications.services import messages_enqueue, sms_to
 from apps.regions.models import require_transition_role
@@ -297,6 +305,8 @@ def declaration_record_visit(
             ]
         )
         created.append(record)
+        if declaration.roster_household_id is None:
+            _roster_from_visit(declaration, visit)
 
     if declaration.state == State.ACCEPTED:
         _transition(
@@ -318,6 +328,73 @@ def declaration_record_visit(
                 summary=visit.visit_date.isoformat(),
             )
     return created[0]
+
+
+# The 户编号 of a household added to the roster at its home visit, until the village
+# register lists it: "D" and the tracking number of its case.
+VISIT_ROSTER_NUMBER = "D{tracking_number}"
+
+
+def _roster_from_visit(declaration: Declaration, visit: VisitInput) -> None:
+    """A household the roster did not know when it declared: the roster has it now
+    (imported since), or it is added to the roster with the members the visit listed
+    with an ID number, the applicant among them. The case is linked to it, and so is
+    its monitored household if that had no roster household."""
+    roster = household_match(declaration.id_hash).roster
+    if roster is None:
+        members = [
+            RosterMemberFacts(
+                name=m.name,
+                relation=m.relation,
+                # The applicant listed without an ID number: the case has theirs.
+                id_number=validate_id_number(m.id_number)
+                if m.id_number
+                else (declaration.id_number if m.name == declaration.name else ""),
+                labour_capacity=m.labour_capacity,
+                health=m.health,
+                disability_grade=m.disability_grade,
+                schooling=m.schooling,
+            )
+            for m in visit.members
+        ]
+        members = [m for m in members if m.id_number]
+        if declaration.id_hash not in {id_hash(m.id_number) for m in members}:
+            head = not any(m.relation in HEAD_WORDS for m in members)
+            members.insert(
+                0,
+                RosterMemberFacts(
+                    name=declaration.name,
+                    relation=HEAD if head else "",
+                    id_number=declaration.id_number,
+                    labour_capacity=next(
+                        (m.labour_capacity for m in visit.members if m.name == declaration.name),
+                        LabourCapacity.FULL,
+                    ),
+                ),
+            )
+        roster = roster_household_add(
+            village=declaration.village,
+            number=VISIT_ROSTER_NUMBER.format(tracking_number=declaration.tracking_number),
+            address_group=declaration.address_group,
+            members=members,
+        )
+    try:
+        with transaction.atomic():
+            declaration.roster_household = roster
+            declaration.save(update_fields=["roster_household"])
+    except IntegrityError:
+        # The roster household imported since has an open case of its own: the two are
+        # the same household, which the village merges (declaration_merge).
+        declaration.roster_household = None
+        return
+    household = declaration.household
+    if (
+        household is not None
+        and household.roster_household_id is None
+        and not MonitoredHousehold.objects.filter(roster_household=roster).exists()
+    ):
+        household.roster_household = roster
+        household.save(update_fields=["roster_household"])
 
 
 def _county_code(declaration: Declaration) -> str:
@@ -590,9 +667,17 @@ def declaration_county_approve(*, declaration: Declaration, actor) -> Transition
                 )
                 if income and visit
                 else None,
+                roster_household=declaration.roster_household,
+                household=declaration.household,
             )
-        except AlreadyMonitored:
-            raise InvalidInput(_("This household is already monitored.")) from None
+        except AlreadyMonitored as exc:
+            raise InvalidInput(
+                _(
+                    "This household is already monitored (the household of %(head)s): one "
+                    "household cannot be enrolled twice."
+                )
+                % {"head": mask_name(exc.household.head_name)}
+            ) from None
         if declaration.household_id != household.pk:
             declaration.household = household
             declaration.save(update_fields=["household"])

@@ -154,6 +154,7 @@ class MonitoredHousehold(ConcurrentTransitionMixin, models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,  # the unique constraint below indexes it
     )
 
     # Life events (apps/households/services/life_events.py): the household this one
@@ -180,6 +181,13 @@ class MonitoredHousehold(ConcurrentTransitionMixin, models.Model):
     class Meta:
         verbose_name = _("monitored household")
         verbose_name_plural = _("monitored households")
+        constraints = [
+            # One monitored household per roster household: two members' declarations
+            # cannot enrol one family twice.
+            models.UniqueConstraint(
+                fields=["roster_household"], name="one_monitored_household_per_roster_household"
+            ),
+        ]
         indexes = [
             # The two-year flag: households still monitored, oldest first, per region.
             models.Index(

@@ -11,6 +11,7 @@ from .enrolment import (
     plan_start,
     suggest_category,
 )
+from .identity import HouseholdMatch, RosterMemberFacts, household_match, roster_household_add
 from .monitoring import (
     EliminationEvidence,
     elimination_approve,
@@ -47,9 +48,11 @@ __all__ = [
     "AlreadyMonitored",
     "DeliveredHelp",
     "EliminationEvidence",
+    "HouseholdMatch",
     "IncomeFacts",
     "MeasureInput",
     "MemberFacts",
+    "RosterMemberFacts",
     "Suggestion",
     "elimination_approve",
     "elimination_check",
@@ -59,6 +62,7 @@ __all__ = [
     "follow_up_record",
     "follow_up_schedule",
     "household_enrol",
+    "household_match",
     "household_set_category",
     "household_set_industry_willing",
     "is_without_labour",
@@ -75,5 +79,6 @@ __all__ = [
     "plan_submit",
     "plan_suggestions",
     "plan_township_pass",
+    "roster_household_add",
     "suggest_category",
 ]

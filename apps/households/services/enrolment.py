@@ -5,7 +5,7 @@ schedules its first follow-up visit."""
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.core.identity import id_hash
@@ -22,6 +22,7 @@ from ..models import (
     MeasureStatus,
     MonitoredHousehold,
     PlanMeasure,
+    RosterHousehold,
     RosterMember,
 )
 from .common import PLAN_SUBJECT
@@ -127,56 +128,109 @@ def household_enrol(
     category: str | None = None,
     green_help: list[DeliveredHelp] = (),
     income: IncomeFacts | None = None,
+    roster_household: RosterHousehold | None = None,
+    household: MonitoredHousehold | None = None,
 ) -> MonitoredHousehold:
     """Make a household monitored, with its members; or monitor again a household whose
     risk had been eliminated (re-identification after a new risk). Callers check who may.
+
+    The household is the one the head heads, else the monitored `household` the case
+    was matched to, else the one of its roster household (`roster_household`, else the
+    head's in the roster): one roster household has one monitored household at most,
+    and AlreadyMonitored refuses a second while the first is monitored.
 
     Starts the help plan (with any green-channel help already given) and its clock, and
     schedules the first follow-up visit.
     """
     head_hash = id_hash(head_id_number)
-    existing = MonitoredHousehold.objects.filter(head_id_hash=head_hash).first()
+    if roster_household is None:
+        roster = RosterMember.objects.filter(id_hash=head_hash).select_related("household").first()
+        roster_household = roster.household if roster else None
+    existing = _same_household(head_hash, household, roster_household)
     if existing and existing.status == HouseholdStatus.MONITORING:
         raise AlreadyMonitored(existing)
-    with transaction.atomic():
-        if existing:
-            household = _reidentify(existing, risk_types, per_capita_income, members, actor)
-        else:
-            roster = (
-                RosterMember.objects.filter(id_hash=head_hash).select_related("household").first()
-            )
-            roster_household = roster.household if roster else None
-            household = MonitoredHousehold.objects.create(
+    try:
+        with transaction.atomic():
+            household = _enrol(
+                existing,
                 village=village,
-                region_code=village.code,
                 head_name=head_name,
                 head_id_number=head_id_number,
-                head_id_hash=head_hash,
-                risk_types=list(risk_types),
+                head_hash=head_hash,
+                risk_types=risk_types,
                 per_capita_income=per_capita_income,
-                enrolled_by=actor,
+                members=members,
+                actor=actor,
+                category=category,
                 roster_household=roster_household,
-                category=category
-                or suggest_category(
-                    formerly_poor=bool(roster_household and roster_household.formerly_poor),
-                    risk_types=list(risk_types),
-                ),
             )
-            _save_members(household, members)
-            HouseholdEvent.record(household=household, kind="enrolled", actor=actor)
-        if income is not None:
-            IncomeRecord.objects.create(
-                household=household,
-                period_start=income.period_start,
-                period_end=income.period_end,
-                net_income=income.net_income,
-                household_size=income.household_size,
-                per_capita=income.per_capita,
-                source=IncomeRecord.Source.ENROLMENT,
-                recorded_by=actor,
-            )
-        plan_start(household=household, green_help=list(green_help))
-        follow_up_schedule(household=household)
+            if income is not None:
+                IncomeRecord.objects.create(
+                    household=household,
+                    period_start=income.period_start,
+                    period_end=income.period_end,
+                    net_income=income.net_income,
+                    household_size=income.household_size,
+                    per_capita=income.per_capita,
+                    source=IncomeRecord.Source.ENROLMENT,
+                    recorded_by=actor,
+                )
+            plan_start(household=household, green_help=list(green_help))
+            follow_up_schedule(household=household)
+    except IntegrityError:
+        # Another approval enrolled the same head or roster household at the same time.
+        existing = _same_household(head_hash, None, roster_household)
+        if existing is None:
+            raise
+        raise AlreadyMonitored(existing) from None
+    return household
+
+
+def _same_household(
+    head_hash: str, household: MonitoredHousehold | None, roster: RosterHousehold | None
+) -> MonitoredHousehold | None:
+    found = MonitoredHousehold.objects.filter(head_id_hash=head_hash).first()
+    if found is None and household is not None:
+        found = household
+    if found is None and roster is not None:
+        found = MonitoredHousehold.objects.filter(roster_household=roster).first()
+    return found
+
+
+def _enrol(
+    existing,
+    *,
+    village,
+    head_name,
+    head_id_number,
+    head_hash,
+    risk_types,
+    per_capita_income,
+    members,
+    actor,
+    category,
+    roster_household,
+) -> MonitoredHousehold:
+    if existing:
+        return _reidentify(existing, risk_types, per_capita_income, members, actor)
+    household = MonitoredHousehold.objects.create(
+        village=village,
+        region_code=village.code,
+        head_name=head_name,
+        head_id_number=head_id_number,
+        head_id_hash=head_hash,
+        risk_types=list(risk_types),
+        per_capita_income=per_capita_income,
+        enrolled_by=actor,
+        roster_household=roster_household,
+        category=category
+        or suggest_category(
+            formerly_poor=bool(roster_household and roster_household.formerly_poor),
+            risk_types=list(risk_types),
+        ),
+    )
+    _save_members(household, members)
+    HouseholdEvent.record(household=household, kind="enrolled", actor=actor)
     return household
 
 
