@@ -70,6 +70,8 @@ def test_the_system_administrator_keeps_accounts_and_settings_and_nothing_else(
         "deadlines.CalendarYear",
         "deadlines.CalendarDay",
         "deadlines.DeadlinePolicy",
+        # The procedure's documents and notice periods per step: a setting, no case data.
+        "declarations.StepPolicy",
     }
     assert_no_case_data(client, case)
     assert client.get(reverse("admin:audit_auditentry_changelist")).status_code == 403
