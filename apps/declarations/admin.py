@@ -9,18 +9,24 @@ the admin neither offers nor accepts a transition the user may not make.
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from apps.audit.admin import ViewAuditedAdmin
 from apps.core.admin import ReadOnlyAdmin, ReadOnlyInline
 from apps.deadlines.admin import ProvincialAdminOnly
+from apps.households.models import Difficulty
+from apps.regions.models import COUNTY_ROLES, Level, Region, user_memberships
 
 from . import services
 from .forms_review import ReasonForm
@@ -39,7 +45,15 @@ from .models import (
     VillageEvaluation,
     VisitDocument,
 )
-from .selectors import available_actions, log_label
+from .selectors import (
+    DaysLeft,
+    available_actions,
+    days_left_conditions,
+    log_label,
+    queue_rows,
+    search_filter,
+    with_due_on,
+)
 
 COUNTY_ACTIONS = ("county_approve", "county_return", "county_reject")
 
@@ -197,11 +211,13 @@ class QueueFilter(admin.SimpleListFilter):
         return [("approval", _("awaiting county approval")), ("all", _("all cases"))]
 
     def choices(self, changelist):
-        for value, label in self.lookup_choices:
+        counts = self.get_facet_queryset(changelist) if changelist.add_facets else {}
+        for i, (value, label) in enumerate(self.lookup_choices):
+            count = counts.get(f"{i}__c")
             yield {
                 "selected": (self.value() or "approval") == value,
                 "query_string": changelist.get_query_string({self.parameter_name: value}),
-                "display": label,
+                "display": label if count is None else f"{label} ({count})",
             }
 
     def queryset(self, request, queryset):
@@ -210,14 +226,118 @@ class QueueFilter(admin.SimpleListFilter):
         return queryset
 
 
+class RegionFilter(admin.SimpleListFilter):
+    """The townships or villages of the user's regions only; a code from anywhere else
+    in the query string is ignored (and the list is scoped by `visible_to` anyway)."""
+
+    level = None
+
+    def regions(self, request):
+        return Region.objects.visible_to(request.user).filter(level=self.level)
+
+    def lookups(self, request, model_admin):
+        return self.regions(request).order_by("code").values_list("code", "name")
+
+    def queryset(self, request, queryset):
+        if self.value() in dict(self.lookup_choices):
+            prefix = Region(code=self.value(), level=self.level).prefix
+            return queryset.filter(region_code__startswith=prefix)
+        return queryset
+
+
+class TownshipFilter(RegionFilter):
+    title = _("township")
+    parameter_name = "township"
+    level = Level.TOWNSHIP
+
+
+class VillageFilter(RegionFilter):
+    """Offered once a township is chosen: a county has hundreds of villages."""
+
+    title = _("village")
+    parameter_name = "village"
+    level = Level.VILLAGE
+
+    def regions(self, request):
+        township = request.GET.get(TownshipFilter.parameter_name, "")
+        if not (len(township) == 12 and township.isascii() and township.isdigit()):
+            return Region.objects.none()
+        prefix = Region(code=township, level=Level.TOWNSHIP).prefix
+        return super().regions(request).filter(code__startswith=prefix)
+
+
+class DifficultyFilter(admin.SimpleListFilter):
+    title = _("kinds of difficulty")
+    parameter_name = "difficulty"
+
+    def lookups(self, request, model_admin):
+        return Difficulty.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in Difficulty.values:
+            return queryset.filter(difficulties__contains=[self.value()])
+        return queryset
+
+
+class DaysLeftFilter(admin.SimpleListFilter):
+    title = _("time left")
+    parameter_name = "days_left"
+
+    def lookups(self, request, model_admin):
+        return DaysLeft.choices
+
+    @cached_property
+    def conditions(self):
+        return days_left_conditions()
+
+    def queryset(self, request, queryset):
+        if self.value() in DaysLeft.values:
+            return queryset.filter(self.conditions[self.value()])
+        return queryset
+
+
+class DeclarationChangeList(ChangeList):
+    """The page of cases, each with the mark of its deadline: the clocks and the
+    calendar read once for the page (no query per row)."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        rows = queue_rows(self.result_list)
+        for row in rows:
+            row.declaration.deadline_row = row
+        self.result_list = [row.declaration for row in rows]
+
+
 @admin.register(Declaration)
 class DeclarationAdmin(ViewAuditedAdmin, ReadOnlyAdmin):
     change_form_template = "admin/declarations/declaration/change_form.html"
-    list_display = ("tracking_number", "name", "village", "state", "channel", "submitted_at")
-    list_filter = (QueueFilter, "state", "channel")
+    list_display = (
+        "tracking_number",
+        "name",
+        "village",
+        "township",
+        "state",
+        "channel",
+        "difficulties_display",
+        "deadline",
+        "days_left",
+        "submitted_at",
+    )
+    list_filter = (
+        QueueFilter,
+        "state",
+        TownshipFilter,
+        VillageFilter,
+        DaysLeftFilter,
+        "channel",
+        DifficultyFilter,
+    )
+    show_facets = admin.ShowFacets.ALWAYS
+    list_per_page = 50
     search_fields = ("tracking_number", "name")
+    search_help_text = _("Tracking number, name, ID number or phone")
     date_hierarchy = "submitted_at"
-    list_select_related = ("village",)
+    actions = ["approve_selected"]
     inlines = [
         DeclarantInline,
         VisitInline,
@@ -253,7 +373,67 @@ class DeclarationAdmin(ViewAuditedAdmin, ReadOnlyAdmin):
     readonly_fields = fields
 
     def get_queryset(self, request):
-        return Declaration.objects.visible_to(request.user).select_related("village")
+        # The village and its township (a column of the list); select_related here, as
+        # the changelist applies list_select_related only to a queryset without it.
+        return with_due_on(Declaration.objects.visible_to(request.user)).select_related(
+            "village__parent"
+        )
+
+    def get_changelist(self, request, **kwargs):
+        return DeclarationChangeList
+
+    def get_search_results(self, request, queryset, search_term):
+        """Tracking number, part of a name, or an ID number or phone matched exactly
+        through its keyed hash (both are stored encrypted)."""
+        return search_filter(queryset, search_term), False
+
+    def has_approve_permission(self, request):
+        return any(role in COUNTY_ROLES for _prefix, role in user_memberships(request.user))
+
+    @admin.action(
+        description=_("Approve the selected cases (all or none)"), permissions=["approve"]
+    )
+    def approve_selected(self, request, queryset):
+        """Batch approval through the same service as one case: if any selected case is
+        not ready, none is enrolled and the reasons are listed."""
+        try:
+            done = services.declarations_county_approve_batch(
+                declarations=list(queryset.order_by("submitted_at", "pk")), actor=request.user
+            )
+        except services.BatchRefused as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            for declaration, refusal in exc.refusals:
+                self.message_user(
+                    request,
+                    f"{declaration.tracking_number_display} {declaration.name}：{refusal.message}",
+                    messages.ERROR,
+                )
+            return
+        except services.ActionRefused as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return
+        self.message_user(
+            request,
+            ngettext("%(count)d case enrolled.", "%(count)d cases enrolled.", len(done))
+            % {"count": len(done)},
+            messages.SUCCESS,
+        )
+
+    @admin.display(description=_("township"), ordering="village__parent__name")
+    def township(self, obj):
+        return obj.village.parent.name if obj.village.parent_id else ""
+
+    @admin.display(description=_("deadline"), ordering="due_on")
+    def deadline(self, obj):
+        row = getattr(obj, "deadline_row", None)
+        return row.due if row and row.due else "—"
+
+    @admin.display(description=_("time left"))
+    def days_left(self, obj):
+        row = getattr(obj, "deadline_row", None)
+        if row is None or row.mark is None:
+            return "—"
+        return render_to_string("declarations/staff/_mark.html", {"mark": row.mark})
 
     def get_urls(self):
         return [

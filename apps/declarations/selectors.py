@@ -1,12 +1,21 @@
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db import models
+from django.db.models import Case, F, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from apps.core.identity import mobile_hash
+from apps.core.identity import (
+    MOBILE_RE,
+    fold,
+    id_hash,
+    is_ascii_digits,
+    mobile_hash,
+    normalise_mobile,
+)
+from apps.deadlines.calendar import WorkingCalendar
 from apps.deadlines.models import Clock, Stage
 from apps.deadlines.services import Mark, clock_marks
 from apps.households.models import MonitoredHousehold, PlanMeasure, RosterHousehold, RosterMember
@@ -214,30 +223,113 @@ def worker_open_cases(user, *, limit: int = 500) -> list[CaseRow]:
     return _rows(qs)
 
 
-def township_review_queue(user, *, limit: int = 500) -> list[CaseRow]:
-    qs = (
-        Declaration.objects.visible_to(user)
-        .filter(state__in=[State.TOWNSHIP_REVIEW])
-        .select_related("village")
-        .order_by("submitted_at")[:limit]
-    )
-    return _rows(qs)
+def search_filter(qs, query: str):
+    """Narrow `qs` to the cases a search term names: a tracking number, an ID number or a
+    mobile phone (the applicant's or the declarant's), matched exactly through their
+    keyed hashes since both are stored encrypted; anything else is part of a name."""
+    query = (query or "").strip()
+    if not query:
+        return qs
+    folded = fold(query).upper()
+    if len(folded) == 18 and is_ascii_digits(folded[:17]):
+        return qs.filter(id_hash=id_hash(folded))
+    if len(folded) == 12 and is_ascii_digits(folded):
+        return qs.filter(tracking_number=folded)
+    phone = normalise_mobile(query)
+    if MOBILE_RE.match(phone):
+        key = mobile_hash(phone)
+        return qs.filter(Q(phone_hash=key) | Q(declarant_phone_hash=key))
+    return qs.filter(name__contains=query[:30])
 
 
 def declarations_search(user, query: str, *, limit: int = 50):
-    """By tracking number, name or ID number, within the user's scope."""
-    from apps.core.identity import fold, id_hash, is_ascii_digits
-
-    query = (query or "").strip()
-    if not query:
+    """By tracking number, name, ID number or phone, within the user's scope."""
+    if not (query or "").strip():
         return Declaration.objects.none()
     qs = Declaration.objects.visible_to(user).select_related("village")
-    digits = fold(query).upper()
-    if len(digits) == 18 and is_ascii_digits(digits[:17]):
-        return qs.filter(id_hash=id_hash(digits))[:limit]
-    if len(digits) == 12 and is_ascii_digits(digits):
-        return qs.filter(tracking_number=digits)[:limit]
-    return qs.filter(name__contains=query[:30]).order_by("-submitted_at")[:limit]
+    return search_filter(qs, query).order_by("-submitted_at")[:limit]
+
+
+# --- queues: filters, counts, the deadline that matters now --------------------------------
+
+
+def with_due_on(qs):
+    """Alias each case's `due_on`, the due date of the deadline that matters now (as
+    `_rows` marks it): the visit's until the village has visited, enrolment's after. An
+    alias, not an annotation: filtered and ordered on, never selected, so the queryset
+    still serves as a subquery of primary keys (the admin's filter counts)."""
+    clocks = Clock.objects.filter(
+        subject_type=SUBJECT, subject_id=OuterRef("pk"), stage=OuterRef("due_stage")
+    )
+    return qs.alias(
+        due_stage=Case(
+            When(state__in=VILLAGE_FIRST_STATES, then=Value(Stage.VERIFY)),
+            default=Value(Stage.ENROL),
+        ),
+        due_on=Subquery(clocks.values("due_on")[:1]),
+    )
+
+
+class DaysLeft(models.TextChoices):
+    """The queue's filter by time left, in working days as the marks count them."""
+
+    OVERDUE = "overdue", gettext_lazy("overdue")
+    SOON = "soon", gettext_lazy("due today or tomorrow")
+    WEEK = "week", gettext_lazy("due within 5 working days")
+    LATER = "later", gettext_lazy("more than 5 working days left")
+
+
+def days_left_conditions(*, today: dt.date | None = None) -> dict[str, Q]:
+    """The condition of each band on `due_on` (aliased by `with_due_on`): `n` working
+    days or fewer are left exactly when the due date is before the (n+1)th working day
+    from today. One read of the calendar for all the bands."""
+    today = today or timezone.localdate()
+    calendar = WorkingCalendar.spanning(today, extra_years=1)
+    soon, week = calendar.add_working_days(today, 2), calendar.add_working_days(today, 6)
+    return {
+        DaysLeft.OVERDUE: Q(due_on__lt=today),
+        DaysLeft.SOON: Q(due_on__gte=today, due_on__lt=soon),
+        DaysLeft.WEEK: Q(due_on__gte=today, due_on__lt=week),
+        DaysLeft.LATER: Q(due_on__gte=week),
+    }
+
+
+def queue_filter(qs, *, village=None, difficulty="", channel="", days_left="", q=""):
+    """The queue's filters other than the stage, each applied when given. `qs` is
+    already scoped (`visible_to`), so a filter only ever narrows it, and aliased by
+    `with_due_on`."""
+    if village is not None:
+        qs = qs.filter(region_code=village.code)
+    if difficulty:
+        qs = qs.filter(difficulties__contains=[difficulty])
+    if channel:
+        qs = qs.filter(channel=channel)
+    if days_left:
+        qs = qs.filter(days_left_conditions()[days_left])
+    return search_filter(qs, q)
+
+
+def stage_filter(qs, stage: str):
+    """One stage, or (empty) every open case."""
+    return qs.filter(state=stage) if stage else qs.open()
+
+
+def stage_counts(qs) -> dict[str, int]:
+    """How many of the cases are at each stage, in one query."""
+    rows = qs.order_by().values_list("state").annotate(n=models.Count("pk"))
+    return dict(rows)
+
+
+def queue_ordered(qs):
+    """Most urgent first (aliased by `with_due_on`): the nearest deadline, then the
+    oldest declaration."""
+    return qs.order_by(F("due_on").asc(nulls_last=True), "submitted_at", "pk")
+
+
+def queue_rows(declarations) -> list[CaseRow]:
+    """The rows of a page of the queue, with their deadlines' marks (two queries for the
+    clocks and the calendar, whatever the number of rows)."""
+    return _rows(declarations)
 
 
 # --- what a user may do on a case ----------------------------------------------------------

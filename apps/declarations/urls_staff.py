@@ -8,6 +8,7 @@ app_name = "staff"
 urlpatterns = [
     path("", v.home, name="home"),
     path("queue/", v.queue, name="queue"),
+    path("queue/approve/", v.queue_approve, name="queue_approve"),
     path("search/", v.search, name="search"),
     path("new/", v.enter, name="enter"),
     path("d/<str:tracking_number>/", v.detail, name="detail"),

@@ -10,8 +10,10 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
@@ -32,15 +34,19 @@ from apps.households.forms import ReidentifyForm
 from apps.households.models import PolicyMeasure
 from apps.regions.models import (
     CASEWORK_ROLES,
+    COUNTY_ROLES,
+    TOWNSHIP_ROLES,
     VILLAGE_ROLES,
     Absence,
     StaffMembership,
     roles_over,
+    user_memberships,
 )
 
 from . import services
 from .forms import StaffDeclarationForm
 from .forms_green import GreenChannelForm, GreenHelpForm
+from .forms_queue import BatchApproveForm, QueueFilterForm
 from .forms_review import (
     AnnouncementForm,
     AppealDecisionForm,
@@ -57,6 +63,7 @@ from .forms_review import (
     visit_input,
 )
 from .models import (
+    CLOSED_STATES,
     IDENTITY_KINDS,
     Appeal,
     AppealOutcome,
@@ -74,9 +81,14 @@ from .selectors import (
     declarations_search,
     declarations_visible_to,
     procedure_dates,
+    queue_filter,
+    queue_ordered,
     queue_procedure_dates,
-    township_review_queue,
+    queue_rows,
+    stage_counts,
+    stage_filter,
     villages_for_entry,
+    with_due_on,
     worker_open_cases,
 )
 from .services import declaration_clocks
@@ -118,10 +130,56 @@ def home(request):
     )
 
 
-@login_required
-def queue(request):
-    """The township's review queue across its villages, and the appeals waiting for the
-    user's level to decide."""
+QUEUE_PAGE_SIZE = 50  # light enough for a phone: no photos, one line a case
+
+
+def _default_stage(user) -> str:
+    """The township works its review queue; a county clerk who opens it, theirs."""
+    roles = {role for _prefix, role in user_memberships(user)}
+    if roles & COUNTY_ROLES and not roles & TOWNSHIP_ROLES:
+        return State.COUNTY_REVIEW
+    return State.TOWNSHIP_REVIEW
+
+
+def _query_with(params, **changes) -> str:
+    params = params.copy()
+    params.pop("page", None)
+    for key, value in changes.items():
+        params[key] = value
+    return params.urlencode()
+
+
+def _queue_page(request, *, batch_form=None, refusal=None, status=200):
+    """The queue: filters, counts by stage, a page of cases most urgent first, and the
+    boxes to tick for batch approval."""
+    params = request.GET.copy()
+    params.setdefault("stage", _default_stage(request.user))
+    form = QueueFilterForm(request.user, params)
+    if not form.is_valid() and status == 200:
+        status = 400
+    base = queue_filter(with_due_on(Declaration.objects.visible_to(request.user)), **form.filters())
+    stage = form.cleaned_data.get("stage", "")
+    counts = stage_counts(base)
+    stages = [
+        {
+            "label": label,
+            "count": counts.get(value, 0),
+            "query": _query_with(params, stage=value),
+            "selected": value == stage,
+        }
+        for value, label in State.choices
+        if counts.get(value)
+    ]
+    open_count = sum(n for state, n in counts.items() if state not in CLOSED_STATES)
+    cases = queue_ordered(stage_filter(base, stage)).select_related("village")
+    page = Paginator(cases, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = queue_rows(page.object_list)
+    selectable = {
+        r.declaration.tracking_number
+        for r in rows
+        if r.declaration.state == State.TOWNSHIP_REVIEW
+        and roles_over(request.user, r.declaration.region_code) & TOWNSHIP_ROLES
+    }
     appeals = [
         a
         for a in Appeal.objects.visible_to(request.user)
@@ -133,11 +191,68 @@ def queue(request):
         request,
         "declarations/staff/queue.html",
         {
-            "rows": (rows := township_review_queue(request.user)),
+            "form": form,
+            "page": page,
+            "rows": rows,
+            "stages": stages,
+            "all_open": {
+                "count": open_count,
+                "query": _query_with(params, stage=""),
+                "selected": not stage,
+            },
+            "query": _query_with(params),
+            "selectable": selectable,
+            "batch_form": batch_form,
+            "refusal": refusal,
             "appeals": appeals,
             "procedure_rows": queue_procedure_dates(rows),
         },
+        status=status,
     )
+
+
+@never_cache
+@login_required
+def queue(request):
+    """The township's review queue across its villages, and the appeals waiting for the
+    user's level to decide."""
+    return _queue_page(request)
+
+
+@never_cache
+@login_required
+@require_POST
+def queue_approve(request):
+    """Approve the ticked cases to the county, all or none: a case that is not ready
+    (property check missing, no longer under township review) stops the batch, and the
+    page lists why. The queue's filters ride along in the query string."""
+    form = BatchApproveForm(request.user, request.POST)
+    if not form.is_valid():
+        return _queue_page(request, batch_form=form, status=400)
+    try:
+        done = services.declarations_township_approve_batch(
+            declarations=form.cleaned_data["cases"], actor=request.user
+        )
+    except services.BatchRefused as exc:
+        # The status of the first case refused: 409 for one no longer under review, 400
+        # for one with its file incomplete, 403 for one outside the user's role.
+        status = REFUSAL_STATUS.get(type(exc.refusals[0][1]), 400)
+        return _queue_page(request, batch_form=form, refusal=exc, status=status)
+    except services.ActionRefused as exc:
+        return _queue_page(
+            request, batch_form=form, refusal=exc, status=REFUSAL_STATUS.get(type(exc), 400)
+        )
+    messages.success(
+        request,
+        ngettext(
+            "%(count)d case approved to the county.",
+            "%(count)d cases approved to the county.",
+            len(done),
+        )
+        % {"count": len(done)},
+    )
+    query = request.GET.urlencode()
+    return redirect(reverse("staff:queue") + (f"?{query}" if query else ""))
 
 
 @never_cache

@@ -2,6 +2,12 @@
 region scope, logs, moves clocks and queues notifications in one transaction."""
 
 from .appeals import appeal_decide, appeal_file
+from .batch import (
+    BATCH_MAX,
+    BatchRefused,
+    declarations_county_approve_batch,
+    declarations_township_approve_batch,
+)
 from .codes import CODE_TRIES, CODE_VALID_FOR, action_code_issue, action_code_use
 from .consent import authorization_missing, consent_letter_upload
 from .errors import ActionRefused, Conflict, InvalidInput, NotPermitted, WrongState
@@ -53,12 +59,14 @@ from .review import (
 )
 
 __all__ = [
+    "BATCH_MAX",
     "CODE_TRIES",
     "CODE_VALID_FOR",
     "GREEN_ROLES",
     "REVEALABLE_FIELDS",
     "SUBJECT",
     "ActionRefused",
+    "BatchRefused",
     "Conflict",
     "DateRefused",
     "DeclarationInput",
@@ -96,6 +104,8 @@ __all__ = [
     "declaration_township_return",
     "declaration_village_reject",
     "declaration_withdraw",
+    "declarations_county_approve_batch",
+    "declarations_township_approve_batch",
     "document_labels",
     "document_upload",
     "enrol_due_date",
