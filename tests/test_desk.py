@@ -224,6 +224,7 @@ def test_a_case_not_ready_stops_the_whole_batch(client, regions, township_lujiag
     assert "请先完成财产核查" in page
     refusals = response.context["refusal"].refusals
     assert [d.tracking_number for d, _reason in refusals] == [incomplete.tracking_number]
+    assert response.context["ticked"] == {d.tracking_number for d in two_ready}
 
 
 def test_a_batch_is_refused_for_cases_outside_the_user_s_role_or_region(

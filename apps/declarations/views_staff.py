@@ -202,6 +202,8 @@ def _queue_page(request, *, batch_form=None, refusal=None, status=200):
             },
             "query": _query_with(params),
             "selectable": selectable,
+            # A refused batch comes back with its boxes still ticked.
+            "ticked": set(request.POST.getlist("cases")) if batch_form else set(),
             "batch_form": batch_form,
             "refusal": refusal,
             "appeals": appeals,
