@@ -86,9 +86,9 @@ def test_the_province_a_township_and_a_county_find_the_demo_at_work(
     assert named(page, LUJIAGOU, "enrol") == ["何建军"]
     shot(page, output_dir, "02-township")
     page.goto(live_server.url + reverse("staff:queue"))
-    queue = page.locator("table.cases tbody tr td:nth-child(2)").all_inner_texts()
+    queue = page.locator("table.cases tbody tr td:nth-child(3)").all_inner_texts()
     assert sorted(n.strip() for n in queue) == sorted(["杨树林", "何建军"])
-    appeals = page.locator("ul.history li a").all_inner_texts()
+    appeals = page.locator("ul.history.appeals li a").all_inner_texts()
     assert [a.strip() for a in appeals] == ["吴小燕"]
     shot(page, output_dir, "03-township-queue")
     sign_out(page)
