@@ -288,6 +288,8 @@ EVENT_LABELS = {
     "returned_to_monitoring": _("back under monitoring"),
     "industry_willing": _("willingness to develop industry changed"),
     "category": _("monitoring category changed by the county"),
+    "imported": _("imported from the national system"),
+    "national_recorded": _("exported for the national system"),
 }
 
 

@@ -19,6 +19,7 @@ from .monitoring import (
     LookBackOutcome,
     Stability,
 )
+from .national import NationalExport, NationalImport
 from .plans import (
     UNDELIVERED,
     HelpPlan,
@@ -50,6 +51,8 @@ __all__ = [
     "MeasureStatus",
     "MonitoredHousehold",
     "MonitoringThreshold",
+    "NationalExport",
+    "NationalImport",
     "PlanMeasure",
     "PlanState",
     "PolicyKind",
