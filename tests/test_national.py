@@ -563,3 +563,20 @@ def test_a_new_household_waits_on_the_national_record_clock_on_the_dashboards(
         assert {x.stage: x.running for x in monitoring_load(region=anding)}[
             Stage.NATIONAL_RECORD
         ] == 0
+
+
+def test_the_county_is_reminded_before_and_told_when_the_hand_over_is_late(regions, county_anding):
+    from apps.declarations.services.reminders import deadlines_sweep
+    from apps.notifications.models import Message
+
+    tz = timezone.get_current_timezone()
+    with time_machine.travel(dt.datetime(2026, 11, 2, 10, tzinfo=tz), tick=False):
+        household = enrol(regions, county_anding, serial=7)  # due Mon 9 Nov
+    clock = Clock.objects.get(subject_type=hs.NATIONAL_SUBJECT, subject_id=household.pk)
+    with time_machine.travel(dt.datetime(2026, 11, 6, 10, tzinfo=tz), tick=False):
+        deadlines_sweep()  # Friday: the working day before
+    mine = Message.objects.filter(subject__startswith=f"clock:{clock.pk}:")
+    assert [(m.template, m.recipient) for m in mine] == [("deadline_tomorrow", "13600136000")]
+    with time_machine.travel(dt.datetime(2026, 11, 10, 10, tzinfo=tz), tick=False):
+        deadlines_sweep()
+    assert mine.filter(template="deadline_breached").get().recipient == "13600136000"
