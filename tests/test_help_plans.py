@@ -336,7 +336,9 @@ def test_plan_reminders_go_to_whoever_holds_the_plan(
     hs.plan_township_pass(plan=plan, actor=township)
     with time_machine.travel(day_before + dt.timedelta(days=2), tick=False):
         deadlines_sweep()
-    breached = Message.objects.filter(template="deadline_breached")
+    breached = Message.objects.filter(
+        template="deadline_breached", subject__startswith=f"clock:{clock.pk}:"
+    )
     assert [m.recipient for m in breached] == ["13600136000"]  # the county holds it
 
 
