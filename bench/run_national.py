@@ -194,6 +194,9 @@ def child(path: str, mode: str) -> None:
         result = national.NationalImporter.run(imp.pk)
     seconds = time.perf_counter() - t
     peak = tracemalloc.get_traced_memory()[1] if mode == "trace" else None
+    if mode == "trace" and os.environ.get("BENCH_TRACE_TOP"):
+        for stat in tracemalloc.take_snapshot().statistics("lineno")[:10]:
+            print(stat, file=sys.stderr)
     out = {
         "mode": mode,
         "status": result.status,
@@ -227,7 +230,7 @@ def measure(path: Path, mode: str, media: Path) -> dict:
         text=True,
         check=False,
     )
-    if mode == "profile":
+    if mode == "profile" or os.environ.get("BENCH_TRACE_TOP"):
         sys.stderr.write(proc.stderr)
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):

@@ -580,3 +580,20 @@ def test_the_county_is_reminded_before_and_told_when_the_hand_over_is_late(regio
     with time_machine.travel(dt.datetime(2026, 11, 10, 10, tzinfo=tz), tick=False):
         deadlines_sweep()
     assert mine.filter(template="deadline_breached").get().recipient == "13600136000"
+
+
+def test_the_household_page_says_whether_it_is_recorded_nationally(
+    client, imp, regions, county_anding
+):
+    imp(xlsx_bytes(HOUSEHOLDS))
+    imported = MonitoredHousehold.objects.get(national_code="6211020001")
+    new = enrol(regions, county_anding, serial=7)
+    client.force_login(county_anding)
+
+    def shown(household):
+        page = client.get(reverse("households:detail", args=[household.pk])).content.decode()
+        start = page.index('id="national-record"')
+        return page[start : page.index("</dd>", start)]
+
+    assert "6211020001" in shown(imported) and "从国家系统导入" in shown(imported)
+    assert "未录入" in shown(new)

@@ -636,10 +636,14 @@ def _apply(obj: NationalImport, now: dt.datetime) -> dict[str, int]:
     # The new households, with what each gets: a plan and, under monitoring, a visit.
     sql(
         """CREATE TEMP TABLE national_stage_new AS
-        SELECT h.id AS household_id, h.region_code, h.category, h.status, x.measures
+        SELECT h.id AS household_id, x.code, h.region_code, h.category, h.status, x.measures
         FROM national_stage_household x
         JOIN households_monitoredhousehold h ON h.national_code = x.code
         WHERE x.household_id IS NULL"""
+    )
+    imports.index_stage(
+        "national_stage_new",
+        {"national_stage_new_code_idx": "code", "national_stage_new_hh_idx": "household_id"},
     )
     members_created = 0
     if counts["households_created"]:
@@ -659,10 +663,7 @@ def _members_new() -> int:
              disability_grade, schooling, has_skills)
         SELECT n.household_id, s.name, s.relation, s.id_token, s.id_hash, s.labour, '',
                NULL, 'none', false
-        FROM national_stage s
-        JOIN national_stage_household x ON x.code = s.code
-        JOIN households_monitoredhousehold h ON h.national_code = x.code
-        JOIN national_stage_new n ON n.household_id = h.id"""
+        FROM national_stage s JOIN national_stage_new n ON n.code = s.code"""
     )
 
 
