@@ -368,6 +368,9 @@ def test_a_household_enrolled_here_is_recognised_by_its_head_and_takes_its_code(
     household.refresh_from_db()
     assert household.national_code == "6211020009"
     assert MonitoredHousehold.objects.count() == 1
+    # The national system has it: its hand-over is done.
+    assert household.national_recorded_at is not None
+    assert not running_clocks(Stage.NATIONAL_RECORD)
 
 
 def test_only_county_staff_import_and_only_for_their_county(imp, regions, township_lujiagou):

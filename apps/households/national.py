@@ -599,6 +599,23 @@ def _apply(obj: NationalImport, now: dt.datetime) -> dict[str, int]:
         WHERE s.is_head"""
     )
     imports.index_stage("national_stage_household", {"national_stage_household_code_idx": "code"})
+    # Enrolled here and found by their head: the national system has them, so their
+    # hand-over is done (few rows; each clock keeps the working days it took).
+    adopted = [
+        pk
+        for (pk,) in imports.rows(
+            """SELECT h.id FROM national_stage_household x
+            JOIN households_monitoredhousehold h ON h.id = x.household_id
+            WHERE h.national_code IS NULL"""
+        )
+    ]
+    MonitoredHousehold.objects.filter(pk__in=adopted, national_recorded_at__isnull=True).update(
+        national_recorded_at=now
+    )
+    for pk in adopted:
+        clocks_meet(
+            subject_type=NATIONAL_SUBJECT, subject_id=pk, stages=[Stage.NATIONAL_RECORD], at=now
+        )
     counts["households_updated"] = sql(
         """UPDATE households_monitoredhousehold h SET national_code = x.code,
             head_name = x.head_name, category = x.category, risk_types = x.risks::jsonb,
