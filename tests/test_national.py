@@ -600,3 +600,27 @@ def test_the_household_page_says_whether_it_is_recorded_nationally(
 
     assert "6211020001" in shown(imported) and "从国家系统导入" in shown(imported)
     assert "未录入" in shown(new)
+
+
+def test_an_imported_household_is_linked_to_its_roster_household_once(imp, regions):
+    from apps.households.models import RosterHousehold, RosterMember
+
+    roster = RosterHousehold.objects.create(
+        village=regions[WOGOU], region_code=WOGOU, number="001", head_name="李1"
+    )
+    for n in (1, 3):  # two heads of the file in one roster household
+        RosterMember.objects.create(
+            household=roster,
+            name=f"李{n}",
+            relation="户主" if n == 1 else "子女",
+            id_number=pid(n),
+            id_hash=id_hash(pid(n)),
+            labour_capacity=LabourCapacity.FULL,
+        )
+    result = imp(xlsx_bytes(HOUSEHOLDS[:2]))
+    assert result.status == ImportStatus.DONE, result.errors
+    assert MonitoredHousehold.objects.get().roster_household == roster
+    # The other household whose head the roster has there: not a second link.
+    result = imp(xlsx_bytes(HOUSEHOLDS[2:4]))
+    assert result.status == ImportStatus.DONE, result.errors
+    assert MonitoredHousehold.objects.get(national_code="6211020002").roster_household is None
