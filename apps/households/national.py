@@ -591,7 +591,8 @@ def _apply(obj: NationalImport, now: dt.datetime) -> dict[str, int]:
         SELECT r.id AS village_id, s.village_code, s.code, s.name AS head_name,
                s.id_hash AS head_hash, s.id_token AS head_token, s.category, s.risks,
                s.identified_on, s.measures, s.eliminated, s.eliminated_on, s.income,
-               coalesce(byc.id, byh.id) AS household_id, rm.household_id AS roster_id
+               coalesce(byc.id, byh.id) AS household_id, rm.household_id AS roster_id,
+               count(rm.household_id) OVER (PARTITION BY rm.household_id) AS roster_heads
         FROM national_stage s JOIN regions_region r ON r.code = s.village_code
         LEFT JOIN households_rostermember rm ON rm.id_hash = s.id_hash
         LEFT JOIN households_monitoredhousehold byc ON byc.national_code = s.code
@@ -599,13 +600,7 @@ def _apply(obj: NationalImport, now: dt.datetime) -> dict[str, int]:
             ON byh.head_id_hash = s.id_hash AND byh.national_code IS NULL
         WHERE s.is_head"""
     )
-    imports.index_stage(
-        "national_stage_household",
-        {
-            "national_stage_household_code_idx": "code",
-            "national_stage_household_roster_idx": "roster_id",
-        },
-    )
+    imports.index_stage("national_stage_household", {"national_stage_household_code_idx": "code"})
     # Enrolled here and found by their head: the national system has them, so their
     # hand-over is done (few rows; each clock keeps the working days it took).
     adopted = [
@@ -647,11 +642,9 @@ def _apply(obj: NationalImport, now: dt.datetime) -> dict[str, int]:
                x.eliminated_on::timestamp AT TIME ZONE %(tz)s, false,
                -- The head's roster household, unless another monitored household
                -- (here, or in the file) already has it: one per roster household.
-               CASE WHEN NOT EXISTS (SELECT 1 FROM households_monitoredhousehold o
-                                     WHERE o.roster_household_id = x.roster_id)
-                     AND (SELECT count(*) FROM national_stage_household y
-                          WHERE y.roster_id = x.roster_id) = 1
-                    THEN x.roster_id END,
+               CASE WHEN x.roster_heads = 1 AND NOT EXISTS (
+                    SELECT 1 FROM households_monitoredhousehold o
+                    WHERE o.roster_household_id = x.roster_id) THEN x.roster_id END,
                x.code, true, %(now)s
         FROM national_stage_household x WHERE x.household_id IS NULL""",
         {
