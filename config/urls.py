@@ -19,6 +19,7 @@ urlpatterns = [
     path("staff/regions/", include("apps.regions.urls")),
     path("staff/households/", include("apps.households.urls")),
     path("staff/roster/", include("apps.households.urls_roster")),
+    path("staff/national/", include("apps.households.urls_national")),
     path("staff/warnings/", include("apps.screening.urls")),
     path("staff/feeds/", include("apps.screening.urls_feeds")),
     path("api/v1/", include("apps.screening.urls_api")),

@@ -19,4 +19,6 @@ DEFAULT_POLICIES = {
         "household drawn for the look-back review",
         "甘农防发〔2025〕1号 §7",
     ),
+    # 录入国家系统: the county hands a newly enrolled household to the national system.
+    "national_record": (5, "working_days", "enrolment", "project default"),
 }

@@ -66,6 +66,7 @@ class Stage(models.TextChoices):
     FOLLOW_UP = "follow_up", _("follow-up visit")
     FOLLOW_UP_CLOSE = "follow_up_close", _("follow-up visit (household not yet stable)")
     LOOK_BACK = "look_back", _("look-back review")
+    NATIONAL_RECORD = "national_record", _("recorded in the national system")
 
 
 class Unit(models.TextChoices):

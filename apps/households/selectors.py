@@ -309,6 +309,8 @@ EVENT_LABELS = {
     "merged": _("absorbed another household"),
     "merged_into": _("merged into another household"),
     "moved": _("moved to another village"),
+    "imported": _("imported from the national system"),
+    "national_recorded": _("exported for the national system"),
 }
 
 

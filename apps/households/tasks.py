@@ -9,6 +9,7 @@ from celery import shared_task
 from apps.core.imports import TASK_OPTIONS, run_task
 from apps.core.locks import exclusive
 
+from .national import NationalImporter
 from .roster import RosterImporter
 from .services import lookbacks_sample, measures_end_expired
 
@@ -28,3 +29,8 @@ def sample_look_backs() -> int | None:
 @shared_task(**TASK_OPTIONS)
 def import_roster(self, import_id: int) -> str:
     return run_task(self, RosterImporter, import_id)
+
+
+@shared_task(**TASK_OPTIONS)
+def import_national(self, import_id: int) -> str:
+    return run_task(self, NationalImporter, import_id)

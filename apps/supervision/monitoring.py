@@ -14,7 +14,12 @@ from django.utils.translation import gettext as _
 
 from apps.deadlines.models import Clock, Stage
 from apps.households.models import FollowUp, HelpPlan, LookBack, MonitoredHousehold
-from apps.households.services import FOLLOW_UP_SUBJECT, LOOK_BACK_SUBJECT, PLAN_SUBJECT
+from apps.households.services import (
+    FOLLOW_UP_SUBJECT,
+    LOOK_BACK_SUBJECT,
+    NATIONAL_SUBJECT,
+    PLAN_SUBJECT,
+)
 from apps.regions.models import Region
 from apps.screening.models import Warning
 from apps.screening.services import SUBJECT as WARNING_SUBJECT
@@ -29,6 +34,7 @@ PANEL = [
     (Stage.GREEN_CHANNEL, [Stage.GREEN_CHANNEL]),
     (Stage.FOLLOW_UP, [Stage.FOLLOW_UP, Stage.FOLLOW_UP_CLOSE]),
     (Stage.LOOK_BACK, [Stage.LOOK_BACK]),
+    (Stage.NATIONAL_RECORD, [Stage.NATIONAL_RECORD]),
 ]
 # Household-side work, by the kind named in the URL of its list.
 HOUSEHOLD_KINDS = {
@@ -116,7 +122,8 @@ def household_row(household: MonitoredHousehold, what: str, due) -> WorkRow:
 
 def work_rows(*, region: Region, kind: str, limit: int = 2000) -> list[WorkRow]:
     """The rows of a named list: household work ("plan", "visit", "look_back"), the
-    households monitored for over two years ("long"), or overdue warnings ("warning")."""
+    households monitored for over two years ("long"), overdue warnings ("warning"), or
+    the households enrolled and not yet recorded nationally ("national")."""
     if kind == "long":
         return [
             household_row(
@@ -128,6 +135,8 @@ def work_rows(*, region: Region, kind: str, limit: int = 2000) -> list[WorkRow]:
         ]
     if kind == "warning":
         return late_warnings(region=region, limit=limit)
+    if kind == "national":
+        return unrecorded(region=region, limit=limit)
     clocks = late_clocks(
         region,
         limit,
@@ -167,4 +176,31 @@ def late_warnings(*, region: Region, limit: int = 2000) -> list[WorkRow]:
         )
         for pk, due_on in clocks
         if pk in warnings
+    ]
+
+
+def unrecorded(*, region: Region, limit: int = 2000) -> list[WorkRow]:
+    """Households enrolled and not yet recorded in the national system (录入国家系统):
+    the running clocks of their hand-over, the first due (the overdue) first."""
+    clocks = list(
+        Clock.objects.filter(
+            region_code__startswith=region.prefix,
+            met_at__isnull=True,
+            stage=Stage.NATIONAL_RECORD,
+            subject_type=NATIONAL_SUBJECT,
+        )
+        .order_by("due_on", "subject_id")
+        .values_list("subject_id", "due_on")[:limit]
+    )
+    households = MonitoredHousehold.objects.select_related("village").in_bulk(
+        [pk for pk, _due in clocks]
+    )
+    return [
+        household_row(
+            households[pk],
+            _("Enrolled on %(date)s") % {"date": timezone.localdate(households[pk].enrolled_at)},
+            due_on,
+        )
+        for pk, due_on in clocks
+        if pk in households
     ]

@@ -31,6 +31,7 @@ LATE_TITLES = {
     "visit": _lazy("Follow-up visits overdue"),
     "look_back": _lazy("Look-back reviews overdue"),
     "long": _lazy("Monitored for over two years"),
+    "national": _lazy("Enrolled, not yet recorded nationally"),
 }
 SHORT_LIST = 20
 
@@ -128,6 +129,7 @@ def region_view(request, code):
             ("visit", "late_visit"),
             ("look_back", "late_look_back"),
             ("long", "long_monitored"),
+            ("national", "late_national"),
         )
     ]
     return render(request, "supervision/region.html", context)
@@ -143,6 +145,7 @@ def _monitoring_context(region, *, limit: int = 2000) -> dict:
         "long_count": long_monitored(region=region).count(),
         "long_monitored": work_rows(region=region, kind="long", limit=limit),
         "late_warning": work_rows(region=region, kind="warning", limit=limit),
+        "late_national": work_rows(region=region, kind="national", limit=limit),
     }
 
 

@@ -167,6 +167,8 @@ UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # Population roster files (CSV or .xlsx): a county's register is tens of megabytes.
 ROSTER_UPLOAD_MAX_BYTES = env.int("ROSTER_UPLOAD_MAX_BYTES", default=100 * 1024 * 1024)
+# The national system's export of a county's monitored households (CSV or .xlsx).
+NATIONAL_UPLOAD_MAX_BYTES = env.int("NATIONAL_UPLOAD_MAX_BYTES", default=100 * 1024 * 1024)
 # Department data: an uploaded file of a feed, and the JSON body of one API batch.
 FEED_UPLOAD_MAX_BYTES = env.int("FEED_UPLOAD_MAX_BYTES", default=100 * 1024 * 1024)
 FEED_API_MAX_BYTES = env.int("FEED_API_MAX_BYTES", default=10 * 1024 * 1024)

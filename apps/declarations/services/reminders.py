@@ -20,7 +20,12 @@ from apps.deadlines.calendar import next_working_day
 from apps.deadlines.models import Clock
 from apps.deadlines.services import clocks_sweep
 from apps.households.models import FollowUp, HelpPlan, LookBack, MonitoredHousehold, PlanState
-from apps.households.services import FOLLOW_UP_SUBJECT, LOOK_BACK_SUBJECT, PLAN_SUBJECT
+from apps.households.services import (
+    FOLLOW_UP_SUBJECT,
+    LOOK_BACK_SUBJECT,
+    NATIONAL_SUBJECT,
+    PLAN_SUBJECT,
+)
 from apps.notifications.services import messages_enqueue, sms_to
 from apps.regions.models import PREFIX_LENGTH, Level, Region, Role, StaffMembership
 from apps.regions.services import notice_recipients
@@ -110,9 +115,17 @@ def clock_holders(clocks: list[Clock]) -> dict[Clock, tuple[Holder, str]]:
             (LOOK_BACK_SUBJECT, LookBack),
         )
     }
+    # The hand-over of a new household to the national system waits on the county.
+    recorded = MonitoredHousehold.objects.select_related("village").in_bulk(
+        ids.get(NATIONAL_SUBJECT, set())
+    )
     found = {}
     for clock in clocks:
-        if clock.subject_type == "appeal":
+        if clock.subject_type == NATIONAL_SUBJECT:
+            household = recorded.get(clock.subject_id)
+            if household is not None:
+                found[clock] = (_household_holder(household), Level.COUNTY)
+        elif clock.subject_type == "appeal":
             appeal = appeals.get(clock.subject_id)
             if appeal:
                 found[clock] = (
@@ -135,7 +148,7 @@ def clock_holders(clocks: list[Clock]) -> dict[Clock, tuple[Holder, str]]:
 
 
 clock_holders.subject_types = frozenset(
-    {SUBJECT, "appeal", PLAN_SUBJECT, FOLLOW_UP_SUBJECT, LOOK_BACK_SUBJECT}
+    {SUBJECT, "appeal", PLAN_SUBJECT, FOLLOW_UP_SUBJECT, LOOK_BACK_SUBJECT, NATIONAL_SUBJECT}
 )
 
 

@@ -20,6 +20,7 @@ from .monitoring import (
     LookBackOutcome,
     Stability,
 )
+from .national import NationalExport, NationalImport
 from .plans import (
     UNDELIVERED,
     HelpPlan,
@@ -52,6 +53,8 @@ __all__ = [
     "MemberLeft",
     "MonitoredHousehold",
     "MonitoringThreshold",
+    "NationalExport",
+    "NationalImport",
     "PlanMeasure",
     "PlanState",
     "PolicyKind",

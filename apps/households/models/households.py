@@ -147,6 +147,18 @@ class MonitoredHousehold(ConcurrentTransitionMixin, models.Model):
     industry_willing = models.BooleanField(
         _("willing to develop farming or a business"), default=False
     )
+    # 录入国家系统: the household's code in the national monitoring system (户编号),
+    # when known; imported households arrive with it (apps.households.national).
+    national_code = models.CharField(
+        _("national household code"), max_length=30, null=True, blank=True, unique=True
+    )
+    # Came from the national system's export rather than enrolled here.
+    imported = models.BooleanField(_("imported from the national system"), default=False)
+    # When the household was last handed to the national system (its export, or its
+    # import from there); enrolled since and not yet recorded while empty.
+    national_recorded_at = models.DateTimeField(
+        _("recorded in the national system"), null=True, blank=True
+    )
     roster_household = models.ForeignKey(
         "households.RosterHousehold",
         verbose_name=_("roster household"),

@@ -1,7 +1,7 @@
 """Every change to a household is one of these functions: keyword-only, checking who
 may, in one transaction, with one row of the household's log."""
 
-from .common import FOLLOW_UP_SUBJECT, LOOK_BACK_SUBJECT, PLAN_SUBJECT
+from .common import FOLLOW_UP_SUBJECT, LOOK_BACK_SUBJECT, NATIONAL_SUBJECT, PLAN_SUBJECT
 from .enrolment import (
     AlreadyMonitored,
     DeliveredHelp,
@@ -44,6 +44,7 @@ from .profile import household_set_category, household_set_industry_willing
 __all__ = [
     "FOLLOW_UP_SUBJECT",
     "LOOK_BACK_SUBJECT",
+    "NATIONAL_SUBJECT",
     "PLAN_SUBJECT",
     "AlreadyMonitored",
     "DeliveredHelp",

@@ -10,6 +10,8 @@ from apps.core.forms import strip_controls
 PLAN_SUBJECT = "help_plan"
 FOLLOW_UP_SUBJECT = "follow_up"
 LOOK_BACK_SUBJECT = "look_back"
+# The household itself: its hand-over to the national system (录入国家系统).
+NATIONAL_SUBJECT = "household"
 
 REASON_MAX = 500
 

@@ -1,6 +1,8 @@
 """Enrolment (纳入监测对象) and re-identification: the county's approval of a
-declaration makes the household monitored, starts its help plan's 10-day clock and
-schedules its first follow-up visit."""
+declaration makes the household monitored, starts its help plan's 10-day clock,
+schedules its first follow-up visit and starts the clock of its hand-over to the national
+system (5 working days). `apps.households.national` writes the same rows, set-based,
+for the households it imports."""
 
 from dataclasses import dataclass
 from decimal import Decimal
@@ -25,7 +27,7 @@ from ..models import (
     RosterHousehold,
     RosterMember,
 )
-from .common import PLAN_SUBJECT
+from .common import NATIONAL_SUBJECT, PLAN_SUBJECT
 from .monitoring import follow_up_schedule
 
 
@@ -231,6 +233,14 @@ def _enrol(
     )
     _save_members(household, members)
     HouseholdEvent.record(household=household, kind="enrolled", actor=actor)
+    # 录入国家系统: the county hands the new household to the national system.
+    clocks_start(
+        subject_type=NATIONAL_SUBJECT,
+        subject_id=household.pk,
+        region_code=household.region_code,
+        stages=[ClockSpec(Stage.NATIONAL_RECORD)],
+        at=household.enrolled_at,
+    )
     return household
 
 

@@ -9,6 +9,7 @@ member with the department role costs one query more (which departments)."""
 
 from django import template
 
+from apps.households.national import IMPORT_ROLES as NATIONAL_ROLES
 from apps.households.roster import IMPORT_ROLES
 from apps.regions.models import Role, user_memberships
 from apps.screening.models import Department, FeedKind
@@ -35,6 +36,7 @@ def staff_nav(user) -> dict:
     nav = {
         "casework": admin or bool(roles - {Role.DEPARTMENT}),
         "roster": admin or bool(roles & set(IMPORT_ROLES)),
+        "national": admin or bool(roles & set(NATIONAL_ROLES)),
         "department": admin or bool(kinds),
         "civil_affairs": admin or any(FeedKind.ASSISTANCE in k for k in kinds),
         "sign_in_locks": Role.SECURITY_ADMIN in roles,

@@ -1,0 +1,77 @@
+"""The hand-over with the national monitoring system (全国防返贫监测信息系统): its export
+of a county's monitored households imported here, and the exports of what changed here
+for the county to record there (录入国家系统)."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.fields import protected_link
+from apps.core.imports import Status as ImportStatus
+from apps.regions.models import Region, ScopedQuerySet
+
+
+class NationalQuerySet(ScopedQuerySet):
+    region_code_field = "region_code"
+
+
+class NationalImport(models.Model):
+    """One uploaded 监测对象信息 file of a county and what became of it. Checked whole
+    before anything is written: a file with a bad row imports nothing."""
+
+    region = protected_link(Region, _("county"))
+    region_code = models.CharField(max_length=12, editable=False)
+    file = models.FileField(upload_to="national-imports/%Y/%m/")
+    original_name = models.CharField(_("file name"), max_length=200)
+    sha256 = models.CharField(max_length=64, editable=False)
+    status = models.CharField(
+        _("status"), max_length=16, choices=ImportStatus.choices, default=ImportStatus.PENDING
+    )
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    processed_rows = models.PositiveIntegerField(_("rows checked"), default=0)
+    error_count = models.PositiveIntegerField(_("bad rows"), default=0)
+    # The first errors, each {"row": n, "field": name, "message": text}.
+    errors = models.JSONField(default=list, blank=True)
+    households_created = models.PositiveIntegerField(default=0)
+    households_updated = models.PositiveIntegerField(default=0)
+    members_created = models.PositiveIntegerField(default=0)
+    members_updated = models.PositiveIntegerField(default=0)
+    uploaded_by = protected_link(settings.AUTH_USER_MODEL, _("uploaded by"))
+    created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    objects = NationalQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("national import")
+        verbose_name_plural = _("national imports")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.original_name
+
+
+class NationalExport(models.Model):
+    """One export for the national system: a county's households enrolled, changed or
+    eliminated in a period. Each household in it is marked recorded at `created_at`."""
+
+    region = protected_link(Region, _("county"))
+    region_code = models.CharField(max_length=12, editable=False)
+    period_start = models.DateField(_("from"))
+    period_end = models.DateField(_("to"))
+    enrolled = models.PositiveIntegerField(_("newly enrolled"), default=0)
+    changed = models.PositiveIntegerField(_("changed"), default=0)
+    eliminated = models.PositiveIntegerField(_("risk eliminated"), default=0)
+    created_by = protected_link(settings.AUTH_USER_MODEL, _("exported by"))
+    created_at = models.DateTimeField(_("exported at"), default=timezone.now)
+
+    objects = NationalQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("national export")
+        verbose_name_plural = _("national exports")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.region_code} {self.period_start}–{self.period_end}"
