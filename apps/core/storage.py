@@ -70,15 +70,15 @@ def seal_chunks(chunks: Iterable[bytes]) -> Iterator[bytes]:
         # A full segment is sealed once more content follows it: only then is it known
         # not to be the last.
         while len(pending) > SEGMENT:
-            yield aead.encrypt(*_seal_position(header, index, False, pending[:SEGMENT]))
+            yield _seal(aead, header, index, False, pending[:SEGMENT])
             del pending[:SEGMENT]
             index += 1
-    yield aead.encrypt(*_seal_position(header, index, True, pending))
+    yield _seal(aead, header, index, True, pending)
 
 
-def _seal_position(header, index, last, data) -> tuple[bytes, bytes, bytes]:
+def _seal(aead, header: bytes, index: int, last: bool, data) -> bytes:
     nonce, associated = _position(header, index, last)
-    return nonce, bytes(data), associated
+    return aead.encrypt(nonce, bytes(data), associated)
 
 
 class SegmentReader(io.RawIOBase):
