@@ -55,6 +55,7 @@ FERNET = "fernet"
 
 _NONCE = 12
 _TAG = 16
+NONCE_SIZE, TAG_SIZE = _NONCE, _TAG  # GCM's, either cipher
 
 
 class _SM4GCM:
@@ -63,15 +64,19 @@ class _SM4GCM:
     def __init__(self, key: bytes):
         self._key = key
 
-    def encrypt(self, nonce: bytes, data: bytes, associated_data: None) -> bytes:
+    def encrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None) -> bytes:
         encryptor = Cipher(algorithms.SM4(self._key), modes.GCM(nonce)).encryptor()
+        if associated_data:
+            encryptor.authenticate_additional_data(associated_data)
         return encryptor.update(data) + encryptor.finalize() + encryptor.tag
 
-    def decrypt(self, nonce: bytes, data: bytes, associated_data: None) -> bytes:
+    def decrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None) -> bytes:
         if len(data) < _TAG:
             raise InvalidTag
         ciphertext, tag = data[:-_TAG], data[-_TAG:]
         decryptor = Cipher(algorithms.SM4(self._key), modes.GCM(nonce, tag)).decryptor()
+        if associated_data:
+            decryptor.authenticate_additional_data(associated_data)
         return decryptor.update(ciphertext) + decryptor.finalize()
 
 
@@ -140,6 +145,22 @@ def decrypt_bytes(raw: bytes) -> bytes:
         except InvalidTag:
             continue
     raise InvalidToken
+
+
+def sealing_aead() -> tuple[bytes, object]:
+    """(version byte, AEAD) of the current cipher under the first key, for callers
+    that frame their own messages (the segmented file format of apps.core.storage)."""
+    cipher = current_cipher()
+    return CIPHERS[cipher], _aeads(cipher, tuple(settings.FIELD_ENCRYPTION_KEYS))[0]
+
+
+def opening_aeads(version: bytes) -> tuple:
+    """The AEADs, one per configured key in order, of the cipher a version byte
+    names; InvalidToken if it names none."""
+    cipher = _BY_VERSION.get(version)
+    if cipher is None:
+        raise InvalidToken
+    return _aeads(cipher, tuple(settings.FIELD_ENCRYPTION_KEYS))
 
 
 def encrypt(plaintext: str) -> str:

@@ -682,9 +682,9 @@ def _members_new() -> int:
     return sql(
         """INSERT INTO households_householdmember
             (household_id, name, relation, id_number, id_hash, labour_capacity, health,
-             disability_grade, schooling, has_skills)
+             disability_grade, schooling, has_skills, left_reason)
         SELECT n.household_id, s.name, s.relation, s.id_token, s.id_hash, s.labour, '',
-               NULL, 'none', false
+               NULL, 'none', false, ''
         FROM national_stage s JOIN national_stage_new n ON n.code = s.code"""
     )
 
@@ -709,9 +709,9 @@ def _members_existing() -> tuple[int, int]:
     created = sql(
         """INSERT INTO households_householdmember
             (household_id, name, relation, id_number, id_hash, labour_capacity, health,
-             disability_grade, schooling, has_skills)
+             disability_grade, schooling, has_skills, left_reason)
         SELECT x.household_id, s.name, s.relation, s.id_token, s.id_hash, s.labour, '',
-               NULL, 'none', false
+               NULL, 'none', false, ''
         FROM national_stage s JOIN national_stage_household x ON x.code = s.code
         WHERE x.household_id IS NOT NULL AND NOT EXISTS (
             SELECT 1 FROM households_householdmember m
