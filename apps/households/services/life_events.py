@@ -42,7 +42,13 @@ from ..models import (
     MemberLeft,
     MonitoredHousehold,
 )
-from .common import FOLLOW_UP_SUBJECT, LOOK_BACK_SUBJECT, PLAN_SUBJECT, clean_reason
+from .common import (
+    FOLLOW_UP_SUBJECT,
+    LOOK_BACK_SUBJECT,
+    NATIONAL_SUBJECT,
+    PLAN_SUBJECT,
+    clean_reason,
+)
 from .enrolment import MemberFacts, plan_start
 from .monitoring import _cancel_follow_ups, follow_up_schedule
 
@@ -342,9 +348,11 @@ def household_merge(
 
 
 def _work_clocks(household: MonitoredHousehold):
-    """The clocks of the household's plans, follow-up visits and look-back reviews."""
+    """The clocks of the household's plans, follow-up visits and look-back reviews, and
+    its own (the hand-over to the national system)."""
     return Clock.objects.filter(
-        Q(
+        Q(subject_type=NATIONAL_SUBJECT, subject_id=household.pk)
+        | Q(
             subject_type=PLAN_SUBJECT,
             subject_id__in=HelpPlan.objects.filter(household=household).values("pk"),
         )
