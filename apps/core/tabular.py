@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from apps.core import crypto
+from apps.core.identity import validate_id_number
 from apps.core.uploads import sanitise_filename
 
 MAX_ERRORS = 300
@@ -420,3 +422,35 @@ class RowChecker:
                 value = value[: column.max_length]
             cells[column.key] = value
         return cells
+
+
+class PersonRowChecker(RowChecker):
+    """A RowChecker for files that list people by ID number (the population roster,
+    the national system's file): the keyed hash and the encryption are set up once per
+    file, and an ID number Excel stored as a number is explained, not just refused."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.id_index = self.found.get("id_number")
+        self.hash = crypto.keyed_hasher("id")  # = apps.core.identity.id_hash
+        self.encrypt = crypto.encrypter()
+
+    def id_number(self, rownum: int, values: list, text: str) -> tuple[str | None, str | None]:
+        """(keyed hash, encrypted number) of the row's ID number, or (None, None)."""
+        if not text:
+            return None, None
+        try:
+            number = validate_id_number(text)
+        except ValidationError as exc:
+            raw = values[self.id_index] if self.id_index < len(values) else None
+            if isinstance(raw, int | float) and not isinstance(raw, bool):
+                message = _(
+                    "Excel stored this ID number as a number and lost its last digits. "
+                    "Format the column as text and type the numbers again."
+                )
+            else:
+                message = exc.messages[0]
+            self.errors.add(rownum, "id_number", message)
+            return None, None
+        # Encrypted only while the file is still clean: a failed file writes nothing.
+        return self.hash(number), (None if self.errors.count else self.encrypt(number))

@@ -31,14 +31,14 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.core import crypto, imports, tabular
+from apps.core import imports, tabular
 from apps.core.errors import InvalidInput
-from apps.core.identity import fold, is_ascii_digits, validate_id_number
+from apps.core.identity import fold, is_ascii_digits
 from apps.core.imports import sql
 from apps.core.tabular import Column, InspectedUpload
 from apps.deadlines.calendar import WorkingCalendar, add_period
@@ -215,16 +215,13 @@ def national_import_create(
 # --- checking one row -------------------------------------------------------------------------
 
 
-class RowChecker(tabular.RowChecker):
+class RowChecker(tabular.PersonRowChecker):
     """Validates person rows one by one; the key material is read once per file."""
 
     keep_dates = True  # an Excel date cell
 
     def __init__(self, *args):
         super().__init__(*args)
-        self.id_index = self.found.get("id_number")
-        self.hash = crypto.keyed_hasher("id")
-        self.encrypt = crypto.encrypter()
         self.today = timezone.localdate()
 
     def check(self, rownum: int, values: list) -> tuple:
@@ -234,7 +231,7 @@ class RowChecker(tabular.RowChecker):
         if village_code and not (len(village_code) == 12 and is_ascii_digits(village_code)):
             errors.add(rownum, "village_code", _("A village code has 12 digits."))
             village_code = ""
-        hashed, token = self._id_number(rownum, values, str(cells["id_number"]))
+        hashed, token = self.id_number(rownum, values, str(cells["id_number"]))
         labour = LABOUR.get(str(cells["labour"]), "")
         if cells["labour"] and not labour:
             errors.add(
@@ -370,25 +367,6 @@ class RowChecker(tabular.RowChecker):
             self.errors.add(rownum, "income", _("Write an amount in yuan, e.g. 1234.50."))
             return None
         return amount.quantize(Decimal("0.01"))
-
-    def _id_number(self, rownum: int, values: list, text: str) -> tuple[str | None, str | None]:
-        if not text:
-            return None, None
-        try:
-            number = validate_id_number(text)
-        except ValidationError as exc:
-            raw = values[self.id_index] if self.id_index < len(values) else None
-            if isinstance(raw, int | float) and not isinstance(raw, bool):
-                message = _(
-                    "Excel stored this ID number as a number and lost its last digits. "
-                    "Format the column as text and type the numbers again."
-                )
-            else:
-                message = exc.messages[0]
-            self.errors.add(rownum, "id_number", message)
-            return None, None
-        # Encrypted only while the file is still clean: a failed file writes nothing.
-        return self.hash(number), (None if self.errors.count else self.encrypt(number))
 
 
 # --- the import -------------------------------------------------------------------------------

@@ -12,13 +12,13 @@ removes the members of the file's households that the file no longer lists. Only
 differs is written, so importing the same file again changes nothing.
 """
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from apps.core import crypto, imports, tabular
-from apps.core.identity import fold, is_ascii_digits, validate_id_number
+from apps.core import imports, tabular
+from apps.core.identity import fold, is_ascii_digits
 from apps.core.imports import is_postgres, rows, sql
 from apps.core.tabular import MAX_ERRORS, Column, InspectedUpload
 from apps.regions.models import Region, Role, roles_over
@@ -175,14 +175,8 @@ class RosterImporter(imports.Importer):
 # --- checking one row -------------------------------------------------------------------
 
 
-class RowChecker(tabular.RowChecker):
+class RowChecker(tabular.PersonRowChecker):
     """Validates person rows one by one; the key material is read once per file."""
-
-    def __init__(self, *args):
-        super().__init__(*args)
-        self.id_index = self.found.get("id_number")
-        self.hash = crypto.keyed_hasher("id")  # = apps.core.identity.id_hash
-        self.encrypt = crypto.encrypter()
 
     def check(self, rownum: int, values: list) -> tuple:
         """Validate one person's row; returns the staged tuple (bad values become NULL)."""
@@ -192,7 +186,7 @@ class RowChecker(tabular.RowChecker):
         if village_code and not (len(village_code) == 12 and is_ascii_digits(village_code)):
             errors.add(rownum, "village_code", _("A village code has 12 digits."))
             village_code = ""
-        hashed, token = self._id_number(rownum, values, cells["id_number"])
+        hashed, token = self.id_number(rownum, values, cells["id_number"])
         labour = LABOUR.get(cells["labour"])
         if cells["labour"] and labour is None:
             errors.add(
@@ -232,25 +226,6 @@ class RowChecker(tabular.RowChecker):
             bool(formerly_poor),
             cells["group"],
         )
-
-    def _id_number(self, rownum: int, values: list, text: str) -> tuple[str | None, str | None]:
-        if not text:
-            return None, None
-        try:
-            number = validate_id_number(text)
-        except ValidationError as exc:
-            raw = values[self.id_index] if self.id_index < len(values) else None
-            if isinstance(raw, int | float) and not isinstance(raw, bool):
-                message = _(
-                    "Excel stored this ID number as a number and lost its last digits. "
-                    "Format the column as text and type the numbers again."
-                )
-            else:
-                message = exc.messages[0]
-            self.errors.add(rownum, "id_number", message)
-            return None, None
-        # Encrypted only while the file is still clean: a failed file writes nothing.
-        return self.hash(number), (None if self.errors.count else self.encrypt(number))
 
     def _disability(self, rownum: int, text: str) -> int | None:
         if not text or text == "无":
