@@ -41,6 +41,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from apps.core import tabular
+from apps.core.fields import protected_link
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,33 @@ class Status(models.TextChoices):
     RUNNING = "running", gettext_lazy("importing")
     FAILED = "failed", gettext_lazy("refused: see the errors")
     DONE = "done", gettext_lazy("imported")
+
+
+class ImportedFile(models.Model):
+    """One uploaded file and what became of it: the fields the Importer reads and
+    writes. A subclass adds its region, its own counts and `file`'s folder."""
+
+    file = models.FileField()
+    original_name = models.CharField(gettext_lazy("file name"), max_length=200)
+    sha256 = models.CharField(max_length=64, editable=False)
+    status = models.CharField(
+        gettext_lazy("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    total_rows = models.PositiveIntegerField(gettext_lazy("rows"), default=0)
+    processed_rows = models.PositiveIntegerField(gettext_lazy("rows checked"), default=0)
+    error_count = models.PositiveIntegerField(gettext_lazy("bad rows"), default=0)
+    # The first errors, each {"row": n, "field": name, "message": text}.
+    errors = models.JSONField(default=list, blank=True)
+    uploaded_by = protected_link(settings.AUTH_USER_MODEL, gettext_lazy("uploaded by"))
+    created_at = models.DateTimeField(gettext_lazy("uploaded at"), default=timezone.now)
+    finished_at = models.DateTimeField(gettext_lazy("finished at"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.original_name
 
 
 class Importer:

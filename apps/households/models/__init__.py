@@ -1,3 +1,5 @@
+from apps.core.imports import Status as ImportStatus
+
 from .households import (
     Category,
     Difficulty,
@@ -30,7 +32,7 @@ from .plans import (
     PolicyKind,
     PolicyMeasure,
 )
-from .roster import ImportStatus, RosterHousehold, RosterImport, RosterMember
+from .roster import RosterHousehold, RosterImport, RosterMember
 
 __all__ = [
     "UNDELIVERED",

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.fields import protected_link
-from apps.core.imports import Status as ImportStatus
+from apps.core.imports import ImportedFile
 from apps.regions.models import Region, ScopedQuerySet
 
 
@@ -16,40 +16,23 @@ class NationalQuerySet(ScopedQuerySet):
     region_code_field = "region_code"
 
 
-class NationalImport(models.Model):
+class NationalImport(ImportedFile):
     """One uploaded 监测对象信息 file of a county and what became of it. Checked whole
     before anything is written: a file with a bad row imports nothing."""
 
     region = protected_link(Region, _("county"))
     region_code = models.CharField(max_length=12, editable=False)
     file = models.FileField(upload_to="national-imports/%Y/%m/")
-    original_name = models.CharField(_("file name"), max_length=200)
-    sha256 = models.CharField(max_length=64, editable=False)
-    status = models.CharField(
-        _("status"), max_length=16, choices=ImportStatus.choices, default=ImportStatus.PENDING
-    )
-    total_rows = models.PositiveIntegerField(_("rows"), default=0)
-    processed_rows = models.PositiveIntegerField(_("rows checked"), default=0)
-    error_count = models.PositiveIntegerField(_("bad rows"), default=0)
-    # The first errors, each {"row": n, "field": name, "message": text}.
-    errors = models.JSONField(default=list, blank=True)
     households_created = models.PositiveIntegerField(default=0)
     households_updated = models.PositiveIntegerField(default=0)
     members_created = models.PositiveIntegerField(default=0)
     members_updated = models.PositiveIntegerField(default=0)
-    uploaded_by = protected_link(settings.AUTH_USER_MODEL, _("uploaded by"))
-    created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
-    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     objects = NationalQuerySet.as_manager()
 
-    class Meta:
+    class Meta(ImportedFile.Meta):
         verbose_name = _("national import")
         verbose_name_plural = _("national imports")
-        ordering = ["-created_at"]
-
-    def __str__(self):
-        return self.original_name
 
 
 class NationalExport(models.Model):

@@ -3,14 +3,13 @@ knows before anyone declares, imported per village from the statistical register
 Department warnings match their records against it by the keyed hash of the ID number.
 """
 
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.fields import EncryptedTextField, protected_link
 from apps.core.identity import mask_id_number
-from apps.core.imports import Status as ImportStatus
+from apps.core.imports import ImportedFile
 from apps.regions.models import Region, ScopedQuerySet
 
 from .households import LabourCapacity, Schooling
@@ -91,7 +90,7 @@ class RosterImportQuerySet(ScopedQuerySet):
     region_code_field = "region_code"
 
 
-class RosterImport(models.Model):
+class RosterImport(ImportedFile):
     """One uploaded roster file and what became of it. The file is checked whole before
     anything is written: a file with a bad row imports nothing."""
 
@@ -99,31 +98,14 @@ class RosterImport(models.Model):
     # The importer's region: every row must lie in its subtree.
     region_code = models.CharField(max_length=12, editable=False)
     file = models.FileField(upload_to="roster-imports/%Y/%m/")
-    original_name = models.CharField(_("file name"), max_length=200)
-    sha256 = models.CharField(max_length=64, editable=False)
-    status = models.CharField(
-        _("status"), max_length=16, choices=ImportStatus.choices, default=ImportStatus.PENDING
-    )
-    total_rows = models.PositiveIntegerField(_("rows"), default=0)
-    processed_rows = models.PositiveIntegerField(_("rows checked"), default=0)
-    error_count = models.PositiveIntegerField(_("bad rows"), default=0)
-    # The first errors, each {"row": n, "field": name, "message": text}.
-    errors = models.JSONField(default=list, blank=True)
     households_created = models.PositiveIntegerField(default=0)
     households_updated = models.PositiveIntegerField(default=0)
     members_created = models.PositiveIntegerField(default=0)
     members_updated = models.PositiveIntegerField(default=0)
     members_removed = models.PositiveIntegerField(default=0)
-    uploaded_by = protected_link(settings.AUTH_USER_MODEL, _("uploaded by"))
-    created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
-    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     objects = RosterImportQuerySet.as_manager()
 
-    class Meta:
+    class Meta(ImportedFile.Meta):
         verbose_name = _("roster import")
         verbose_name_plural = _("roster imports")
-        ordering = ["-created_at"]
-
-    def __str__(self):
-        return self.original_name
