@@ -6,6 +6,7 @@ nothing changed; bad input is a Chinese message at the field and a 4xx."""
 import datetime as dt
 
 import pytest
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -22,6 +23,7 @@ from apps.households.models import (
     MemberLeft,
     MonitoredHousehold,
 )
+from apps.households.services.common import NATIONAL_SUBJECT, PLAN_SUBJECT
 from apps.households.services.life_events import FieldRefused
 from apps.notifications.models import Message
 from apps.regions.models import Role
@@ -382,7 +384,14 @@ def test_the_county_merges_two_households_and_the_absorbed_one_is_closed(
     client, regions, county_anding, household, grid_wogou
 ):
     other = enrol(regions, county_anding, serial=9, members=[member("张三", "户主")])
-    other_clocks = list(Clock.objects.running().filter(subject_id__in=[other.plans.get().pk]))
+    # The absorbed household's running clocks: its plan's and its own (the hand-over).
+    other_clocks = list(
+        Clock.objects.running().filter(
+            Q(subject_type=PLAN_SUBJECT, subject_id=other.plans.get().pk)
+            | Q(subject_type=NATIONAL_SUBJECT, subject_id=other.pk)
+        )
+    )
+    assert len(other_clocks) == 2
     client.force_login(county_anding)
     response = client.post(
         reverse("households:merge", args=[other.pk]),
