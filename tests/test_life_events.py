@@ -152,7 +152,9 @@ def test_an_open_case_without_a_household_moves_from_its_page(
     case.refresh_from_db()
     assert case.region_code == XIANGQUAN_VILLAGE
     assert set(
-        Clock.objects.running().filter(subject_id=case.pk).values_list("region_code", flat=True)
+        Clock.objects.running()
+        .filter(subject_type="declaration", subject_id=case.pk)
+        .values_list("region_code", flat=True)
     ) == {XIANGQUAN_VILLAGE}
     (log,) = case.transitions.filter(kind="moved")
     assert log.actor == county_anding
