@@ -46,7 +46,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import common
 from bench.run_roster import COUNTY, village_codes
-from bench.series import run_series, time_phases
+from bench.series import report_import, run_series, time_phases
 
 ROOT = common.ROOT
 PG = common.PG
@@ -129,18 +129,10 @@ def generate(path: Path, households: int, fmt: str) -> int:
 # --- one measured import (in a child process) ---------------------------------------------
 
 
-def vm(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
-
-
 def child(path: str, mode: str) -> None:
     import django
 
     django.setup()
-    import tracemalloc
 
     from django.core.files import File
 
@@ -179,47 +171,14 @@ def child(path: str, mode: str) -> None:
         )
         imp.file.save(f"bench{suffix}", File(f), save=False)
         imp.save()
-    rss_before = vm("VmRSS")
-    if mode == "trace":
-        tracemalloc.start()
-    t = time.perf_counter()
-    if mode == "profile":
-        import cProfile
-        import pstats
-
-        profiler = cProfile.Profile()
-        result = profiler.runcall(national.NationalImporter.run, imp.pk)
-        pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(25)
-    else:
-        result = national.NationalImporter.run(imp.pk)
-    seconds = time.perf_counter() - t
-    peak = tracemalloc.get_traced_memory()[1] if mode == "trace" else None
-    if mode == "trace" and os.environ.get("BENCH_TRACE_TOP"):
-        for stat in tracemalloc.take_snapshot().statistics("lineno")[:10]:
-            print(stat, file=sys.stderr)
-    out = {
-        "mode": mode,
-        "status": result.status,
-        "errors": result.errors[:3],
-        "rows": result.total_rows,
-        "seconds": round(seconds, 2),
-        "phases": {k: round(v, 2) for k, v in phases.items()},
-        "phases_not_found": missing,
-        "counts": {
-            k: getattr(result, k)
-            for k in (
-                "households_created",
-                "households_updated",
-                "members_created",
-                "members_updated",
-            )
-        },
-        "tracemalloc_peak_kb": round(peak / 1024) if peak is not None else None,
-        "rss_before_kb": rss_before,
-        "rss_hwm_kb": vm("VmHWM"),
-        "file_left": bool(result.file.name),
-    }
-    print("RESULT " + json.dumps(out, ensure_ascii=False), flush=True)
+    report_import(
+        national.NationalImporter.run,
+        imp.pk,
+        mode,
+        phases,
+        missing,
+        ("households_created", "households_updated", "members_created", "members_updated"),
+    )
 
 
 def measure(path: Path, mode: str, media: Path) -> dict:

@@ -41,7 +41,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import common
-from bench.series import run_series, time_phases
+from bench.series import report_import, run_series, time_phases
 
 ROOT = common.ROOT
 PG = common.PG
@@ -149,18 +149,10 @@ def generate(path: Path, households: int) -> int:
 # --- one measured import (in a child process) ---------------------------------------------
 
 
-def vm(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
-
-
 def child(path: str, mode: str) -> None:
     import django
 
     django.setup()
-    import tracemalloc
 
     from django.core.files import File
 
@@ -208,49 +200,23 @@ def child(path: str, mode: str) -> None:
         )
         imp.file.save("bench.csv", File(f), save=False)
         imp.save()
-    rss_before = vm("VmRSS")
-    if mode == "trace":
-        tracemalloc.start()
-    t = time.perf_counter()
-    if mode == "profile":
-        import cProfile
-        import pstats
-
-        profiler = cProfile.Profile()
-        result = profiler.runcall(roster.RosterImporter.run, imp.pk)
-        stats = pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime")
-        stats.print_stats(25)
-    else:
-        result = roster.RosterImporter.run(imp.pk)
-    seconds = time.perf_counter() - t
-    peak = tracemalloc.get_traced_memory()[1] if mode == "trace" else None
-    out = {
-        "mode": mode,
-        "status": result.status,
-        "errors": result.errors[:3],
-        "rows": result.total_rows,
-        "seconds": round(seconds, 2),
-        "phases": {k: round(v, 2) for k, v in phases.items()},
-        "phases_not_found": missing,
-        "counts": {
-            k: getattr(result, k)
-            for k in (
-                "households_created",
-                "households_updated",
-                "members_created",
-                "members_updated",
-                "members_removed",
-            )
-        },
-        "tracemalloc_peak_kb": round(peak / 1024) if peak is not None else None,
-        "rss_before_kb": rss_before,
-        "rss_hwm_kb": vm("VmHWM"),
-        "file_left": bool(result.file.name),
-        "slowest_sql": sorted(
+    report_import(
+        roster.RosterImporter.run,
+        imp.pk,
+        mode,
+        phases,
+        missing,
+        (
+            "households_created",
+            "households_updated",
+            "members_created",
+            "members_updated",
+            "members_removed",
+        ),
+        slowest_sql=lambda: sorted(
             ([round(v[1], 2), v[0], k] for k, v in statements.items()), reverse=True
         )[:8],
-    }
-    print("RESULT " + json.dumps(out, ensure_ascii=False), flush=True)
+    )
 
 
 def measure(path: Path, mode: str, media: Path) -> dict:

@@ -46,8 +46,8 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import common
-from bench.run_roster import village_codes, vm
-from bench.series import run_series, time_phases
+from bench.run_roster import village_codes
+from bench.series import report_import, run_series, time_phases
 
 ROOT = common.ROOT
 PG = common.PG
@@ -192,7 +192,6 @@ def child(path: str, mode: str) -> None:
     import django
 
     django.setup()
-    import tracemalloc
 
     from django.core.files import File
 
@@ -225,39 +224,14 @@ def child(path: str, mode: str) -> None:
         )
         batch.file.save("bench.csv", File(f), save=False)
         batch.save()
-    rss_before = vm("VmRSS")
-    if mode == "trace":
-        tracemalloc.start()
-    t = time.perf_counter()
-    if mode == "profile":
-        import cProfile
-        import pstats
-
-        profiler = cProfile.Profile()
-        result = profiler.runcall(batches.FeedImporter.run, batch.pk)
-        pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(25)
-    else:
-        result = batches.FeedImporter.run(batch.pk)
-    seconds = time.perf_counter() - t
-    peak = tracemalloc.get_traced_memory()[1] if mode == "trace" else None
-    out = {
-        "mode": mode,
-        "status": result.status,
-        "errors": result.errors[:3],
-        "rows": result.total_rows,
-        "seconds": round(seconds, 2),
-        "phases": {k: round(v, 2) for k, v in phases.items()},
-        "phases_not_found": missing,
-        "counts": {
-            k: getattr(result, k)
-            for k in ("records_matched", "records_new", "warnings_raised", "warnings_merged")
-        },
-        "tracemalloc_peak_kb": round(peak / 1024) if peak is not None else None,
-        "rss_before_kb": rss_before,
-        "rss_hwm_kb": vm("VmHWM"),
-        "file_left": bool(result.file.name),
-    }
-    print("RESULT " + json.dumps(out, ensure_ascii=False), flush=True)
+    report_import(
+        batches.FeedImporter.run,
+        batch.pk,
+        mode,
+        phases,
+        missing,
+        ("records_matched", "records_new", "warnings_raised", "warnings_merged"),
+    )
 
 
 def measure(path: Path, mode: str, media: Path) -> dict:
