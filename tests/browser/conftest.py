@@ -117,3 +117,18 @@ def desktop_page(browser):
     context.set_default_timeout(TIMEOUT_MS)
     yield context.new_page()
     context.close()
+
+
+def pace_import(monkeypatch, importer, batch_rows: int, pause: float) -> None:
+    """Make an import report its progress in small steps, each held for `pause`
+    seconds, so that the browser sees the bar part-way before it finishes."""
+    import time
+
+    monkeypatch.setattr(importer, "batch_rows", batch_rows)
+    progress = importer.progress
+
+    def paced(self, processed):
+        progress(self, processed)
+        time.sleep(pause)
+
+    monkeypatch.setattr(importer, "progress", paced)

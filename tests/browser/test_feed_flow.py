@@ -8,14 +8,13 @@ bar is seen moving on a fast machine too. Screenshots go to test-output/feed-NN-
 """
 
 import datetime as dt
-import time
 
 import pytest
 from django.urls import reverse
 
 from apps.screening.feeds import FeedImporter
 from apps.screening.models import BatchStatus, Department, DepartmentMember, FeedBatch, Warning
-from tests.browser.conftest import DESKTOP, PHONE, TIMEOUT_MS
+from tests.browser.conftest import DESKTOP, PHONE, TIMEOUT_MS, pace_import
 from tests.browser.test_review_flow import assert_no_horizontal_overflow, press, sign_in
 from tests.conftest import ANDING
 from tests.test_feeds import HEADERS, day, household, make_staff_user, medical
@@ -36,14 +35,7 @@ def shot(page, output_dir, name: str) -> None:
 
 @pytest.fixture
 def slow_progress(monkeypatch):
-    monkeypatch.setattr(FeedImporter, "batch_rows", 2_000)
-    progress = FeedImporter.progress
-
-    def paced(importer, processed):
-        progress(importer, processed)
-        time.sleep(0.15)
-
-    monkeypatch.setattr(FeedImporter, "progress", paced)
+    pace_import(monkeypatch, FeedImporter, batch_rows=2_000, pause=0.15)
 
 
 def feed_file(path) -> None:

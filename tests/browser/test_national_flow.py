@@ -7,7 +7,6 @@ bar is seen moving on a fast machine too. Screenshots go to test-output/national
 """
 
 import io
-import time
 
 import openpyxl
 import pytest
@@ -15,7 +14,7 @@ from django.urls import reverse
 
 from apps.households.models import ImportStatus, MonitoredHousehold, NationalImport
 from apps.households.national import NationalImporter
-from tests.browser.conftest import DESKTOP, TIMEOUT_MS
+from tests.browser.conftest import DESKTOP, TIMEOUT_MS, pace_import
 from tests.browser.test_review_flow import press, sign_in
 from tests.conftest import ANDING, require_postgres
 from tests.test_national import HEADER, person
@@ -36,14 +35,7 @@ def shot(page, output_dir, name: str) -> None:
 
 @pytest.fixture
 def slow_progress(monkeypatch):
-    monkeypatch.setattr(NationalImporter, "batch_rows", 500)
-    progress = NationalImporter.progress
-
-    def paced(importer, processed):
-        progress(importer, processed)
-        time.sleep(0.3)
-
-    monkeypatch.setattr(NationalImporter, "progress", paced)
+    pace_import(monkeypatch, NationalImporter, batch_rows=500, pause=0.3)
 
 
 def national_file(path) -> None:
