@@ -70,6 +70,20 @@ def declared_weeks_ago(regions, **data) -> Declaration:
 # --- matching at intake ------------------------------------------------------------------
 
 
+def enrol(regions, actor, head_name, head_id_number, members, **hints):
+    """The county enrols the household of 窝沟村 headed by `head_name` (an illness)."""
+    return hs.household_enrol(
+        village=regions[WOGOU],
+        head_name=head_name,
+        head_id_number=head_id_number,
+        risk_types=["illness"],
+        per_capita_income=None,
+        members=members,
+        actor=actor,
+        **hints,
+    )
+
+
 def test_a_declaration_is_matched_to_the_roster_household_of_its_id_number(regions):
     household = roster(regions)
     case = s.declaration_submit(
@@ -91,15 +105,7 @@ def test_a_declaration_is_matched_to_the_monitored_household_that_lists_the_pers
     members.append(
         hs.MemberFacts(name="魏小军", relation="子", id_number=SON, labour_capacity="full")
     )
-    monitored = hs.household_enrol(
-        village=regions[WOGOU],
-        head_name="魏家常",
-        head_id_number=HEAD,
-        risk_types=["illness"],
-        per_capita_income=None,
-        members=members,
-        actor=county_anding,
-    )
+    monitored = enrol(regions, county_anding, "魏家常", HEAD, members)
     assert monitored.roster_household is None
     case = s.declaration_submit(
         village=regions[WOGOU], data=declaration_input(name="魏小军", id_number=SON)
@@ -112,15 +118,7 @@ def test_a_roster_member_is_matched_to_the_monitored_household_of_the_roster_hou
     regions, county_anding
 ):
     household = roster(regions)
-    monitored = hs.household_enrol(
-        village=regions[WOGOU],
-        head_name="魏家常",
-        head_id_number=HEAD,
-        risk_types=["illness"],
-        per_capita_income=None,
-        members=people("full"),
-        actor=county_anding,
-    )
+    monitored = enrol(regions, county_anding, "魏家常", HEAD, people("full"))
     assert monitored.roster_household == household  # found by the head's ID number
     case = s.declaration_submit(
         village=regions[WOGOU], data=declaration_input(name="李梅", id_number=SPOUSE)
@@ -241,15 +239,7 @@ def test_enrolment_refuses_a_second_monitored_household_for_one_roster_household
     regions, grid_wogou, township_lujiagou, county_anding, line
 ):
     household = roster(regions)
-    first = hs.household_enrol(
-        village=regions[WOGOU],
-        head_name="魏家常",
-        head_id_number=HEAD,
-        risk_types=["illness"],
-        per_capita_income=None,
-        members=people("full"),
-        actor=county_anding,
-    )
+    first = enrol(regions, county_anding, "魏家常", HEAD, people("full"))
     # The son's case, declared before the roster or the monitoring knew him (as when a
     # case was declared before the roster was imported).
     case = declared_weeks_ago(regions, name="魏小军", id_number=SON)
@@ -264,16 +254,7 @@ def test_enrolment_refuses_a_second_monitored_household_for_one_roster_household
     assert list(MonitoredHousehold.objects.all()) == [first]
     # The service refuses it for whoever heads it, and so does the database.
     with pytest.raises(hs.AlreadyMonitored):
-        hs.household_enrol(
-            village=regions[WOGOU],
-            head_name="魏小军",
-            head_id_number=SON,
-            risk_types=["illness"],
-            per_capita_income=None,
-            members=people("full"),
-            actor=county_anding,
-            roster_household=household,
-        )
+        enrol(regions, county_anding, "魏小军", SON, people("full"), roster_household=household)
     with pytest.raises(IntegrityError), transaction.atomic():
         MonitoredHousehold.objects.create(
             village=regions[WOGOU],
@@ -293,15 +274,7 @@ def test_the_case_page_shows_the_household_s_members_and_history(
     client, regions, grid_wogou, county_anding
 ):
     household = roster(regions)
-    monitored = hs.household_enrol(
-        village=regions[WOGOU],
-        head_name="魏家常",
-        head_id_number=HEAD,
-        risk_types=["illness"],
-        per_capita_income=None,
-        members=people("full"),
-        actor=county_anding,
-    )
+    monitored = enrol(regions, county_anding, "魏家常", HEAD, people("full"))
     hs.plan_add_measure(
         plan=monitored.plans.get(),
         actor=grid_wogou,
