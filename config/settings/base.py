@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "apps.households",
     "apps.declarations",
     "apps.screening",
+    "apps.quality",
     "apps.supervision",
     "apps.demo",
 ]
@@ -114,6 +115,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             DATABASES["default"].setdefault("OPTIONS", {})[_option] = _value
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A PostgreSQL streaming replica for the reads that may lag a moment behind: the
+# dashboards, the exports and the nightly data-quality run (apps.core.replica). Without
+# it every read goes to the primary. In tests the alias mirrors the default database.
+if _replica := env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = {
+        **DATABASES["default"],
+        **env.db_url_config(_replica),
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["apps.core.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
