@@ -27,7 +27,7 @@ def replica_configured() -> bool:
     return REPLICA in settings.DATABASES
 
 
-class replica_reads(ContextDecorator):  # noqa: N801 - used like a function
+class replica_reads(ContextDecorator):
     """Inside it, reads go to the replica (when one is configured)."""
 
     def __enter__(self):
