@@ -165,6 +165,17 @@ TEMPLATES = {
             ),
         ),
         SmsTemplate(
+            # A lost tracking number, asked for with the ID number and this phone: sent
+            # to this phone only, never shown on the page.
+            name="applicant_tracking_recovered",
+            params=("tracking", "village"),
+            text=_(
+                "The tracking number of your declaration in {village} is {tracking}. Use it "
+                "with this phone number to check progress. If you did not ask for it, you "
+                "may ignore this message."
+            ),
+        ),
+        SmsTemplate(
             name="applicant_action_code",
             params=("code",),
             text=_(

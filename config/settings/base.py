@@ -301,6 +301,9 @@ RATELIMIT_SUBMIT_PER_IP = env.str("RATELIMIT_SUBMIT_PER_IP", default="300/h")
 RATELIMIT_SUBMIT_PER_PHONE = env.str("RATELIMIT_SUBMIT_PER_PHONE", default="5/h")
 RATELIMIT_STATUS_PER_IP = env.str("RATELIMIT_STATUS_PER_IP", default="120/h")
 RATELIMIT_STATUS_PER_TRACKING = env.str("RATELIMIT_STATUS_PER_TRACKING", default="10/h")
+# A lost tracking number asked for again: per ID number (normalised) and per phone.
+RATELIMIT_RECOVER_PER_ID = env.str("RATELIMIT_RECOVER_PER_ID", default="5/d")
+RATELIMIT_RECOVER_PER_PHONE = env.str("RATELIMIT_RECOVER_PER_PHONE", default="5/d")
 # SMS that a public page causes (the receipt, the open-case notice, one-time codes), per
 # recipient phone, per client address and per village. Over a limit, the receipt and the
 # open-case notice are not sent (the page shows what matters) and no code is issued.

@@ -52,6 +52,15 @@ class Level(models.TextChoices):
     COUNTY = "county", _("county")
 
 
+class PhoneOwner(models.TextChoices):
+    """Whose mobile the contact number is: a household without a mobile phone gives a
+    relative's or the village's."""
+
+    OWN = "own", _("the applicant's own")
+    RELATIVE = "relative", _("a relative's")
+    VILLAGE = "village", _("the village committee's or grid worker's")
+
+
 class Channel(models.TextChoices):
     QR = "qr", _("QR self-declaration")
     PROXY = "proxy", _("declared on someone's behalf")
@@ -112,6 +121,10 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
     phone = EncryptedTextField(_("mobile phone"))
     # Compared only on the row found by its tracking number (the status page): no index.
     phone_hash = models.CharField(max_length=64, editable=False)
+    phone_owner = models.CharField(
+        _("whose phone"), max_length=8, choices=PhoneOwner.choices, default=PhoneOwner.OWN
+    )
+    phone_owner_relation = models.CharField(_("phone owner's relation"), max_length=20, blank=True)
     id_number = EncryptedTextField(_("ID number"))
     id_hash = models.CharField(max_length=64, editable=False)
     address_group = models.CharField(_("village group"), max_length=30)

@@ -27,8 +27,10 @@ from .intake import (
     declaration_reidentify,
     declaration_reveal,
     declaration_submit,
+    declaration_to_recover,
     enrol_due_date,
     open_case_notify,
+    tracking_number_send,
     verify_due_date,
 )
 from .procedure import (
@@ -99,6 +101,7 @@ __all__ = [
     "declaration_reidentify",
     "declaration_reveal",
     "declaration_submit",
+    "declaration_to_recover",
     "declaration_township_approve",
     "declaration_township_reject",
     "declaration_township_return",
@@ -113,5 +116,6 @@ __all__ = [
     "missing_documents",
     "open_case_notify",
     "require_documents",
+    "tracking_number_send",
     "verify_due_date",
 ]
