@@ -777,6 +777,15 @@ def appeal_decide(request, tracking_number):
     return redirect("staff:detail", declaration.tracking_number)
 
 
+@login_required
+def case_link(request, code):
+    """The short link of the new-case SMS: after sign-in, to the case page (which shows
+    the case only to users whose region holds it)."""
+    pk = services.case_from_link_code(code[:40])
+    declaration = get_object_or_404(declarations_visible_to(request.user), pk=pk)
+    return redirect("staff:detail", declaration.tracking_number)
+
+
 @never_cache
 @login_required
 @require_POST

@@ -43,10 +43,10 @@ TEMPLATES = {
     for t in [
         SmsTemplate(
             name="grid_new_declaration",
-            params=("village", "name", "kinds", "due"),
+            params=("village", "name", "kinds", "due", "link"),
             text=_(
                 "New declaration in {village}: {name}, difficulty: {kinds}. "
-                "Please visit the household by {due}."
+                "Please visit the household by {due}. Case (sign-in needed): {link}"
             ),
             urgent=True,
         ),

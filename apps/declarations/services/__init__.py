@@ -33,6 +33,7 @@ from .intake import (
     tracking_number_send,
     verify_due_date,
 )
+from .links import case_from_link_code, case_link, case_link_code
 from .procedure import (
     DateRefused,
     declaration_record_announcement,
@@ -83,6 +84,9 @@ __all__ = [
     "appeal_decide",
     "appeal_file",
     "authorization_missing",
+    "case_from_link_code",
+    "case_link",
+    "case_link_code",
     "consent_letter_upload",
     "declaration_accept",
     "declaration_assess_income",

@@ -31,6 +31,7 @@ from ..models import (
 )
 from .consent import form_consent
 from .errors import WrongState
+from .links import case_link
 
 # Clocks of declarations are filed under this subject type.
 SUBJECT = "declaration"
@@ -281,6 +282,7 @@ def _submission_sms(
         name=mask_name(declaration.name),
         kinds=declaration.get_difficulties_display(),
         due=due,
+        link=case_link(declaration.pk),
     ) + sms_to(
         receipts,
         "applicant_receipt",
