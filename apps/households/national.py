@@ -55,6 +55,7 @@ from .models import (
     MonitoredHousehold,
     NationalExport,
     NationalImport,
+    NationalRecord,
     PlanState,
     PolicyKind,
 )
@@ -417,7 +418,9 @@ class NationalImporter(imports.Importer):
         _check_against_households(self.obj.region, self.errors)
         if self.errors.count:
             return {}
-        return _apply(self.obj, timezone.now())
+        counts = _apply(self.obj, timezone.now())
+        _keep_records(self.obj)
+        return counts
 
 
 def _check_stage(county: Region, errors: tabular.Errors) -> None:
@@ -653,6 +656,21 @@ def _apply(obj: NationalImport, now: dt.datetime) -> dict[str, int]:
     created, counts["members_updated"] = _members_existing()
     counts["members_created"] = members_created + created
     return counts
+
+
+def _keep_records(obj: NationalImport) -> None:
+    """The file's households (their heads), as the county's national records: they
+    replace those of the county's earlier imports (reconciliation compares them)."""
+    NationalRecord.objects.filter(national_import__region_code=obj.region_code).delete()
+    sql(
+        """INSERT INTO households_nationalrecord
+            (national_import_id, region_code, code, head_name, head_id_number, head_id_hash,
+             eliminated)
+        SELECT %s, s.village_code, s.code, s.name, s.id_token, s.id_hash,
+               coalesce(s.eliminated, false)
+        FROM national_stage s WHERE s.is_head""",
+        [obj.pk],
+    )
 
 
 def _members_new() -> int:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_reconciliation
 
 app_name = "supervision"
 urlpatterns = [
@@ -10,4 +10,14 @@ urlpatterns = [
     path("<str:code>/export.xlsx", views.export_region, name="export"),
     path("<str:code>/late/<str:kind>/", views.late, name="late"),
     path("<str:code>/late/<str:kind>.xlsx", views.export_late, name="export_late"),
+    path(
+        "<str:code>/reconciliation/",
+        views_reconciliation.reconciliation,
+        name="reconciliation",
+    ),
+    path(
+        "<str:code>/reconciliation.xlsx",
+        views_reconciliation.reconciliation_export,
+        name="reconciliation_export",
+    ),
 ]

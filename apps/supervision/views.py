@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from apps.audit.models import Action
 from apps.audit.services import record
+from apps.core.replica import replica_reads
 from apps.core.tabular import XLSX_TYPE, xlsx
 from apps.deadlines.models import Stage
 from apps.declarations.models import Channel
@@ -112,6 +113,7 @@ def _context(request, region):
 
 
 @login_required
+@replica_reads()
 def region_view(request, code):
     region = _region(request, code)
     context = _context(request, region)
@@ -150,6 +152,7 @@ def _monitoring_context(region, *, limit: int = 2000) -> dict:
 
 
 @login_required
+@replica_reads()
 def bulletin(request, code):
     region = _region(request, code)
     context = _context(request, region)
@@ -160,6 +163,7 @@ def bulletin(request, code):
 
 
 @login_required
+@replica_reads()
 def late(request, code, kind):
     if kind not in LATE_TITLES:
         raise Http404
@@ -218,6 +222,7 @@ def figure_header():
 
 
 @login_required
+@replica_reads()
 def export_region(request, code):
     region = _region(request, code)
     _form, period = parse_period(request.GET)
@@ -233,6 +238,7 @@ def export_region(request, code):
 
 
 @login_required
+@replica_reads()
 def export_late(request, code, kind):
     if kind not in LATE_TITLES:
         raise Http404
