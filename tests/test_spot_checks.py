@@ -12,6 +12,7 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.core import locks
 from apps.deadlines.models import Clock, Stage
 from apps.declarations import services as ds
 from apps.declarations.models import Declaration, State, Transition, new_tracking_number
@@ -174,6 +175,18 @@ def test_drawing_twice_does_not_double(regions, county):
     # Counties without decisions have their (empty) draw: the month is done there too.
     assert Draw.objects.get(region=regions[TONGWEI]).drawn == 0
     assert SpotCheckEvent.objects.filter(kind="drawn").count() == 3
+    job = Draw.objects.get(region=regions[ANDING])
+    assert job.drawn_by is None and job.events.get().actor_label == "monthly job"
+
+
+def test_a_second_monthly_run_does_nothing_while_the_lock_is_held(regions):
+    decided(regions[WOGOU], at=local(2026, 11, 5), count=3)
+    held = locks.exclusive("spot-check-draw")(lambda: draw_spot_checks())
+    with time_machine.travel(local(2026, 12, 1, 3), tick=False):
+        assert held() is None  # the inner run found the lock taken
+        assert not Draw.objects.exists()
+        assert draw_spot_checks() == 3  # released: the next run draws
+    assert not locks.lock_held("spot-check-draw")
 
 
 def test_the_draw_is_reproducible_from_its_seed(regions):
@@ -209,6 +222,8 @@ def test_a_county_draws_its_own_from_the_page(client, regions, county):
     assert done.status_code == 302 and done.url == reverse("spotchecks:draw_detail", args=[draw.pk])
     assert (draw.region, draw.drawn_by, draw.drawn) == (regions[ANDING], county, 1)
     assert {c.region_code[:6] for c in draw.checks.all()} == {ANDING[:6]}
+    shown = client.get(done.url)
+    assert shown.status_code == 200 and "从20件办结案件中抽取1件" in shown.content.decode()
 
 
 def test_a_city_draws_its_own_over_its_subtree(regions, city, county):

@@ -78,33 +78,36 @@ def _period(request) -> tuple[PeriodForm, str, str]:
     return form, initial["first"], initial["last"]
 
 
+def _index_page(request, region, period, first, last, draw_form=None, status=200):
+    user = request.user
+    if draw_form is None:
+        regions = services.drawable_regions(user)
+        draw_form = DrawForm(regions=regions) if regions.exists() else None
+    checks = SpotCheck.objects.visible_to(user).select_related(
+        "draw", "declaration", "elimination__household", "checker"
+    )
+    context = {
+        "region": region,
+        "period": period,
+        "first": first,
+        "last": last,
+        "total": rates_total(user, region, first, last),
+        "rows": rates_by_child(user, region, first, last),
+        "draw_form": draw_form,
+        "draws": Draw.objects.visible_to(user)
+        .filter(region_code__startswith=region.prefix)
+        .select_related("region")[:24],
+        "mine": checks.filter(checker=user, outcome="")[:LIST_LIMIT],
+        "flags": checks.open_flags().filter(region_code__startswith=region.prefix)[:LIST_LIMIT],
+    }
+    return render(request, "spotchecks/index.html", context, status=status)
+
+
 @login_required
 def index(request):
     region = _region(request)
     period, first, last = _period(request)
-    user = request.user
-    regions = services.drawable_regions(user)
-    checks = SpotCheck.objects.visible_to(user).select_related(
-        "draw", "declaration", "elimination__household"
-    )
-    return render(
-        request,
-        "spotchecks/index.html",
-        {
-            "region": region,
-            "period": period,
-            "first": first,
-            "last": last,
-            "total": rates_total(user, region, first, last),
-            "rows": rates_by_child(user, region, first, last),
-            "draw_form": DrawForm(regions=regions) if regions.exists() else None,
-            "draws": Draw.objects.visible_to(user)
-            .filter(region_code__startswith=region.prefix[:6])
-            .select_related("region")[:24],
-            "mine": checks.filter(checker=user, outcome="")[:LIST_LIMIT],
-            "flags": checks.open_flags().filter(region_code__startswith=region.prefix)[:LIST_LIMIT],
-        },
-    )
+    return _index_page(request, region, period, first, last)
 
 
 @require_POST
@@ -114,45 +117,28 @@ def draw(request):
     if not regions.exists():
         raise PermissionDenied
     form = DrawForm(request.POST, regions=regions)
-    if form.is_valid():
-        try:
-            made, created = services.draw_sample(
-                region=form.cleaned_data["region"],
-                round_=form.cleaned_data["month"],
-                actor=request.user,
-            )
-        except ActionRefused as exc:
-            messages.error(request, exc.message)
-            return redirect("spotchecks:index")
-        if created:
-            messages.success(
-                request,
-                _("%(drawn)d of %(candidates)d decided cases drawn.")
-                % {"drawn": made.drawn, "candidates": made.candidates},
-            )
-        else:
-            messages.info(request, _("This month's sample was already drawn; here it is."))
-        return redirect("spotchecks:draw_detail", made.pk)
-    region = _home_region(request.user)
-    today = timezone.localdate()
-    first, last = f"{today.year:04d}-01", round_of(today)
-    return render(
-        request,
-        "spotchecks/index.html",
-        {
-            "region": region,
-            "period": PeriodForm({"first": first, "last": last}),
-            "first": first,
-            "last": last,
-            "total": rates_total(request.user, region, first, last),
-            "rows": rates_by_child(request.user, region, first, last),
-            "draw_form": form,
-            "draws": [],
-            "mine": [],
-            "flags": [],
-        },
-        status=400,
-    )
+    if not form.is_valid():
+        period, first, last = _period(request)
+        region = _home_region(request.user)
+        return _index_page(request, region, period, first, last, draw_form=form, status=400)
+    try:
+        made, created = services.draw_sample(
+            region=form.cleaned_data["region"],
+            round_=form.cleaned_data["month"],
+            actor=request.user,
+        )
+    except ActionRefused as exc:
+        messages.error(request, exc.message)
+        return redirect("spotchecks:index")
+    if created:
+        messages.success(
+            request,
+            _("%(drawn)d of %(candidates)d decided cases drawn.")
+            % {"drawn": made.drawn, "candidates": made.candidates},
+        )
+    else:
+        messages.info(request, _("This month's sample was already drawn; here it is."))
+    return redirect("spotchecks:draw_detail", made.pk)
 
 
 @login_required
