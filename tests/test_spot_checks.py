@@ -234,6 +234,8 @@ def test_a_city_draws_its_own_over_its_subtree(regions, city, county):
         sc.draw_sample(region=regions[CITY], round_=NOV, actor=county)
     with pytest.raises(sc.NotPermitted):
         sc.draw_sample(region=regions[ANDING], round_=NOV, actor=city)
+    with pytest.raises(sc.InvalidInput):  # the month still running
+        sc.draw_sample(region=regions[CITY], round_=sc.round_of(timezone.localdate()), actor=city)
     draw, _ = sc.draw_sample(region=regions[CITY], round_=NOV, actor=city, share=Decimal("0.1"))
     assert draw.candidates == 20
     assert {c.region_code[:4] for c in draw.checks.all()} == {CITY[:4]}

@@ -183,6 +183,8 @@ def draw_sample(
             or not region.memberships.filter(user=actor, role=role, is_active=True).exists()
         ):
             raise NotPermitted(_("Only the region's own staff draw its sample."))
+        if round_ >= round_of(timezone.localdate()):
+            raise InvalidInput(_("Only a month that has ended can be drawn."))
     existing = Draw.objects.filter(region=region, round=round_).first()
     if existing is not None:
         return existing, False
