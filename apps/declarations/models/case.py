@@ -412,6 +412,14 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
         self.rejected_at_level, self.rejection_reason = "", ""
         return target
 
+    @transition(
+        field=state, source=State.REJECTED, target=State.COUNTY_REVIEW, permission=COUNTY_ROLES
+    )
+    def recheck(self):
+        """A spot check (常态化抽验复核) disagreed with the rejection and the county
+        reopens the case for its own review again; it may return it to the township."""
+        self.rejected_at_level, self.rejection_reason = "", ""
+
     @transition(field=state, source=OPEN_STATES, target=State.WITHDRAWN, permission=CASEWORK_ROLES)
     def withdraw(self):
         """Or the applicant, from the status page."""

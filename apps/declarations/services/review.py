@@ -705,6 +705,22 @@ def declaration_county_reject(*, declaration: Declaration, actor, reason: str) -
     return _reject(declaration=declaration, actor=actor, reason=reason, level=Level.COUNTY)
 
 
+def declaration_recheck(*, declaration: Declaration, actor, reason: str, after=None) -> Transition:
+    """A spot check disagreed with the rejection: the county reopens the case for its
+    own review again (`after(log)` runs in the same transaction: the spot check's own
+    record). One open case per person and household still holds."""
+    reason = _clean_reason(reason)
+    try:
+        return _transition(
+            declaration=declaration, actor=actor, method="recheck", reason=reason, after=after
+        )
+    except IntegrityError:
+        declaration.refresh_from_db()
+        raise WrongState(
+            _("Another case of this person or household is open: this one cannot be reopened.")
+        ) from None
+
+
 # --- withdrawal and merging ----------------------------------------------------------
 
 
