@@ -13,6 +13,7 @@ from apps.core.errors import InvalidInput, NotPermitted, WrongState
 from apps.deadlines.models import Clock, Stage
 from apps.declarations import services as ds
 from apps.declarations.models import Channel, State
+from apps.households import scoring
 from apps.notifications.models import Message
 from apps.screening import services as ss
 from apps.screening.models import (
@@ -95,7 +96,7 @@ def test_the_score_says_why_factor_by_factor(regions):
     weaker = ss.medical_rule(medical(4100), person(household, annual_income=Decimal("8000")), LINE)
     again, kept = ss.combine([f.as_json() for f in hit.factors + weaker.factors])
     assert again == 50 and [f["factor"] for f in kept] == ["medical", "labour"]
-    assert sum(ss.scoring.WEIGHTS.values()) == 100
+    assert sum(scoring.WEIGHTS.values()) == 100
 
 
 # --- raising and merging --------------------------------------------------------------------

@@ -14,6 +14,7 @@ from apps.core.models import HistoryEntry
 
 # The kinds of difficulty are the household's risk types: they live in households.
 from apps.households.models import Difficulty
+from apps.households.scoring import factor_label
 from apps.regions.models import (
     CASEWORK_ROLES,
     COUNTY_ROLES,
@@ -184,6 +185,13 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
         db_index=False,  # partial index below
     )
 
+    # The transparent risk score (0–100) and its factors, each with its weight, points,
+    # why and source (apps.households.scoring): from what the case says, its household's
+    # members, the home visit's figures and the warnings merged into it. It orders the
+    # worklists.
+    score = models.PositiveSmallIntegerField(_("risk score"), default=0, db_index=True)
+    score_factors = models.JSONField(_("risk score factors"), default=list, blank=True)
+
     objects = DeclarationQuerySet.as_manager()
 
     class Meta:
@@ -273,6 +281,15 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
     def get_difficulties_display(self) -> str:
         labels = dict(Difficulty.choices)
         return "、".join(str(labels.get(d, d)) for d in self.difficulties)
+
+    @property
+    def counted_factors(self) -> list[dict]:
+        """The factors that make the score, each with its label."""
+        return [
+            {**f, "label": factor_label(f["factor"])}
+            for f in self.score_factors
+            if f.get("counted", True)
+        ]
 
     @property
     def is_open(self) -> bool:
