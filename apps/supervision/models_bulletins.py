@@ -68,8 +68,8 @@ class Bulletin(models.Model):
     issued_at = models.DateTimeField(_("issued at"))
     issued_by = protected_link(settings.AUTH_USER_MODEL, _("issued by"))
     title = models.CharField(_("title"), max_length=200)
-    period_start = models.DateField(_("period from"))
-    period_end = models.DateField(_("period to"))
+    period_start = models.DateField(_("statistics from"))
+    period_end = models.DateField(_("statistics to"))
     # The headline figures (received, closed, rates, currently overdue) and the body as
     # rendered at issue (HTML made by the template, escaped there).
     figures = models.JSONField(_("figures"), default=dict)
