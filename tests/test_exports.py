@@ -8,6 +8,7 @@ import io
 import pytest
 import time_machine
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from apps.audit.models import Action
@@ -98,7 +99,7 @@ def test_the_audit_export(client, regions, case, grid_wogou):
     auditor = administrator(regions, Role.AUDIT_ADMIN)
     record(Action.REVEAL, actor=grid_wogou, target=case, field="phone")
     client.force_login(auditor)
-    today = dt.date.today().isoformat()
+    today = timezone.localdate().isoformat()
     response = client.get(
         reverse("admin:audit_auditentry_export"), {"q": "grid-wogou", "at__gte": today}
     )
