@@ -224,3 +224,26 @@ def test_the_case_page_shows_the_score_and_its_factors(client, grid_wogou, case)
     response = client.get(reverse("staff:detail", args=[case.tracking_number]))
     content = response.content.decode()
     assert "风险评分 15" in content and "<details" in content
+
+
+# --- existing rows ------------------------------------------------------------------------------
+
+
+def test_the_data_migration_fills_existing_declarations_as_the_services_do(
+    regions, batch, grid_wogou
+):
+    import importlib
+
+    from django.apps import apps
+
+    fill = importlib.import_module("apps.screening.migrations.0006_declaration_scores").fill
+    household = roster_household(regions, serials=(1, 2))
+    merged = declare(regions, 2, difficulties=["unstable_work"], days_ago=21)
+    raise_medical(batch, person(household, serial=1, annual_income=Decimal("20000")))
+    to_verified(merged, grid_wogou)
+    plain = declare(regions, 5, difficulties=["illness", "schooling"])
+    expected = {d.pk: (d.score, points(d)) for d in Declaration.objects.all()}
+    assert expected[merged.pk][0] == 50 and expected[plain.pk][0] == 23
+    Declaration.objects.update(score=0, score_factors=[])  # as before the migration
+    fill(apps, None)
+    assert {d.pk: (d.score, points(d)) for d in Declaration.objects.all()} == expected
