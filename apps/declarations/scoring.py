@@ -83,6 +83,14 @@ def score_after_visit(declaration: Declaration, visit: HouseholdVisit, *, member
     if members is None:
         members = visit.members.only("labour_capacity", "disability_grade")
     facts = [MemberFacts(m.labour_capacity, m.disability_grade) for m in members]
+    # The factors as stored now, the row locked to the end of the visit's transaction:
+    # a warning merged since the page loaded the case keeps its factors, and one being
+    # merged now waits (screening locks the rows it merges into, too).
+    declaration.score_factors = (
+        Declaration.objects.select_for_update()
+        .values_list("score_factors", flat=True)
+        .get(pk=declaration.pk)
+    )
     score_set(declaration, members=facts, visit=visit)
     Declaration.objects.filter(pk=declaration.pk).update(
         score=declaration.score, score_factors=declaration.score_factors

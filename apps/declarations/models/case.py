@@ -81,6 +81,10 @@ def format_tracking_number(number: str) -> str:
     return " ".join(number[i : i + 4] for i in range(0, len(number), 4))
 
 
+# Written only by apps.declarations.scoring (see Declaration.save).
+SCORE_FIELDS = ("score", "score_factors")
+
+
 class DeclarationQuerySet(ScopedQuerySet):
     region_code_field = "region_code"
 
@@ -255,6 +259,24 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
 
     def __str__(self):
         return f"{self.tracking_number_display} {self.name}"
+
+    def save(self, *args, **kwargs):
+        """A full save of a case leaves its score alone: the score is written only by
+        apps.declarations.scoring (in the INSERT, and by its own UPDATEs with the row
+        locked), so an instance loaded before a warning was merged into the case cannot
+        write its stale score back over the merge's."""
+        if (
+            not self._state.adding
+            and not kwargs.get("force_insert")
+            and (kwargs.get("update_fields") is None)
+        ):
+            skipped = {*SCORE_FIELDS, *self.get_deferred_fields()}
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.attname not in skipped and f.name not in skipped
+            ]
+        super().save(*args, **kwargs)
 
     @property
     def tracking_number_display(self) -> str:

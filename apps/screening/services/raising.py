@@ -64,7 +64,8 @@ def _open_declarations(hits: list[Hit]) -> dict[str, Declaration]:
     open_cases = Declaration.objects.exclude(state__in=CLOSED_STATES).filter(
         Q(id_hash__in=set(member_of) | person_hashes) | Q(household_id__in=monitored_ids)
     )
-    for declaration in open_cases.only(
+    # Locked: their scores are rewritten below (a home visit rescoring one waits).
+    for declaration in open_cases.select_for_update().only(
         "pk", "id_hash", "household_id", "region_code", "score_factors"
     ):
         for key in member_of.get(declaration.id_hash, ()):
