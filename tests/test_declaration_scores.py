@@ -109,6 +109,18 @@ def test_a_merged_warning_raises_the_declarations_score(regions, batch, grid_wog
     assert case.score == 50
 
 
+def test_a_page_that_loaded_the_case_before_a_merge_keeps_the_merged_score(
+    regions, batch, grid_wogou
+):
+    household = roster_household(regions, serials=(1, 2))
+    case = declare(regions, 2, difficulties=["unstable_work"])
+    stale = Declaration.objects.get(pk=case.pk)  # a page opened before the merge
+    raise_medical(batch, person(household, serial=1, annual_income=Decimal("20000")))
+    ds.declaration_accept(declaration=stale, actor=grid_wogou)  # a full save()
+    case.refresh_from_db()
+    assert case.state == "accepted" and case.score == 40
+
+
 def test_a_warning_converted_into_a_declaration_brings_its_factors(regions, batch, grid_wogou):
     from apps.screening import services as ss
     from apps.screening.models import Warning

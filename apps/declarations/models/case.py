@@ -268,7 +268,7 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
         if (
             not self._state.adding
             and not kwargs.get("force_insert")
-            and (kwargs.get("update_fields") is None)
+            and kwargs.get("update_fields") is None
         ):
             skipped = {*SCORE_FIELDS, *self.get_deferred_fields()}
             kwargs["update_fields"] = [
