@@ -91,3 +91,7 @@ class FiguresRefresh(models.Model):
 
     def __str__(self):
         return f"{self.finished_at:%Y-%m-%d %H:%M} ({self.since or 'full'})"
+
+
+# Issued bulletins: their own module.
+from .models_bulletins import Bulletin, BulletinSequence  # noqa: E402, F401
