@@ -2,9 +2,11 @@
 of their feeds, the list of their department's batches, one batch's progress and
 result. Department members only: for anyone else these pages do not exist (404)."""
 
+from pathlib import Path
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
 
 from apps.audit.models import Action
@@ -61,3 +63,20 @@ def feed_template(request, kind: str):
     if kind not in SCHEMAS:
         raise Http404
     return imports.template_response(SCHEMAS[kind], f"{kind}-template.csv")
+
+
+SAMPLES = Path(__file__).resolve().parent / "samples"
+
+
+@login_required
+def feed_sample(request, code: str):
+    """A sample file of a feed the user delivers: a few realistic rows, with the
+    header row the feed reads (apps/screening/samples/<code>.csv)."""
+    _require_member(request)
+    delivered = {k for _d, k in feeds_of(request.user)}
+    path = SAMPLES / f"{code}.csv"
+    if code not in delivered or not path.is_file():
+        raise Http404
+    response = HttpResponse(path.read_bytes(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{code}-sample.csv"'
+    return response
