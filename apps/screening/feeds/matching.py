@@ -27,7 +27,7 @@ from apps.core.imports import rows
 from apps.households.models import HouseholdMember, IncomeRecord, RosterMember
 from apps.regions.models import Level, Region
 
-from ..models import AssistanceRecord, FeedKind, FeedRecord, MedicalThreshold
+from ..models import AssistanceRecord, FeedKind, FeedRecord
 from ..services import (
     Hit,
     MedicalLine,
