@@ -21,7 +21,6 @@ from apps.screening.effects import Row, life_events_report, property_records_kee
 from apps.screening.models import (
     Department,
     FeedBatch,
-    PropertyKind,
     PropertyRecord,
     ReportedLifeEvent,
     ReportState,
@@ -196,34 +195,37 @@ def test_outsiders_see_no_reported_life_event(client, regions, people, police):
     assert report.state == ReportState.PENDING
 
 
-PROPERTY = [
-    (
-        "business",
-        PropertyKind.BUSINESS,
-        {"统一社会信用代码": "credit_code", "市场主体名称": "entity"},
-    ),
-    ("vehicle", PropertyKind.VEHICLE, {"号牌号码": "plate", "车辆类型": "vehicle_type"}),
-    ("real_estate", PropertyKind.REAL_ESTATE, {"坐落": "location", "用途": "use"}),
-]
+PROPERTY = {
+    "business": {
+        "统一社会信用代码": "credit_code",
+        "市场主体名称": "entity",
+        "主体类型": "entity_type",
+    },
+    "vehicle": {"号牌号码": "plate", "车辆类型": "vehicle_type"},
+    "real_estate": {"坐落": "location", "用途": "use"},
+}
 
 
 def test_businesses_vehicles_and_real_estate_are_on_the_property_check(
     client, regions, people, police, township_lujiagou
 ):
     _households, cases = people
-    for code, kind, keys in PROPERTY:
-        labels = {v: k for k, v in keys.items()}
-        keep = property_records_keep(
-            batch=police, kind=kind, labels=labels, rows=sample_rows(code, {"姓名": "name", **keys})
+    for code, keys in PROPERTY.items():
+        batch = FeedBatch.objects.create(
+            department=police.department, kind=code, batch_id=code, source="upload"
         )
-        assert keep
+        rows = sample_rows(code, {"姓名": "name", **keys})
+        assert property_records_keep(batch=batch, rows=rows)
     yang = cases["杨树林"]
-    assert set(PropertyRecord.objects.filter(declaration=yang).values_list("kind", flat=True)) == {
+    assert set(
+        PropertyRecord.objects.filter(declaration=yang).values_list("definition", flat=True)
+    ) == {
         "business",
         "vehicle",
         "real_estate",
     }
-    assert not PropertyRecord.objects.filter(summary__contains="621102").exists()
+    numbers = [person_id("621102100203", "杨树林"), person_id(WOGOU, "魏家常")]
+    assert not any(n in r.summary for r in PropertyRecord.objects.all() for n in numbers)
     client.force_login(township_lujiagou)
     page = client.get(reverse("staff:property", args=[yang.tracking_number])).content.decode()
     assert "甘J·D7215" in page and "安定区小岔口中药材种植专业合作社" in page

@@ -46,7 +46,12 @@ from .models_effects import (
 )
 
 # The words of the 公安 feed's "change" field, and the life event each is.
-CHANGE_WORDS = {"死亡": LifeEventKind.DIED, "迁出": LifeEventKind.MOVED}
+CHANGE_WORDS = {
+    "died": LifeEventKind.DIED,
+    "moved": LifeEventKind.MOVED,
+    "死亡": LifeEventKind.DIED,
+    "迁出": LifeEventKind.MOVED,
+}
 
 
 @dataclass(frozen=True)
@@ -293,31 +298,44 @@ def needs_new_head(report: ReportedLifeEvent) -> bool:
 # --- property -----------------------------------------------------------------------------
 
 
-def property_records_keep(
-    *, batch, kind: str, labels: dict[str, str], rows: Iterable[Row], now=None
-) -> list[PropertyRecord]:
+def _shown(definition) -> list[tuple[str, str, dict]]:
+    """The fields a property record shows: (key, label, choice value → label), the ID
+    number and the name apart."""
+    from .feeds.definitions import parse_choices
+
+    shown = []
+    for field in definition.fields.all():
+        if field.type in ("id_number", "name"):
+            continue
+        labels = {c.value: c.label for c in parse_choices(field.choices)} if field.choices else {}
+        shown.append((field.key, field.label, labels))
+    return shown
+
+
+def property_records_keep(*, batch, rows: Iterable[Row], now=None) -> list[PropertyRecord]:
     """The businesses, vehicles or real estate of the rows that concern a monitored
-    household or an open case, kept for the property check. `labels`: the fields shown
-    (key → label, in order); the ID number is never among them."""
+    household or an open case, kept for the property check, each with what the
+    department says of it (its fields other than the ID number and the name)."""
     now = now or timezone.now()
     rows = [r for r in rows if r.id_hash]
     targets = match({r.id_hash for r in rows}, batch.department.region_prefix)
+    shown = _shown(batch.definition)
     records = []
     for row in rows:
         target = targets.get(row.id_hash)
         if target is None:
             continue
         summary = "；".join(
-            f"{label}：{row.data[key]}"
-            for key, label in labels.items()
-            if key not in ("id_number", "name") and row.data.get(key) not in (None, "")
+            f"{label}：{choices.get(str(row.data[key]), row.data[key])}"
+            for key, label, choices in shown
+            if row.data.get(key) not in (None, "")
         )
         records.append(
             PropertyRecord(
                 batch=batch,
                 department=batch.department.name,
                 record_key=row.record_key,
-                kind=kind,
+                definition_id=batch.definition_id,
                 person_name=str(row.data.get("name") or "")[:30],
                 id_hash=row.id_hash,
                 summary=summary[:300],
@@ -342,4 +360,9 @@ def property_records_of(*, user, declaration=None, household=None):
             condition |= Q(household_id=declaration.household_id)
     if household is not None:
         condition |= Q(household=household)
-    return PropertyRecord.objects.visible_to(user).filter(condition).order_by("kind", "pk")
+    return (
+        PropertyRecord.objects.visible_to(user)
+        .filter(condition)
+        .select_related("definition")
+        .order_by("definition", "pk")
+    )

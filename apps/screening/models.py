@@ -706,7 +706,6 @@ class CivilAffairsExport(models.Model):
 
 from .models_effects import (  # noqa: E402, F401  (the feeds' effects)
     LifeEventKind,
-    PropertyKind,
     PropertyRecord,
     ReportedLifeEvent,
     ReportedLifeEventLog,

@@ -116,12 +116,6 @@ class PropertyQuerySet(ScopedQuerySet):
     region_code_field = "region_code"
 
 
-class PropertyKind(models.TextChoices):
-    BUSINESS = "business", _("business registration")
-    VEHICLE = "vehicle", _("vehicle")
-    REAL_ESTATE = "real_estate", _("real estate")
-
-
 class PropertyRecord(models.Model):
     """A business, vehicle or piece of real estate a department registered for a person
     of a monitored household or the applicant of an open case, for the property check."""
@@ -131,7 +125,14 @@ class PropertyRecord(models.Model):
     )
     department = models.CharField(_("department"), max_length=100)
     record_key = models.CharField(max_length=64, unique=True)
-    kind = models.CharField(_("property"), max_length=12, choices=PropertyKind.choices)
+    # Which register: the definition (business registration, vehicles, real estate …).
+    definition = models.ForeignKey(
+        "screening.FeedDefinition",
+        verbose_name=_("feed"),
+        on_delete=models.PROTECT,
+        to_field="code",
+        related_name="+",
+    )
     person_name = models.CharField(_("name"), max_length=30)
     id_hash = models.CharField(max_length=64, db_index=True)
     # What the department says, as label: value pairs (no ID number).
@@ -158,7 +159,7 @@ class PropertyRecord(models.Model):
     class Meta:
         verbose_name = _("property record")
         verbose_name_plural = _("property records")
-        ordering = ["kind", "-created_at", "-pk"]
+        ordering = ["definition", "-created_at", "-pk"]
 
     def __str__(self):
-        return f"{self.get_kind_display()} {self.person_name}"
+        return f"{self.definition_id} {self.person_name}"

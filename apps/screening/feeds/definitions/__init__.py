@@ -29,6 +29,8 @@ from django.utils.translation import gettext as _
 from apps.core.identity import fold
 
 BUILTIN = Path(__file__).with_name("builtin.json")
+# The other department feeds the system ships with (a data migration loads it).
+SHIPPED = Path(__file__).with_name("shipped.json")
 KEY_TYPES = {"person": "id_number", "region": "region"}
 
 
@@ -130,7 +132,15 @@ def field_errors(subject: str, fields: list[dict]) -> list[tuple[int | None, str
             )
     for type_ in ("id_number", "region", "name"):
         if sum(1 for f in fields if f["type"] == type_) > 1:
-            errors.append((None, "type", _("A definition has at most one field of each of the types ID number, region code and name.")))
+            errors.append(
+                (
+                    None,
+                    "type",
+                    _(
+                        "A definition has at most one field of each of the types ID number, region code and name."
+                    ),
+                )
+            )
             break
     key_type = KEY_TYPES.get(subject)
     if key_type and not any(f["type"] == key_type and f.get("required", True) for f in fields):
@@ -184,9 +194,7 @@ def rule_errors(subject: str, rule: dict, fields: dict[str, dict]) -> list[tuple
             errors.append((name, _("Write field keys in braces, e.g. {date}.")))
             continue
         if unknown:
-            errors.append(
-                (name, _("The definition has no field “%(key)s”.") % {"key": unknown[0]})
-            )
+            errors.append((name, _("The definition has no field “%(key)s”.") % {"key": unknown[0]}))
     basis = rule.get("basis", "full")
     if basis == "burden" and (field is None or field["type"] not in ("money", "integer")):
         errors.append(("basis", _("The burden on the income needs an amount field.")))
@@ -292,5 +300,8 @@ def county_lines_set(code: str, county, year: int, **by_kind) -> None:
 
     for rule in FeedRule.objects.filter(definition__code=code, kind__in=list(by_kind)):
         FeedThreshold.objects.update_or_create(
-            rule=rule, county=county, year=year, defaults={"value": Decimal(str(by_kind[rule.kind]))}
+            rule=rule,
+            county=county,
+            year=year,
+            defaults={"value": Decimal(str(by_kind[rule.kind]))},
         )
