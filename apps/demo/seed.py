@@ -149,6 +149,18 @@ DEMO_ROSTER = [
 DEMO_DEPARTMENTS = [
     ("anding-yibao", "安定区医疗保障局", FeedKind.MEDICAL, "dept-yibao"),
     ("anding-minzheng", "安定区民政局", FeedKind.ASSISTANCE, "dept-minzheng"),
+    # The other shipped feeds (apps/screening/feeds/definitions), one department each.
+    ("anding-canlian", "安定区残疾人联合会", FeedKind.DISABILITY, "dept-canlian"),
+    ("anding-jiaoyu", "安定区教育局", FeedKind.COLLEGE, "dept-jiaoyu"),
+    ("anding-yingji", "安定区应急管理局", FeedKind.DISASTER, "dept-yingji"),
+    ("anding-renshe", "安定区人力资源和社会保障局", "unemployment", "dept-renshe"),
+    ("anding-weijian", "安定区卫生健康局", "serious_illness", "dept-weijian"),
+    ("anding-zhujian", "安定区住房和城乡建设局", "unsafe_housing", "dept-zhujian"),
+    ("anding-shuiwu", "安定区水务局", "drinking_water", "dept-shuiwu"),
+    ("anding-gongan", "定西市公安局安定分局", "hukou", "dept-gongan"),
+    ("anding-shichang", "安定区市场监督管理局", "business", "dept-shichang"),
+    ("anding-jiaoguan", "定西市公安局交通警察支队安定大队", "vehicle", "dept-jiaoguan"),
+    ("anding-budongchan", "安定区不动产登记中心", "real_estate", "dept-budongchan"),
 ]
 # A month of medical data, delivered a week ago: (name, total cost, paid out of pocket).
 # 张建华 is over the county's line (a warning for 窝沟村, still unverified past its 5
