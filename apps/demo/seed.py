@@ -732,6 +732,30 @@ def seed_medical_data() -> None:
         )
 
 
+def seed_department_samples() -> None:
+    """The sample files of 公安 (a death and a move in 窝沟村's monitored households,
+    waiting for the village), 市场监管, 公安交管 and 不动产登记 (on the property check of
+    the cases at the township), delivered through the real upload, once each."""
+    from apps.screening.effects import SAMPLES
+
+    for code, kind in (
+        ("anding-gongan", "hukou"),
+        ("anding-shichang", "business"),
+        ("anding-jiaoguan", "vehicle"),
+        ("anding-budongchan", "real_estate"),
+    ):
+        department = Department.objects.get(code=code)
+        if FeedBatch.objects.filter(department=department).exists():
+            continue
+        upload = SimpleUploadedFile(
+            f"{department.name}.csv",
+            (SAMPLES / f"{kind}.csv").read_bytes(),
+            content_type="text/csv",
+        )
+        user = department.members.select_related("user").first().user
+        feed_upload_create(actor=user, department=department, kind=kind, upload=upload)
+
+
 # --- all of it -----------------------------------------------------------------------------
 
 
@@ -761,6 +785,7 @@ def seed() -> Seeded:
             with transaction.atomic():
                 seed_household(household)
     seed_medical_data()
+    seed_department_samples()
     sweep()
     figures_refresh(since=None)
     return Seeded(

@@ -18,6 +18,7 @@ A record key already known (the same record delivered again) changes nothing.
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.db import transaction
 from django.utils import timezone
@@ -44,6 +45,9 @@ from .models_effects import (
     ReportedLifeEventLog,
     ReportState,
 )
+
+# The sample file of each shipped feed, <code>.csv: the upload page offers it.
+SAMPLES = Path(__file__).resolve().with_name("samples")
 
 # The words of the 公安 feed's "change" field, and the life event each is.
 CHANGE_WORDS = {
@@ -149,10 +153,19 @@ def _new(model, rows: list) -> list:
     return list(model.objects.filter(record_key__in=[r.record_key for r in fresh]))
 
 
+def _count(counts, *, matched: int = 0, new: int = 0) -> None:
+    """Add to the batch's counts (the engine's `Counts`), when given."""
+    if counts is not None:
+        counts.records_matched += matched
+        counts.records_new += new
+
+
 # --- life events --------------------------------------------------------------------------
 
 
-def life_events_report(*, batch, rows: Iterable[Row], now=None) -> list[ReportedLifeEvent]:
+def life_events_report(
+    *, batch, rows: Iterable[Row], now=None, counts=None
+) -> list[ReportedLifeEvent]:
     """The deaths and moves of the rows that concern a monitored household or an open
     case, kept for the village to confirm. The row's data: change (死亡/迁出), date,
     name, moved_to (optional)."""
@@ -182,10 +195,12 @@ def life_events_report(*, batch, rows: Iterable[Row], now=None) -> list[Reported
                 created_at=now,
             )
         )
+    _count(counts, matched=len(reports))
     if not reports:
         return []
     with transaction.atomic():
         new = _new(ReportedLifeEvent, reports)
+        _count(counts, new=len(new))
         for report in new:
             ReportedLifeEventLog.record(
                 report=report,
@@ -312,7 +327,9 @@ def _shown(definition) -> list[tuple[str, str, dict]]:
     return shown
 
 
-def property_records_keep(*, batch, rows: Iterable[Row], now=None) -> list[PropertyRecord]:
+def property_records_keep(
+    *, batch, rows: Iterable[Row], now=None, counts=None
+) -> list[PropertyRecord]:
     """The businesses, vehicles or real estate of the rows that concern a monitored
     household or an open case, kept for the property check, each with what the
     department says of it (its fields other than the ID number and the name)."""
@@ -345,7 +362,10 @@ def property_records_keep(*, batch, rows: Iterable[Row], now=None) -> list[Prope
                 created_at=now,
             )
         )
-    return _new(PropertyRecord, records) if records else []
+    _count(counts, matched=len(records))
+    new = _new(PropertyRecord, records) if records else []
+    _count(counts, new=len(new))
+    return new
 
 
 def property_records_of(*, user, declaration=None, household=None):
@@ -366,3 +386,14 @@ def property_records_of(*, user, declaration=None, household=None):
         .select_related("definition")
         .order_by("definition", "pk")
     )
+
+
+# --- the engine's handlers (feeds/effects.py) -------------------------------------------------
+
+
+def life_event_handler(applier, chunk) -> None:
+    life_events_report(batch=applier.batch, rows=chunk, now=applier.now, counts=applier.counts)
+
+
+def property_check_handler(applier, chunk) -> None:
+    property_records_keep(batch=applier.batch, rows=chunk, now=applier.now, counts=applier.counts)

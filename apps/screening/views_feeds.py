@@ -2,8 +2,6 @@
 of their feeds, the list of their department's batches, one batch's progress and
 result. Department members only: for anyone else these pages do not exist (404)."""
 
-from pathlib import Path
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
@@ -13,6 +11,7 @@ from apps.audit.models import Action
 from apps.audit.services import record
 from apps.core import imports
 
+from .effects import SAMPLES
 from .feeds import SCHEMAS, FeedImporter, feed_upload_create
 from .forms_feeds import FeedUploadForm, feeds_of
 from .models import DepartmentMember, FeedBatch, FeedKind
@@ -63,9 +62,6 @@ def feed_template(request, kind: str):
     if kind not in SCHEMAS:
         raise Http404
     return imports.template_response(SCHEMAS[kind], f"{kind}-template.csv")
-
-
-SAMPLES = Path(__file__).resolve().parent / "samples"
 
 
 @login_required
