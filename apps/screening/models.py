@@ -24,7 +24,6 @@ from apps.declarations.models import Declaration
 from apps.households.models import MonitoredHousehold, RosterHousehold, RosterMember
 from apps.regions.models import VILLAGE_ROLES, Region, ScopedQuerySet
 
-
 # --- feed definitions: what a department delivers, as data ------------------------------
 
 
@@ -182,7 +181,7 @@ class FeedRule(models.Model):
         _("households"), max_length=20, choices=HouseholdCondition.choices, default="any"
     )
     reason = models.CharField(_("reason"), max_length=200)
-    factor = models.SlugField(_("score factor"), max_length=32)
+    factor = models.SlugField(_("score factor"), max_length=32, allow_unicode=True)
     weight = models.PositiveSmallIntegerField(
         _("weight"), default=10, validators=[MaxValueValidator(100)]
     )
@@ -621,6 +620,15 @@ class AssistanceRecord(models.Model):
         return self.get_kind_display()
 
 
+def assistance_roll_codes() -> set[str]:
+    """The codes of the definitions that are civil-affairs assistance rolls."""
+    return set(
+        FeedDefinition.objects.filter(effect=FeedEffect.ASSISTANCE_ROLL).values_list(
+            "code", flat=True
+        )
+    )
+
+
 def civil_affairs_prefixes(user) -> list[str]:
     """Code prefixes of the regions of the user's active civil-affairs departments (those
     delivering the assistance rolls); everyone else has none."""
@@ -631,11 +639,13 @@ def civil_affairs_prefixes(user) -> list[str]:
     rows = Department.objects.filter(members__user=user, active=True).values_list(
         "region__code", "region__level", "kinds"
     )
+    rows = list(rows)
+    rolls = assistance_roll_codes() if rows else set()
     return sorted(
         {
             code[: PREFIX_LENGTH[Level(level)]]
             for code, level, kinds in rows
-            if FeedKind.ASSISTANCE in kinds
+            if rolls.intersection(kinds)
         }
     )
 

@@ -12,9 +12,9 @@ from apps.audit.services import record
 from apps.core import imports
 
 from .effects import SAMPLES
-from .feeds import SCHEMAS, FeedImporter, feed_upload_create
+from .feeds import FeedImporter, feed_upload_create, spec_of
 from .forms_feeds import FeedUploadForm, feeds_of
-from .models import DepartmentMember, FeedBatch, FeedKind
+from .models import DepartmentMember, FeedBatch, FeedDefinition
 
 
 def _require_member(request) -> None:
@@ -32,13 +32,13 @@ class FeedPages(imports.ImportPages):
     def objects(self, request):
         _require_member(request)
         return FeedBatch.objects.for_department_user(request.user).select_related(
-            "department", "created_by"
+            "department", "created_by", "definition"
         )
 
     def list_context(self, request, form):
-        kinds = sorted({k for _d, k in feeds_of(request.user)})
+        definitions = {f.code: f for _d, f in feeds_of(request.user)}
         return {
-            "schemas": [(FeedKind(k), SCHEMAS[k]) for k in kinds],
+            "schemas": [(f, spec_of(f).columns()) for _code, f in sorted(definitions.items())],
             "max_mb": FeedImporter.max_bytes() // (1024 * 1024),
         }
 
@@ -59,9 +59,10 @@ class FeedPages(imports.ImportPages):
 @login_required
 def feed_template(request, kind: str):
     _require_member(request)
-    if kind not in SCHEMAS:
+    definition = FeedDefinition.objects.filter(code=kind, active=True).first()
+    if definition is None:
         raise Http404
-    return imports.template_response(SCHEMAS[kind], f"{kind}-template.csv")
+    return imports.template_response(spec_of(definition).columns(), f"{kind}-template.csv")
 
 
 @login_required
@@ -69,7 +70,7 @@ def feed_sample(request, code: str):
     """A sample file of a feed the user delivers: a few realistic rows, with the
     header row the feed reads (apps/screening/samples/<code>.csv)."""
     _require_member(request)
-    delivered = {k for _d, k in feeds_of(request.user)}
+    delivered = {definition.code for _d, definition in feeds_of(request.user)}
     path = SAMPLES / f"{code}.csv"
     if code not in delivered or not path.is_file():
         raise Http404

@@ -87,7 +87,7 @@ class Migration(migrations.Migration):
                 ('values', models.CharField(blank=True, help_text='Separated by commas.', max_length=200, verbose_name='values')),
                 ('household', models.CharField(choices=[('any', 'any household'), ('monitored_or_poor', 'monitored or formerly poor households')], default='any', max_length=20, verbose_name='households')),
                 ('reason', models.CharField(max_length=200, verbose_name='reason')),
-                ('factor', models.SlugField(max_length=32, verbose_name='score factor')),
+                ('factor', models.SlugField(allow_unicode=True, max_length=32, verbose_name='score factor')),
                 ('weight', models.PositiveSmallIntegerField(default=10, validators=[django.core.validators.MaxValueValidator(100)], verbose_name='weight')),
                 ('basis', models.CharField(choices=[('full', 'the whole weight'), ('burden', "the field's amount against the household's income"), ('category', 'a share per choice')], default='full', max_length=10, verbose_name='share of the weight')),
                 ('shares', models.CharField(blank=True, help_text='e.g. 1:1, 2:1, 3:0.5', max_length=200, verbose_name='share per choice')),

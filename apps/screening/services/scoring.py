@@ -32,9 +32,12 @@ class Factor:
         return {**asdict(self), "points": self.points}
 
 
-def burden_factor(factor: str, cost: Decimal, income: Decimal | None, what: str) -> Factor:
+def burden_factor(
+    factor: str, cost: Decimal, income: Decimal | None, what: str, weight: int | None = None
+) -> Factor:
     """A cost against the household's annual income: the whole weight at or above the
-    income; half of it for a cost whose income is unknown."""
+    income; half of it for a cost whose income is unknown. The weight is the factor's
+    own (WEIGHTS), or a feed rule's."""
     if income and income > 0:
         share = float(cost / income)
         why = _("%(what)s %(cost)s yuan, %(pct)d%% of the household's annual income") % {
@@ -48,7 +51,7 @@ def burden_factor(factor: str, cost: Decimal, income: Decimal | None, what: str)
             "what": what,
             "cost": f"{cost:,.0f}",
         }
-    return Factor(factor, WEIGHTS[factor], min(share, 1.0), why)
+    return Factor(factor, WEIGHTS[factor] if weight is None else weight, min(share, 1.0), why)
 
 
 def disability_factor(grade: int) -> Factor:
