@@ -2,8 +2,8 @@
 and the API's JSON keys), the words of its choices, its rules and the counties' lines."""
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from decimal import Decimal
+from functools import cached_property
 
 from apps.core import tabular
 from apps.core.tabular import Column
