@@ -40,6 +40,7 @@ class FeedPages(imports.ImportPages):
         return {
             "schemas": [(f, spec_of(f).columns()) for _code, f in sorted(definitions.items())],
             "max_mb": FeedImporter.max_bytes() // (1024 * 1024),
+            "samples": {p.stem for p in SAMPLES.glob("*.csv")},
         }
 
     def create(self, request, form):
