@@ -16,6 +16,7 @@ from apps.core.identity import id_hash
 from apps.declarations.models import State
 from apps.demo.seed import WOGOU, person_id
 from apps.households.models import HouseholdEvent, HouseholdMember, MemberLeft
+from apps.notifications.models import Message
 from apps.regions.models import Role
 from apps.screening.effects import Row, life_events_report, property_records_keep
 from apps.screening.models import (
@@ -89,8 +90,13 @@ def test_a_death_and_a_move_wait_for_the_village_then_the_household_records_them
     # Nothing changed on the department's word.
     assert member(sun, "孙福").is_current and member(zhao, "赵小强").is_current
     assert HouseholdEvent.objects.count() == events
-    # The same file again reports nothing new.
+    # 窝沟村's grid worker is told once, by SMS, in Chinese.
+    (sms,) = Message.objects.filter(template="village_life_events_reported")
+    assert sms.recipient == "13800138000" and sms.region_code == WOGOU
+    assert "窝沟村有2条部门报送的死亡或户口迁出" in sms.text
+    # The same file again reports nothing new, and tells nobody again.
     assert life_events_report(batch=police, rows=sample_rows("hukou", HUKOU)) == []
+    assert Message.objects.filter(template="village_life_events_reported").count() == 1
 
     client.force_login(grid_wogou)
     listing = client.get(reverse("screening:life_events")).content.decode()
@@ -119,7 +125,8 @@ def test_a_death_and_a_move_wait_for_the_village_then_the_household_records_them
     assert move.state == ReportState.DISMISSED
     # Decided: the page shows the outcome; no second decision.
     again = client.post(url, {"decision": "confirm", "reason": "再次确认"})
-    assert again.status_code == 200 and member(zhao, "赵小强").is_current
+    assert again.status_code == 409 and member(zhao, "赵小强").is_current
+    assert "不属实" in client.get(url).content.decode()
 
 
 def test_a_reported_move_confirmed_is_the_member_leaving(client, people, police, grid_wogou):

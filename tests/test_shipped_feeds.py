@@ -44,7 +44,7 @@ SHIPPED = [
     "college",
     "disaster",
     "assistance",
-    "unemployment",
+    "unemployed",
     "serious_illness",
     "unsafe_housing",
     "drinking_water",
@@ -188,17 +188,17 @@ def test_the_assistance_rolls_are_kept(people, deliver):
 
 
 def test_unemployment_is_a_warning_with_the_labour_factor(people, deliver):
-    batch = deliver("unemployment")
+    batch = deliver("unemployed")
     assert batch.status == BatchStatus.DONE, batch.errors
-    found = sources("unemployment")
+    found = sources("unemployed")
     assert set(found) == {"张建华", "刘桂芳"}
     zhang = found["张建华"]
     assert zhang.summary == "2026-10-28登记失业，原就业单位：定西市某建材有限公司"
     assert [f["factor"] for f in zhang.warning.score_factors if f["factor"] == "labour"]
     assert zhang.warning.score > 0
     # Delivered again: nothing new.
-    deliver("unemployment", (SAMPLES / "unemployment.csv").read_bytes() + b"\r\n")
-    assert WarningSource.objects.filter(record__definition="unemployment").count() == 2
+    deliver("unemployed", (SAMPLES / "unemployed.csv").read_bytes() + b"\r\n")
+    assert WarningSource.objects.filter(record__definition="unemployed").count() == 2
 
 
 def test_serious_illness_in_the_list(people, deliver):

@@ -153,7 +153,7 @@ DEMO_DEPARTMENTS = [
     ("anding-canlian", "安定区残疾人联合会", FeedKind.DISABILITY, "dept-canlian"),
     ("anding-jiaoyu", "安定区教育局", FeedKind.COLLEGE, "dept-jiaoyu"),
     ("anding-yingji", "安定区应急管理局", FeedKind.DISASTER, "dept-yingji"),
-    ("anding-renshe", "安定区人力资源和社会保障局", "unemployment", "dept-renshe"),
+    ("anding-renshe", "安定区人力资源和社会保障局", "unemployed", "dept-renshe"),
     ("anding-weijian", "安定区卫生健康局", "serious_illness", "dept-weijian"),
     ("anding-zhujian", "安定区住房和城乡建设局", "unsafe_housing", "dept-zhujian"),
     ("anding-shuiwu", "安定区水务局", "drinking_water", "dept-shuiwu"),

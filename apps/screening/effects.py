@@ -16,6 +16,7 @@ A record key already known (the same record delivered again) changes nothing.
 """
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,9 @@ from apps.households.models import (
 )
 from apps.households.services.common import clean_reason
 from apps.households.services.life_events import is_head, member_leave
-from apps.regions.models import VILLAGE_ROLES, require_role_over
+from apps.notifications.services import messages_enqueue, sms_to
+from apps.regions.models import VILLAGE_ROLES, Region, require_role_over
+from apps.regions.services import notice_recipients
 
 from .models_effects import (
     LifeEventKind,
@@ -201,6 +204,7 @@ def life_events_report(
     with transaction.atomic():
         new = _new(ReportedLifeEvent, reports)
         _count(counts, new=len(new))
+        _tell_villages(new, now)
         for report in new:
             ReportedLifeEventLog.record(
                 report=report,
@@ -210,6 +214,23 @@ def life_events_report(
                 summary=_summary(report),
             )
     return new
+
+
+def _tell_villages(reports: list[ReportedLifeEvent], now) -> None:
+    """Each village with new reports is told once, by SMS, how many to check."""
+    per_village = Counter(r.village_id for r in reports)
+    stamp = now.strftime("%Y%m%d%H%M%S%f")
+    for village in Region.objects.filter(pk__in=per_village):
+        messages_enqueue(
+            subject=f"life-events:{village.code}:{stamp}",
+            region_code=village.code,
+            messages=sms_to(
+                notice_recipients(village),
+                "village_life_events_reported",
+                village=village.name,
+                count=str(per_village[village.pk]),
+            ),
+        )
 
 
 def _summary(report: ReportedLifeEvent) -> str:

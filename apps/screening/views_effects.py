@@ -90,10 +90,12 @@ def life_event(request, pk):
         danger=True,
     )
     if not report.is_pending:
+        # Decided: its outcome and log; a decision sent again is refused (409).
         return render(
             request,
             "screening/life_event.html",
             {"report": report, "log": report.log.select_related("actor")},
+            status=409 if request.method == "POST" else 200,
         )
     return life_form_page(
         request,
