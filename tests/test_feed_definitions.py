@@ -323,7 +323,7 @@ def test_a_household_condition_limits_a_rule_to_monitored_or_formerly_poor(
     assert warned() == {new_id(101)}
 
 
-def test_the_five_original_feeds_are_definitions():
+def test_the_five_original_feeds_are_definitions(regions):
     codes = set(FeedDefinition.objects.values_list("code", flat=True))
     assert {"medical", "disability", "college", "disaster", "assistance"} <= codes
     assert FeedDefinition.objects.get(code="assistance").effect == "assistance_roll"

@@ -64,7 +64,7 @@ class FeedDefinition(models.Model):
     department_kind = models.CharField(
         _("department"), max_length=40, help_text=_("The kind of department, e.g. 医保.")
     )
-    description = models.TextField(_("description"), max_length=2000, blank=True)
+    description = models.TextField(_("notes on the data"), max_length=2000, blank=True)
     active = models.BooleanField(_("active"), default=True)
     subject = models.CharField(
         _("a record is about"), max_length=8, choices=FeedSubject.choices, default="person"

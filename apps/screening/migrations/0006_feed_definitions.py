@@ -38,7 +38,7 @@ class Migration(migrations.Migration):
                 ('code', models.SlugField(max_length=40, unique=True, verbose_name='code')),
                 ('name', models.CharField(max_length=60, verbose_name='name')),
                 ('department_kind', models.CharField(help_text='The kind of department, e.g. 医保.', max_length=40, verbose_name='department')),
-                ('description', models.TextField(blank=True, max_length=2000, verbose_name='description')),
+                ('description', models.TextField(blank=True, max_length=2000, verbose_name='notes on the data')),
                 ('active', models.BooleanField(default=True, verbose_name='active')),
                 ('subject', models.CharField(choices=[('person', 'a person (by ID number)'), ('region', 'a region (by region code): every village under it')], default='person', max_length=8, verbose_name='a record is about')),
                 ('effect', models.CharField(choices=[('warning', 'warnings by its rules'), ('assistance_roll', 'civil-affairs assistance roll (compared)'), ('life_event', 'life events for the village to confirm'), ('property_check', "kept for the household's property check")], default='warning', max_length=20, verbose_name='effect')),

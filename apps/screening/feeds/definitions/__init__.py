@@ -305,3 +305,16 @@ def county_lines_set(code: str, county, year: int, **by_kind) -> None:
             year=year,
             defaults={"value": Decimal(str(by_kind[rule.kind]))},
         )
+
+
+def builtin_ensure() -> None:
+    """Load the original and the shipped definitions where they are missing (after a
+    database flush, e.g. between transactional tests; the migrations load them
+    otherwise)."""
+    from ...models import FeedDefinition
+
+    data = [d for path in (BUILTIN, SHIPPED) for d in json.loads(path.read_text(encoding="utf-8"))]
+    present = set(FeedDefinition.objects.values_list("code", flat=True))
+    for definition in data:
+        if definition["code"] not in present:
+            definition_save(definition)
