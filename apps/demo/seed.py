@@ -68,7 +68,7 @@ from apps.households.roster import roster_import_create
 from apps.regions.models import ADMIN_ROLES, ROLE_LEVEL, Level, Region, Role, StaffMembership
 from apps.regions.services import regions_import_csv
 from apps.screening.feeds import feed_upload_create
-from apps.screening.feeds.definitions import county_lines_set
+from apps.screening.feeds.definitions import builtin_ensure, county_lines_set
 from apps.screening.models import (
     Department,
     DepartmentMember,
@@ -389,6 +389,7 @@ def seed_places_and_people(rng: random.Random) -> None:
             )
 
     anding = Region.objects.get(code=ANDING)
+    builtin_ensure()  # the feeds the departments deliver (the migrations load them)
     county_lines_set("medical", anding, today.year, threshold="15000", income_share="0.50")
     for code, name, kind, username in DEMO_DEPARTMENTS:
         department, _created = Department.objects.get_or_create(
