@@ -3,13 +3,17 @@ matched and ruled into a scored warning for the right village; each kind of rule
 its near miss; bad definitions refused at the field in Chinese; outsiders get nothing."""
 
 import datetime as dt
+import io
+import json
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.audit.models import Action, AuditEntry
 from apps.households.models import IncomeRecord
 from apps.regions.models import Role
 from apps.screening.api import department_token_issue
@@ -126,6 +130,11 @@ def test_a_feed_defined_only_in_the_admin_is_uploaded_sent_by_api_and_warns_the_
     assert response.status_code == 302, response.context["errors"]
     definition = FeedDefinition.objects.get(code="unemployment")
     assert [f.key for f in definition.fields.all()] == ["id_number", "name", "date", "benefit"]
+    assert AuditEntry.objects.filter(
+        action=Action.ADMIN_CHANGE,
+        actor=province_admin,
+        target=f"screening.feeddefinition:{definition.pk}",
+    ).exists()
     household(regions, "001", (101,))
     household(regions, "002", (102,), village=TAIPING)
     # The clerk uploads the file on the upload page (its header uses the aliases).
@@ -328,6 +337,42 @@ def test_the_five_original_feeds_are_definitions(regions):
     assert {"medical", "disability", "college", "disaster", "assistance"} <= codes
     assert FeedDefinition.objects.get(code="assistance").effect == "assistance_roll"
     assert BUILTIN.exists()
+
+
+def test_a_definition_loads_from_json_and_a_life_event_feed_keeps_records_only(
+    client, regions, deliver, tmp_path
+):
+    path = tmp_path / "deaths.json"
+    path.write_text(
+        json.dumps(
+            {
+                "code": "testfeed",
+                "name": "死亡登记",
+                "department_kind": "公安",
+                "effect": "life_event",
+                "fields": [
+                    {"key": "id_number", "label": "身份证号", "type": "id_number"},
+                    {"key": "date", "label": "死亡日期", "type": "date"},
+                ],
+                "rules": [],
+            },
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
+    call_command("load_feed_definitions", str(path), stdout=io.StringIO())
+    definition = FeedDefinition.objects.get(code="testfeed")
+    assert (definition.effect, definition.fields.count()) == ("life_event", 2)
+    household(regions, "101", (101,))
+    batch = deliver(
+        client, {"id_number": new_id(101), "date": day()}, {"id_number": new_id(555), "date": day()}
+    )
+    assert (batch.records_matched, batch.records_new, batch.warnings_raised) == (1, 1, 0)
+    assert FeedRecord.objects.get(definition=definition).region_code == WOGOU
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({**json.loads(path.read_text()), "fields": []}), encoding="utf-8")
+    with pytest.raises(CommandError, match="按人的数据须有必填的身份证号字段"):
+        call_command("load_feed_definitions", str(bad))
 
 
 # --- bad definitions ------------------------------------------------------------------------

@@ -389,7 +389,7 @@ def seed_places_and_people(rng: random.Random) -> None:
             )
 
     anding = Region.objects.get(code=ANDING)
-    builtin_ensure()  # the feeds the departments deliver (the migrations load them)
+    builtin_ensure()  # the feeds the departments deliver (after a flush of the database)
     county_lines_set("medical", anding, today.year, threshold="15000", income_share="0.50")
     for code, name, kind, username in DEMO_DEPARTMENTS:
         department, _created = Department.objects.get_or_create(

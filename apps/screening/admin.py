@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from apps.audit.admin import ViewAuditedAdmin
@@ -130,6 +131,7 @@ class FeedFieldInline(admin.StackedInline):
     model = FeedField
     formset = FieldFormSet
     extra = 0
+    formfield_overrides = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 3})}}
     fields = (
         ("key", "label", "type", "required", "order"),
         "aliases",

@@ -2,6 +2,9 @@
 
 import django.core.validators
 import django.db.models.deletion
+from decimal import Decimal
+
+from django.conf import settings
 from django.db import migrations, models
 
 
@@ -15,6 +18,10 @@ def builtin_definitions(apps, schema_editor):
     FeedRule = apps.get_model("screening", "FeedRule")
     FeedThreshold = apps.get_model("screening", "FeedThreshold")
     rules = {r.kind: r for r in FeedRule.objects.filter(definition__code="medical")}
+    # The province defaults the deployment configured become the rules' defaults.
+    for kind, name in (("threshold", "MEDICAL_OUT_OF_POCKET_DEFAULT"), ("income_share", "MEDICAL_INCOME_SHARE_DEFAULT")):
+        rules[kind].default_value = Decimal(str(getattr(settings, name)))
+        rules[kind].save(update_fields=["default_value"])
     lines = []
     for old in apps.get_model("screening", "MedicalThreshold").objects.all():
         lines.append(FeedThreshold(rule=rules["threshold"], county_id=old.county_id, year=old.year, value=old.out_of_pocket))
