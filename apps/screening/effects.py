@@ -412,9 +412,15 @@ def property_records_of(*, user, declaration=None, household=None):
 # --- the engine's handlers (feeds/effects.py) -------------------------------------------------
 
 
+# Each keeps the matched people's records as the engine's default does (and counts
+# them on the batch), then reports the life events or keeps the property records.
+
+
 def life_event_handler(applier, chunk) -> None:
-    life_events_report(batch=applier.batch, rows=chunk, now=applier.now, counts=applier.counts)
+    applier.keep(chunk)
+    life_events_report(batch=applier.batch, rows=chunk, now=applier.now)
 
 
 def property_check_handler(applier, chunk) -> None:
-    property_records_keep(batch=applier.batch, rows=chunk, now=applier.now, counts=applier.counts)
+    applier.keep(chunk)
+    property_records_keep(batch=applier.batch, rows=chunk, now=applier.now)
