@@ -458,3 +458,25 @@ def test_an_outsider_department_gets_nothing(
     dongguan = make_staff("grid-dongguan", regions[DONGGUAN], Role.GRID)
     client.force_login(dongguan)
     assert client.get(reverse("screening:worklist")).context["rows"] == []
+
+
+def test_an_inactive_definition_takes_no_delivery_and_a_used_code_is_fixed(
+    client, regions, province_admin, deliver
+):
+    definition = define({"kind": "category", "field": "grade", "values": "1"})
+    household(regions, "101", (101,))
+    deliver(client, row(101, grade="1"))
+    client.force_login(province_admin)
+    change = reverse("admin:screening_feeddefinition_change", args=[definition.pk])
+    page = client.get(change)
+    assert "code" not in page.context["adminform"].form.fields  # batches refer to it
+    definition.active = False
+    definition.save()
+    token = department_token_issue(department=Department.objects.get(code="anding-test"))
+    response = client.post(
+        reverse("feeds_api:submit", args=["testfeed"]),
+        {"batch_id": "late", "records": [row(101, grade="2")]},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    assert response.status_code == 404 and not FeedBatch.objects.filter(batch_id="late").exists()
