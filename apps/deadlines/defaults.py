@@ -21,4 +21,6 @@ DEFAULT_POLICIES = {
     ),
     # 录入国家系统: the county hands a newly enrolled household to the national system.
     "national_record": (5, "working_days", "enrolment", "project default"),
+    # 数据质量: the village corrects or confirms what a data-quality rule found.
+    "data_quality": (5, "working_days", "item found by a data-quality rule", "project default"),
 }
