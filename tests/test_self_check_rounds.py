@@ -95,7 +95,7 @@ def test_progress_per_county_on_hand_worked_data(
         rules=[Rule.NO_PLAN],
         deadline=timezone.localdate() + dt.timedelta(days=20),
     )
-    run_rules(rules=check_round.rules, scope=regions[CITY].prefix, round=check_round)
+    run_rules(rules=check_round.rules, scope=regions[CITY].prefix, check_round=check_round)
     grid = make_staff("grid-w", regions[WOGOU], Role.GRID)
     first, _second = QualityItem.objects.filter(region_code=WOGOU).order_by("pk")
     item_resolve(item=first, actor=grid, outcome=ItemStatus.CORRECTED, note="已制定计划")

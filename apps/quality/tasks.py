@@ -26,7 +26,7 @@ def run_round(round_id: int) -> int | None:
     return run_rules(
         rules=check_round.rules,
         scope=check_round.region.prefix,
-        round=check_round,
+        check_round=check_round,
         actor=check_round.opened_by,
     ).pk
 

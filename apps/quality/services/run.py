@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import time
 from collections import defaultdict
 
 from django.db import transaction
@@ -60,19 +61,19 @@ def run_rules(
     *,
     rules: list[str] | None = None,
     scope: str = "",
-    round=None,
+    check_round=None,
     actor=None,
     now: dt.datetime | None = None,
 ) -> QualityRun:
     """Run `rules` (all by default) over the regions whose code starts with `scope`
-    ("" for everything); the items raised carry `round`."""
+    ("" for everything); the items raised carry `check_round`."""
     now = now or timezone.now()
     rules = list(rules or Rule.values)
     previous = QualityRun.objects.filter(finished_at__isnull=False, region_code="").first()
     run = QualityRun.objects.create(
         region_code=scope.ljust(12, "0") if scope else "",
         rules=rules,
-        round=round,
+        round=check_round,
         started_by=actor,
         started_at=now,
         roster_member_checked_upto=previous.roster_member_checked_upto if previous else 0,
@@ -88,14 +89,15 @@ def run_rules(
             ctx.since = previous.started_at if previous else None
             ctx.recheck = _open_subjects(rule, scope)
         counts = {"raised": 0, "seen": 0, "fixed": 0}
+        started = time.monotonic()
         for batch in batched(RULES[rule](ctx), CHUNK):
             raised, seen = _apply(rule, batch, run=run, now=now, due=due)
             counts["raised"] += raised
             counts["seen"] += seen
         counts["fixed"] = _close_fixed(rule, scope, run=run, now=now)
-        if round is not None:
-            _adopt(rule, scope, round)
-        run.counts[rule] = counts
+        if check_round is not None:
+            _adopt(rule, scope, check_round)
+        run.counts[rule] = {**counts, "seconds": round(time.monotonic() - started, 1)}
         if rule == Rule.INVALID_ID and not scope:
             run.roster_member_checked_upto = max(
                 run.roster_member_checked_upto, ctx.roster_member_upto
@@ -224,8 +226,8 @@ def _close_fixed(rule: str, scope: str, *, run, now) -> int:
     return closed
 
 
-def _adopt(rule: str, scope: str, round) -> None:
+def _adopt(rule: str, scope: str, check_round) -> None:
     """A round takes on the items of its rules already open in its subtree."""
     QualityItem.objects.open().filter(
         rule=rule, region_code__startswith=scope, round__isnull=True
-    ).update(round=round)
+    ).update(round=check_round)
