@@ -3,6 +3,7 @@
     .venv/bin/python bench/run_dashboards.py                 # 6-7 minutes
     .venv/bin/python bench/run_dashboards.py --declarations 100000   # a quick try
     .venv/bin/python bench/run_dashboards.py --reuse         # keep the data: 3-4 minutes
+    .venv/bin/python bench/run_dashboards.py --declarations 3000000 --no-sweep  # ~15 min
 
 Creates a fresh database (bench_dash on the local PostgreSQL), migrates it and generates
 with set-based SQL a province of 1 province, 14 cities, 86 counties, 1,200 townships and
@@ -23,8 +24,10 @@ with set-based SQL a province of 1 province, 14 cities, 86 counties, 1,200 towns
 
 Prints a summary, writes JSON to bench/results/ (git-ignored).
 
-Targets (from the issue): province and county dashboards p95 <= 200 ms server time; the
-sweep over 1,000,000 clocks <= 10 s with memory flat in the number of rows.
+Targets: province and county dashboards, over the last 12 months and this month, p95
+<= 100 ms server time at 1,000,000 declarations and <= 200 ms at 3,000,000 (every
+figure from the summary tables, or from a query bounded by what is open); the sweep
+over 1,000,000 clocks <= 10 s with memory flat in the number of rows.
 """
 
 import argparse
@@ -47,7 +50,8 @@ ROOT = common.ROOT
 PG = common.PG
 DB_NAME = common.db_name("dash")
 
-TARGET_P95_MS = 200.0
+# p95 of a dashboard, by the number of declarations it must hold (the first that fits).
+TARGET_P95_MS = {1_000_000: 100.0, 3_000_000: 200.0}
 TARGET_SWEEP_S = 10.0
 MIN_SWEEP_BACKLOG = 100_000
 
@@ -108,7 +112,8 @@ CREATE UNLOGGED TABLE g_case AS
 WITH base AS (
     SELECT i::bigint AS id,
            -- submissions evenly over three years, ids rising with time
-           now() - interval '1095 days' + (i - 1 + random()) * interval '1095 days' / %(n)s
+           -- (the fraction first: i days * 1095 would overflow an interval at 3 M)
+           now() - interval '1095 days' + ((i - 1 + random()) / %(n)s) * interval '1095 days'
                AS sub,
            floor(random() * 16000)::int AS vidx,
            random() AS r_open, random() AS r_state, random() AS r_v, random() AS r_f,
@@ -501,12 +506,7 @@ def measure_parts(repeat: int) -> dict:
 
     from apps.deadlines.models import Stage
     from apps.regions.models import Region
-    from apps.supervision.selectors import (
-        _currently_overdue,
-        late_cases,
-        region_figures,
-        weekly_trend,
-    )
+    from apps.supervision.selectors import late_cases, region_figures, weekly_trend
 
     today = timezone.localdate()
     out = {}
@@ -524,8 +524,6 @@ def measure_parts(repeat: int) -> dict:
             late_cases(region=r, stage=Stage.ENROL, limit=20)
         )
         parts["weekly_trend"] = lambda r=region: weekly_trend(region=r)
-        width = 4 if code == PROVINCE else 9
-        parts["currently overdue (live)"] = lambda r=region, w=width: _currently_overdue(r, w)
         for name, fn in parts.items():
             fn()
             ms = []
@@ -791,12 +789,16 @@ def main() -> int:
         result["sweep"] = measure_sweep(small=10_000)
 
     targets = []
+    n = result["data"]["declarations"]
+    target_ms = next((ms for size, ms in sorted(TARGET_P95_MS.items()) if n <= size), None)
     for name, s in result["pages"].items():
+        statements = result["queries"][name]["statements"]
         targets.append(
             (
-                f"dashboard {name}: p95 <= {TARGET_P95_MS:.0f} ms",
-                f"{s['p95']:.1f} ms",
-                s["p95"] <= TARGET_P95_MS,
+                f"dashboard {name} at {n:,} declarations: p95 <= {target_ms or 0:.0f} ms",
+                f"p50 {s['p50']:.1f}, p95 {s['p95']:.1f}, max {s['max']:.1f} ms;"
+                f" {statements} statements",
+                target_ms is not None and s["p95"] <= target_ms,
             )
         )
     if "sweep" in result:

@@ -34,22 +34,24 @@ SNIFF_BYTES = 64 * 1024
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def xlsx(title: str, header: list[str], rows) -> bytes:
-    """A one-sheet workbook: the header in bold and frozen, columns as wide as their text."""
+def xlsx(title: str, header: list[str], rows, *, more: Sequence[tuple] = ()) -> bytes:
+    """A workbook: the header in bold and frozen, columns as wide as their text. `more`:
+    further sheets, each (title, header, rows)."""
     import openpyxl
 
     book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.title = title[:31]
-    sheet.append(header)
-    for c in sheet[1]:
-        c.font = openpyxl.styles.Font(bold=True)
-    for row in rows:
-        sheet.append(row)
-    for column in sheet.columns:
-        width = max(len(str(c.value or "")) for c in column)
-        sheet.column_dimensions[column[0].column_letter].width = min(max(10, width * 1.6), 40)
-    sheet.freeze_panes = "A2"
+    for i, (name, head, body) in enumerate([(title, header, rows), *more]):
+        sheet = book.active if i == 0 else book.create_sheet()
+        sheet.title = name[:31]
+        sheet.append(head)
+        for c in sheet[1]:
+            c.font = openpyxl.styles.Font(bold=True)
+        for row in body:
+            sheet.append(row)
+        for column in sheet.columns:
+            width = max(len(str(c.value or "")) for c in column)
+            sheet.column_dimensions[column[0].column_letter].width = min(max(10, width * 1.6), 40)
+        sheet.freeze_panes = "A2"
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
