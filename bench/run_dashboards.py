@@ -718,6 +718,11 @@ def main() -> int:
     )
     parser.add_argument("--no-sweep", action="store_true")
     parser.add_argument(
+        "--skip-refresh",
+        action="store_true",
+        help="with --reuse: keep the summary tables as they are (refreshed by hand)",
+    )
+    parser.add_argument(
         "--pg-options",
         default="",
         help="PostgreSQL settings for the measuring connection, e.g. '-c jit=off' (PGOPTIONS)",
@@ -761,7 +766,7 @@ def main() -> int:
     )
 
     log("summary tables")
-    result["refresh"] = measure_refresh()
+    result["refresh"] = [] if args.skip_refresh else measure_refresh()
     for r in result["refresh"]:
         if "seconds" in r:
             log(f"  {r['label']}: {r['rows']:,} rows in {r['seconds']:.2f} s")

@@ -3,7 +3,8 @@
 `figures_refresh(since=None)` rebuilds every row; `figures_refresh(since=day)` deletes
 and recomputes the rows of `day` and later, in one transaction, from the declarations
 submitted since that day, the clocks due or breached since that day and the
-enrolments since that day. Both rewrite OverdueFigures (currently overdue) whole. Celery runs the second
+enrolments since that day, window by window (CHUNK_DAYS). Both rewrite OverdueFigures
+(currently overdue) whole. Celery runs the second
 every few minutes over the last SUPERVISION_FIGURES_DAYS days (default 120: a case's
 figures settle within a few months of its submission) and the first every night, which
 catches the rarer late changes (a case decided, or reopened on appeal, long after).
@@ -17,7 +18,7 @@ import time
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count
+from django.db.models import Count, Min
 from django.utils import timezone
 
 from apps.deadlines.models import Clock, Stage
@@ -53,6 +54,8 @@ DEFAULT_DAYS = 120
 LOCK_KEY = 7_341_501
 # PostgreSQL's work_mem for the refresh's own transaction (SET LOCAL).
 WORK_MEM = "256MB"
+# The refresh groups the days in windows this long.
+CHUNK_DAYS = 61
 
 
 def default_since(today: dt.date | None = None) -> dt.date:
@@ -78,8 +81,19 @@ def _when(condition: str, *params, then: str = "1") -> tuple[str, list]:
     return f"CASE WHEN {condition} THEN {then} ELSE 0 END", list(params)
 
 
-def _villages_sql(since: dt.date | None) -> tuple[str, list]:
-    """INSERT … SELECT of the village rows from `since` on (all when None)."""
+def _range(column: str, since, until) -> tuple[str, list]:
+    """`AND column >= since AND column < until`, each bound when given."""
+    sql, params = "", []
+    if since is not None:
+        sql, params = f"{sql} AND {column} >= %s", [*params, since]
+    if until is not None:
+        sql, params = f"{sql} AND {column} < %s", [*params, until]
+    return sql, params
+
+
+def _villages_sql(since: dt.date | None, until: dt.date | None = None) -> tuple[str, list]:
+    """INSERT … SELECT of the village rows of the days from `since` (the first when
+    None) to before `until` (the last when None)."""
     q = connection.ops.quote_name
     figures, declarations, clocks = (
         q(m._meta.db_table) for m in (DailyFigures, Declaration, Clock)
@@ -89,7 +103,14 @@ def _villages_sql(since: dt.date | None) -> tuple[str, list]:
     def local_day(column):
         return connection.ops.datetime_cast_date_sql(column, (), tz)
 
-    start = timezone.make_aware(dt.datetime.combine(since, dt.time.min)) if since else None
+    def moment(day):
+        return timezone.make_aware(dt.datetime.combine(day, dt.time.min)) if day else None
+
+    start, end = moment(since), moment(until)
+    submitted_in, submitted_params = _range("d.submitted_at", start, end)
+    due_in, due_params = _range("c.due_on", since, until)
+    breached_in, breached_params = _range("c.breached_at", start, end)
+    enrolled_in, enrolled_params = _range("e.met_at", start, end)
     closing = [State.ENROLLED, State.REJECTED, State.WITHDRAWN]
     marks = ", ".join(["%s"] * len(closing))
     met_verify = "v.met_at IS NOT NULL AND v.cancelled = %s"
@@ -122,8 +143,8 @@ def _villages_sql(since: dt.date | None) -> tuple[str, list]:
         f"""FROM {declarations} d
         LEFT JOIN {clocks} v ON v.subject_type = %s AND v.subject_id = d.id AND v.stage = %s
         LEFT JOIN {clocks} e ON e.subject_type = %s AND e.subject_id = d.id AND e.stage = %s
-        WHERE d.state <> %s {"AND d.submitted_at >= %s" if since else ""}""",
-        [SUBJECT, Stage.VERIFY, SUBJECT, Stage.ENROL, State.MERGED, *([start] if since else [])],
+        WHERE d.state <> %s {submitted_in}""",
+        [SUBJECT, Stage.VERIFY, SUBJECT, Stage.ENROL, State.MERGED, *submitted_params],
     )
     # By due day: every clock, except one stopped (case withdrawn or merged) before it
     # ran out — the same test as region_figures_live.
@@ -135,8 +156,8 @@ def _villages_sql(since: dt.date | None) -> tuple[str, list]:
             "clocks_breached": _when("c.breached_at IS NOT NULL"),
         },
         f"""FROM {clocks} c WHERE NOT (c.cancelled = %s AND c.breached_at IS NULL)
-            {"AND c.due_on >= %s" if since else ""}""",
-        [True, *([since] if since else [])],
+            {due_in}""",
+        [True, *due_params],
     )
     # By breach day: every clock breached (clock_breached_idx), for the weekly chart.
     breached = _arm(
@@ -144,8 +165,8 @@ def _villages_sql(since: dt.date | None) -> tuple[str, list]:
         local_day("c.breached_at"),
         {"breached": ("1", [])},
         f"""FROM {clocks} c WHERE c.breached_at IS NOT NULL
-            {"AND c.breached_at >= %s" if since else ""}""",
-        [*([start] if since else [])],
+            {breached_in}""",
+        breached_params,
     )
     # By enrolment day: enrolled declarations, the day their enrolment clock was met
     # (the county's approval meets every running clock of the case). The kinds of
@@ -167,8 +188,8 @@ def _villages_sql(since: dt.date | None) -> tuple[str, list]:
         },
         f"""FROM {declarations} d
         JOIN {clocks} e ON e.subject_type = %s AND e.subject_id = d.id AND e.stage = %s
-        WHERE d.state = %s AND e.met_at IS NOT NULL {"AND e.met_at >= %s" if since else ""}""",
-        [SUBJECT, Stage.ENROL, State.ENROLLED, *([start] if since else [])],
+        WHERE d.state = %s AND e.met_at IS NOT NULL {enrolled_in}""",
+        [SUBJECT, Stage.ENROL, State.ENROLLED, *enrolled_params],
     )
     arms = [submitted, due, breached, enrolled]
     columns = ", ".join(q(c) for c in COUNTERS)
@@ -183,21 +204,23 @@ def _villages_sql(since: dt.date | None) -> tuple[str, list]:
     return sql, [int(Level.VILLAGE), *(p for _sql, params in arms for p in params)]
 
 
-def _rollup_sql(level: Level, since: dt.date | None) -> tuple[str, list]:
-    """INSERT … SELECT of `level`'s rows, summed from the level below."""
+def _rollup_sql(level: Level, since: dt.date | None, until: dt.date | None = None):
+    """INSERT … SELECT of `level`'s rows of the days from `since` to before `until`,
+    summed from the level below."""
     q = connection.ops.quote_name
     figures = q(DailyFigures._meta.db_table)
     width = PREFIX_LENGTH[level]
+    days, day_params = _range(q("day"), since, until)
     columns = ", ".join(q(c) for c in COUNTERS)
     sums = ", ".join(f"SUM({q(c)})" for c in COUNTERS)
     sql = f"""
         INSERT INTO {figures} ({q("level")}, {q("code")}, {q("day")}, {columns})
         SELECT %s, SUBSTR({q("code")}, 1, {width}), {q("day")}, {sums}
         FROM {figures}
-        WHERE {q("level")} = %s {f"AND {q('day')} >= %s" if since else ""}
+        WHERE {q("level")} = %s {days}
         GROUP BY SUBSTR({q("code")}, 1, {width}), {q("day")}
     """  # noqa: S608
-    return sql, [int(level), int(level) + 1, *([since] if since else [])]
+    return sql, [int(level), int(level) + 1, *day_params]
 
 
 def _overdue_refresh() -> int:
@@ -222,6 +245,28 @@ def _overdue_refresh() -> int:
     return len(rows)
 
 
+def _windows(since: dt.date | None) -> list[tuple[dt.date | None, dt.date | None]]:
+    """[start, end) windows of CHUNK_DAYS days from `since` (from the first day with a
+    declaration or a clock when None), the last one without an end."""
+    if since is None:
+        firsts = [
+            Declaration.objects.aggregate(first=Min("submitted_at"))["first"],
+            Clock.objects.aggregate(first=Min("due_on"))["first"],
+        ]
+        firsts = [timezone.localdate(f) if isinstance(f, dt.datetime) else f for f in firsts]
+        firsts = [f for f in firsts if f is not None]
+        if not firsts:
+            return [(None, None)]
+        # Breaches and enrolments come after both.
+        since = min(firsts)
+    windows, start = [], since
+    last = timezone.localdate() - dt.timedelta(days=CHUNK_DAYS)
+    while start < last:
+        windows.append((start, start + dt.timedelta(days=CHUNK_DAYS)))
+        start += dt.timedelta(days=CHUNK_DAYS)
+    return [*windows, (start, None)]
+
+
 def figures_refresh(*, since: dt.date | None) -> FiguresRefresh:
     """Recompute the summary rows of `since` and later (every row when None)."""
     t = time.perf_counter()
@@ -235,12 +280,15 @@ def figures_refresh(*, since: dt.date | None) -> FiguresRefresh:
         if since:
             stale = stale.filter(day__gte=since)
         stale.delete()
-        for sql, params in (
-            _villages_sql(since),
-            *(_rollup_sql(level, since) for level in SUMMARY_LEVELS[1:]),
-        ):
-            cur.execute(sql, params)
-            rows += max(cur.rowcount, 0)
+        # In windows of CHUNK_DAYS days (the last one open-ended: clocks fall due in
+        # the future), so that each grouping fits in memory.
+        for start, end in _windows(since):
+            for sql, params in (
+                _villages_sql(start, end),
+                *(_rollup_sql(level, start, end) for level in SUMMARY_LEVELS[1:]),
+            ):
+                cur.execute(sql, params)
+                rows += max(cur.rowcount, 0)
         rows += _overdue_refresh()
         refresh = FiguresRefresh.objects.create(
             finished_at=timezone.now(),
