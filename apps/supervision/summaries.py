@@ -55,7 +55,7 @@ LOCK_KEY = 7_341_501
 # PostgreSQL's work_mem for the refresh's own transaction (SET LOCAL).
 WORK_MEM = "256MB"
 # The refresh groups the days in windows this long.
-CHUNK_DAYS = 61
+CHUNK_DAYS = 122
 
 
 def default_since(today: dt.date | None = None) -> dt.date:
