@@ -75,12 +75,23 @@ def workbook(
     rows: Iterable[Sequence],
     *,
     sheet_name: str = "",
+    more: Sequence[tuple[str, Sequence[str], Iterable[Sequence]]] = (),
 ) -> bytes:
-    """A one-sheet .xlsx: title, period, header, rows (see the module's docstring).
-    Without a title (an import template) the header is the first row."""
+    """An .xlsx: title, period, header, rows (see the module's docstring). Without a
+    title (an import template) the header is the first row. `more`: further sheets, each
+    (sheet name, header, rows), under the same title and period."""
     book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.title = _sheet_title(sheet_name or title or "Sheet1")
+    sheets = [(sheet_name or title or "Sheet1", header, rows), *more]
+    for i, (name, head, body) in enumerate(sheets):
+        sheet = book.active if i == 0 else book.create_sheet()
+        sheet.title = _sheet_title(name)
+        _fill(sheet, title, period, head, body)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _fill(sheet, title: str | None, period: str | None, header, rows) -> None:
     span = max(len(header), 1)
     top = 0
     for text, font in ((title, TITLE_FONT), (period, None)):
@@ -112,6 +123,3 @@ def workbook(
             max(MIN_WIDTH, width + 2), MAX_WIDTH
         )
     sheet.freeze_panes = f"A{top + 2}"
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()

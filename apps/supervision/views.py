@@ -14,13 +14,14 @@ from apps.core.tabular import XLSX_TYPE
 from apps.core.xlsx import period_line, workbook
 from apps.deadlines.models import Stage
 from apps.declarations.models import Channel
+from apps.households.models import Difficulty
 from apps.regions.models import Level, Region, user_region_prefixes
 
 from . import charts
 from .bulletins import may_issue
 from .forms import parse_period
 from .monitoring import long_monitored, monitoring_load, work_rows
-from .selectors import late_cases, region_figures, weekly_trend
+from .selectors import ONE_CLICK_GOAL, late_cases, region_figures, weekly_trend
 from .summaries import last_refresh
 from .templatetags.staff_nav import staff_nav
 
@@ -75,7 +76,8 @@ def _percent(value):
 
 
 def _freshness() -> str | None:
-    """When the summary tables were last refreshed: "HH:MM" today, else with the day."""
+    """When the summary tables (and currently overdue) were last refreshed: "HH:MM"
+    today, else with the day."""
     refresh = last_refresh()
     if refresh is None:
         return None
@@ -111,6 +113,27 @@ def _context(request, region):
         "query": request.GET.urlencode(),
         "refreshed": _freshness(),
         "channels": Channel.labels,
+        **_enrolled_context(total),
+    }
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _enrolled_context(total) -> dict:
+    """The new monitored households of the region and period, broken down."""
+    return {
+        "one_click_goal": round(ONE_CLICK_GOAL * 100),
+        "enrolled_channels": [
+            (Channel(c).label, n, _share(n, total.enrolled))
+            for c, n in total.enrolled_by_channel.items()
+        ],
+        "enrolled_causes": [
+            (Difficulty(k).label, n, _share(n, total.enrolled))
+            for k, n in total.enrolled_by_cause.items()
+        ],
+        "months": list(total.by_month.items()),
     }
 
 
@@ -187,14 +210,43 @@ def late(request, code, kind):
 
 
 def _xlsx(
-    request, name: str, region: Region, header: list, rows: list, *, title: str, period: str
+    request,
+    name: str,
+    region: Region,
+    header: list,
+    rows: list,
+    *,
+    title: str,
+    period: str,
+    more=(),
 ) -> HttpResponse:
     record(Action.EXPORT, request=request, target=region, file=name, rows=len(rows))
-    content = workbook(title, period, header, rows, sheet_name=region.name)
+    content = workbook(title, period, header, rows, sheet_name=region.name, more=more)
     response = HttpResponse(content, content_type=XLSX_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+def _enrolled_cells(f) -> list:
+    return [
+        f.enrolled,
+        f.one_click,
+        _percent(f.one_click_share),
+        *f.enrolled_by_channel.values(),
+        *f.enrolled_by_cause.values(),
+    ]
+
+
+def _enrolled_header() -> list:
+    return [
+        _("New monitored households"),
+        _("Of which one-click (QR and on someone's behalf)"),
+        _("One-click share %% (goal: more than %(goal)s%%)")
+        % {"goal": round(ONE_CLICK_GOAL * 100)},
+        *(_("New monitored: %(channel)s") % {"channel": label} for label in Channel.labels),
+        *(_("New monitored for: %(kind)s") % {"kind": label} for label in Difficulty.labels),
+    ]
 
 
 def _figure_row(name, f):
@@ -213,6 +265,7 @@ def _figure_row(name, f):
         None if f.avg_days_to_accept is None else round(f.avg_days_to_accept, 1),
         None if f.avg_days_to_enrol is None else round(f.avg_days_to_enrol, 1),
         *f.by_channel.values(),
+        *_enrolled_cells(f),
     ]
 
 
@@ -231,6 +284,7 @@ def figure_header():
         _("Average working days to accept"),
         _("Average working days to enrol"),
         *(_("Received: %(channel)s") % {"channel": label} for label in Channel.labels),
+        *_enrolled_header(),
     ]
 
 
@@ -241,6 +295,7 @@ def export_region(request, code):
     _form, period = parse_period(request.GET)
     total, rows = region_figures(region=region, period=period)
     data = [_figure_row(r.region.name, r.figures) for r in rows] + [_figure_row(_("Total"), total)]
+    months = [[f"{month:%Y-%m}", *_enrolled_cells(f)] for month, f in total.by_month.items()]
     return _xlsx(
         request,
         f"supervision-{region.code}-{period.start}-{period.end}",
@@ -249,6 +304,7 @@ def export_region(request, code):
         data,
         title=_("One-Click Declaration handling in %(region)s") % {"region": region.name},
         period=period_line(region=region.full_name(), start=period.start, end=period.end),
+        more=[(_("New monitored households by month"), [_("Month"), *_enrolled_header()], months)],
     )
 
 
