@@ -167,7 +167,8 @@ INSERT INTO declarations_declaration (
     id_hash, address_group, address_house, difficulties, description, on_behalf,
     declarant_name, declarant_phone, declarant_phone_hash, declarant_relation,
     submission_token, submitted_at, created_by_id, village_id, merged_into_id,
-    rejected_at_level, rejection_reason)
+    rejected_at_level, rejection_reason, phone_owner, phone_owner_relation, score,
+    score_factors)
 SELECT c.id,
        t.body || bench_luhn(t.body),
        c.state,
@@ -200,7 +201,8 @@ SELECT c.id,
        CASE WHEN c.state = 'merged' AND c.id > 1 THEN c.id - 1 END,
        CASE WHEN c.state = 'rejected' THEN
            (ARRAY['village','township','county'])[c.id %% 3 + 1] ELSE '' END,
-       CASE WHEN c.state = 'rejected' THEN '%(reason)s' ELSE '' END
+       CASE WHEN c.state = 'rejected' THEN '%(reason)s' ELSE '' END,
+       'own', '', c.id %% 60, '[]'::jsonb
 FROM g_case c
 JOIN g_token k ON k.n = c.id %% %(tokens)s
 CROSS JOIN LATERAL (

@@ -242,6 +242,37 @@ def test_backup_codes_work_once_each(client, grid_wogou):
 
 
 @override_settings(DEMO_MODE=False)
+def test_a_verified_page_reads_the_second_factor_device_once(client, grid_wogou):
+    """Verified on the authenticator: the session's device is read once per request
+    (django-otp's middleware), not the user's devices of every kind again."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    verified_session(client, grid_wogou)
+    client.get(reverse("staff:home"))
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(reverse("staff:home")).status_code == 200
+    device_reads = [
+        q["sql"] for q in ctx.captured_queries if re.search(r'FROM "(otp_|django_otp)', q["sql"])
+    ]
+    assert len(device_reads) == 1, device_reads
+
+
+@override_settings(DEMO_MODE=False)
+def test_verified_by_a_backup_code_alone_enrols_an_authenticator(client, grid_wogou):
+    """Backup codes are no sign-in device: a session verified by one, its user without
+    an authenticator, is taken to enrol one."""
+    device = StaticDevice.objects.create(user=grid_wogou, name="backup codes", confirmed=True)
+    grid_wogou.password_changed_at = timezone.now()
+    grid_wogou.save()
+    client.force_login(grid_wogou)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    assert client.get(reverse("staff:home"))["Location"].startswith(reverse("accounts:enrol"))
+
+
+@override_settings(DEMO_MODE=False)
 def test_replacing_the_authenticator_removes_the_codes_and_asks_for_a_new_one(client, grid_wogou):
     verified_session(client, grid_wogou)
     client.post(reverse("accounts:backup_codes"))

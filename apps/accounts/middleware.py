@@ -71,10 +71,13 @@ class SignInPolicyMiddleware:
         if match.view_name in OPEN_VIEWS or OPEN_NAMESPACE in match.namespaces:
             return None
         if second_factor.required(user):
-            if not second_factor.sign_in_devices(user):
-                return redirect(with_next("accounts:enrol", request))
-            if not second_factor.is_verified(user):
-                return redirect(with_next("accounts:verify", request))
+            # The verified device is read once per request (OTPMiddleware's
+            # user.otp_device); the user's devices only when it does not settle it.
+            if not second_factor.verified_by_sign_in_device(user):
+                if not second_factor.sign_in_devices(user):
+                    return redirect(with_next("accounts:enrol", request))
+                if not second_factor.is_verified(user):
+                    return redirect(with_next("accounts:verify", request))
             if match.view_name != CHANGE_PASSWORD_VIEW and user.password_expired():
                 return redirect(with_next(CHANGE_PASSWORD_VIEW, request))
         return None

@@ -32,6 +32,13 @@ def is_verified(user) -> bool:
     return bool(getattr(user, "is_verified", None) and user.is_verified())
 
 
+def verified_by_sign_in_device(user) -> bool:
+    """Whether the session passed its second factor on an authenticator or a security
+    key: such a user has a sign-in device, no need to look their devices up. (Verified
+    by a backup code, the devices still decide: backup codes alone are not one.)"""
+    return is_verified(user) and not isinstance(user.otp_device, StaticDevice)
+
+
 def satisfied(user) -> bool:
     return not required(user) or is_verified(user)
 

@@ -56,6 +56,9 @@ LOCK_KEY = 7_341_501
 WORK_MEM = "256MB"
 # The refresh groups the days in windows this long.
 CHUNK_DAYS = 122
+# The refresh computes a window's rows into this temporary table (no index, no WAL),
+# then writes to DailyFigures only the rows that changed.
+FRESH = "supervision_fresh_figures"
 
 
 def default_since(today: dt.date | None = None) -> dt.date:
@@ -91,13 +94,14 @@ def _range(column: str, since, until) -> tuple[str, list]:
     return sql, params
 
 
-def _villages_sql(since: dt.date | None, until: dt.date | None = None) -> tuple[str, list]:
-    """INSERT … SELECT of the village rows of the days from `since` (the first when
-    None) to before `until` (the last when None)."""
+def _villages_sql(
+    since: dt.date | None, until: dt.date | None = None, into: str = FRESH
+) -> tuple[str, list]:
+    """INSERT … SELECT into `into` of the village rows of the days from `since` (the
+    first when None) to before `until` (the last when None)."""
     q = connection.ops.quote_name
-    figures, declarations, clocks = (
-        q(m._meta.db_table) for m in (DailyFigures, Declaration, Clock)
-    )
+    declarations, clocks = (q(m._meta.db_table) for m in (Declaration, Clock))
+    figures = q(into)
     tz = timezone.get_current_timezone_name()
 
     def local_day(column):
@@ -204,11 +208,13 @@ def _villages_sql(since: dt.date | None, until: dt.date | None = None) -> tuple[
     return sql, [int(Level.VILLAGE), *(p for _sql, params in arms for p in params)]
 
 
-def _rollup_sql(level: Level, since: dt.date | None, until: dt.date | None = None):
+def _rollup_sql(
+    level: Level, since: dt.date | None, until: dt.date | None = None, table: str = FRESH
+):
     """INSERT … SELECT of `level`'s rows of the days from `since` to before `until`,
-    summed from the level below."""
+    summed from the level below, in `table`."""
     q = connection.ops.quote_name
-    figures = q(DailyFigures._meta.db_table)
+    figures = q(table)
     width = PREFIX_LENGTH[level]
     days, day_params = _range(q("day"), since, until)
     columns = ", ".join(q(c) for c in COUNTERS)
@@ -267,28 +273,86 @@ def _windows(since: dt.date | None) -> list[tuple[dt.date | None, dt.date | None
     return [*windows, (start, None)]
 
 
+def _fresh_table_sql() -> list[str]:
+    """(Re)create the empty temporary table of a window's computed rows: the key and
+    the counters of DailyFigures, nothing else."""
+    q = connection.ops.quote_name
+    columns = ", ".join(q(c) for c in ["level", "code", "day", *COUNTERS])
+    return [
+        f"DROP TABLE IF EXISTS {q(FRESH)}",
+        f"CREATE TEMPORARY TABLE {q(FRESH)} AS"  # noqa: S608 (fixed names)
+        f" SELECT {columns} FROM {q(DailyFigures._meta.db_table)} WHERE 1 = 0",
+    ]
+
+
+def _apply_sql(since: dt.date | None, until: dt.date | None) -> list[tuple[str, list]]:
+    """Make DailyFigures' rows of the days from `since` to before `until` those of the
+    temporary table, writing only what differs: delete the rows no longer there,
+    update the rows whose counters changed, insert the new ones. Between two refreshes
+    a few cases move; rewriting every row of the window (hundreds of thousands, two
+    indexes each) was most of a refresh's time."""
+    q = connection.ops.quote_name
+    figures, fresh = q(DailyFigures._meta.db_table), q(FRESH)
+    days, params = _range(f"{figures}.{q('day')}", since, until)
+    same_key = " AND ".join(f"n.{q(c)} = {figures}.{q(c)}" for c in ("level", "code", "day"))
+    changed = " OR ".join(f"n.{q(c)} <> {figures}.{q(c)}" for c in COUNTERS)
+    assign = ", ".join(f"{q(c)} = n.{q(c)}" for c in COUNTERS)
+    columns = ", ".join(q(c) for c in ["level", "code", "day", *COUNTERS])
+    fresh_days, fresh_params = _range(f"n.{q('day')}", since, until)
+    # Only fixed SQL, quoted names and placeholders are formatted in (S608).
+    return [
+        (
+            f"""DELETE FROM {figures} WHERE 1 = 1 {days}
+            AND NOT EXISTS (SELECT 1 FROM {fresh} n WHERE {same_key})""",  # noqa: S608
+            params,
+        ),
+        (
+            f"""UPDATE {figures} SET {assign} FROM {fresh} n
+            WHERE {same_key} {days} AND ({changed})""",  # noqa: S608
+            params,
+        ),
+        (
+            f"""INSERT INTO {figures} ({columns}) SELECT {columns} FROM {fresh} n
+            WHERE 1 = 1 {fresh_days} AND NOT EXISTS (
+                SELECT 1 FROM {figures} WHERE {same_key})""",  # noqa: S608
+            fresh_params,
+        ),
+    ]
+
+
 def figures_refresh(*, since: dt.date | None) -> FiguresRefresh:
-    """Recompute the summary rows of `since` and later (every row when None)."""
+    """Recompute the summary rows of `since` and later (every row when None); `rows`
+    counts the rows deleted, changed or added."""
     t = time.perf_counter()
     rows = 0
     with transaction.atomic(), connection.cursor() as cur:
         if connection.vendor == "postgresql":
             cur.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
-            # Millions of (village, day) groups: hashed in memory, not spilled to disk.
+            # Hundreds of thousands of (village, day) groups: hashed in memory.
             cur.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
-        stale = DailyFigures.objects.all()
-        if since:
-            stale = stale.filter(day__gte=since)
-        stale.delete()
+        windows = _windows(since)
+        if since is None and windows[0][0] is not None:
+            # Days before the first declaration or clock: nothing to count.
+            rows += DailyFigures.objects.filter(day__lt=windows[0][0]).delete()[0]
         # In windows of CHUNK_DAYS days (the last one open-ended: clocks fall due in
-        # the future), so that each grouping fits in memory.
-        for start, end in _windows(since):
+        # the future), so that each grouping fits in memory: each computed into the
+        # temporary table, then compared with the stored rows.
+        for start, end in windows:
+            for sql in _fresh_table_sql():
+                cur.execute(sql)
             for sql, params in (
                 _villages_sql(start, end),
                 *(_rollup_sql(level, start, end) for level in SUMMARY_LEVELS[1:]),
             ):
                 cur.execute(sql, params)
+            if connection.vendor == "postgresql":
+                # Temporary tables get no statistics from autovacuum: the comparison's
+                # joins are planned on these.
+                cur.execute(f"ANALYZE {connection.ops.quote_name(FRESH)}")
+            for sql, params in _apply_sql(start, end):
+                cur.execute(sql, params)
                 rows += max(cur.rowcount, 0)
+        cur.execute(f"DROP TABLE IF EXISTS {connection.ops.quote_name(FRESH)}")
         rows += _overdue_refresh()
         refresh = FiguresRefresh.objects.create(
             finished_at=timezone.now(),
