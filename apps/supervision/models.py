@@ -23,23 +23,8 @@ def _counter(verbose_name):
     return models.PositiveIntegerField(verbose_name, default=0, db_default=0)
 
 
-class DailyFigures(models.Model):
-    """Counters of one region (`code`: its prefix, 12, 9, 6 or 4 digits) for one day.
-
-    By submission day (declarations not merged into a twin): received, closed,
-    accepted_in_time, enrolled_in_time, and the sums and counts behind the average
-    working days to accept / to enrol; received by channel (received_<channel>). By due
-    day (every clock of the region, except those stopped before they ran out):
-    clocks_due, clocks_breached. By breach day (every clock): breached, for the weekly
-    chart. By enrolment day (the day the enrolment clock of an enrolled declaration was
-    met, i.e. the county approved): enrolled, the new monitored households, by channel
-    (enrolled_<channel>) and by kind of difficulty declared (cause_<kind>; a household
-    declaring two kinds counts under both).
-    """
-
-    level = models.PositiveSmallIntegerField(_("level"), choices=Level.choices)
-    code = models.CharField(_("region code prefix"), max_length=12)
-    day = models.DateField(_("day"))
+class FigureCounters(models.Model):
+    """The counters of a summary row (DailyFigures, FiguresStaging)."""
 
     received = _counter(_("received"))
     closed = _counter(_("closed"))
@@ -78,6 +63,28 @@ class DailyFigures(models.Model):
     cause_business_failure = _counter(_("enrolled for failed farming or business"))
     cause_income_shock = _counter(_("enrolled for a sudden loss of income"))
     cause_other = _counter(_("enrolled for another difficulty"))
+
+    class Meta:
+        abstract = True
+
+
+class DailyFigures(FigureCounters):
+    """Counters of one region (`code`: its prefix, 12, 9, 6 or 4 digits) for one day.
+
+    By submission day (declarations not merged into a twin): received, closed,
+    accepted_in_time, enrolled_in_time, and the sums and counts behind the average
+    working days to accept / to enrol; received by channel (received_<channel>). By due
+    day (every clock of the region, except those stopped before they ran out):
+    clocks_due, clocks_breached. By breach day (every clock): breached, for the weekly
+    chart. By enrolment day (the day the enrolment clock of an enrolled declaration was
+    met, i.e. the county approved): enrolled, the new monitored households, by channel
+    (enrolled_<channel>) and by kind of difficulty declared (cause_<kind>; a household
+    declaring two kinds counts under both).
+    """
+
+    level = models.PositiveSmallIntegerField(_("level"), choices=Level.choices)
+    code = models.CharField(_("region code prefix"), max_length=12)
+    day = models.DateField(_("day"))
 
     class Meta:
         verbose_name = _("daily figures")
@@ -128,6 +135,23 @@ class OverdueFigures(models.Model):
 
     def __str__(self):
         return f"{self.code}: {self.overdue}"
+
+
+class FiguresStaging(FigureCounters):
+    """Where `figures_refresh` computes a window of DailyFigures rows before writing to
+    DailyFigures only those that differ. Emptied at each window; UNLOGGED on
+    PostgreSQL (a scratch table: nothing in it outlives the refresh's transaction)."""
+
+    level = models.PositiveSmallIntegerField(_("level"), choices=Level.choices)
+    code = models.CharField(_("region code prefix"), max_length=12)
+    day = models.DateField(_("day"))
+
+    class Meta:
+        verbose_name = _("figures staging row")
+        verbose_name_plural = _("figures staging rows")
+
+    def __str__(self):
+        return f"{self.code} {self.day}"
 
 
 class FiguresRefresh(models.Model):

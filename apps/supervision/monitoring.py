@@ -120,7 +120,25 @@ def household_row(household: MonitoredHousehold, what: str, due) -> WorkRow:
     )
 
 
-def work_rows(*, region: Region, kind: str, limit: int = 2000) -> list[WorkRow]:
+def late_work_clocks(kind: str):
+    """The clocks behind a named list of household work, warnings or households not
+    yet recorded nationally (for selectors.late_clocks_of_lists)."""
+    if kind == "warning":
+        return overdue_clocks_of(subject_type=WARNING_SUBJECT, stage=Stage.WARNING)
+    if kind == "national":
+        return Clock.objects.filter(
+            met_at__isnull=True, stage=Stage.NATIONAL_RECORD, subject_type=NATIONAL_SUBJECT
+        )
+    return overdue_clocks_of(stage__in=HOUSEHOLD_KINDS[kind])
+
+
+def overdue_clocks_of(**conditions):
+    return Clock.objects.filter(met_at__isnull=True, breached_at__isnull=False, **conditions)
+
+
+def work_rows(
+    *, region: Region, kind: str, limit: int = 2000, clocks: list[tuple] | None = None
+) -> list[WorkRow]:
     """The rows of a named list: household work ("plan", "visit", "look_back"), the
     households monitored for over two years ("long"), overdue warnings ("warning"), or
     the households enrolled and not yet recorded nationally ("national")."""
@@ -134,18 +152,19 @@ def work_rows(*, region: Region, kind: str, limit: int = 2000) -> list[WorkRow]:
             for h in long_monitored(region=region)[:limit]
         ]
     if kind == "warning":
-        return late_warnings(region=region, limit=limit)
+        return late_warnings(region=region, limit=limit, clocks=clocks)
     if kind == "national":
-        return unrecorded(region=region, limit=limit)
-    clocks = late_clocks(
-        region,
-        limit,
-        "subject_type",
-        "subject_id",
-        "stage",
-        "due_on",
-        stage__in=HOUSEHOLD_KINDS[kind],
-    )
+        return unrecorded(region=region, limit=limit, clocks=clocks)
+    if clocks is None:
+        clocks = late_clocks(
+            region,
+            limit,
+            "subject_type",
+            "subject_id",
+            "stage",
+            "due_on",
+            stage__in=HOUSEHOLD_KINDS[kind],
+        )
     households = {}
     for subject_type, model in SUBJECT_MODELS.items():
         ids = [pk for t, pk, _stage, _due in clocks if t == subject_type]
@@ -158,11 +177,16 @@ def work_rows(*, region: Region, kind: str, limit: int = 2000) -> list[WorkRow]:
     ]
 
 
-def late_warnings(*, region: Region, limit: int = 2000) -> list[WorkRow]:
+def late_warnings(
+    *, region: Region, limit: int = 2000, clocks: list[tuple] | None = None
+) -> list[WorkRow]:
     """Warnings not verified within their 5 days, longest overdue first."""
-    clocks = late_clocks(
-        region, limit, "subject_id", "due_on", subject_type=WARNING_SUBJECT, stage=Stage.WARNING
-    )
+    if clocks is None:
+        clocks = late_clocks(
+            region, limit, "subject_id", "due_on", subject_type=WARNING_SUBJECT, stage=Stage.WARNING
+        )
+    else:  # (subject_type, subject_id, stage, due_on), from late_clocks_of_lists
+        clocks = [(pk, due_on) for _type, pk, _stage, due_on in clocks]
     warnings = Warning.objects.select_related("village").in_bulk([pk for pk, _due in clocks])
     label = str(Stage.WARNING.label)
     return [
@@ -179,19 +203,20 @@ def late_warnings(*, region: Region, limit: int = 2000) -> list[WorkRow]:
     ]
 
 
-def unrecorded(*, region: Region, limit: int = 2000) -> list[WorkRow]:
+def unrecorded(
+    *, region: Region, limit: int = 2000, clocks: list[tuple] | None = None
+) -> list[WorkRow]:
     """Households enrolled and not yet recorded in the national system (录入国家系统):
     the running clocks of their hand-over, the first due (the overdue) first."""
-    clocks = list(
-        Clock.objects.filter(
-            region_code__startswith=region.prefix,
-            met_at__isnull=True,
-            stage=Stage.NATIONAL_RECORD,
-            subject_type=NATIONAL_SUBJECT,
+    if clocks is None:
+        clocks = list(
+            late_work_clocks("national")
+            .filter(region_code__startswith=region.prefix)
+            .order_by("due_on", "subject_id")
+            .values_list("subject_id", "due_on")[:limit]
         )
-        .order_by("due_on", "subject_id")
-        .values_list("subject_id", "due_on")[:limit]
-    )
+    else:  # (subject_type, subject_id, stage, due_on), from late_clocks_of_lists
+        clocks = [(pk, due_on) for _type, pk, _stage, due_on in clocks]
     households = MonitoredHousehold.objects.select_related("village").in_bulk(
         [pk for pk, _due in clocks]
     )

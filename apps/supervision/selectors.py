@@ -84,8 +84,9 @@ class Figures:
     enrolled_by_cause: dict[str, int] = field(
         default_factory=lambda: dict.fromkeys(CAUSE_COUNTERS, 0)
     )
-    # The region's total only (region_figures): its figures month by month, oldest
-    # first, keyed by the month's first day.
+    # The region's total only (region_figures): its new monitored households (enrolled,
+    # by channel and by cause) month by month, oldest first, keyed by the month's first
+    # day.
     by_month: dict[dt.date, "Figures"] = field(default_factory=dict)
 
     @property
@@ -233,53 +234,68 @@ def _add(into: dict, sums: dict) -> None:
         into[name] = into.get(name, 0) + value
 
 
+# What a month of the total carries (the breakdowns of new monitored households).
+MONTH_COUNTERS = ["enrolled", *ENROLLED_COUNTERS.values(), *CAUSE_COUNTERS.values()]
+
+
+def _month_figures(sums: dict) -> Figures:
+    return Figures(
+        enrolled=sums["enrolled"],
+        enrolled_by_channel={key: sums[col] for key, col in ENROLLED_COUNTERS.items()},
+        enrolled_by_cause={key: sums[col] for key, col in CAUSE_COUNTERS.items()},
+    )
+
+
 def region_figures(
     *, region: Region, period: Period, by_child: bool = True
 ) -> tuple[Figures, list[Row]]:
     """The figures of `region` and, when it has children, of each child, from the
     summary rows (as fresh as the last `figures_refresh`) of the coarsest level that
     still tells the children apart: cities for a province, counties for a city,
-    townships for a county, villages below. The total carries them month by month
-    (`by_month`).
+    townships for a county, villages below. The total carries the new monitored
+    households month by month (`by_month`).
 
-    Two statements whatever the history: the period's rows summed per child and month
-    (at most a few hundred groups), and the currently overdue per child."""
+    Three statements whatever the history: the period's rows summed per child (a few
+    dozen groups), the new monitored households' counters summed per month (their 16
+    columns only), and the currently overdue per child."""
     _child_level, width = _grouping(region, by_child)
     level = _summary_level(width)
-    due = Q(day__lte=min(period.end, timezone.localdate()))
+    rows_of_period = DailyFigures.objects.filter(
+        level=level,
+        code__startswith=region.prefix,
+        day__gte=period.start,
+        day__lte=period.end,
+    )
+    today = timezone.localdate()
+    # Clocks due after today are not due yet: counted only for a period past today.
+    due = Q(day__lte=today) if period.end > today else None
+
+    def summed(name):
+        # Named apart from the model's fields, which an annotation may not shadow; a
+        # group has rows, so only a filtered sum can be NULL.
+        if due is not None and name.startswith("clocks_"):
+            return Coalesce(Sum(name, filter=due), 0)
+        return Sum(name)
+
     rows = (
-        _by_prefix(
-            DailyFigures.objects.filter(
-                level=level,
-                code__startswith=region.prefix,
-                day__gte=period.start,
-                day__lte=period.end,
-            ),
-            width,
-            "code",
-        )
-        .annotate(month=TruncMonth("day"))
-        .values("prefix", "month")
-        .annotate(
-            # Named apart from the model's fields, which an annotation may not shadow.
-            **{
-                f"sum_{name}": Coalesce(
-                    Sum(name, filter=due if name.startswith("clocks_") else None), 0
-                )
-                for name in COUNTERS
-            }
-        )
+        _by_prefix(rows_of_period, width, "code")
+        .annotate(**{f"sum_{name}": summed(name) for name in COUNTERS})
+        .values_list("prefix", *(f"sum_{name}" for name in COUNTERS))
         .order_by()
     )
-    by_prefix: dict[str, dict] = {}
-    by_month: dict[dt.date, dict] = {}
+    by_prefix = {prefix: dict(zip(COUNTERS, sums, strict=True)) for prefix, *sums in rows}
     total: dict[str, int] = dict.fromkeys(COUNTERS, 0)
-    for row in rows:
-        sums = {name: row[f"sum_{name}"] for name in COUNTERS}
-        _add(by_prefix.setdefault(row["prefix"], {}), sums)
-        _add(by_month.setdefault(row["month"], {}), sums)
+    for sums in by_prefix.values():
         _add(total, sums)
     groups = {prefix: _figures(sums) for prefix, sums in by_prefix.items()}
+    months = (
+        rows_of_period.annotate(month=TruncMonth("day"))
+        .values("month")
+        .annotate(**{f"sum_{name}": Sum(name) for name in MONTH_COUNTERS})
+        .values_list("month", *(f"sum_{name}" for name in MONTH_COUNTERS))
+        .order_by()
+    )
+    by_month = {month: dict(zip(MONTH_COUNTERS, sums, strict=True)) for month, *sums in months}
     overdue = (
         _by_prefix(
             OverdueFigures.objects.filter(level=level, code__startswith=region.prefix),
@@ -299,9 +315,9 @@ def region_figures(
         avg_days_to_accept=_mean(total, "accept"),
         avg_days_to_enrol=_mean(total, "enrol"),
     )
+    nothing = dict.fromkeys(MONTH_COUNTERS, 0)
     result.by_month = {
-        month: _figures(by_month.get(month, dict.fromkeys(COUNTERS, 0)))
-        for month in _months(period)
+        month: _month_figures(by_month.get(month, nothing)) for month in _months(period)
     }
     return result, children
 
@@ -393,15 +409,55 @@ def region_figures_live(
     return _result(region, by_child, groups, **averages)
 
 
-def late_cases(*, region: Region, stage: str, limit: int = 2000) -> list[Declaration]:
+# The columns of a named list's case (templates/supervision/_late_table.html, the
+# late lists' export).
+LIST_FIELDS = ("tracking_number", "name", "state", "submitted_at", "village__name")
+
+
+def late_clocks_of_lists(
+    region: Region, limit: int, lists: dict[str, object]
+) -> dict[str, list[tuple]]:
+    """Several named lists' clocks in one statement: for each list (name -> a Clock
+    queryset), its first `limit` clocks (subject_type, subject_id, stage, due_on) by
+    due day, each a LIMIT query of its own index (UNION ALL)."""
+    from django.db.models import CharField, Value
+
+    parts = [
+        queryset.filter(region_code__startswith=region.prefix)
+        .annotate(list_name=Value(name, output_field=CharField()))
+        .order_by("due_on", "subject_id")
+        .values_list("list_name", "subject_type", "subject_id", "stage", "due_on")[:limit]
+        for name, queryset in lists.items()
+    ]
+    out: dict[str, list[tuple]] = {name: [] for name in lists}
+    if not parts:
+        return out
+    for name, *row in parts[0].union(*parts[1:], all=True):
+        out[name].append(tuple(row))
+    for rows in out.values():  # the union keeps no order of its own
+        rows.sort(key=lambda row: (row[3], row[1]))
+    return out
+
+
+def late_cases(
+    *, region: Region, stage: str, limit: int = 2000, clocks: list[tuple] | None = None
+) -> list[Declaration]:
     """Named lists: open cases whose clock for `stage` has run out (超过5日未受理,
     超过15日未纳入), longest overdue first.
 
     Starts from the clocks (a partial index holds exactly the running, breached ones):
     a running clock belongs to an open case, since closing a case stops its clocks.
     """
-    late = late_clocks(region, limit, "subject_id", "due_on", subject_type=SUBJECT, stage=stage)
-    declarations = Declaration.objects.select_related("village").in_bulk([pk for pk, _due in late])
+    if clocks is None:
+        late = late_clocks(region, limit, "subject_id", "due_on", subject_type=SUBJECT, stage=stage)
+    else:  # (subject_type, subject_id, stage, due_on), from late_clocks_of_lists
+        late = [(pk, due_on) for _type, pk, _stage, due_on in clocks]
+    # Only what the lists show: the encrypted fields stay unread (and undecrypted).
+    declarations = (
+        Declaration.objects.select_related("village")
+        .only(*LIST_FIELDS)
+        .in_bulk([pk for pk, _due in late])
+    )
     cases = []
     for pk, due_on in late:
         declaration = declarations.get(pk)

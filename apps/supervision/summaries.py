@@ -27,7 +27,11 @@ from apps.declarations.services import SUBJECT
 from apps.households.models import Difficulty
 from apps.regions.models import PREFIX_LENGTH, Level
 
-from .models import SUMMARY_LEVELS, DailyFigures, FiguresRefresh, OverdueFigures
+from .models import SUMMARY_LEVELS, DailyFigures, FiguresRefresh, FiguresStaging, OverdueFigures
+
+# The refresh computes a window's rows into this scratch table (no index; UNLOGGED on
+# PostgreSQL), then writes to DailyFigures only the rows that changed.
+FRESH = FiguresStaging._meta.db_table
 
 COUNTERS = [
     "received",
@@ -56,9 +60,6 @@ LOCK_KEY = 7_341_501
 WORK_MEM = "256MB"
 # The refresh groups the days in windows this long.
 CHUNK_DAYS = 122
-# The refresh computes a window's rows into this temporary table (no index, no WAL),
-# then writes to DailyFigures only the rows that changed.
-FRESH = "supervision_fresh_figures"
 
 
 def default_since(today: dt.date | None = None) -> dt.date:
@@ -273,21 +274,16 @@ def _windows(since: dt.date | None) -> list[tuple[dt.date | None, dt.date | None
     return [*windows, (start, None)]
 
 
-def _fresh_table_sql() -> list[str]:
-    """(Re)create the empty temporary table of a window's computed rows: the key and
-    the counters of DailyFigures, nothing else."""
+def _empty_staging_sql() -> str:
     q = connection.ops.quote_name
-    columns = ", ".join(q(c) for c in ["level", "code", "day", *COUNTERS])
-    return [
-        f"DROP TABLE IF EXISTS {q(FRESH)}",
-        f"CREATE TEMPORARY TABLE {q(FRESH)} AS"  # noqa: S608 (fixed names)
-        f" SELECT {columns} FROM {q(DailyFigures._meta.db_table)} WHERE 1 = 0",
-    ]
+    if connection.vendor == "postgresql":
+        return f"TRUNCATE {q(FRESH)} RESTART IDENTITY"
+    return f"DELETE FROM {q(FRESH)}"  # noqa: S608 (a fixed name)
 
 
 def _apply_sql(since: dt.date | None, until: dt.date | None) -> list[tuple[str, list]]:
     """Make DailyFigures' rows of the days from `since` to before `until` those of the
-    temporary table, writing only what differs: delete the rows no longer there,
+    staging table, writing only what differs: delete the rows no longer there,
     update the rows whose counters changed, insert the new ones. Between two refreshes
     a few cases move; rewriting every row of the window (hundreds of thousands, two
     indexes each) was most of a refresh's time."""
@@ -336,23 +332,21 @@ def figures_refresh(*, since: dt.date | None) -> FiguresRefresh:
             rows += DailyFigures.objects.filter(day__lt=windows[0][0]).delete()[0]
         # In windows of CHUNK_DAYS days (the last one open-ended: clocks fall due in
         # the future), so that each grouping fits in memory: each computed into the
-        # temporary table, then compared with the stored rows.
+        # staging table, then compared with the stored rows.
         for start, end in windows:
-            for sql in _fresh_table_sql():
-                cur.execute(sql)
+            cur.execute(_empty_staging_sql())
             for sql, params in (
                 _villages_sql(start, end),
                 *(_rollup_sql(level, start, end) for level in SUMMARY_LEVELS[1:]),
             ):
                 cur.execute(sql, params)
             if connection.vendor == "postgresql":
-                # Temporary tables get no statistics from autovacuum: the comparison's
-                # joins are planned on these.
+                # Just filled: the comparison's joins are planned on these statistics.
                 cur.execute(f"ANALYZE {connection.ops.quote_name(FRESH)}")
             for sql, params in _apply_sql(start, end):
                 cur.execute(sql, params)
                 rows += max(cur.rowcount, 0)
-        cur.execute(f"DROP TABLE IF EXISTS {connection.ops.quote_name(FRESH)}")
+        cur.execute(_empty_staging_sql())
         rows += _overdue_refresh()
         refresh = FiguresRefresh.objects.create(
             finished_at=timezone.now(),

@@ -14,14 +14,27 @@ from apps.core.tabular import XLSX_TYPE
 from apps.core.xlsx import period_line, workbook
 from apps.deadlines.models import Stage
 from apps.declarations.models import Channel
+from apps.declarations.services import SUBJECT
 from apps.households.models import Difficulty
 from apps.regions.models import Level, Region, user_region_prefixes
 
 from . import charts
 from .bulletins import may_issue
 from .forms import parse_period
-from .monitoring import long_monitored, monitoring_load, work_rows
-from .selectors import ONE_CLICK_GOAL, late_cases, region_figures, weekly_trend
+from .monitoring import (
+    late_work_clocks,
+    long_monitored,
+    monitoring_load,
+    overdue_clocks_of,
+    work_rows,
+)
+from .selectors import (
+    ONE_CLICK_GOAL,
+    late_cases,
+    late_clocks_of_lists,
+    region_figures,
+    weekly_trend,
+)
 from .summaries import last_refresh
 from .templatetags.staff_nav import staff_nav
 
@@ -137,14 +150,52 @@ def _enrolled_context(total) -> dict:
     }
 
 
+# The named lists of the page, by the key of their rows in the context.
+CASE_LISTS = {"late_accept": "accept", "late_enrol": "enrol", "late_green": "green"}
+WORK_LISTS = {
+    "late_warning": "warning",
+    "late_plan": "plan",
+    "late_visit": "visit",
+    "late_look_back": "look_back",
+    "late_national": "national",
+}
+
+
+def _short_lists(region) -> dict:
+    """The page's named lists, SHORT_LIST rows each: their clocks in one statement,
+    then the cases and households they name."""
+    clocks = late_clocks_of_lists(
+        region,
+        SHORT_LIST,
+        {
+            **{
+                key: overdue_clocks_of(subject_type=SUBJECT, stage=LATE_KINDS[kind])
+                for key, kind in CASE_LISTS.items()
+            },
+            **{key: late_work_clocks(kind) for key, kind in WORK_LISTS.items()},
+        },
+    )
+    return {
+        **{
+            key: late_cases(region=region, stage=LATE_KINDS[kind], clocks=clocks[key])
+            for key, kind in CASE_LISTS.items()
+        },
+        **{
+            key: work_rows(region=region, kind=kind, clocks=clocks[key])
+            for key, kind in WORK_LISTS.items()
+        },
+        "monitoring": monitoring_load(region=region),
+        "long_count": long_monitored(region=region).count(),
+        "long_monitored": work_rows(region=region, kind="long", limit=SHORT_LIST),
+    }
+
+
 @login_required
 @replica_reads()
 def region_view(request, code):
     region = _region(request, code)
     context = _context(request, region)
-    context["late_accept"] = late_cases(region=region, stage=Stage.VERIFY, limit=SHORT_LIST)
-    context["late_enrol"] = late_cases(region=region, stage=Stage.ENROL, limit=SHORT_LIST)
-    context.update(_monitoring_context(region, limit=SHORT_LIST))
+    context.update(_short_lists(region))
     context["named_lists"] = [
         {"kind": kind, "title": LATE_TITLES[kind], "cases": context[f"late_{kind}"]}
         for kind in ("accept", "enrol", "green")
