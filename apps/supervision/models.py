@@ -103,6 +103,8 @@ class DailyFigures(FigureCounters):
                 opclasses=["int2_ops", "varchar_pattern_ops", "date_ops"],
                 name="daily_figures_prefix_idx",
             ),
+            # The refresh's window of days, whatever the region (its comparison).
+            models.Index(fields=["day"], name="daily_figures_day_idx"),
         ]
 
     def __str__(self):

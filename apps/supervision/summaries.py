@@ -310,8 +310,8 @@ def _apply_sql(since: dt.date | None, until: dt.date | None) -> list[tuple[str, 
         (
             f"""INSERT INTO {figures} ({columns}) SELECT {columns} FROM {fresh} n
             WHERE 1 = 1 {fresh_days} AND NOT EXISTS (
-                SELECT 1 FROM {figures} WHERE {same_key})""",  # noqa: S608
-            fresh_params,
+                SELECT 1 FROM {figures} WHERE {same_key} {days})""",  # noqa: S608
+            [*fresh_params, *params],
         ),
     ]
 
