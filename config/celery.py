@@ -56,6 +56,11 @@ def _beat_schedule(sender, **kwargs):
             "task": "apps.screening.tasks.purge_expired",
             "schedule": crontab(hour=3, minute=30),
         },
+        # Anomaly alerts for supervisors; a surge is also checked on each submission.
+        "detect-anomalies": {
+            "task": "apps.supervision.tasks.detect_anomalies",
+            "schedule": float(settings.ANOMALY_RUN_MINUTES * 60),
+        },
         "figures-rebuild": {
             "task": "apps.supervision.tasks.refresh_figures",
             "schedule": crontab(hour=2, minute=30),
