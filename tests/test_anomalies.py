@@ -33,7 +33,8 @@ from apps.supervision.anomalies import (
     worker_loads,
 )
 from apps.supervision.models import Alert, AlertEvent
-from apps.supervision.tasks import detect_anomalies
+from apps.supervision.signals import surge_check_key
+from apps.supervision.tasks import check_surge, detect_anomalies
 
 from .conftest import LUJIAGOU, TAIPING, WOGOU, XIANGQUAN_VILLAGE, declaration_input, make_staff
 from .rates_world import ANDING, CST
@@ -325,6 +326,24 @@ def test_a_surge_across_a_township_is_flagged_at_the_line_not_one_under(
     assert (alert.rule, alert.region_code) == (Alert.Rule.SURGE, LUJIAGOU)
     assert len(alert.case_ids) == 8
     assert Message.objects.filter(template="county_surge", recipient_hash__gt="").count() == 1
+
+
+def test_a_queued_surge_check_counts_the_declarations_that_came_after_it(
+    regions, county_staff, settings, django_capture_on_commit_callbacks
+):
+    """A burst queues one check per township: while one is queued, a declaration adds
+    none, and the queued check, when it runs, counts it too."""
+    settings.ANOMALY_SURGE_VILLAGE = 3
+    with time_machine.travel(NOW, tick=False):
+        _submit(regions, WOGOU, 2, django_capture_on_commit_callbacks)
+        cache.add(surge_check_key(WOGOU), 1, 60)  # as if a check were waiting in the queue
+        _submit(regions, WOGOU, 1, django_capture_on_commit_callbacks)
+        assert not Alert.objects.exists()  # no second check was queued
+
+        assert check_surge(TAIPING) == 1  # the queued one (any village of the township)
+
+    assert Alert.objects.get().region_code == WOGOU
+    assert cache.get(surge_check_key(WOGOU)) is None
 
 
 # --- running the rules: once per subject, locked -------------------------------------------

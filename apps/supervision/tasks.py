@@ -23,6 +23,11 @@ def detect_anomalies() -> int:
 @shared_task
 def check_surge(region_code: str) -> int:
     """After a declaration: a surge of declarations in its village or township today?"""
-    from .anomalies import surge_check
+    from django.core.cache import cache
 
+    from .anomalies import surge_check
+    from .signals import surge_check_key
+
+    # Before counting: a declaration committed after the count queues the next check.
+    cache.delete(surge_check_key(region_code))
     return len(surge_check(region_code))

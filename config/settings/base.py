@@ -336,6 +336,9 @@ ANOMALY_WORKER_OPEN_CASES = env.int("ANOMALY_WORKER_OPEN_CASES", default=40)
 # told at once by SMS, quiet hours or not.
 ANOMALY_SURGE_VILLAGE = env.int("ANOMALY_SURGE_VILLAGE", default=15)
 ANOMALY_SURGE_TOWNSHIP = env.int("ANOMALY_SURGE_TOWNSHIP", default=40)
+# A surge check queued and not started within this many seconds (a lost task) no longer
+# stops the next declaration from queueing another.
+ANOMALY_SURGE_QUEUED_SECONDS = env.int("ANOMALY_SURGE_QUEUED_SECONDS", default=300)
 # Distinct applicants giving one mobile number, in the window.
 ANOMALY_PHONE_APPLICANTS = env.int("ANOMALY_PHONE_APPLICANTS", default=4)
 ANOMALY_PHONE_WINDOW_DAYS = env.int("ANOMALY_PHONE_WINDOW_DAYS", default=365)
