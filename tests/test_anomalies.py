@@ -131,7 +131,8 @@ def _visit_and_evaluate(case, grid, visit_day, evaluation_day):
 def test_cases_visited_and_evaluated_on_their_day_of_submission_are_flagged(
     regions, grid_wogou, frozen
 ):
-    submitted = dt.datetime(2026, 11, 25, 9, tzinfo=CST)
+    # 01:00 in China is the day before in UTC: days are local days.
+    submitted = dt.datetime(2026, 11, 25, 1, tzinfo=CST)
     day = submitted.date()
     fast, next_day = cases(regions, WOGOU, submitted, 2, state=State.IN_NOTICE)
     _visit_and_evaluate(fast, grid_wogou, day, day)
@@ -162,7 +163,7 @@ def test_k_rejections_by_one_user_in_one_day_are_flagged_k_minus_one_are_not(
     regions, grid_wogou, grid_taiping, settings, frozen
 ):
     settings.ANOMALY_BULK_REJECTIONS = 3
-    day = dt.datetime(2026, 11, 30, 9, tzinfo=CST)
+    day = dt.datetime(2026, 11, 30, 1, tzinfo=CST)  # local days, not UTC's
     heavy = cases(regions, WOGOU, day - dt.timedelta(days=20), 3, state=State.REJECTED)
     light = cases(regions, TAIPING, day - dt.timedelta(days=20), 3, state=State.REJECTED)
     for n, case in enumerate(heavy):
