@@ -12,11 +12,12 @@ village) and, with bench.settings, in this process:
 - each rule of apps/supervision/anomalies.py alone, `--repeat` times (p50, max), and the
   whole periodic run (`anomalies_run`: the rules and writing their alerts) twice: the
   first raises the alerts, the second finds them again (updates only);
-- the surge check a submission queues (`surge_check` of the surge's township), `--repeat`
-  times: p50, p95.
+- the surge check a submission queues (`surge_check`): the first, which raises the
+  village's and the township's alerts, then `--repeat` (at least 20) checks in the
+  surging village (alerted) and in a quiet village of its township: p50, p95.
 
 Writes JSON to bench/results/ (git-ignored). Targets: the periodic run <= 60 s (it runs
-hourly, locked); the surge check p95 <= 100 ms (one runs per burst of submissions).
+hourly, locked); the surge check p95 <= 100 ms.
 """
 
 import argparse
@@ -35,6 +36,7 @@ log = common.logger("anomalies")
 TARGET_RUN_S = 60.0
 TARGET_SURGE_P95_MS = 100.0
 SURGE_VILLAGE = "620101101201"  # the first village of the first township of the first county
+QUIET_VILLAGE = "620101101202"  # another village of that township
 
 
 def add_surge(n: int) -> None:
@@ -103,15 +105,35 @@ def main() -> int:
 
     from apps.declarations.models import Declaration
     from apps.supervision import anomalies
-    from apps.supervision.models import Alert
+    from apps.supervision.models import Alert, AlertEvent
 
-    Alert.objects.all().delete()  # AlertEvent rows are kept with the alerts: none yet
+    # Alerts and the surge of an earlier run (--reuse) go: the alerts' log is append-only.
+    with AlertEvent.unprotected(AlertEvent):
+        AlertEvent.objects.all().delete()
+    Alert.objects.all().delete()
+    Declaration.objects.filter(id_hash__startswith="surge-id-").delete()
     if args.surge:
         log(f"a surge: {args.surge:,} declarations today in {SURGE_VILLAGE}")
         add_surge(args.surge)
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE declarations_declaration")
     result["declarations"] = Declaration.objects.count()
+
+    repeat = max(args.repeat, 20)
+    surge: dict = {}
+    t = time.perf_counter()
+    raised = anomalies.surge_check(SURGE_VILLAGE)
+    surge["first, raises"] = {"ms": (time.perf_counter() - t) * 1000, "raised": len(raised)}
+    log(f"  surge check raising {len(raised)} alerts: {surge['first, raises']['ms']:.1f} ms")
+    for label, village in (
+        ("the surging village, alerted", SURGE_VILLAGE),
+        ("a quiet village of its township", QUIET_VILLAGE),
+    ):
+        ms = timed(lambda village=village: anomalies.surge_check(village), repeat)
+        p95 = sorted(ms)[int(0.95 * (len(ms) - 1))]
+        surge[label] = {"p50": statistics.median(ms), "p95": p95, "max": max(ms)}
+        log(f"  surge check, {label}: p50 {statistics.median(ms):.1f}  p95 {p95:.1f} ms")
+    result["surge_check"] = surge
 
     now = anomalies.timezone.now()
     result["rules"] = {}
@@ -124,7 +146,8 @@ def main() -> int:
             "found": found,
         }
         log(
-            f"  {rule.__name__:18} p50 {statistics.median(ms):8.1f}  max {max(ms):8.1f} ms  {found} found"
+            f"  {rule.__name__:18} p50 {statistics.median(ms):8.1f}  max {max(ms):8.1f} ms  "
+            f"{found} found"
         )
 
     result["runs"] = []
@@ -135,11 +158,6 @@ def main() -> int:
         result["runs"].append({"label": label, "seconds": seconds, "new": len(new)})
         log(f"  periodic run, {label}: {seconds:.2f} s, {len(new)} new alerts")
 
-    township = SURGE_VILLAGE
-    ms = timed(lambda: anomalies.surge_check(township), max(args.repeat, 20))
-    p95 = sorted(ms)[int(0.95 * (len(ms) - 1))]
-    result["surge_check"] = {"p50": statistics.median(ms), "p95": p95, "max": max(ms)}
-    log(f"  surge check: p50 {statistics.median(ms):.1f}  p95 {p95:.1f} ms")
     result["machine"]["uptime_after"] = common.machine()["uptime_before"]
     result["settings"] = {
         k: getattr(settings, k) for k in dir(settings) if k.startswith("ANOMALY_")
@@ -147,6 +165,7 @@ def main() -> int:
     path = common.write_result("anomalies", result)
     log(f"result: {path}")
     worst = max(r["seconds"] for r in result["runs"])
+    p95 = max(v["p95"] for v in surge.values() if "p95" in v)
     ok = common.print_targets(
         [
             ("periodic run", f"{worst:.1f} s <= {TARGET_RUN_S:.0f} s", worst <= TARGET_RUN_S),

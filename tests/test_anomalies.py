@@ -304,10 +304,15 @@ def test_a_surge_in_a_village_texts_the_county_at_once_at_night(
         assert sent["phone"] == "13600136000" and "窝沟村" in sent["params"]["region"]
         assert "窝沟村" in sms.text and "5" in sms.text
 
-        # Further declarations that day update the alert: no second alert, no second SMS.
+        # Further declarations that day: no second alert, no second SMS; the periodic
+        # run brings the alert's cases up to date.
         _submit(regions, WOGOU, 1, django_capture_on_commit_callbacks)
+        assert Alert.objects.filter(rule=Alert.Rule.SURGE).count() == 1
+        assert Message.objects.filter(template="county_surge").count() == 1
+        anomalies_run()
         alert.refresh_from_db()
-        assert Alert.objects.count() == 1 and len(alert.case_ids) == 6
+        assert len(alert.case_ids) == 6 and "6" in alert.finding
+        assert Alert.objects.filter(rule=Alert.Rule.SURGE).count() == 1
         assert Message.objects.filter(template="county_surge").count() == 1
 
 
@@ -332,8 +337,8 @@ def test_a_surge_across_a_township_is_flagged_at_the_line_not_one_under(
 def test_a_queued_surge_check_counts_the_declarations_that_came_after_it(
     regions, county_staff, settings, django_capture_on_commit_callbacks
 ):
-    """A burst queues one check per township: while one is queued, a declaration adds
-    none, and the queued check, when it runs, counts it too."""
+    """A burst queues one check per village at a time: while one is queued, a
+    declaration adds none, and the queued check, when it runs, counts it too."""
     settings.ANOMALY_SURGE_VILLAGE = 3
     with time_machine.travel(NOW, tick=False):
         _submit(regions, WOGOU, 2, django_capture_on_commit_callbacks)
@@ -341,7 +346,7 @@ def test_a_queued_surge_check_counts_the_declarations_that_came_after_it(
         _submit(regions, WOGOU, 1, django_capture_on_commit_callbacks)
         assert not Alert.objects.exists()  # no second check was queued
 
-        assert check_surge(TAIPING) == 1  # the queued one (any village of the township)
+        assert check_surge(WOGOU) == 1  # the queued one
 
     assert Alert.objects.get().region_code == WOGOU
     assert cache.get(surge_check_key(WOGOU)) is None

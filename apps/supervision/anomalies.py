@@ -391,48 +391,72 @@ def worker_loads(now: dt.datetime) -> list[Finding]:
     ]
 
 
-def surges(now: dt.datetime, *, within: str = "") -> list[Finding]:
+def _todays(today: dt.date):
+    return Declaration.objects.filter(submitted_at__gte=_start_of_day(today))
+
+
+def _surge_finding(code: str, n: int, today: dt.date, name: str) -> Finding:
+    ids = list(
+        _todays(today)
+        .filter(region_code__startswith=prefix_of(code))
+        .order_by("submitted_at", "pk")
+        .values_list("pk", flat=True)[:MAX_CASES]
+    )
+    return Finding(
+        Rule.SURGE,
+        f"{code}:{today.isoformat()}",
+        code,
+        _(
+            "%(region)s: %(count)d declarations on %(day)s. A possible disaster: "
+            "the county was told by SMS."
+        )
+        % {"region": name, "count": n, "day": _day(today)},
+        ids,
+        params={"region": name, "count": str(n), "day": _day(today)},
+    )
+
+
+def surges(now: dt.datetime) -> list[Finding]:
     """Villages with ANOMALY_SURGE_VILLAGE declarations or more today, townships with
-    ANOMALY_SURGE_TOWNSHIP or more: one alert per region and day. `within`: only the
-    regions under this code prefix (the submission's township)."""
+    ANOMALY_SURGE_TOWNSHIP or more: one alert per region and day. (The periodic run:
+    one grouped count of today's declarations.)"""
     today = timezone.localdate(now)
-    todays = Declaration.objects.filter(submitted_at__gte=_start_of_day(today))
-    if within:
-        todays = todays.filter(region_code__startswith=within)
     counts: dict[str, int] = defaultdict(int)
     by_village = dict(
-        todays.values("region_code").annotate(n=Count("pk")).values_list("region_code", "n")
+        _todays(today).values("region_code").annotate(n=Count("*")).values_list("region_code", "n")
     )
     for code, n in by_village.items():
         counts[township_of(code)] += n
     firing = [
         (code, n) for code, n in by_village.items() if n >= settings.ANOMALY_SURGE_VILLAGE
     ] + [(code, n) for code, n in counts.items() if n >= settings.ANOMALY_SURGE_TOWNSHIP]
-    if not firing:
-        return []
     names = region_names(code for code, _n in firing)
-    findings = []
-    for code, n in sorted(firing):
-        ids = list(
-            todays.filter(region_code__startswith=prefix_of(code))
-            .order_by("submitted_at", "pk")
-            .values_list("pk", flat=True)[:MAX_CASES]
-        )
-        findings.append(
-            Finding(
-                Rule.SURGE,
-                f"{code}:{today.isoformat()}",
-                code,
-                _(
-                    "%(region)s: %(count)d declarations on %(day)s. A possible disaster: "
-                    "the county was told by SMS."
-                )
-                % {"region": names[code], "count": n, "day": _day(today)},
-                ids,
-                params={"region": names[code], "count": str(n), "day": _day(today)},
-            )
-        )
-    return findings
+    return [_surge_finding(code, n, today, names[code]) for code, n in sorted(firing)]
+
+
+def surges_at(village_code: str, now: dt.datetime) -> list[Finding]:
+    """After a declaration in a village: a surge today in the village or its township?
+    Whatever the size of the surge, this reads few rows: a region already alerted today
+    is skipped, and the others are counted only up to their line (a LIMITed count)."""
+    today = timezone.localdate(now)
+    regions = [
+        (village_code, settings.ANOMALY_SURGE_VILLAGE),
+        (township_of(village_code), settings.ANOMALY_SURGE_TOWNSHIP),
+    ]
+    alerted = set(
+        Alert.objects.filter(
+            rule=Rule.SURGE, subject__in=[f"{code}:{today.isoformat()}" for code, _t in regions]
+        ).values_list("subject", flat=True)
+    )
+    firing = []
+    for code, line in regions:
+        if f"{code}:{today.isoformat()}" in alerted:
+            continue
+        todays = _todays(today).filter(region_code__startswith=prefix_of(code))
+        if todays[:line].count() >= line:
+            firing.append((code, todays.count()))
+    names = region_names(code for code, _n in firing)
+    return [_surge_finding(code, n, today, names[code]) for code, n in firing]
 
 
 def shared_phones(now: dt.datetime) -> list[Finding]:
@@ -566,11 +590,11 @@ def anomalies_run(now: dt.datetime | None = None) -> list[Alert]:
 
 
 def surge_check(region_code: str, now: dt.datetime | None = None) -> list[Alert]:
-    """After a declaration: a surge today in its village or township? Two indexed counts
-    on the primary (a replica a moment behind would miss the declaration that crossed
-    the line)."""
+    """After a declaration in the village `region_code`: a surge today in the village
+    or its township? Read on the primary: a replica a moment behind would miss the
+    declaration that crossed the line."""
     now = now or timezone.now()
-    findings = _findings([lambda at: surges(at, within=region_code[:9])], now)
+    findings = _findings([lambda at: surges_at(region_code, at)], now)
     return [alert for finding in findings if (alert := alert_raise(finding))]
 
 

@@ -2,9 +2,9 @@
 transaction commits (docs/anomalies.md): the county hears of a possible disaster at
 once, not at the next periodic run.
 
-A burst of declarations in one township (the very thing looked for) queues one check,
-not one per declaration: a key in the shared cache says a check of the township is
-queued and not yet started; the check deletes it before it counts, so a declaration
+A burst of declarations in one village (the very thing looked for) queues one check at
+a time, not one per declaration: a key in the shared cache says a check of the village
+is queued and not yet started; the check deletes it before it counts, so a declaration
 committed after that count queues the next check, and none is missed."""
 
 import logging
@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 
 def surge_check_key(region_code: str) -> str:
-    return f"surge-check-queued:{region_code[:9]}"
+    return f"surge-check-queued:{region_code}"
 
 
 def _queue_surge_check(region_code: str) -> None:
