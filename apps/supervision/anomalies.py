@@ -586,7 +586,39 @@ def anomalies_run(now: dt.datetime | None = None) -> list[Alert]:
     now = now or timezone.now()
     with replica_reads():
         findings = _findings(RULES, now)
-    return [alert for finding in findings if (alert := alert_raise(finding))]
+    return alerts_raise(findings)
+
+
+def alerts_raise(findings: list[Finding]) -> list[Alert]:
+    """`alert_raise` for many findings, set-based for those found again: one read of the
+    alerts of their subjects, one bulk update of the open ones; only new subjects are
+    written one by one (with their log row and, for a surge, the county's SMS)."""
+    by_rule: dict[str, list[str]] = defaultdict(list)
+    for finding in findings:
+        by_rule[finding.rule].append(finding.subject)
+    condition = Q(pk__in=[])
+    for rule, found in by_rule.items():
+        condition |= Q(rule=rule, subject__in=found)
+    known: dict[tuple[str, str], Alert] = {}
+    for alert in Alert.objects.filter(condition).only("pk", "rule", "subject", "state"):
+        # An open alert wins over acknowledged ones of the same subject.
+        if alert.state == Alert.State.OPEN or (alert.rule, alert.subject) not in known:
+            known[alert.rule, alert.subject] = alert
+    now = timezone.now()
+    found_again, new = [], []
+    for finding in findings:
+        alert = known.get((finding.rule, finding.subject))
+        if alert is None:
+            new.append(finding)
+        elif alert.state == Alert.State.OPEN:
+            alert.finding, alert.case_ids, alert.last_seen_at = (
+                finding.finding,
+                finding.case_ids,
+                now,
+            )
+            found_again.append(alert)
+    Alert.objects.bulk_update(found_again, ["finding", "case_ids", "last_seen_at"], batch_size=500)
+    return [alert for finding in new if (alert := alert_raise(finding))]
 
 
 def surge_check(region_code: str, now: dt.datetime | None = None) -> list[Alert]:
