@@ -45,6 +45,11 @@ def _beat_schedule(sender, **kwargs):
             "task": "apps.households.tasks.sample_look_backs",
             "schedule": crontab(day_of_month=1, hour=3, minute=0),
         },
+        # Spot checks of last month's decided cases (常态化抽验复核), per county.
+        "spot-check-draw": {
+            "task": "apps.spotchecks.tasks.draw_spot_checks",
+            "schedule": crontab(day_of_month=1, hour=3, minute=10),
+        },
         # Civil affairs: each county's declarations exported and compared
         # with the assistance rolls, weekly.
         "civil-affairs-export": {

@@ -24,6 +24,7 @@ urlpatterns = [
     path("staff/feeds/", include("apps.screening.urls_feeds")),
     path("api/v1/", include("apps.screening.urls_api")),
     path("supervision/", include("apps.supervision.urls")),
+    path("staff/spot-checks/", include("apps.spotchecks.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("apps.accounts.urls")),

@@ -19,6 +19,7 @@ from apps.declarations.services import declaration_submit
 from apps.households.models import IncomeRecord, RosterHousehold, RosterMember
 from apps.regions.models import Level, Region, Role
 from apps.screening.feeds import feed_upload_create
+from apps.screening.feeds.definitions import county_lines_set
 from apps.screening.models import (
     AssistanceRecord,
     BatchStatus,
@@ -27,7 +28,6 @@ from apps.screening.models import (
     FeedBatch,
     FeedKind,
     FeedRecord,
-    MedicalThreshold,
     Warning,
     WarningSource,
     WarningState,
@@ -139,10 +139,11 @@ def medical(serial, paid, total=None, when=None, name=None):
 
 def test_medical_costs_over_the_county_line_raise_a_warning_for_the_village(run, regions):
     home = household(regions)
-    MedicalThreshold.objects.create(
-        county=regions[ANDING],
-        year=timezone.localdate().year,
-        out_of_pocket=Decimal("8000"),
+    county_lines_set(
+        FeedKind.MEDICAL,
+        regions[ANDING],
+        timezone.localdate().year,
+        threshold=Decimal("8000"),
         income_share=Decimal("0.5"),
     )
     batch = run(FeedKind.MEDICAL, csv_bytes(FeedKind.MEDICAL, [medical(101, 8500, 30000)]))

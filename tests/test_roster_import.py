@@ -39,6 +39,7 @@ HEADER = [
     "残疾等级",
     "在校情况",
     "是否脱贫户",
+    "是否监测户",
     "组",
 ]
 
@@ -62,6 +63,7 @@ def person(n, number="001", relation="户主", village=WOGOU, **cells) -> list[s
         "残疾等级": "",
         "在校情况": "",
         "是否脱贫户": "否",
+        "是否监测户": "否",
         "组": "3组",
     }
     values.update(cells)

@@ -44,6 +44,9 @@ EXPECTED_EDGES = {
     (S.REJECTED, S.ACCEPTED, "reopen"),
     (S.REJECTED, S.TOWNSHIP_REVIEW, "reopen"),
     (S.REJECTED, S.COUNTY_REVIEW, "reopen"),
+    # test_spot_checks.py::test_a_disagreement_lets_the_county_reopen_a_rejected_case:
+    # a spot check's disagreement, answered by the county, reopens a rejected case
+    (S.REJECTED, S.COUNTY_REVIEW, "recheck"),
     # test_the_applicant_withdraws, test_a_duplicate_is_merged_into_its_twin: any open case
     *((source, S.WITHDRAWN, "withdraw") for source in OPEN),
     *((source, S.MERGED, "merge") for source in OPEN),

@@ -172,6 +172,7 @@ RECIPES = {
     (Declaration, "county_return", State.COUNTY_REVIEW): do(s.declaration_county_return, **WHY),
     (Declaration, "county_reject", State.COUNTY_REVIEW): do(s.declaration_county_reject, **WHY),
     (Declaration, "reopen", State.REJECTED): reopen,
+    (Declaration, "recheck", State.REJECTED): do(s.declaration_recheck, **WHY),
     (Declaration, "withdraw", State.ACCEPTED): do(s.declaration_withdraw, **WHY),
     (Declaration, "merge", State.SUBMITTED): merge,
     (HelpPlan, "submit", PlanState.DRAFT): do(hs.plan_submit, "plan"),
@@ -233,7 +234,7 @@ def test_the_declared_roles_may_make_the_transition_and_no_others(key, regions, 
 
     def fresh(role):
         """A row in the source state; one reopened on appeal is the appeal level's."""
-        return world.rejected(role) if name == "reopen" else rows[model](source)
+        return world.rejected(role) if name in ("reopen", "recheck") else rows[model](source)
 
     if name == "merge":
         world.case(State.SUBMITTED)  # the twin it is merged into

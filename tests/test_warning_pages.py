@@ -17,6 +17,7 @@ from apps.core.identity import id_hash
 from apps.deadlines.models import Clock
 from apps.declarations import services as ds
 from apps.declarations.models import Channel, Declaration, State
+from apps.households.scoring import WEIGHTS
 from apps.regions.models import Role
 from apps.screening import services
 from apps.screening.models import (
@@ -31,7 +32,6 @@ from apps.screening.models import (
     WarningState,
 )
 from apps.screening.services import MedicalLine, Person, Village
-from apps.screening.services.scoring import WEIGHTS
 from apps.screening.tasks import export_for_civil_affairs
 
 from .conftest import ANDING, DONGGUAN, ID_A, TAIPING, TONGWEI, WOGOU, make_staff
@@ -560,19 +560,20 @@ def test_the_province_keeps_the_departments_and_their_feeds(client, regions):
 
 
 def test_each_county_keeps_its_own_medical_cost_line(client, regions):
-    from apps.screening.models import MedicalThreshold
+    from apps.screening.models import FeedRule, FeedThreshold
 
-    perms = ("view_medicalthreshold", "add_medicalthreshold", "change_medicalthreshold")
-    theirs = MedicalThreshold.objects.create(
-        county=regions[TONGWEI], year=2026, out_of_pocket=Decimal("8000"), income_share="0.5"
+    perms = ("view_feedthreshold", "add_feedthreshold", "change_feedthreshold")
+    medical_line = FeedRule.objects.get(definition__code="medical", kind="threshold")
+    theirs = FeedThreshold.objects.create(
+        rule=medical_line, county=regions[TONGWEI], year=2026, value=Decimal("8000")
     )
     clerk = admin_user("clerk", regions[ANDING], Role.COUNTY, *perms)
     client.force_login(clerk)
-    add = reverse("admin:screening_medicalthreshold_add")
-    line = {"year": 2026, "out_of_pocket": "10000", "income_share": "0.6"}
+    add = reverse("admin:screening_feedthreshold_add")
+    line = {"rule": medical_line.pk, "year": 2026, "value": "10000"}
     assert client.post(add, {**line, "county": regions[TONGWEI].pk}).status_code == 200
     assert client.post(add, {**line, "county": regions[ANDING].pk}).status_code == 302
-    shown = client.get(reverse("admin:screening_medicalthreshold_changelist")).context["cl"]
+    shown = client.get(reverse("admin:screening_feedthreshold_changelist")).context["cl"]
     assert [m.county.code for m in shown.result_list] == [ANDING]
-    change = reverse("admin:screening_medicalthreshold_change", args=[theirs.pk])
+    change = reverse("admin:screening_feedthreshold_change", args=[theirs.pk])
     assert client.get(change).status_code == 302  # not in the clerk's list: not found

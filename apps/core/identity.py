@@ -68,6 +68,12 @@ def validate_id_number(value: str) -> str:
     """Return the normalised 18-digit ID number or raise a ValidationError in Chinese."""
     number = normalise_id_number(value)
     refuse_foreign_digits(number)
+    if len(number) == 15 and is_ascii_digits(number):
+        # A first-generation card's number: no longer valid, replaced by the 18-digit one.
+        raise ValidationError(
+            _("Please use the 18-digit number on the second-generation ID card."),
+            code="id_first_generation",
+        )
     if not ID_RE.match(number):
         raise ValidationError(
             _("An ID number has 18 characters: 17 digits and a final digit or X."),

@@ -14,7 +14,7 @@ enters it. Without a replica configured, `replica_reads()` changes nothing.
         rows = list(Household.objects.filter(...))
 """
 
-from contextlib import ContextDecorator
+import functools
 from contextvars import ContextVar
 
 from django.conf import settings
@@ -27,8 +27,11 @@ def replica_configured() -> bool:
     return REPLICA in settings.DATABASES
 
 
-class replica_reads(ContextDecorator):
-    """Inside it, reads go to the replica (when one is configured)."""
+class replica_reads:
+    """Inside it, reads go to the replica (when one is configured).
+
+    As a decorator, each call enters a context of its own: one decorated view serves
+    concurrent requests (threads), and each must reset only its own token."""
 
     def __enter__(self):
         self._token = _reading.set(True)
@@ -38,6 +41,14 @@ class replica_reads(ContextDecorator):
         _reading.reset(self._token)
         return False
 
+    def __call__(self, func):
+        @functools.wraps(func)
+        def inner(*args, **kwargs):
+            with replica_reads():
+                return func(*args, **kwargs)
+
+        return inner
+
 
 def reading_replica() -> bool:
     """Whether reads are sent to the replica now."""
@@ -46,8 +57,9 @@ def reading_replica() -> bool:
 
 class ReplicaRouter:
     def db_for_read(self, model, **hints):
-        # None: Django's default (the instance's own database, else the primary).
-        return REPLICA if reading_replica() else None
+        # Outside replica_reads() always the primary, even for a relation of an object
+        # read from the replica (Django would otherwise follow the object's database).
+        return REPLICA if reading_replica() else "default"
 
     def db_for_write(self, model, **hints):
         return "default"

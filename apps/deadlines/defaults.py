@@ -21,4 +21,6 @@ DEFAULT_POLICIES = {
     ),
     # 录入国家系统: the county hands a newly enrolled household to the national system.
     "national_record": (5, "working_days", "enrolment", "project default"),
+    # 常态化抽验复核: the county answers a checker's disagreement with a decided case.
+    "spot_check": (10, "working_days", "spot-check disagreement recorded", "project default"),
 }

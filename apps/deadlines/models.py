@@ -67,6 +67,7 @@ class Stage(models.TextChoices):
     FOLLOW_UP_CLOSE = "follow_up_close", _("follow-up visit (household not yet stable)")
     LOOK_BACK = "look_back", _("look-back review")
     NATIONAL_RECORD = "national_record", _("recorded in the national system")
+    SPOT_CHECK = "spot_check", _("spot-check disagreement answered")
 
 
 class Unit(models.TextChoices):

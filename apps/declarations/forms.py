@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.core.identity import fold, refuse_foreign_digits, validate_id_number, validate_mobile
 
-from .models import NOTICE_VERSION, STAFF_CHANNELS, Channel, Difficulty
+from .models import NOTICE_VERSION, STAFF_CHANNELS, Channel, Difficulty, PhoneOwner
 from .services import DeclarationInput
 
 # Chinese names, and names of minorities written with a middle dot; Latin letters for
@@ -44,22 +44,50 @@ def _wrap(validator, value):
         raise forms.ValidationError(exc.messages, code=exc.code) from None
 
 
+def _required(message):
+    """A field's own message when it is left empty ("请填写姓名"), not a generic one."""
+    return {"required": message}
+
+
 class DeclarationForm(forms.Form):
-    name = forms.CharField(label=_("Name"), max_length=30)
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=30,
+        error_messages=_required(_("Please enter the name.")),
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
     phone = forms.CharField(
-        label=_("Mobile phone"),
+        label=_("Contact mobile phone"),
         max_length=20,
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
+        error_messages=_required(_("Please enter a mobile phone number.")),
+        help_text=_("No mobile phone? Enter a relative's or the village's number below."),
+    )
+    phone_owner = forms.ChoiceField(
+        label=_("Whose phone is this?"),
+        choices=PhoneOwner.choices,
+        initial=PhoneOwner.OWN,
+        widget=forms.RadioSelect,
+        required=False,  # preselected; left out, it is the applicant's own
+    )
+    phone_owner_relation = forms.CharField(
+        label=_("The phone owner's relation to the applicant"),
+        max_length=20,
+        required=False,
+        help_text=_("For example: son, sister, grid worker"),
     )
     id_number = forms.CharField(
         label=_("ID number"),
         max_length=24,
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
+        error_messages=_required(_("Please enter the ID number.")),
+        help_text=_("The 18 characters on the second-generation ID card."),
     )
     address_group = forms.CharField(
         label=_("Village group"),
         max_length=30,
         help_text=_("For example: 3组 or 王家社"),
+        error_messages=_required(_("Please enter the village group.")),
     )
     address_house = forms.CharField(label=_("House number"), max_length=30, required=False)
     difficulties = forms.MultipleChoiceField(
@@ -125,6 +153,12 @@ class DeclarationForm(forms.Form):
     def clean_declarant_relation(self):
         return _plain(self.cleaned_data["declarant_relation"]).strip()
 
+    def clean_phone_owner(self):
+        return self.cleaned_data["phone_owner"] or PhoneOwner.OWN
+
+    def clean_phone_owner_relation(self):
+        return _plain(self.cleaned_data["phone_owner_relation"]).strip()
+
     def clean_token(self):
         token = self.cleaned_data.get("token", "")
         # A missing or mangled token only costs the double-tap protection.
@@ -149,6 +183,15 @@ class DeclarationForm(forms.Form):
                     self.add_error("declarant_phone", exc)
         else:
             data["declarant_name"] = data["declarant_phone"] = data["declarant_relation"] = ""
+        owner = data.get("phone_owner")
+        if owner == PhoneOwner.RELATIVE:
+            if not data.get("phone_owner_relation") and "phone_owner_relation" not in self.errors:
+                self.add_error(
+                    "phone_owner_relation",
+                    _("Please say how the phone's owner is related to the applicant."),
+                )
+        elif owner != PhoneOwner.VILLAGE:
+            data["phone_owner_relation"] = ""
         return data
 
     def to_input(self) -> DeclarationInput:
@@ -165,6 +208,8 @@ class DeclarationForm(forms.Form):
             declarant_name=d["declarant_name"],
             declarant_phone=d["declarant_phone"],
             declarant_relation=d["declarant_relation"],
+            phone_owner=d["phone_owner"],
+            phone_owner_relation=d["phone_owner_relation"],
         )
 
 
@@ -198,11 +243,13 @@ class StatusForm(forms.Form):
         label=_("Tracking number"),
         max_length=30,
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+        error_messages=_required(_("Please enter the tracking number.")),
     )
     phone = forms.CharField(
         label=_("Mobile phone used when declaring"),
         max_length=20,
         widget=forms.TextInput(attrs={"inputmode": "tel"}),
+        error_messages=_required(_("Please enter a mobile phone number.")),
     )
 
     def clean_tracking_number(self):
@@ -250,3 +297,27 @@ class ActionForm(PublicReasonForm):
                 _("Enter the 6-digit code sent to you by SMS."), code="invalid_code"
             )
         return code
+
+
+class RecoverForm(forms.Form):
+    """A lost tracking number: the ID number and the phone given when declaring. The
+    number goes by SMS to that phone only; the page never shows it."""
+
+    id_number = forms.CharField(
+        label=_("ID number"),
+        max_length=24,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
+        error_messages=_required(_("Please enter the ID number.")),
+    )
+    phone = forms.CharField(
+        label=_("Mobile phone used when declaring"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
+        error_messages=_required(_("Please enter a mobile phone number.")),
+    )
+
+    def clean_id_number(self):
+        return _wrap(validate_id_number, self.cleaned_data["id_number"])
+
+    def clean_phone(self):
+        return _wrap(validate_mobile, self.cleaned_data["phone"])

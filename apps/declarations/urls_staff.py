@@ -7,6 +7,7 @@ from . import views_staff as v
 app_name = "staff"
 urlpatterns = [
     path("", v.home, name="home"),
+    path("c/<str:code>/", v.case_link, name="case_link"),
     path("queue/", v.queue, name="queue"),
     path("queue/approve/", v.queue_approve, name="queue_approve"),
     path("search/", v.search, name="search"),

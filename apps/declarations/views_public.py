@@ -17,7 +17,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 
-from apps.core.identity import mask_mobile, mobile_hash, normalise_mobile
+from apps.core.identity import (
+    id_hash,
+    mask_mobile,
+    mobile_hash,
+    normalise_id_number,
+    normalise_mobile,
+)
 from apps.core.ratelimit import Limit, exceeded
 from apps.core.views import client_ip, rate_limited
 from apps.regions.models import Level, Region
@@ -26,6 +32,7 @@ from . import services
 from .forms import (
     ActionForm,
     DeclarationForm,
+    RecoverForm,
     StatusForm,
     normalise_tracking_number,
 )
@@ -160,6 +167,53 @@ def status(request):
         # Proof, for the next hour, that this browser knew the number and the phone.
         context["case_token"] = signing.dumps(result.declaration_id, salt=CASE_SALT)
     return render(request, "declarations/public/status.html", context, status=http_status)
+
+
+@never_cache
+@sensitive_post_parameters("id_number", "phone")
+@sensitive_variables("form")
+def recover(request):
+    """A lost tracking number: asked for with the ID number and the phone used when
+    declaring, sent by SMS to that phone only. The page says the same whether or not a
+    declaration matched, so it tells nobody whether a person has declared; then it
+    redirects (Post/Redirect/Get), so a refresh sends nothing again."""
+    if request.method == "POST":
+        # Counted as the form reads the numbers: spaces or full-width digits are the
+        # same number.
+        number = normalise_id_number(request.POST.get("id_number", "")[:24])
+        if exceeded(
+            [
+                Limit("status-ip", client_ip(request), settings.RATELIMIT_STATUS_PER_IP),
+                Limit(
+                    "recover-id",
+                    id_hash(number) if number else "none",
+                    settings.RATELIMIT_RECOVER_PER_ID,
+                ),
+                Limit(
+                    "recover-phone",
+                    _phone_key(request, "phone"),
+                    settings.RATELIMIT_RECOVER_PER_PHONE,
+                ),
+            ]
+        ):
+            return rate_limited(request)
+        form = RecoverForm(request.POST)
+        if form.is_valid():
+            phone = form.cleaned_data["phone"]
+            declaration = services.declaration_to_recover(
+                id_number=form.cleaned_data["id_number"], phone=phone
+            )
+            if declaration is not None and sms_allowed(
+                request, phones=[phone], region_code=declaration.region_code
+            ):
+                services.tracking_number_send(declaration=declaration, phone=phone)
+            return redirect(f"{reverse('public:recover')}?sent=1")
+        return render(request, "declarations/public/recover.html", {"form": form}, status=400)
+    return render(
+        request,
+        "declarations/public/recover.html",
+        {"form": RecoverForm(), "sent": request.GET.get("sent") == "1"},
+    )
 
 
 CASE_SALT = "declarations.status-case"

@@ -106,7 +106,7 @@ def _case(request, tracking_number) -> Declaration:
 
 @login_required
 def home(request):
-    """My open cases, most urgent first."""
+    """My open cases, the highest risk score first."""
     rows = worker_open_cases(request.user)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     memberships = StaffMembership.objects.filter(user=request.user, is_active=True).select_related(
@@ -150,7 +150,7 @@ def _query_with(params, **changes) -> str:
 
 
 def _queue_page(request, *, batch_form=None, refusal=None, status=200):
-    """The queue: filters, counts by stage, a page of cases most urgent first, and the
+    """The queue: filters, counts by stage, a page of cases highest risk score first, and the
     boxes to tick for batch approval."""
     params = request.GET.copy()
     params.setdefault("stage", _default_stage(request.user))
@@ -774,6 +774,15 @@ def appeal_decide(request, tracking_number):
     except services.ActionRefused as exc:
         return _refused(request, declaration, exc)
     messages.success(request, _("The appeal is decided."))
+    return redirect("staff:detail", declaration.tracking_number)
+
+
+@login_required
+def case_link(request, code):
+    """The short link of the new-case SMS: after sign-in, to the case page (which shows
+    the case only to users whose region holds it)."""
+    pk = services.case_from_link_code(code[:40])
+    declaration = get_object_or_404(declarations_visible_to(request.user), pk=pk)
     return redirect("staff:detail", declaration.tracking_number)
 
 

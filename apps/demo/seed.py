@@ -68,12 +68,12 @@ from apps.households.roster import roster_import_create
 from apps.regions.models import ADMIN_ROLES, ROLE_LEVEL, Level, Region, Role, StaffMembership
 from apps.regions.services import regions_import_csv
 from apps.screening.feeds import feed_upload_create
+from apps.screening.feeds.definitions import builtin_ensure, county_lines_set
 from apps.screening.models import (
     Department,
     DepartmentMember,
     FeedBatch,
     FeedKind,
-    MedicalThreshold,
     Warning,
     WarningSource,
 )
@@ -377,11 +377,8 @@ def seed_places_and_people(rng: random.Random) -> None:
             )
 
     anding = Region.objects.get(code=ANDING)
-    MedicalThreshold.objects.get_or_create(
-        county=anding,
-        year=today.year,
-        defaults={"out_of_pocket": Decimal("15000"), "income_share": Decimal("0.50")},
-    )
+    builtin_ensure()  # the five original feeds (after a flush of the database)
+    county_lines_set("medical", anding, today.year, threshold="15000", income_share="0.50")
     for code, name, kind, username in DEMO_DEPARTMENTS:
         department, _created = Department.objects.get_or_create(
             code=code, defaults={"name": name, "region": anding, "kinds": [kind]}

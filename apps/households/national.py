@@ -41,6 +41,7 @@ from apps.core.errors import InvalidInput
 from apps.core.identity import fold, is_ascii_digits
 from apps.core.imports import sql
 from apps.core.tabular import Column, InspectedUpload
+from apps.core.xlsx import period_line, workbook
 from apps.deadlines.calendar import WorkingCalendar, add_period
 from apps.deadlines.models import Stage
 from apps.deadlines.services import clocks_meet, end_of_day, policies_for
@@ -55,6 +56,7 @@ from .models import (
     MonitoredHousehold,
     NationalExport,
     NationalImport,
+    NationalRecord,
     PlanState,
     PolicyKind,
 )
@@ -417,7 +419,9 @@ class NationalImporter(imports.Importer):
         _check_against_households(self.obj.region, self.errors)
         if self.errors.count:
             return {}
-        return _apply(self.obj, timezone.now())
+        counts = _apply(self.obj, timezone.now())
+        _keep_records(self.obj)
+        return counts
 
 
 def _check_stage(county: Region, errors: tabular.Errors) -> None:
@@ -653,6 +657,21 @@ def _apply(obj: NationalImport, now: dt.datetime) -> dict[str, int]:
     created, counts["members_updated"] = _members_existing()
     counts["members_created"] = members_created + created
     return counts
+
+
+def _keep_records(obj: NationalImport) -> None:
+    """The file's households (their heads), as the county's national records: they
+    replace those of the county's earlier imports (reconciliation compares them)."""
+    NationalRecord.objects.filter(national_import__region_code=obj.region_code).delete()
+    sql(
+        """INSERT INTO households_nationalrecord
+            (national_import_id, region_code, code, head_name, head_id_number, head_id_hash,
+             eliminated)
+        SELECT %s, s.village_code, s.code, s.name, s.id_token, s.id_hash,
+               coalesce(s.eliminated, false)
+        FROM national_stage s WHERE s.is_head""",
+        [obj.pk],
+    )
 
 
 def _members_new() -> int:
@@ -941,7 +960,13 @@ def national_export(*, actor, county: Region, start: dt.date, end: dt.date):
         raise PermissionDenied
     selection = export_selection(county=county, start=start, end=end)
     now = timezone.now()
-    content = tabular.xlsx(county.name, export_header(), export_rows(selection))
+    content = workbook(
+        _("Monitored households: changes to record in the national system"),
+        period_line(region=county.name, start=start, end=end),
+        export_header(),
+        export_rows(selection),
+        sheet_name=county.name,
+    )
     with transaction.atomic():
         ids = [item.household.pk for item in selection]
         MonitoredHousehold.objects.filter(pk__in=ids).update(national_recorded_at=now)
@@ -976,4 +1001,5 @@ def national_export(*, actor, county: Region, start: dt.date, end: dt.date):
 
 
 def template_xlsx() -> bytes:
-    return tabular.xlsx("监测对象信息", [c.header for c in COLUMNS], [])
+    # An import template: the header on the first row, as the import reads it.
+    return workbook(None, None, [c.header for c in COLUMNS], [], sheet_name="监测对象信息")

@@ -47,6 +47,7 @@ COLUMNS = (
     Column("disability", "残疾等级", (), False),
     Column("schooling", "在校情况", ("在校生状况", "在校生情况"), False),
     Column("formerly_poor", "是否脱贫户", ("脱贫户",), False),
+    Column("monitored", "是否监测户", ("监测户", "是否监测对象"), False),
     Column("group", "组", ("村民小组", "所在组"), False, 30),
 )
 HEADERS = {c.key: c.header for c in COLUMNS}
@@ -145,6 +146,7 @@ class RosterImporter(imports.Importer):
         "disability smallint",
         "schooling varchar(16) NOT NULL",
         "formerly_poor boolean NOT NULL",
+        "monitored boolean NOT NULL",
         "address_group varchar(30) NOT NULL",
     )
     stage_indexes = {
@@ -207,6 +209,9 @@ class RowChecker(tabular.PersonRowChecker):
         formerly_poor = YES_NO.get(cells["formerly_poor"].upper())
         if formerly_poor is None:
             errors.add(rownum, "formerly_poor", _("Write 是 or 否, or leave it empty."))
+        monitored = YES_NO.get(cells["monitored"].upper())
+        if monitored is None:
+            errors.add(rownum, "monitored", _("Write 是 or 否, or leave it empty."))
 
         relation = cells["relation"]
         is_head = relation in HEAD_WORDS
@@ -224,6 +229,7 @@ class RowChecker(tabular.PersonRowChecker):
             disability,
             schooling or Schooling.NONE,
             bool(formerly_poor),
+            bool(monitored),
             cells["group"],
         )
 
@@ -382,26 +388,29 @@ def _apply(now) -> dict[str, int]:
     sql(
         """CREATE TEMP TABLE roster_stage_household AS
         SELECT r.id AS village_id, s.village_code, s.number, s.name AS head_name,
-               s.address_group, s.formerly_poor, h.id AS household_id
+               s.address_group, s.formerly_poor, s.monitored, h.id AS household_id
         FROM roster_stage s JOIN regions_region r ON r.code = s.village_code
         LEFT JOIN households_rosterhousehold h ON h.village_id = r.id AND h.number = s.number
         WHERE s.is_head"""
     )
     counts["households_updated"] = sql(
         """UPDATE households_rosterhousehold SET head_name = x.head_name,
-            address_group = x.address_group, formerly_poor = x.formerly_poor, updated_at = %s
+            address_group = x.address_group, formerly_poor = x.formerly_poor,
+            monitored = x.monitored, updated_at = %s
         FROM roster_stage_household x
         WHERE households_rosterhousehold.id = x.household_id
           AND (households_rosterhousehold.head_name <> x.head_name
                OR households_rosterhousehold.address_group <> x.address_group
-               OR households_rosterhousehold.formerly_poor <> x.formerly_poor)""",
+               OR households_rosterhousehold.formerly_poor <> x.formerly_poor
+               OR households_rosterhousehold.monitored <> x.monitored)""",
         [stamp],
     )
     counts["households_created"] = sql(
         """INSERT INTO households_rosterhousehold
-            (village_id, region_code, number, head_name, address_group, formerly_poor, updated_at)
+            (village_id, region_code, number, head_name, address_group, formerly_poor,
+             monitored, updated_at)
         SELECT x.village_id, x.village_code, x.number, x.head_name, x.address_group,
-               x.formerly_poor, %s
+               x.formerly_poor, x.monitored, %s
         FROM roster_stage_household x WHERE x.household_id IS NULL""",
         [stamp],
     )

@@ -43,10 +43,10 @@ TEMPLATES = {
     for t in [
         SmsTemplate(
             name="grid_new_declaration",
-            params=("village", "name", "kinds", "due"),
+            params=("village", "name", "kinds", "due", "link"),
             text=_(
                 "New declaration in {village}: {name}, difficulty: {kinds}. "
-                "Please visit the household by {due}."
+                "Please visit the household by {due}. Case (sign-in needed): {link}"
             ),
             urgent=True,
         ),
@@ -162,6 +162,17 @@ TEMPLATES = {
                 "Someone declared again for your household, but your declaration {tracking} "
                 "is already being handled, so no new one was opened. Village staff will "
                 "contact you. If this was not you or your family, tell your village staff."
+            ),
+        ),
+        SmsTemplate(
+            # A lost tracking number, asked for with the ID number and this phone: sent
+            # to this phone only, never shown on the page.
+            name="applicant_tracking_recovered",
+            params=("tracking", "village"),
+            text=_(
+                "The tracking number of your declaration in {village} is {tracking}. Use it "
+                "with this phone number to check progress. If you did not ask for it, you "
+                "may ignore this message."
             ),
         ),
         SmsTemplate(

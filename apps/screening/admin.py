@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from apps.audit.admin import ViewAuditedAdmin
@@ -7,13 +8,26 @@ from apps.core.admin import ReadOnlyAdmin
 from apps.households.admin import CountyKeptAdmin
 from apps.regions.models import Region, Role, ScopedQuerySet, user_memberships
 
-from .models import Department, DepartmentMember, FeedKind, MedicalThreshold, Warning
+from .feeds.definitions import field_errors, rule_errors
+from .models import (
+    Department,
+    DepartmentMember,
+    FeedDefinition,
+    FeedField,
+    FeedRule,
+    FeedThreshold,
+    Warning,
+)
+
+
+def _definition_choices():
+    return list(FeedDefinition.objects.values_list("code", "name"))
 
 
 class DepartmentForm(forms.ModelForm):
     kinds = forms.MultipleChoiceField(
-        label=_("feed kinds delivered"),
-        choices=FeedKind.choices,
+        label=_("feeds delivered"),
+        choices=_definition_choices,
         widget=forms.CheckboxSelectMultiple,
     )
 
@@ -70,12 +84,118 @@ class DepartmentAdmin(admin.ModelAdmin):
         return False  # a department is made inactive: its batches refer to it
 
 
-@admin.register(MedicalThreshold)
-class MedicalThresholdAdmin(CountyKeptAdmin):
-    """Each county keeps its own medical-cost warning line per year."""
+class FieldFormSet(forms.BaseInlineFormSet):
+    """The fields as a whole: keys once, the subject's identifying field, choices."""
 
-    list_display = ("county", "year", "out_of_pocket", "income_share")
-    list_filter = ("year",)
+    def clean(self):
+        super().clean()
+        forms_ = [f for f in self.forms if f.cleaned_data and not f.cleaned_data.get("DELETE")]
+        if any(f.errors for f in self.forms):
+            return
+        rows = [{**f.cleaned_data} for f in forms_]
+        for index, name, message in field_errors(self.instance.subject, rows):
+            if index is None:
+                raise forms.ValidationError(message)
+            forms_[index].add_error(name if name in forms_[index].fields else None, message)
+
+
+def _posted_fields(data) -> dict[str, dict]:
+    """The definition's fields as posted in the same admin form (the "fields" inline):
+    a rule refers to them by key, before they are saved."""
+    found = {}
+    for i in range(int(data.get("fields-TOTAL_FORMS") or 0)):
+        key = (data.get(f"fields-{i}-key") or "").strip()
+        if key and not data.get(f"fields-{i}-DELETE"):
+            found[key] = {
+                "key": key,
+                "type": data.get(f"fields-{i}-type", ""),
+                "choices": data.get(f"fields-{i}-choices", ""),
+            }
+    return found
+
+
+class RuleFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        fields = _posted_fields(self.data)
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None)
+            if not data or data.get("DELETE"):
+                continue
+            rule = {**data, "default": data.get("default_value")}
+            for name, message in rule_errors(self.instance.subject, rule, fields):
+                form.add_error(name if name in form.fields else None, message)
+
+
+class FeedFieldInline(admin.StackedInline):
+    model = FeedField
+    formset = FieldFormSet
+    extra = 0
+    formfield_overrides = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 3})}}
+    fields = (
+        ("key", "label", "type", "required", "order"),
+        "aliases",
+        ("max_length", "not_above", "roster_value"),
+        "choices",
+    )
+
+
+class FeedRuleInline(admin.StackedInline):
+    model = FeedRule
+    formset = RuleFormSet
+    extra = 0
+    fields = (
+        ("code", "kind", "field", "order"),
+        ("default_value", "values", "household"),
+        "reason",
+        ("factor", "weight", "basis", "shares"),
+        "factor_reason",
+    )
+
+
+class ProvinceKeptAdmin(admin.ModelAdmin):
+    """Kept by the province: everyone with the admin sees it, the province changes it."""
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and _is_province_staff(request)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and _is_province_staff(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # made inactive: batches refer to it
+
+
+@admin.register(FeedDefinition)
+class FeedDefinitionAdmin(ProvinceKeptAdmin):
+    """The kinds of department data, as data: a provincial administrator defines a feed
+    (its fields, its rules); uploads, the API, matching and scoring follow."""
+
+    list_display = ("name", "code", "department_kind", "subject", "effect", "active")
+    list_filter = ("active", "department_kind", "effect")
+    search_fields = ("name", "code", "department_kind")
+    fields = ("code", "name", "department_kind", "subject", "effect", "active", "description")
+    inlines = [FeedFieldInline, FeedRuleInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The code is the feed's name in the API and on batches: fixed once used.
+        return ("code",) if obj is not None and obj.batches.exists() else ()
+
+
+@admin.register(FeedThreshold)
+class FeedThresholdAdmin(CountyKeptAdmin):
+    """Each county keeps its own line per rule and year (e.g. the medical-cost line)."""
+
+    list_display = ("rule", "county", "year", "value")
+    list_filter = ("year", "rule__definition")
+    list_select_related = ("rule__definition", "county")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "rule":
+            kwargs["queryset"] = FeedRule.objects.filter(
+                kind__in=["threshold", "income_share"]
+            ).select_related("definition")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(Warning)

@@ -1,6 +1,6 @@
 """The departments' HTTP API: JSON batches of records, one bearer token per department.
 
-    POST /api/v1/feeds/<kind>/batches   {"batch_id": "...", "records": [{...}, ...]}
+    POST /api/v1/feeds/<code>/batches   (the code of a feed definition)   {"batch_id": "...", "records": [{...}, ...]}
     GET  /api/v1/batches/<batch_id>
 
 No session and no CSRF: a client is a department's system, known by its token (kept
@@ -27,8 +27,8 @@ from django.views.decorators.http import require_GET, require_POST
 from apps.audit.models import Action, Result
 from apps.audit.services import record
 
-from .feeds import SCHEMAS, BatchConflict, feed_api_submit
-from .models import Department, FeedBatch
+from .feeds import BatchConflict, definition_for, feed_api_submit
+from .models import Department, FeedBatch, FeedDefinition
 
 BATCH_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 
@@ -139,9 +139,9 @@ def batch_submit(request, kind: str):
     department = _department(request)
     if department is None:
         return _unauthorised()
-    if kind not in SCHEMAS:
+    if not FeedDefinition.objects.filter(code=kind, active=True).exists():
         return _error(404, _("No such feed."))
-    if kind not in department.kinds:
+    if definition_for(department, kind) is None:
         return _error(403, _("Your department does not deliver this feed."))
     limit = settings.FEED_API_MAX_BYTES
     body = request.read(limit + 1)

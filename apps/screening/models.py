@@ -24,13 +24,230 @@ from apps.declarations.models import Declaration
 from apps.households.models import MonitoredHousehold, RosterHousehold, RosterMember
 from apps.regions.models import VILLAGE_ROLES, Region, ScopedQuerySet
 
+# --- feed definitions: what a department delivers, as data ------------------------------
+
 
 class FeedKind(models.TextChoices):
+    """The codes of the five feeds the system started with; they are definitions now
+    (`FeedDefinition`, created by a data migration), these names stay for code and tests."""
+
     MEDICAL = "medical", _("medical costs")  # 医保: ID, name, date, total, out of pocket
     DISABILITY = "disability", _("disability certification")  # 残联: ID, grade, date
     COLLEGE = "college", _("college admission")  # 教育: ID, school, tuition
     DISASTER = "disaster", _("disaster")  # 应急管理: region code, event, date, severity
     ASSISTANCE = "assistance", _("social assistance roll")  # 民政: ID, kind, since
+
+
+class FeedSubject(models.TextChoices):
+    PERSON = "person", _("a person (by ID number)")
+    REGION = "region", _("a region (by region code): every village under it")
+
+
+class FeedEffect(models.TextChoices):
+    """What the engine does with a definition's matched records (feeds/effects.py)."""
+
+    WARNING = "warning", _("warnings by its rules")
+    ASSISTANCE_ROLL = "assistance_roll", _("civil-affairs assistance roll (compared)")
+    LIFE_EVENT = "life_event", _("life events for the village to confirm")
+    PROPERTY_CHECK = "property_check", _("kept for the household's property check")
+
+
+class FeedDefinition(models.Model):
+    """A kind of department data, defined by a provincial administrator: its fields
+    (the file's columns and the API's JSON keys), what identifies the record's subject,
+    and the rules that turn a matched record into a warning. The code is the feed's
+    name in the API (/api/v1/feeds/<code>/batches) and on the upload page; it cannot
+    change once batches refer to it."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=60)
+    department_kind = models.CharField(
+        _("department"), max_length=40, help_text=_("The kind of department, e.g. 医保.")
+    )
+    description = models.TextField(_("notes on the data"), max_length=2000, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    subject = models.CharField(
+        _("a record is about"), max_length=8, choices=FeedSubject.choices, default="person"
+    )
+    effect = models.CharField(
+        _("effect"), max_length=20, choices=FeedEffect.choices, default=FeedEffect.WARNING
+    )
+
+    class Meta:
+        verbose_name = _("feed definition")
+        verbose_name_plural = _("feed definitions")
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.name
+
+
+class FieldType(models.TextChoices):
+    ID_NUMBER = "id_number", _("ID number")
+    NAME = "name", _("person's name")
+    DATE = "date", _("date")
+    MONEY = "money", _("amount in yuan")
+    INTEGER = "integer", _("whole number")
+    CHOICE = "choice", _("choice")
+    TEXT = "text", _("text")
+    REGION = "region", _("region code")
+
+
+class RosterValue(models.TextChoices):
+    """What the population roster may already know of a field's value for a person."""
+
+    NONE = "", _("nothing")
+    DISABILITY_GRADE = "disability_grade", _("the person's disability grade")
+
+
+class FeedField(models.Model):
+    """One field of a definition: a column of the file (its header or any alias) and a
+    key of the API's records. Choices are written one a line: the stored value, the
+    label, then the other words a cell may use, separated by "|" (e.g. "1|一级|1级|残疾一级")."""
+
+    definition = models.ForeignKey(FeedDefinition, on_delete=models.CASCADE, related_name="fields")
+    key = models.SlugField(_("key"), max_length=40, help_text=_("The API's JSON key."))
+    label = models.CharField(_("header"), max_length=40)
+    aliases = models.CharField(
+        _("other headers"), max_length=400, blank=True, help_text=_("Separated by commas.")
+    )
+    type = models.CharField(_("type"), max_length=12, choices=FieldType.choices)
+    required = models.BooleanField(_("required"), default=True)
+    max_length = models.PositiveSmallIntegerField(_("max. length"), default=0)
+    choices = models.TextField(_("choices"), max_length=4000, blank=True)
+    not_above = models.SlugField(
+        _("not above the field"), max_length=40, blank=True, help_text=_("Its key.")
+    )
+    roster_value = models.CharField(
+        _("already known from"), max_length=20, choices=RosterValue.choices, blank=True
+    )
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("feed field")
+        verbose_name_plural = _("feed fields")
+        ordering = ["definition", "order", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["definition", "key"], name="feed_field_key_once")
+        ]
+
+    def __str__(self):
+        return self.label
+
+
+class RuleKind(models.TextChoices):
+    THRESHOLD = "threshold", _("at or above the county's amount for the year")
+    INCOME_SHARE = "income_share", _("above a share of the household's annual net income")
+    CATEGORY = "category", _("a choice in a list")
+    NEW = "new", _("new since the earlier deliveries")
+
+
+class HouseholdCondition(models.TextChoices):
+    ANY = "any", _("any household")
+    MONITORED_OR_POOR = "monitored_or_poor", _("monitored or formerly poor households")
+
+
+class FactorBasis(models.TextChoices):
+    FULL = "full", _("the whole weight")
+    BURDEN = "burden", _("the field's amount against the household's income")
+    CATEGORY = "category", _("a share per choice")
+
+
+class FeedRule(models.Model):
+    """A rule of a definition: when a matched record raises a warning, with its reason
+    (a template of the record's fields, e.g. "{date} 个人自付 {out_of_pocket:,.0f} 元")
+    and its factor of the risk score (name and weight, as in apps/households/scoring.py).
+
+    - threshold: the field's value ≥ the county's amount for the record's year
+      (`FeedThreshold`), else `default_value`;
+    - income_share: the field's value > the county's share for the year (else
+      `default_value`) × the household's annual net income;
+    - category: the field's value is one of `values`;
+    - new: the subject was not in the definition's earlier deliveries (with, when
+      `values` are given, the field's value in them; also not so on the roster).
+    Rules of one definition with the same code raise one source per record."""
+
+    definition = models.ForeignKey(FeedDefinition, on_delete=models.CASCADE, related_name="rules")
+    code = models.SlugField(_("rule code"), max_length=32)
+    kind = models.CharField(_("rule"), max_length=16, choices=RuleKind.choices)
+    field = models.SlugField(_("field"), max_length=40, blank=True, help_text=_("Its key."))
+    default_value = models.DecimalField(
+        _("province default"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    values = models.CharField(
+        _("values"), max_length=200, blank=True, help_text=_("Separated by commas.")
+    )
+    household = models.CharField(
+        _("households"), max_length=20, choices=HouseholdCondition.choices, default="any"
+    )
+    reason = models.CharField(_("reason"), max_length=200)
+    factor = models.SlugField(_("score factor"), max_length=32, allow_unicode=True)
+    weight = models.PositiveSmallIntegerField(
+        _("weight"), default=10, validators=[MaxValueValidator(100)]
+    )
+    basis = models.CharField(
+        _("share of the weight"), max_length=10, choices=FactorBasis.choices, default="full"
+    )
+    shares = models.CharField(
+        _("share per choice"), max_length=200, blank=True, help_text=_("e.g. 1:1, 2:1, 3:0.5")
+    )
+    factor_reason = models.CharField(
+        _("factor's reason"), max_length=200, blank=True, help_text=_("Blank: the reason.")
+    )
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+
+    class Meta:
+        verbose_name = _("feed rule")
+        verbose_name_plural = _("feed rules")
+        ordering = ["definition", "order", "pk"]
+
+    def __str__(self):
+        return f"{self.definition} · {self.get_kind_display()}"
+
+
+class FeedThresholdQuerySet(ScopedQuerySet):
+    region_code_field = "county__code"
+
+
+class FeedThreshold(models.Model):
+    """A county's amount (threshold rule) or share (income-share rule) for a year, kept
+    by the county; without one, the rule's province default applies."""
+
+    rule = models.ForeignKey(
+        FeedRule,
+        verbose_name=_("rule"),
+        on_delete=models.CASCADE,
+        related_name="thresholds",
+        limit_choices_to={"kind__in": ["threshold", "income_share"]},
+    )
+    county = models.ForeignKey(
+        Region,
+        verbose_name=_("county"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"level": 3},
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    value = models.DecimalField(
+        _("amount (yuan) or share"),
+        max_digits=12,
+        decimal_places=2,
+        validators=[MinValueValidator(0)],
+    )
+
+    objects = FeedThresholdQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("feed warning line")
+        verbose_name_plural = _("feed warning lines")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "county", "year"], name="feed_line_per_rule_county_year"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.rule} {self.county} {self.year}"
 
 
 class Department(models.Model):
@@ -43,7 +260,8 @@ class Department(models.Model):
     code = models.SlugField(_("code"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=100)
     region = protected_link(Region, _("region"))
-    kinds = models.JSONField(_("feed kinds delivered"), default=list)
+    # The codes of the feed definitions it delivers (FeedDefinition.code, never changed).
+    kinds = models.JSONField(_("feeds delivered"), default=list)
     active = models.BooleanField(_("active"), default=True)
     token_digest = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
     token_issued_at = models.DateTimeField(_("API token issued"), null=True, blank=True)
@@ -100,7 +318,15 @@ class FeedBatch(models.Model):
     API client may send the same batch again; an upload's batch id is its file's hash."""
 
     department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="batches")
-    kind = models.CharField(_("feed"), max_length=16, choices=FeedKind.choices)
+    # The definition by its code (the column keeps its old name: it held the code).
+    definition = models.ForeignKey(
+        FeedDefinition,
+        verbose_name=_("feed"),
+        on_delete=models.PROTECT,
+        to_field="code",
+        db_column="kind",
+        related_name="batches",
+    )
     batch_id = models.CharField(_("batch id"), max_length=64)
     source = models.CharField(_("delivered by"), max_length=8, choices=BatchSource.choices)
     status = models.CharField(
@@ -133,7 +359,16 @@ class FeedBatch(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.department} {self.get_kind_display()} {self.batch_id[:12]}"
+        return f"{self.department} {self.definition} {self.batch_id[:12]}"
+
+    @property
+    def kind(self) -> str:
+        """The definition's code."""
+        return self.definition_id
+
+    @kind.setter
+    def kind(self, code: str) -> None:
+        self.definition_id = code
 
 
 class FeedRecord(models.Model):
@@ -144,7 +379,14 @@ class FeedRecord(models.Model):
     a re-import of the same data a no-op, whatever batch it comes in."""
 
     batch = models.ForeignKey(FeedBatch, on_delete=models.CASCADE, related_name="records")
-    kind = models.CharField(_("feed"), max_length=16, choices=FeedKind.choices)
+    definition = models.ForeignKey(
+        FeedDefinition,
+        verbose_name=_("feed"),
+        on_delete=models.PROTECT,
+        to_field="code",
+        db_column="kind",
+        related_name="records",
+    )
     record_key = models.CharField(max_length=64, unique=True)
     row_number = models.PositiveIntegerField(_("row"))
     id_hash = models.CharField(max_length=64, blank=True, db_index=True)
@@ -162,46 +404,15 @@ class FeedRecord(models.Model):
         verbose_name_plural = _("feed records")
 
     def __str__(self):
-        return f"{self.get_kind_display()} {self.row_number}"
+        return f"{self.definition_id} {self.row_number}"
 
+    @property
+    def kind(self) -> str:
+        return self.definition_id
 
-class MedicalThresholdQuerySet(ScopedQuerySet):
-    region_code_field = "county__code"
-
-
-class MedicalThreshold(models.Model):
-    """When medical costs raise a warning, per county and year: out-of-pocket costs at
-    or above an amount, or above a share of the household's annual income."""
-
-    county = models.ForeignKey(
-        Region,
-        verbose_name=_("county"),
-        on_delete=models.PROTECT,
-        related_name="+",
-        limit_choices_to={"level": 3},
-    )
-    year = models.PositiveSmallIntegerField(_("year"))
-    out_of_pocket = models.DecimalField(
-        _("out-of-pocket costs from (yuan)"), max_digits=10, decimal_places=2
-    )
-    income_share = models.DecimalField(
-        _("or above this share of the household's income"),
-        max_digits=4,
-        decimal_places=2,
-        validators=[MinValueValidator(0), MaxValueValidator(10)],
-    )
-
-    objects = MedicalThresholdQuerySet.as_manager()
-
-    class Meta:
-        verbose_name = _("medical-cost warning line")
-        verbose_name_plural = _("medical-cost warning lines")
-        constraints = [
-            models.UniqueConstraint(fields=["county", "year"], name="medical_line_per_county_year")
-        ]
-
-    def __str__(self):
-        return f"{self.county} {self.year}"
+    @kind.setter
+    def kind(self, code: str) -> None:
+        self.definition_id = code
 
 
 class WarningState(models.TextChoices):
@@ -409,6 +620,15 @@ class AssistanceRecord(models.Model):
         return self.get_kind_display()
 
 
+def assistance_roll_codes() -> set[str]:
+    """The codes of the definitions that are civil-affairs assistance rolls."""
+    return set(
+        FeedDefinition.objects.filter(effect=FeedEffect.ASSISTANCE_ROLL).values_list(
+            "code", flat=True
+        )
+    )
+
+
 def civil_affairs_prefixes(user) -> list[str]:
     """Code prefixes of the regions of the user's active civil-affairs departments (those
     delivering the assistance rolls); everyone else has none."""
@@ -419,11 +639,13 @@ def civil_affairs_prefixes(user) -> list[str]:
     rows = Department.objects.filter(members__user=user, active=True).values_list(
         "region__code", "region__level", "kinds"
     )
+    rows = list(rows)
+    rolls = assistance_roll_codes() if rows else set()
     return sorted(
         {
             code[: PREFIX_LENGTH[Level(level)]]
             for code, level, kinds in rows
-            if FeedKind.ASSISTANCE in kinds
+            if rolls.intersection(kinds)
         }
     )
 

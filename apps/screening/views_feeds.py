@@ -11,9 +11,9 @@ from apps.audit.models import Action
 from apps.audit.services import record
 from apps.core import imports
 
-from .feeds import SCHEMAS, FeedImporter, feed_upload_create
+from .feeds import FeedImporter, feed_upload_create, spec_of
 from .forms_feeds import FeedUploadForm, feeds_of
-from .models import DepartmentMember, FeedBatch, FeedKind
+from .models import DepartmentMember, FeedBatch, FeedDefinition
 
 
 def _require_member(request) -> None:
@@ -31,13 +31,13 @@ class FeedPages(imports.ImportPages):
     def objects(self, request):
         _require_member(request)
         return FeedBatch.objects.for_department_user(request.user).select_related(
-            "department", "created_by"
+            "department", "created_by", "definition"
         )
 
     def list_context(self, request, form):
-        kinds = sorted({k for _d, k in feeds_of(request.user)})
+        definitions = {f.code: f for _d, f in feeds_of(request.user)}
         return {
-            "schemas": [(FeedKind(k), SCHEMAS[k]) for k in kinds],
+            "schemas": [(f, spec_of(f).columns()) for _code, f in sorted(definitions.items())],
             "max_mb": FeedImporter.max_bytes() // (1024 * 1024),
         }
 
@@ -58,6 +58,7 @@ class FeedPages(imports.ImportPages):
 @login_required
 def feed_template(request, kind: str):
     _require_member(request)
-    if kind not in SCHEMAS:
+    definition = FeedDefinition.objects.filter(code=kind, active=True).first()
+    if definition is None:
         raise Http404
-    return imports.template_response(SCHEMAS[kind], f"{kind}-template.csv")
+    return imports.template_response(spec_of(definition).columns(), f"{kind}-template.csv")

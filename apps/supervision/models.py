@@ -194,3 +194,7 @@ class AlertEvent(HistoryEntry):
 
     def __str__(self):
         return f"{self.alert} {self.kind} {self.at:%Y-%m-%d}"
+
+
+# Issued bulletins: their own module.
+from .models_bulletins import Bulletin, BulletinSequence  # noqa: E402, F401

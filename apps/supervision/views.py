@@ -9,12 +9,15 @@ from django.utils.translation import gettext_lazy as _lazy
 
 from apps.audit.models import Action
 from apps.audit.services import record
-from apps.core.tabular import XLSX_TYPE, xlsx
+from apps.core.replica import replica_reads
+from apps.core.tabular import XLSX_TYPE
+from apps.core.xlsx import period_line, workbook
 from apps.deadlines.models import Stage
 from apps.declarations.models import Channel
 from apps.regions.models import Level, Region, user_region_prefixes
 
 from . import charts
+from .bulletins import may_issue
 from .forms import parse_period
 from .monitoring import long_monitored, monitoring_load, work_rows
 from .selectors import late_cases, region_figures, weekly_trend
@@ -112,6 +115,7 @@ def _context(request, region):
 
 
 @login_required
+@replica_reads()
 def region_view(request, code):
     region = _region(request, code)
     context = _context(request, region)
@@ -149,17 +153,27 @@ def _monitoring_context(region, *, limit: int = 2000) -> dict:
     }
 
 
-@login_required
-def bulletin(request, code):
-    region = _region(request, code)
+def bulletin_context(request, region) -> dict:
+    """The bulletin's figures and lists (the live page, and an issued bulletin's
+    snapshot: views_bulletins)."""
     context = _context(request, region)
     context["late_accept"] = late_cases(region=region, stage=Stage.VERIFY)
     context["late_enrol"] = late_cases(region=region, stage=Stage.ENROL)
     context.update(_monitoring_context(region))
+    return context
+
+
+@login_required
+@replica_reads()
+def bulletin(request, code):
+    region = _region(request, code)
+    context = bulletin_context(request, region)
+    context["may_issue"] = may_issue(request.user, region)
     return render(request, "supervision/bulletin.html", context)
 
 
 @login_required
+@replica_reads()
 def late(request, code, kind):
     if kind not in LATE_TITLES:
         raise Http404
@@ -172,9 +186,12 @@ def late(request, code, kind):
     return render(request, "supervision/late.html", context)
 
 
-def _xlsx(request, name: str, region: Region, header: list, rows: list) -> HttpResponse:
+def _xlsx(
+    request, name: str, region: Region, header: list, rows: list, *, title: str, period: str
+) -> HttpResponse:
     record(Action.EXPORT, request=request, target=region, file=name, rows=len(rows))
-    response = HttpResponse(xlsx(region.name, header, rows), content_type=XLSX_TYPE)
+    content = workbook(title, period, header, rows, sheet_name=region.name)
+    response = HttpResponse(content, content_type=XLSX_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
     response["Cache-Control"] = "private, no-store"
     return response
@@ -218,6 +235,7 @@ def figure_header():
 
 
 @login_required
+@replica_reads()
 def export_region(request, code):
     region = _region(request, code)
     _form, period = parse_period(request.GET)
@@ -229,10 +247,13 @@ def export_region(request, code):
         region,
         figure_header(),
         data,
+        title=_("One-Click Declaration handling in %(region)s") % {"region": region.name},
+        period=period_line(region=region.full_name(), start=period.start, end=period.end),
     )
 
 
 @login_required
+@replica_reads()
 def export_late(request, code, kind):
     if kind not in LATE_TITLES:
         raise Http404
@@ -243,7 +264,7 @@ def export_late(request, code, kind):
             [r.name, r.village, r.kind, r.what, r.due.isoformat() if r.due else ""]
             for r in work_rows(region=region, kind=kind)
         ]
-        return _xlsx(request, f"late-{kind}-{region.code}", region, header, data)
+        return _late_xlsx(request, kind, region, header, data)
     cases = late_cases(region=region, stage=LATE_KINDS[kind])
     header = [
         _("Tracking number"),
@@ -264,4 +285,16 @@ def export_late(request, code, kind):
         ]
         for d in cases
     ]
-    return _xlsx(request, f"late-{kind}-{region.code}", region, header, data)
+    return _late_xlsx(request, kind, region, header, data)
+
+
+def _late_xlsx(request, kind, region, header, data) -> HttpResponse:
+    return _xlsx(
+        request,
+        f"late-{kind}-{region.code}",
+        region,
+        header,
+        data,
+        title=f"{region.name} · {LATE_TITLES[kind]}",
+        period=period_line(region=region.full_name(), at=timezone.now()),
+    )

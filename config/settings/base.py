@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "apps.declarations",
     "apps.screening",
     "apps.quality",
+    "apps.spotchecks",
     "apps.supervision",
     "apps.demo",
 ]
@@ -275,6 +276,9 @@ SMS_DAILY_BUDGET = env.int("SMS_DAILY_BUDGET", default=20000)
 # within the window (at least one a county) is drawn for a look-back review.
 LOOKBACK_SAMPLE_RATE = env.float("LOOKBACK_SAMPLE_RATE", default=0.2)
 LOOKBACK_WINDOW_DAYS = env.int("LOOKBACK_WINDOW_DAYS", default=365)
+# Routine spot checks (apps.spotchecks): the share of a month's decided cases drawn in
+# each county, rounded up, and at least one per township that decided any.
+SPOT_CHECK_SHARE = env.str("SPOT_CHECK_SHARE", default="0.05")
 # Medical costs raise a warning from this out-of-pocket amount (yuan), or above this share
 # of the household's annual income, where the county has not set its own line for the year.
 MEDICAL_OUT_OF_POCKET_DEFAULT = env.int("MEDICAL_OUT_OF_POCKET_DEFAULT", default=10000)
@@ -301,6 +305,9 @@ RATELIMIT_SUBMIT_PER_IP = env.str("RATELIMIT_SUBMIT_PER_IP", default="300/h")
 RATELIMIT_SUBMIT_PER_PHONE = env.str("RATELIMIT_SUBMIT_PER_PHONE", default="5/h")
 RATELIMIT_STATUS_PER_IP = env.str("RATELIMIT_STATUS_PER_IP", default="120/h")
 RATELIMIT_STATUS_PER_TRACKING = env.str("RATELIMIT_STATUS_PER_TRACKING", default="10/h")
+# A lost tracking number asked for again: per ID number (normalised) and per phone.
+RATELIMIT_RECOVER_PER_ID = env.str("RATELIMIT_RECOVER_PER_ID", default="5/d")
+RATELIMIT_RECOVER_PER_PHONE = env.str("RATELIMIT_RECOVER_PER_PHONE", default="5/d")
 # SMS that a public page causes (the receipt, the open-case notice, one-time codes), per
 # recipient phone, per client address and per village. Over a limit, the receipt and the
 # open-case notice are not sent (the page shows what matters) and no code is issued.

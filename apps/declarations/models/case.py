@@ -14,6 +14,7 @@ from apps.core.models import HistoryEntry
 
 # The kinds of difficulty are the household's risk types: they live in households.
 from apps.households.models import Difficulty
+from apps.households.scoring import factor_label
 from apps.regions.models import (
     CASEWORK_ROLES,
     COUNTY_ROLES,
@@ -52,6 +53,15 @@ class Level(models.TextChoices):
     COUNTY = "county", _("county")
 
 
+class PhoneOwner(models.TextChoices):
+    """Whose mobile the contact number is: a household without a mobile phone gives a
+    relative's or the village's."""
+
+    OWN = "own", _("the applicant's own")
+    RELATIVE = "relative", _("a relative's")
+    VILLAGE = "village", _("the village committee's or grid worker's")
+
+
 class Channel(models.TextChoices):
     QR = "qr", _("QR self-declaration")
     PROXY = "proxy", _("declared on someone's behalf")
@@ -78,6 +88,10 @@ def new_tracking_number() -> str:
 
 def format_tracking_number(number: str) -> str:
     return " ".join(number[i : i + 4] for i in range(0, len(number), 4))
+
+
+# Written only by apps.declarations.scoring (see Declaration.save).
+SCORE_FIELDS = ("score", "score_factors")
 
 
 class DeclarationQuerySet(ScopedQuerySet):
@@ -112,6 +126,10 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
     phone = EncryptedTextField(_("mobile phone"))
     # Compared only on the row found by its tracking number (the status page): no index.
     phone_hash = models.CharField(max_length=64, editable=False)
+    phone_owner = models.CharField(
+        _("whose phone"), max_length=8, choices=PhoneOwner.choices, default=PhoneOwner.OWN
+    )
+    phone_owner_relation = models.CharField(_("phone owner's relation"), max_length=20, blank=True)
     id_number = EncryptedTextField(_("ID number"))
     id_hash = models.CharField(max_length=64, editable=False)
     address_group = models.CharField(_("village group"), max_length=30)
@@ -184,6 +202,13 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
         db_index=False,  # partial index below
     )
 
+    # The transparent risk score (0–100) and its factors, each with its weight, points,
+    # why and source (apps.households.scoring): from what the case says, its household's
+    # members, the home visit's figures and the warnings merged into it. It orders the
+    # worklists.
+    score = models.PositiveSmallIntegerField(_("risk score"), default=0, db_index=True)
+    score_factors = models.JSONField(_("risk score factors"), default=list, blank=True)
+
     objects = DeclarationQuerySet.as_manager()
 
     class Meta:
@@ -248,6 +273,24 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
     def __str__(self):
         return f"{self.tracking_number_display} {self.name}"
 
+    def save(self, *args, **kwargs):
+        """A full save of a case leaves its score alone: the score is written only by
+        apps.declarations.scoring (in the INSERT, and by its own UPDATEs with the row
+        locked), so an instance loaded before a warning was merged into the case cannot
+        write its stale score back over the merge's."""
+        if (
+            not self._state.adding
+            and not kwargs.get("force_insert")
+            and kwargs.get("update_fields") is None
+        ):
+            skipped = {*SCORE_FIELDS, *self.get_deferred_fields()}
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.attname not in skipped and f.name not in skipped
+            ]
+        super().save(*args, **kwargs)
+
     @property
     def tracking_number_display(self) -> str:
         return format_tracking_number(self.tracking_number)
@@ -273,6 +316,15 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
     def get_difficulties_display(self) -> str:
         labels = dict(Difficulty.choices)
         return "、".join(str(labels.get(d, d)) for d in self.difficulties)
+
+    @property
+    def counted_factors(self) -> list[dict]:
+        """The factors that make the score, each with its label."""
+        return [
+            {**f, "label": factor_label(f["factor"])}
+            for f in self.score_factors
+            if f.get("counted", True)
+        ]
 
     @property
     def is_open(self) -> bool:
@@ -398,6 +450,14 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
         }[self.rejected_at_level]
         self.rejected_at_level, self.rejection_reason = "", ""
         return target
+
+    @transition(
+        field=state, source=State.REJECTED, target=State.COUNTY_REVIEW, permission=COUNTY_ROLES
+    )
+    def recheck(self):
+        """A spot check (常态化抽验复核) disagreed with the rejection and the county
+        reopens the case for its own review again; it may return it to the township."""
+        self.rejected_at_level, self.rejection_reason = "", ""
 
     @transition(field=state, source=OPEN_STATES, target=State.WITHDRAWN, permission=CASEWORK_ROLES)
     def withdraw(self):

@@ -29,8 +29,10 @@ from ..models import (
     Transition,
     new_tracking_number,
 )
+from ..scoring import score_at_intake
 from .consent import form_consent
 from .errors import WrongState
+from .links import case_link
 
 # Clocks of declarations are filed under this subject type.
 SUBJECT = "declaration"
@@ -51,6 +53,8 @@ class DeclarationInput:
     declarant_name: str = ""
     declarant_phone: str = ""
     declarant_relation: str = ""
+    phone_owner: str = "own"  # PhoneOwner: a relative's or the village's number
+    phone_owner_relation: str = ""
 
 
 @dataclass(frozen=True)
@@ -172,6 +176,8 @@ def declaration_submit(
         name=data.name,
         phone=data.phone,
         phone_hash=mobile_hash(data.phone),
+        phone_owner=data.phone_owner,
+        phone_owner_relation=data.phone_owner_relation,
         id_number=data.id_number,
         id_hash=person_hash,
         address_group=data.address_group,
@@ -188,6 +194,9 @@ def declaration_submit(
         roster_household=match.roster,
         household=match.monitored,
     )
+    # The risk score, in Python: the INSERT writes it (one more query at most, for the
+    # household's members, when the roster or a monitored household knows the applicant).
+    score_at_intake(declaration)
     for attempt in range(3):
         declaration.tracking_number = new_tracking_number()
         try:
@@ -277,6 +286,7 @@ def _submission_sms(
         name=mask_name(declaration.name),
         kinds=declaration.get_difficulties_display(),
         due=due,
+        link=case_link(declaration.pk),
     ) + sms_to(
         receipts,
         "applicant_receipt",
@@ -305,6 +315,43 @@ def open_case_notify(*, declaration: Declaration) -> bool:
                 )
             )
     except IntegrityError:  # a simultaneous attempt queued it
+        return False
+
+
+def declaration_to_recover(*, id_number: str, phone: str) -> Declaration | None:
+    """The latest declaration of this ID number made with this phone (the applicant's
+    or the declarant's), for a lost tracking number; None when there is none."""
+    phone_key = mobile_hash(phone)
+    return (
+        Declaration.objects.filter(id_hash=id_hash(id_number))
+        .filter(Q(phone_hash=phone_key) | Q(declarant_phone_hash=phone_key))
+        .select_related("village")
+        .order_by("-submitted_at", "-pk")
+        .first()
+    )
+
+
+def tracking_number_send(*, declaration: Declaration, phone: str) -> bool:
+    """A lost tracking number goes by SMS to the phone that asked for it (one found on
+    the declaration: `declaration_to_recover`), at most once a day per case and phone.
+    True when an SMS was queued."""
+    day = timezone.localdate().isoformat()
+    try:
+        with transaction.atomic():
+            return bool(
+                messages_enqueue(
+                    subject=f"{SUBJECT}:{declaration.pk}:recover:{mobile_hash(phone)[:16]}:{day}",
+                    region_code=declaration.region_code,
+                    messages=sms_to(
+                        [phone],
+                        "applicant_tracking_recovered",
+                        tracking=declaration.tracking_number_display,
+                        village=declaration.village.name,
+                    ),
+                    ignore_existing=True,
+                )
+            )
+    except IntegrityError:  # a simultaneous request queued it
         return False
 
 

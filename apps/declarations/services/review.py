@@ -50,6 +50,7 @@ from ..models import (
     VisitMember,
 )
 from ..models.review import EXPENSE_FIELDS, INCOME_FIELDS
+from ..scoring import score_after_visit
 from .errors import Conflict, InvalidInput, WrongState
 from .green import green_help_for_plan
 from .intake import SUBJECT
@@ -305,6 +306,8 @@ def declaration_record_visit(
             ]
         )
         created.append(record)
+        # The visit's facts (members, figures, risk types found) make the score now.
+        score_after_visit(declaration, record, members=visit.members)
         if declaration.roster_household_id is None:
             _roster_from_visit(declaration, visit)
 
@@ -703,6 +706,22 @@ def declaration_county_return(*, declaration: Declaration, actor, reason: str) -
 
 def declaration_county_reject(*, declaration: Declaration, actor, reason: str) -> Transition:
     return _reject(declaration=declaration, actor=actor, reason=reason, level=Level.COUNTY)
+
+
+def declaration_recheck(*, declaration: Declaration, actor, reason: str, after=None) -> Transition:
+    """A spot check disagreed with the rejection: the county reopens the case for its
+    own review again (`after(log)` runs in the same transaction: the spot check's own
+    record). One open case per person and household still holds."""
+    reason = _clean_reason(reason)
+    try:
+        return _transition(
+            declaration=declaration, actor=actor, method="recheck", reason=reason, after=after
+        )
+    except IntegrityError:
+        declaration.refresh_from_db()
+        raise WrongState(
+            _("Another case of this person or household is open: this one cannot be reopened.")
+        ) from None
 
 
 # --- withdrawal and merging ----------------------------------------------------------

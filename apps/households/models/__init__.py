@@ -22,7 +22,7 @@ from .monitoring import (
     LookBackOutcome,
     Stability,
 )
-from .national import NationalExport, NationalImport
+from .national import NationalExport, NationalImport, NationalRecord
 from .plans import (
     UNDELIVERED,
     HelpPlan,
@@ -57,6 +57,7 @@ __all__ = [
     "MonitoringThreshold",
     "NationalExport",
     "NationalImport",
+    "NationalRecord",
     "PlanMeasure",
     "PlanState",
     "PolicyKind",

@@ -7,7 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.fields import protected_link
+from apps.core.fields import EncryptedTextField, protected_link
 from apps.core.imports import ImportedFile
 from apps.regions.models import Region, ScopedQuerySet
 
@@ -33,6 +33,40 @@ class NationalImport(ImportedFile):
     class Meta(ImportedFile.Meta):
         verbose_name = _("national import")
         verbose_name_plural = _("national imports")
+
+
+class NationalRecord(models.Model):
+    """A household of a county's last national import, as the national system holds it
+    (its head): what reconciliation (账账相符) compares with the monitored households
+    here and the roster. Each import of a county replaces the county's records."""
+
+    national_import = models.ForeignKey(
+        NationalImport, on_delete=models.CASCADE, related_name="records"
+    )
+    region_code = models.CharField(max_length=12, editable=False)  # the village's code
+    code = models.CharField(_("national household code"), max_length=30)
+    head_name = models.CharField(_("head of household"), max_length=30)
+    head_id_number = EncryptedTextField(_("ID number"))
+    head_id_hash = models.CharField(max_length=64, editable=False)
+    # Which keyed hash is made from which encrypted field (manage.py rotate_keys).
+    keyed_hashes = {"head_id_hash": ("head_id_number", "id")}
+    eliminated = models.BooleanField(_("risk eliminated"), default=False)
+
+    objects = NationalQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("national record")
+        verbose_name_plural = _("national records")
+        indexes = [
+            models.Index(
+                fields=["region_code"],
+                opclasses=["varchar_pattern_ops"],
+                name="national_record_region_idx",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.head_name} ({self.code})"
 
 
 class NationalExport(models.Model):

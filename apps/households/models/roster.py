@@ -28,6 +28,8 @@ class RosterHousehold(models.Model):
     address_group = models.CharField(_("village group"), max_length=30, blank=True)
     # 脱贫户: lifted out of poverty in the poverty-alleviation campaign.
     formerly_poor = models.BooleanField(_("formerly registered as poor"), default=False)
+    # 监测户: the register lists it as a monitored household (reconciliation compares).
+    monitored = models.BooleanField(_("monitored household in the register"), default=False)
     updated_at = models.DateTimeField(_("last imported"), default=timezone.now)
 
     objects = RosterQuerySet.as_manager()

@@ -15,16 +15,16 @@ from django.utils.translation import gettext as _
 
 from apps.core import imports, tabular
 
-from ..models import BatchSource, BatchStatus, Department, FeedBatch
+from ..models import BatchSource, BatchStatus, Department, FeedBatch, FeedDefinition
 from ..services import civil_affairs_compare
 from .checks import RowChecker
 from .matching import Applier
-from .schemas import SCHEMAS, feed_upload_inspect
+from .schemas import feed_upload_inspect, spec_of
 
 
 class FeedImporter(imports.Importer):
     model = FeedBatch
-    related = ("department__region",)
+    related = ("department__region", "definition")
     stage_table = "feed_stage"
     stage_columns = (
         "rownum integer NOT NULL",
@@ -37,11 +37,12 @@ class FeedImporter(imports.Importer):
     max_bytes_setting = "FEED_UPLOAD_MAX_BYTES"
 
     def __init__(self, batch: FeedBatch):
+        self.spec = spec_of(batch.definition)
         super().__init__(batch)
         self.counties: set[str] = set()
 
     def columns(self):
-        return SCHEMAS[self.obj.kind]
+        return self.spec.columns()
 
     def headers(self):
         # An API client reads the JSON keys it sent; an office the columns of its file.
@@ -58,7 +59,7 @@ class FeedImporter(imports.Importer):
         return super().map_columns(header)
 
     def row_checker(self, found):
-        return RowChecker(self.obj, found, self.errors).check
+        return RowChecker(self.obj, self.spec, found, self.errors).check
 
     def apply(self):
         applier = Applier(self, timezone.now())
@@ -88,10 +89,17 @@ def json_rows(fileobj, keys: list[str]) -> Iterator[tuple[int, list | None]]:
         yield n, [record.get(k) for k in keys] if isinstance(record, dict) else None
 
 
+def definition_for(department: Department, kind: str) -> FeedDefinition | None:
+    """The active definition of this code, if the department delivers it."""
+    if kind not in department.kinds:
+        return None
+    return FeedDefinition.objects.filter(code=kind, active=True).first()
+
+
 def may_deliver(user, department: Department, kind: str) -> bool:
     if not (user.is_authenticated and user.is_active and department.active):
         return False
-    if kind not in department.kinds:
+    if definition_for(department, kind) is None:
         return False
     return user.is_superuser or department.members.filter(user=user).exists()
 
@@ -108,7 +116,7 @@ def feed_upload_create(
 
     if not may_deliver(actor, department, kind):
         raise PermissionDenied
-    inspected = inspected or feed_upload_inspect(upload, kind)
+    inspected = inspected or feed_upload_inspect(upload, definition_for(department, kind))
     with transaction.atomic():
         batch = (
             FeedBatch.objects.select_for_update()

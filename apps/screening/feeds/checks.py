@@ -17,27 +17,29 @@ from apps.core import crypto, tabular
 from apps.core.identity import fold, is_ascii_digits, validate_id_number
 from apps.regions.models import PREFIX_LENGTH, Level, Region
 
-from ..models import FeedBatch, FeedKind
-from .schemas import ASSISTANCE, ASSISTANCE_WORDS, GRADES, SCHEMAS, SEVERITIES
+from ..models import FeedBatch, FieldType
+from .schemas import Spec
 
 MAX_AMOUNT = Decimal("100000000")  # yuan: anything above is a typing error
+MAX_INTEGER = 10**9
 DATE_RE = re.compile(r"^([0-9]{4})[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})日?(?:[ T].*)?$")
 
 
 class RowChecker(tabular.RowChecker):
-    """Checks the rows of one batch; the key material and the regions are read once."""
+    """Checks the rows of one batch by its definition's fields; the key material and
+    the regions are read once."""
 
     keep_dates = True  # an Excel date cell
 
-    def __init__(self, batch: FeedBatch, found: dict[str, int], errors: tabular.Errors):
-        super().__init__(SCHEMAS[batch.kind], found, errors)
+    def __init__(self, batch: FeedBatch, spec: Spec, found: dict[str, int], errors: tabular.Errors):
+        super().__init__(spec.columns(), found, errors)
         self.batch = batch
-        self.kind = batch.kind
+        self.spec = spec
         self.hash = crypto.keyed_hasher("id")
         self.today = timezone.localdate()
-        self.key_prefix = f"{batch.department_id}:{self.kind}:"
+        self.key_prefix = f"{batch.department_id}:{spec.code}:"
         self.regions: dict[str, int] = {}
-        if self.kind == FeedKind.DISASTER:
+        if spec.key_of(FieldType.REGION):
             prefix = batch.department.region_prefix
             self.regions = dict(
                 Region.objects.filter(code__startswith=prefix).values_list("code", "level")
@@ -53,97 +55,97 @@ class RowChecker(tabular.RowChecker):
         cells = self.cells(rownum, values)
         if self.errors.count > before:
             return None
-        data, id_hash, prefix = getattr(self, "_" + self.kind)(rownum, cells)
+        data, id_hash, prefix, name = {}, None, None, None
+        for f in self.spec.fields:
+            value = cells[f.key]
+            if value in ("", None):
+                if f.type == FieldType.NAME:
+                    name = ""
+                elif f.type != FieldType.ID_NUMBER:
+                    data[f.key] = None
+                continue
+            if f.type == FieldType.ID_NUMBER:
+                id_hash = self._id(rownum, f.key, value)
+            elif f.type == FieldType.NAME:
+                name = value
+            elif f.type == FieldType.REGION:
+                data[f.key], prefix = self._region(rownum, f.key, value)
+            else:
+                data[f.key] = getattr(self, "_" + f.type)(rownum, f.key, value)
+        for f in self.spec.fields:
+            if f.not_above and data.get(f.key) and data.get(f.not_above):
+                if Decimal(data[f.key]) > Decimal(data[f.not_above]):
+                    other = next(g.label for g in self.spec.fields if g.key == f.not_above)
+                    self.errors.add(
+                        rownum,
+                        f.key,
+                        _("This amount exceeds %(other)s.") % {"other": other},
+                    )
         if self.errors.count:
             return None
         content = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         key = hashlib.sha256(f"{self.key_prefix}{id_hash or ''}:{content}".encode()).hexdigest()
-        if "name" in cells:
-            data["name"] = cells["name"]  # shown to the village; not part of the key
+        if name:
+            data["name"] = name  # shown to the village; not part of the key
         return (rownum, id_hash, prefix, key, json.dumps(data, ensure_ascii=False))
 
-    # The checks of each feed: (data, id hash, region prefix).
+    # Cells.
 
-    def _medical(self, rownum, cells):
-        total = self._amount(rownum, "total_cost", cells["total_cost"])
-        paid = self._amount(rownum, "out_of_pocket", cells["out_of_pocket"])
-        if total is not None and paid is not None and paid > total:
-            self.errors.add(
-                rownum, "out_of_pocket", _("The out-of-pocket part exceeds the total cost.")
-            )
-        data = {
-            "date": self._date(rownum, "date", cells["date"]),
-            "total_cost": str(total),
-            "out_of_pocket": str(paid),
-        }
-        return data, self._id(rownum, cells["id_number"]), None
+    def _id(self, rownum: int, key: str, text: str) -> str | None:
+        try:
+            return self.hash(validate_id_number(text))
+        except ValidationError as exc:
+            self.errors.add(rownum, key, exc.messages[0])
+            return None
 
-    def _disability(self, rownum, cells):
-        data = {
-            "grade": self._grade(rownum, cells["grade"]),
-            "date": self._date(rownum, "date", cells["date"]),
-        }
-        return data, self._id(rownum, cells["id_number"]), None
-
-    def _college(self, rownum, cells):
-        data = {
-            "school": cells["school"],
-            "tuition": str(self._amount(rownum, "tuition", cells["tuition"])),
-        }
-        return data, self._id(rownum, cells["id_number"]), None
-
-    def _disaster(self, rownum, cells):
-        code = fold(str(cells["region_code"]))
-        prefix = None
+    def _region(self, rownum: int, key: str, text) -> tuple[str, str | None]:
+        code = fold(str(text))
         if not (len(code) == 12 and is_ascii_digits(code)):
-            self.errors.add(rownum, "region_code", _("A region code has 12 digits."))
+            self.errors.add(rownum, key, _("A region code has 12 digits."))
         elif code not in self.regions:
             self.errors.add(
                 rownum,
-                "region_code",
+                key,
                 _("No region with the code %(code)s lies within %(region)s.")
                 % {"code": code, "region": self.batch.department.region.name},
             )
         else:
-            prefix = code[: PREFIX_LENGTH[Level(self.regions[code])]]
-        severity = SEVERITIES.get(str(cells["severity"]).upper().removesuffix("级"))
-        if severity is None:
-            self.errors.add(rownum, "severity", _("A severity is Ⅰ, Ⅱ, Ⅲ or Ⅳ (or 1–4)."))
-        data = {
-            "region_code": code,
-            "event": cells["event"],
-            "date": self._date(rownum, "date", cells["date"]),
-            "severity": severity,
-        }
-        return data, None, prefix
+            return code, code[: PREFIX_LENGTH[Level(self.regions[code])]]
+        return code, None
 
-    def _assistance(self, rownum, cells):
-        kind = ASSISTANCE.get(cells["assistance_kind"])
-        if kind is None:
+    def _text(self, rownum: int, key: str, text) -> str:
+        return str(text)
+
+    def _choice(self, rownum: int, key: str, text):
+        choice = self.spec.choice(key, text)
+        if choice is None:
             self.errors.add(
                 rownum,
-                "assistance_kind",
-                _("Unknown assistance “%(value)s”; write one of: %(choices)s.")
+                key,
+                _("Unknown value “%(value)s”; write one of: %(choices)s.")
                 % {
-                    "value": cells["assistance_kind"],
-                    "choices": "、".join(words[0] for words in ASSISTANCE_WORDS.values()),
+                    "value": text,
+                    "choices": "、".join(c.label for c in self.spec.choices[key]),
                 },
             )
-        since = cells["since"]
-        data = {
-            "assistance_kind": str(kind or ""),
-            "since": self._date(rownum, "since", since) if since not in ("", None) else None,
-        }
-        return data, self._id(rownum, cells["id_number"]), None
-
-    # Cells.
-
-    def _id(self, rownum: int, text: str) -> str | None:
-        try:
-            return self.hash(validate_id_number(text))
-        except ValidationError as exc:
-            self.errors.add(rownum, "id_number", exc.messages[0])
             return None
+        return choice.stored
+
+    def _integer(self, rownum: int, key: str, text) -> int | None:
+        text = str(text).replace(",", "")
+        if text.endswith(".0"):
+            text = text[:-2]  # a number cell of a spreadsheet
+        if not (is_ascii_digits(text.removeprefix("-")) and text.removeprefix("-")):
+            self.errors.add(rownum, key, _("Write a whole number, e.g. 3."))
+            return None
+        if abs(int(text)) >= MAX_INTEGER:
+            self.errors.add(rownum, key, _("This number is implausibly large."))
+            return None
+        return int(text)
+
+    def _money(self, rownum: int, key: str, text) -> str | None:
+        amount = self._amount(rownum, key, text)
+        return None if amount is None else str(amount)
 
     def _date(self, rownum: int, key: str, value) -> str | None:
         if isinstance(value, dt.datetime):
@@ -184,13 +186,3 @@ class RowChecker(tabular.RowChecker):
             self.errors.add(rownum, key, _("This amount is implausibly large."))
             return None
         return amount.quantize(Decimal("0.01"))
-
-    def _grade(self, rownum: int, text: str) -> int | None:
-        text = str(text)
-        grade = GRADES.get(text.removeprefix("残疾"))
-        digits = text.removeprefix("残疾").removesuffix("级")
-        if grade is None and digits in ("1", "2", "3", "4"):
-            grade = int(digits)
-        if grade is None:
-            self.errors.add(rownum, "grade", _("A disability grade is 1, 2, 3 or 4."))
-        return grade

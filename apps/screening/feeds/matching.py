@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from django.db.models import Q
+from django.utils import timezone
 
 from apps.core import crypto, tabular
 from apps.core.identity import validate_id_number
@@ -27,19 +28,9 @@ from apps.core.imports import rows
 from apps.households.models import HouseholdMember, IncomeRecord, RosterMember
 from apps.regions.models import Level, Region
 
-from ..models import AssistanceRecord, FeedKind, FeedRecord, MedicalThreshold
-from ..services import (
-    Hit,
-    MedicalLine,
-    Person,
-    Village,
-    college_rule,
-    default_medical_line,
-    disability_rule,
-    disaster_rule,
-    medical_rule,
-    warnings_raise,
-)
+from ..models import AssistanceRecord, FeedRecord, FeedSubject, FieldType
+from ..services import Hit, Person, Village, warnings_raise
+from .ruling import Rules
 
 CHUNK_ROWS = 5_000  # staged rows matched, ruled and written at a time
 RAISE_HITS = 1_000  # hits raised at a time (one SMS per village and call)
@@ -74,11 +65,11 @@ def _staged_chunks() -> Iterator[list[Staged]]:
 class PlaintextReader:
     """The second pass: the plaintext ID number of given rows, in ascending row order."""
 
-    def __init__(self, importer):
+    def __init__(self, importer, spec):
         self.fileobj = importer.obj.file.open("rb")
         self.rows = importer.rows(self.fileobj)
         header = next(self.rows, (1, []))[1]
-        self.index = importer.map_columns(header).get("id_number")
+        self.index = importer.map_columns(header).get(spec.key_of(FieldType.ID_NUMBER))
         self.hash = crypto.keyed_hasher("id")
 
     def id_number(self, rownum: int, id_hash: str) -> str:
@@ -231,36 +222,31 @@ def _capacities(people: list[Person]) -> dict[str, tuple[str, ...]]:
 
 
 class Applier:
-    """Matches, rules and writes the staged rows of one batch, chunk by chunk."""
+    """Matches the staged rows of one batch chunk by chunk, and hands each chunk to
+    the handler of its definition's effect (effects.py), which rules and writes."""
 
     def __init__(self, importer, now):
         self.batch = batch = importer.obj
-        self.kind = batch.kind
+        self.spec = importer.spec
+        self.definition = batch.definition
         self.department = batch.department
         self.prefix = self.department.region_prefix
         self.now = now
         self.counts = Counts()
         self.counties: set[str] = set()  # of the assistance records
         self.pending: list[Hit] = []
-        self.plaintext = PlaintextReader(importer) if self.kind != FeedKind.DISASTER else None
-        self.lines = {
-            (code, year): MedicalLine(out, share)
-            for code, year, out, share in MedicalThreshold.objects.filter(
-                county__code__startswith=self.prefix[:6]
-            ).values_list("county__code", "year", "out_of_pocket", "income_share")
-        }
-        self.default_line = default_medical_line()
+        self.by_person = self.definition.subject == FeedSubject.PERSON
+        self.plaintext = PlaintextReader(importer, self.spec) if self.by_person else None
+        self.rules = Rules(self.spec, self.prefix, timezone.localdate(now).year)
 
     def run(self) -> Counts:
+        from .effects import handler
+
+        handle = handler(self.definition.effect)
         self.last = -1  # the row before the chunk
         try:
             for chunk in _staged_chunks():
-                if self.kind == FeedKind.DISASTER:
-                    self._disasters(chunk)
-                elif self.kind == FeedKind.ASSISTANCE:
-                    self._assistance(chunk)
-                else:
-                    self._people(chunk)
+                handle(self, chunk)
                 self.last = chunk[-1].rownum
             self._raise([], flush=True)
         finally:
@@ -268,19 +254,42 @@ class Applier:
                 self.plaintext.close()
         return self.counts
 
-    def _rule(self, row: Staged, person: Person) -> Hit | None:
-        if self.kind == FeedKind.MEDICAL:
-            county = person.region_code[:6] + "000000"
-            line = self.lines.get((county, int(row.data["date"][:4])), self.default_line)
-            return medical_rule(row.data, person, line)
-        if self.kind == FeedKind.DISABILITY:
-            return disability_rule(row.data, person)
-        return college_rule(row.data, person)
+    def people(self, chunk: list[Staged]) -> tuple[dict[str, Person], dict[str, int]]:
+        """The chunk's people of the rural population of the region, and their roster
+        members."""
+        return _people(self.last, chunk[-1].rownum, self.prefix)
 
-    def _people(self, chunk: list[Staged]) -> None:
-        people, members = _people(self.last, chunk[-1].rownum, self.prefix)
-        if self.kind == FeedKind.DISABILITY:
-            people = self._known_grades(people)
+    def earlier(self, field: str, keys) -> dict[str, list[dict]]:
+        """What this definition's earlier deliveries said of these people (by ID hash)
+        or villages (by code)."""
+        found: dict[str, list[dict]] = defaultdict(list)
+        if not self.rules.needs_earlier or not keys:
+            return found
+        for key, data in (
+            FeedRecord.objects.filter(definition=self.definition, **{f"{field}__in": list(keys)})
+            .exclude(batch=self.batch)
+            .values_list(field, "data")
+        ):
+            found[key].append(data)
+        return found
+
+    def keep(self, chunk: list[Staged]) -> tuple[list, dict[str, Person], dict[str, int]]:
+        """Keep the records of the chunk's matched people (the new ones: record key ->
+        id); nothing is raised."""
+        people, members = self.people(chunk)
+        records = [
+            self._record(
+                row, row.record_key, people[row.id_hash].region_code, members.get(row.id_hash)
+            )
+            for row in chunk
+            if row.id_hash in people
+        ]
+        self.counts.records_matched += len(records)
+        return self._insert(records), people, members
+
+    def warn_people(self, chunk: list[Staged]) -> None:
+        people, members = self.people(chunk)
+        earlier = self.earlier("id_hash", people)
         records, hits = [], []
         for row in chunk:
             person = people.get(row.id_hash)
@@ -289,15 +298,16 @@ class Applier:
             records.append(
                 self._record(row, row.record_key, person.region_code, members.get(row.id_hash))
             )
-            hit = self._rule(row, person)
-            if hit is not None:
-                hits.append((row, person))
+            county = person.region_code[:6] + "000000"
+            fired = self.rules.fired(row.data, person, county, earlier.get(row.id_hash, []))
+            if fired:
+                hits.append((row, person, fired))
         self.counts.records_matched += len(records)
         new = self._insert(records)
-        hits = [(row, person) for row, person in hits if row.record_key in new]
-        capacities = _capacities([p for _row, p in hits])
+        hits = [hit for hit in hits if hit[0].record_key in new]
+        capacities = _capacities([p for _row, p, _fired in hits])
         final = []
-        for row, person in hits:
+        for row, person, fired in hits:
             number = self.plaintext.id_number(row.rownum, row.id_hash)
             person = replace(
                 person,
@@ -305,22 +315,14 @@ class Applier:
                 name=person.name or row.data.get("name", ""),
                 capacities=capacities.get(person.id_hash, ()),
             )
-            final.append(replace(self._rule(row, person), record_id=new[row.record_key]))
+            for rule in fired:
+                hit = self.rules.person_hit(rule, row.data, person)
+                final.append(replace(hit, record_id=new[row.record_key]))
         self._raise(final)
 
-    def _known_grades(self, people: dict[str, Person]) -> dict[str, Person]:
-        """A grade 1–2 disability delivered before counts as on record."""
-        earlier = FeedRecord.objects.filter(
-            kind=FeedKind.DISABILITY, id_hash__in=list(people)
-        ).exclude(batch=self.batch)
-        for h, data in earlier.values_list("id_hash", "data"):
-            grade = data.get("grade")
-            person = people[h]
-            if grade in (1, 2) and person.disability_grade not in (1, 2):
-                people[h] = replace(person, disability_grade=grade)
-        return people
-
-    def _disasters(self, chunk: list[Staged]) -> None:
+    def warn_regions(self, chunk: list[Staged]) -> None:
+        """A record about a region concerns every village under its code: one record,
+        and one warning, per village."""
         prefixes = {r.region_prefix for r in chunk}
         villages: dict[str, list[Village]] = defaultdict(list)
         condition = Q()
@@ -334,20 +336,24 @@ class Applier:
             for prefix in prefixes:
                 if code.startswith(prefix):
                     villages[prefix].append(Village(pk, code, name))
+        codes = {v.code for vs in villages.values() for v in vs}
+        earlier = self.earlier("region_code", codes)
         records, hits = [], []
         for row in chunk:
             for village in villages[row.region_prefix]:
                 key = hashlib.sha256(f"{row.record_key}:{village.code}".encode()).hexdigest()
                 records.append(self._record(row, key, village.code))
-                hits.append((key, disaster_rule(row.data, village)))
+                county = village.code[:6] + "000000"
+                for rule in self.rules.fired(row.data, None, county, earlier.get(village.code, [])):
+                    hits.append((key, self.rules.region_hit(rule, row.data, village)))
         self.counts.records_matched += len(records)
         new = self._insert(records)
         self._raise([replace(hit, record_id=new[key]) for key, hit in hits if key in new])
 
-    def _assistance(self, chunk: list[Staged]) -> None:
+    def assistance(self, chunk: list[Staged]) -> None:
         """Civil affairs' rolls are kept whole (declarants need not be in the roster),
         each under the county of the person, else the department's, else the ID's."""
-        people, _members = _people(self.last, chunk[-1].rownum, self.prefix)
+        people, _members = self.people(chunk)
         own_county = (
             self.department.region.code[:6] + "000000"
             if self.department.region.level >= Level.COUNTY
@@ -369,7 +375,7 @@ class Applier:
                     id_hash=row.id_hash,
                     kind=row.data["assistance_kind"],
                     county_code=county,
-                    since=row.data["since"],
+                    since=row.data.get("since"),
                 )
             )
             self.counts.records_matched += person is not None
@@ -383,7 +389,7 @@ class Applier:
     def _record(self, row: Staged, key: str, region_code: str, member_id=None) -> FeedRecord:
         return FeedRecord(
             batch=self.batch,
-            kind=self.kind,
+            definition=self.definition,
             record_key=key,
             row_number=row.rownum,
             id_hash=row.id_hash or "",

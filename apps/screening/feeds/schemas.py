@@ -1,74 +1,103 @@
-"""The feeds' definitions: the columns of each feed's file (the keys are the API's
-JSON keys) and the words its cells may use."""
+"""A feed definition read once for an import (`Spec`): its columns (the file's headers
+and the API's JSON keys), the words of its choices, its rules and the counties' lines."""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cached_property
 
 from apps.core import tabular
 from apps.core.tabular import Column
 
-from ..models import AssistanceKind, FeedKind
+from ..models import FeedDefinition, FeedField, FeedRule, FeedThreshold, FieldType
+from .definitions import Choice, normalise, parse_choices, parse_shares, split_list
 
-ID = Column("id_number", "身份证号", ("身份证号码", "证件号码", "公民身份号码", "身份证"), True)
-NAME = Column("name", "姓名", ("患者姓名", "参保人姓名", "学生姓名", "救助对象姓名"), True, 30)
-
-# The file format of each feed: the header row names the columns (any order, other
-# columns ignored). The keys are the API's JSON keys.
-SCHEMAS: dict[str, tuple[Column, ...]] = {
-    FeedKind.MEDICAL: (
-        ID,
-        NAME,
-        Column("date", "就诊日期", ("结算日期", "出院日期", "费用发生日期", "就医日期"), True),
-        Column("total_cost", "医疗总费用", ("总费用", "医疗费用总额", "医疗费总额"), True),
-        Column(
-            "out_of_pocket",
-            "个人自付",
-            ("个人自付费用", "个人负担", "个人负担费用", "自付金额", "个人自付金额"),
-            True,
-        ),
-    ),
-    FeedKind.DISABILITY: (
-        ID,
-        NAME,
-        Column("grade", "残疾等级", ("等级", "残疾级别"), True),
-        Column("date", "认定日期", ("发证日期", "评定日期", "办证日期"), True),
-    ),
-    FeedKind.COLLEGE: (
-        ID,
-        NAME,
-        Column("school", "录取院校", ("录取学校", "院校名称", "录取高校"), True, 100),
-        Column("tuition", "学费", ("学费标准", "年学费", "学费（元）"), True),
-    ),
-    FeedKind.DISASTER: (
-        Column("region_code", "行政区划代码", ("区划代码", "受灾地区代码", "村代码"), True),
-        Column("event", "灾害事件", ("灾害名称", "灾种", "灾害类型"), True, 60),
-        Column("date", "发生日期", ("受灾日期", "灾害发生日期"), True),
-        Column("severity", "灾情等级", ("响应等级", "灾害等级"), True),
-    ),
-    FeedKind.ASSISTANCE: (
-        ID,
-        NAME,
-        Column("assistance_kind", "救助类别", ("救助类型", "保障类别", "救助项目"), True),
-        Column("since", "开始日期", ("享受日期", "起始日期", "纳入日期"), False),
-    ),
-}
-
-ASSISTANCE_WORDS = {
-    AssistanceKind.DIBAO: ("低保", "农村低保", "最低生活保障", "农村最低生活保障"),
-    AssistanceKind.TEKUN: ("特困", "特困供养", "特困人员", "特困人员供养", "五保"),
-    AssistanceKind.TEMPORARY: ("临时救助",),
-    AssistanceKind.CHILDREN: ("孤儿", "事实无人抚养儿童"),
-    AssistanceKind.DISABILITY: (
-        "残疾人两项补贴",
-        "两项补贴",
-        "困难残疾人生活补贴",
-        "重度残疾人护理补贴",
-    ),
-}
-ASSISTANCE = {w: kind for kind, words in ASSISTANCE_WORDS.items() for w in words}
-GRADES = {"一级": 1, "二级": 2, "三级": 3, "四级": 4}
-SEVERITIES = {"Ⅰ": 1, "Ⅱ": 2, "Ⅲ": 3, "Ⅳ": 4, "I": 1, "II": 2, "III": 3, "IV": 4}
-SEVERITIES.update({"1": 1, "2": 2, "3": 3, "4": 4, "一": 1, "二": 2, "三": 3, "四": 4})
+NAME_MAX = 30  # a person's name, when the definition sets no length
 
 
-def feed_upload_inspect(upload, kind: str) -> tabular.InspectedUpload:
+@dataclass
+class Spec:
+    definition: FeedDefinition
+    fields: list[FeedField]
+    rules: list[FeedRule]
+    choices: dict[str, list[Choice]] = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.choices = {
+            f.key: parse_choices(f.choices) for f in self.fields if f.type == FieldType.CHOICE
+        }
+        self.words = {
+            key: {w: c for c in choices for w in c.words} for key, choices in self.choices.items()
+        }
+        self.labels = {
+            key: {str(c.value): c.label for c in choices} for key, choices in self.choices.items()
+        }
+        self.rule_values = {r.pk: set(split_list(r.values)) for r in self.rules}
+        self.rule_shares = {r.pk: parse_shares(r.shares) for r in self.rules if r.shares}
+
+    @property
+    def code(self) -> str:
+        return self.definition.code
+
+    def key_of(self, type_: str) -> str | None:
+        return next((f.key for f in self.fields if f.type == type_), None)
+
+    @property
+    def date_key(self) -> str | None:
+        """The record's date (the year of a county's line): the first date field."""
+        return self.key_of(FieldType.DATE)
+
+    @cached_property
+    def _columns(self) -> tuple[Column, ...]:
+        return tuple(
+            Column(
+                f.key,
+                f.label,
+                tuple(a.strip() for a in f.aliases.replace("，", ",").split(",") if a.strip()),
+                f.required,
+                f.max_length or (NAME_MAX if f.type == FieldType.NAME else 0),
+            )
+            for f in self.fields
+        )
+
+    def columns(self) -> tuple[Column, ...]:
+        return self._columns
+
+    def choice(self, key: str, text) -> Choice | None:
+        return self.words[key].get(normalise(text))
+
+    def display(self, data: dict) -> dict:
+        """The record's values for a reason template: amounts as numbers, choices by
+        their label."""
+        values = {}
+        for f in self.fields:
+            value = data.get(f.key)
+            if value is None:
+                values[f.key] = ""
+            elif f.type == FieldType.MONEY:
+                values[f.key] = Decimal(str(value))
+            elif f.type == FieldType.CHOICE:
+                values[f.key] = self.labels[f.key].get(str(value), str(value))
+            else:
+                values[f.key] = value
+        return values
+
+    def lines(self, prefix: str) -> dict[tuple[int, str, int], Decimal]:
+        """The counties' lines of the rules, in the region: (rule, county code, year)."""
+        return {
+            (rule_id, code, year): value
+            for rule_id, code, year, value in FeedThreshold.objects.filter(
+                rule__definition=self.definition, county__code__startswith=prefix[:6]
+            ).values_list("rule_id", "county__code", "year", "value")
+        }
+
+
+def spec_of(definition: FeedDefinition) -> Spec:
+    return Spec(definition, list(definition.fields.all()), list(definition.rules.all()))
+
+
+def feed_upload_inspect(upload, definition: FeedDefinition) -> tabular.InspectedUpload:
     from .batches import FeedImporter
 
-    return tabular.upload_inspect(upload, columns=SCHEMAS[kind], max_bytes=FeedImporter.max_bytes())
+    return tabular.upload_inspect(
+        upload, columns=spec_of(definition).columns(), max_bytes=FeedImporter.max_bytes()
+    )

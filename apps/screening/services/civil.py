@@ -12,7 +12,8 @@ from django.utils.translation import gettext as _
 from apps.audit.models import Action
 from apps.audit.services import record
 from apps.core.errors import InvalidInput, NotPermitted, WrongState
-from apps.core.tabular import xlsx
+from apps.core.replica import replica_reads
+from apps.core.xlsx import period_line, workbook
 from apps.declarations.models import Declaration, State, Transition
 from apps.households.models import RosterMember
 from apps.households.services.common import clean_text
@@ -173,23 +174,38 @@ def civil_affairs_export(*, county: Region, now=None) -> CivilAffairsExport:
     if county.level != Level.COUNTY:
         raise ValueError("a county")
     now = now or timezone.now()
-    rows = [
-        [
-            d.tracking_number,
-            d.name,
-            d.id_number,
-            d.village.name,
-            timezone.localtime(d.submitted_at).strftime("%Y-%m-%d"),
-            d.get_difficulties_display(),
-            str(d.get_state_display()),
-            "、".join(assistance_of(d.id_hash)),
+    # Read off the primary (when a replica is configured): a year's declarations may lag
+    # a moment; the export's row and file are written to the primary.
+    with replica_reads():
+        rows = [
+            [
+                d.tracking_number,
+                d.name,
+                d.id_number,
+                d.village.name,
+                timezone.localtime(d.submitted_at).strftime("%Y-%m-%d"),
+                d.get_difficulties_display(),
+                str(d.get_state_display()),
+                "、".join(assistance_of(d.id_hash)),
+            ]
+            for d in _compared(county.code, now)
         ]
-        for d in _compared(county.code, now)
-    ]
     export = CivilAffairsExport(county=county, rows=len(rows), created_at=now)
     export.file.save(
         f"civil-affairs-{county.code}-{timezone.localtime(now):%Y%m%d%H%M%S}.xlsx",
-        ContentFile(xlsx(county.name, EXPORT_HEADER, rows)),
+        ContentFile(
+            workbook(
+                _("Declarations for comparison with the civil-affairs rolls"),
+                period_line(
+                    region=county.name,
+                    start=timezone.localdate(now - dt.timedelta(days=WINDOW_DAYS)),
+                    end=timezone.localdate(now),
+                ),
+                EXPORT_HEADER,
+                rows,
+                sheet_name=county.name,
+            )
+        ),
         save=True,
     )
     return export

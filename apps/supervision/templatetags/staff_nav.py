@@ -12,7 +12,7 @@ from django import template
 from apps.households.national import IMPORT_ROLES as NATIONAL_ROLES
 from apps.households.roster import IMPORT_ROLES
 from apps.regions.models import Role, user_memberships
-from apps.screening.models import Department, FeedKind
+from apps.screening.models import Department, assistance_roll_codes
 
 register = template.Library()
 
@@ -33,12 +33,13 @@ def staff_nav(user) -> dict:
             )
         )
     admin = user.is_superuser
+    rolls = assistance_roll_codes() if kinds else set()
     nav = {
         "casework": admin or bool(roles - {Role.DEPARTMENT}),
         "roster": admin or bool(roles & set(IMPORT_ROLES)),
         "national": admin or bool(roles & set(NATIONAL_ROLES)),
         "department": admin or bool(kinds),
-        "civil_affairs": admin or any(FeedKind.ASSISTANCE in k for k in kinds),
+        "civil_affairs": admin or any(rolls.intersection(k) for k in kinds),
         "sign_in_locks": Role.SECURITY_ADMIN in roles,
     }
     user._staff_nav = nav

@@ -12,7 +12,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('supervision', '0002_figures_by_channel'),
+        ('supervision', '0003_bulletins'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
