@@ -248,7 +248,7 @@ def test_the_data_migration_fills_existing_declarations_as_the_services_do(
 
     from django.apps import apps
 
-    fill = importlib.import_module("apps.screening.migrations.0006_declaration_scores").fill
+    fill = importlib.import_module("apps.screening.migrations.0009_declaration_scores").fill
     household = roster_household(regions, serials=(1, 2))
     merged = declare(regions, 2, difficulties=["unstable_work"], days_ago=21)
     raise_medical(batch, person(household, serial=1, annual_income=Decimal("20000")))

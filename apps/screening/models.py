@@ -712,3 +712,12 @@ class CivilAffairsExport(models.Model):
 
     def __str__(self):
         return f"{self.county} {self.created_at:%Y-%m-%d}"
+
+
+from .models_effects import (  # noqa: E402, F401  (the feeds' effects)
+    LifeEventKind,
+    PropertyRecord,
+    ReportedLifeEvent,
+    ReportedLifeEventLog,
+    ReportState,
+)

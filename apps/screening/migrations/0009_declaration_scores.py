@@ -82,7 +82,7 @@ def fill(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("screening", "0006_feed_definitions"),
+        ("screening", "0008_shipped_definitions"),
         ("declarations", "0019_declaration_score"),
         ("households", "0009_reconciliation_records"),
     ]
