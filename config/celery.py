@@ -61,6 +61,11 @@ def _beat_schedule(sender, **kwargs):
             "task": "apps.screening.tasks.purge_expired",
             "schedule": crontab(hour=3, minute=30),
         },
+        # Anomaly alerts for supervisors; a surge is also checked on each submission.
+        "detect-anomalies": {
+            "task": "apps.supervision.tasks.detect_anomalies",
+            "schedule": float(settings.ANOMALY_RUN_MINUTES * 60),
+        },
         # Data quality (数据质量): the rules over the stored data, nightly.
         "data-quality": {
             "task": "apps.quality.tasks.run_data_quality",
