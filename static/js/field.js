@@ -135,6 +135,9 @@
 
   document.addEventListener("submit", function (e) {
     var form = e.target, submitter = e.submitter;
+    /* Signing out: the pages kept for offline use (they show people's data) go too;
+       forms still waiting stay until they are sent. */
+    if (me.dataset.logout && form.getAttribute("action") === me.dataset.logout && window.caches) caches.delete("pages-v1");
     if (!form.matches("form[data-offline]")) return;
     if (submitter && submitter.hasAttribute("data-add-member") && !navigator.onLine) {
       e.preventDefault(); addMember(form); return;
@@ -145,7 +148,12 @@
     var fields = entries(form, submitter), url = form.action || location.href;
     (photo || Promise.resolve(null)).then(function (blob) {
       var item = { url: url, fields: fields, photo: blob, group: form.dataset.group || url };
-      if (!navigator.onLine) return queue(item, form);
+      if (!navigator.onLine) {
+        /* Never sent: a key of its own, so that a page kept offline and used again
+           is a new form, not a repeat of the last one. */
+        item.fields.forEach(function (f) { if (f[0] === "form_key" && window.crypto && crypto.randomUUID) f[1] = crypto.randomUUID(); });
+        return queue(item, form);
+      }
       return deliver(item).then(function (r) {
         if (r.redirected) { location.href = r.url; return; }
         /* Refused: post the page the ordinary way to show why, the photo kept. */
@@ -174,6 +182,8 @@
     });
     copy.querySelectorAll("label[for]").forEach(function (l) { l.htmlFor = l.htmlFor.replace(/-\d+-/, "-" + n + "-"); });
     copy.querySelectorAll(".error,.small").forEach(function (p) { p.remove(); });
+    var legend = copy.querySelector("legend");
+    if (legend) legend.textContent = legend.textContent.replace(/\d+/, String(n + 1));
     last.after(copy); total.value = n + 1;
   }
 

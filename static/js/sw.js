@@ -28,6 +28,10 @@ self.addEventListener("fetch", function (e) {
   if (r.mode !== "navigate" || !page) return;
   e.respondWith(fetch(r).then(function (res) { return keep(PAGES, r, res); }, function (err) {
     return caches.match(r, { ignoreVary: true, ignoreSearch: true }).then(function (hit) {
+      /* The visit form's address redirects to a step: offline, its first step. */
+      if (!hit && /\/visit\/$/.test(url.pathname)) return caches.match(url.pathname + "date/", { ignoreVary: true });
+      return hit;
+    }).then(function (hit) {
       if (hit) return hit;
       throw err;
     });

@@ -112,6 +112,15 @@ def test_a_visit_recorded_offline_arrives_exactly_once(
             else None
         ),
     )
+    refused = []  # what the Content-Security-Policy blocked, if anything
+    page.on(
+        "console",
+        lambda m: (
+            refused.append(m.text)
+            if m.type == "error" and "Content Security Policy" in m.text
+            else None
+        ),
+    )
     detail = reverse("staff:detail", args=[accepted.tracking_number])
     sign_in(page, live_server, grid_wogou, reverse("staff:home"))
 
@@ -123,6 +132,7 @@ def test_a_visit_recorded_offline_arrives_exactly_once(
             page, live_server.url + reverse("staff:visit", args=[accepted.tracking_number])
         ),
     }
+    (output_dir / "field-page-weight.json").write_text(json.dumps(weights, indent=1))
     for name, weight in weights.items():
         assert weight["total"] <= WEIGHT_LIMIT, (name, weight)
         assert weight.get("script", 0) > 0, f"{name}: field.js not loaded"
@@ -198,6 +208,7 @@ def test_a_visit_recorded_offline_arrives_exactly_once(
     page.goto(live_server.url + detail)
     assert "已记录位置" in page.content()
     shot(page, output_dir, "06-visit-arrived")
+    assert refused == []
     context.close()
 
 
