@@ -401,3 +401,26 @@ def test_an_outsider_cannot_open_the_visit_form(client, outsider, accepted):
     assert client.get(step_url(accepted, "date")).status_code == 404
     assert client.post(step_url(accepted, "date"), {"visit_date": "2026-01-01"}).status_code == 404
     assert not VisitDraft.objects.exists()
+
+
+def test_the_sweep_forgets_old_keys_and_unused_uploads(worker, grid_wogou):
+    import datetime as dt
+
+    import time_machine
+
+    from apps.declarations.resumable import sweep
+
+    with time_machine.travel(timezone.now() - dt.timedelta(days=31)):
+        FormSubmission.objects.create(
+            key="22222222333344445555666666666666", user=grid_wogou, path="/"
+        )
+        old_upload = upload_in_chunks(worker, b"x" * 1000)
+    FormSubmission.objects.create(key="33333333444455556666777777777777", user=grid_wogou, path="/")
+    recent_upload = upload_in_chunks(worker, b"y" * 1000)
+    files = [c.file.name for c in UploadChunk.objects.filter(upload_id=old_upload)]
+    assert sweep() == {"keys": 1, "uploads": 1}
+    assert FormSubmission.objects.count() == 1
+    assert [str(u.id) for u in ChunkedUpload.objects.all()] == [recent_upload]
+    from django.core.files.storage import default_storage
+
+    assert files and not any(default_storage.exists(name) for name in files)

@@ -15,6 +15,7 @@
   saved.
 """
 
+import datetime as dt
 import uuid
 
 from django.conf import settings
@@ -25,6 +26,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -147,3 +149,20 @@ def discard_upload(user, upload_id) -> None:
     for chunk in UploadChunk.objects.filter(upload_id=upload_id, upload__owner=user):
         chunk.file.delete(save=False)
     ChunkedUpload.objects.filter(id=upload_id, owner=user).delete()
+
+
+# How long a key answers repeats, and how long an unfinished upload may wait for the
+# rest of its pieces; a phone back from the mountains after a week still finds them.
+KEEP_KEYS = dt.timedelta(days=30)
+KEEP_UPLOADS = dt.timedelta(days=14)
+
+
+def sweep(now=None) -> dict[str, int]:
+    """Forget old form keys and delete uploads never used (their pieces' files too)."""
+    now = now or timezone.now()
+    keys, _ = FormSubmission.objects.filter(created_at__lt=now - KEEP_KEYS).delete()
+    stale = ChunkedUpload.objects.filter(created_at__lt=now - KEEP_UPLOADS)
+    for chunk in UploadChunk.objects.filter(upload__in=stale):
+        chunk.file.delete(save=False)
+    _total, deleted = stale.delete()
+    return {"keys": keys, "uploads": deleted.get("declarations.ChunkedUpload", 0)}
