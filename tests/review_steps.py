@@ -138,15 +138,19 @@ def visit_by_steps(client, declaration, *, visit_date=None, members=None, money=
     """Record a visit through its four pages, as a grid worker's browser would; returns
     the last step's response. `last` holds the findings step's fields."""
     visit_date = visit_date or timezone.localdate() - dt.timedelta(days=20)
-    members = members or [
-        {"name": "魏家常", "relation": "户主", "labour_capacity": LabourCapacity.PARTIAL},
-        {
-            "name": "李梅",
-            "relation": "配偶",
-            "labour_capacity": LabourCapacity.NONE,
-            "health": "重病",
-        },
-    ]
+    members = (
+        members
+        if members is not None
+        else [
+            {"name": "魏家常", "relation": "户主", "labour_capacity": LabourCapacity.PARTIAL},
+            {
+                "name": "李梅",
+                "relation": "配偶",
+                "labour_capacity": LabourCapacity.NONE,
+                "health": "重病",
+            },
+        ]
+    )
     amounts = {k: "0" for k in MONEY_KEYS} | (
         money or {"income_farming": "12000", "expense_medical": "9000"}
     )

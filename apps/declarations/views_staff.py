@@ -610,12 +610,18 @@ def _visit_step_page(request, declaration, step, forms_, status=200, refusal="")
 
 
 def _visit_step_post(request, declaration, step):
-    draft, _created = VisitDraft.objects.get_or_create(declaration=declaration, author=request.user)
-    values = draft.values
-    forms_ = _visit_step_forms(declaration, step, values, request.POST, request.FILES)
+    draft = VisitDraft.objects.filter(declaration=declaration, author=request.user).first()
+    forms_ = _visit_step_forms(
+        declaration, step, draft.values if draft else {}, request.POST, request.FILES
+    )
     form = forms_.get("form") or forms_["members"]
     if not form.is_valid():
         return _visit_step_page(request, declaration, step, forms_, 400)
+    if draft is None:
+        # Made with the first step saved, not by a refused one.
+        draft, _created = VisitDraft.objects.get_or_create(
+            declaration=declaration, author=request.user
+        )
     next_step = VISIT_STEPS[VISIT_STEPS.index(step) + 1] if step != "findings" else None
     if step == "date":
         d = form.cleaned_data
