@@ -76,4 +76,8 @@ def _beat_schedule(sender, **kwargs):
             "schedule": crontab(hour=2, minute=30),
             "kwargs": {"full": True},
         },
+        "field-uploads-sweep": {
+            "task": "apps.declarations.tasks.sweep_field_uploads",
+            "schedule": crontab(hour=3, minute=45),
+        },
     }

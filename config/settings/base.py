@@ -373,6 +373,8 @@ CONTENT_SECURITY_POLICY = {
         # QR codes are inline <svg> elements, photos of documents come from a staff view.
         "img-src": ["'self'"],
         "connect-src": ["'self'"],
+        # The staff pages' service worker (static/js/sw.js, served at /staff/sw.js).
+        "worker-src": ["'self'"],
         "font-src": ["'self'"],
         "form-action": ["'self'"],
         "frame-ancestors": ["'none'"],
