@@ -17,7 +17,6 @@ from apps.screening.models import (
     DepartmentMember,
     FeedBatch,
     FeedDefinition,
-    FeedKind,
     FeedRecord,
     FeedRule,
     FeedThreshold,
@@ -31,14 +30,14 @@ from .households_steps import new_id
 @pytest.fixture
 def medical_dept(regions):
     return Department.objects.create(
-        code="anding-yibao", name="安定区医保局", region=regions[ANDING], kinds=[FeedKind.MEDICAL]
+        code="anding-yibao", name="安定区医保局", region=regions[ANDING], kinds=["medical"]
     )
 
 
 @pytest.fixture
 def batch(medical_dept):
     return FeedBatch.objects.create(
-        department=medical_dept, kind=FeedKind.MEDICAL, batch_id="b1", source="api"
+        department=medical_dept, kind="medical", batch_id="b1", source="api"
     )
 
 

@@ -20,7 +20,6 @@ from apps.screening.models import (
     AssistanceRecord,
     CaseRouting,
     Department,
-    FeedKind,
     Warning,
     WarningSource,
     WarningState,
@@ -306,14 +305,14 @@ def civil_affairs(regions):
         code="anding-minzheng",
         name="安定区民政局",
         region=regions[ANDING],
-        kinds=[FeedKind.ASSISTANCE],
+        kinds=["assistance"],
     )
 
 
 def test_declarants_without_assistance_become_low_income_warnings(
     regions, civil_affairs, grid_wogou
 ):
-    batch = civil_affairs.batches.create(kind=FeedKind.ASSISTANCE, batch_id="roll", source="api")
+    batch = civil_affairs.batches.create(kind="assistance", batch_id="roll", source="api")
     helped = ds.declaration_submit(village=regions[WOGOU], data=declaration_input()).declaration
     alone = ds.declaration_submit(
         village=regions[WOGOU], data=declaration_input(id_number=new_id(3), phone="13912340000")
@@ -368,11 +367,11 @@ def test_a_verified_case_is_routed_and_civil_affairs_of_the_county_sees_it(
     clerk = department_user("minzheng", civil_affairs, regions[ANDING])
     assert list(CaseRouting.objects.visible_to(clerk)) == [routing]
     tongwei = Department.objects.create(
-        code="tw-mz", name="通渭县民政局", region=regions[TONGWEI], kinds=[FeedKind.ASSISTANCE]
+        code="tw-mz", name="通渭县民政局", region=regions[TONGWEI], kinds=["assistance"]
     )
     assert not CaseRouting.objects.visible_to(department_user("tw", tongwei, regions[TONGWEI]))
     medical_only = Department.objects.create(
-        code="ad-yb", name="安定区医保局", region=regions[ANDING], kinds=[FeedKind.MEDICAL]
+        code="ad-yb", name="安定区医保局", region=regions[ANDING], kinds=["medical"]
     )
     assert not CaseRouting.objects.visible_to(department_user("yb", medical_only, regions[ANDING]))
     ss.routing_receive(routing=routing, actor=clerk)

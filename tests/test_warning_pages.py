@@ -27,7 +27,6 @@ from apps.screening.models import (
     Department,
     DepartmentMember,
     FeedBatch,
-    FeedKind,
     Warning,
     WarningState,
 )
@@ -75,7 +74,7 @@ def disaster(regions, *, village=WOGOU) -> Warning:
     return Warning.objects.get(region_code=village, id_hash="")
 
 
-def civil_affairs_user(regions, username: str, county: str, kinds=(FeedKind.ASSISTANCE,)) -> User:
+def civil_affairs_user(regions, username: str, county: str, kinds=("assistance",)) -> User:
     """A member of a county department: civil affairs (民政) when it delivers the rolls."""
     user = User.objects.create_user(username=username, password="pw-for-tests-only")
     department = Department.objects.create(
@@ -98,7 +97,7 @@ def civil_tongwei(regions):
 @pytest.fixture
 def medical_staff(regions):
     """A member of the medical-insurance department: delivers data, sees no cases."""
-    return civil_affairs_user(regions, "yb-anding", ANDING, kinds=(FeedKind.MEDICAL,))
+    return civil_affairs_user(regions, "yb-anding", ANDING, kinds=("medical",))
 
 
 def on_roll(regions, number: str, kind="dibao", county=ANDING) -> AssistanceRecord:
