@@ -17,6 +17,7 @@ minor or moderate, is listed in a11y-not-asserted.txt, not asserted.
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -25,6 +26,7 @@ import time_machine
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from apps.declarations.services import declaration_submit
 from apps.regions.models import Role
@@ -161,13 +163,18 @@ def test_the_farmers_pages(live_server, regions, grid_wogou, phone_page, axe):
     assert page.goto(live_server.url + form_url).status == 200
     axe.check(page, "farmer-form")
 
-    # Sent with errors: no name, a wrong ID number, the browser's own checks off so the
-    # server's messages show at each field.
-    page.evaluate("document.querySelector('main form').noValidate = true")
+    # Sent with errors (no name, a wrong ID number, …): the server's message at each
+    # field is what a screen reader reads with the field.
     page.fill("input[name=phone]", "13912345678")
     page.fill("input[name=id_number]", ID_A[:-1] + "1")
     assert submit(page) == 400
     assert page.locator(".has-error").count() >= 2
+    for name in ("name", "id_number"):
+        message = page.locator(f"p.error#{name}-error").inner_text().strip()
+        assert message
+        expect(page.locator(f"input[name={name}]")).to_have_accessible_description(
+            re.compile(re.escape(message))
+        )
     axe.check(page, "farmer-form-errors")
 
     declaration = declaration_submit(village=regions[WOGOU], data=declaration_input()).declaration
