@@ -9,8 +9,10 @@ def bars(
     width: int = 640,
     bar_height: int = 22,
     percent: bool = True,
+    title: str,
 ) -> str:
-    """Horizontal bars: (label, value, colour). Values are fractions when `percent`."""
+    """Horizontal bars: (label, value, colour). Values are fractions when `percent`.
+    `title` names the chart for screen readers (an image needs a text alternative)."""
     if not items:
         return ""
     label_w, pad = 150, 6
@@ -18,6 +20,7 @@ def bars(
     height = len(items) * (bar_height + pad) + pad
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" class="chart">'
+        f"<title>{escape(title)}</title>"
     ]
     for i, (label, value, colour) in enumerate(items):
         y = pad + i * (bar_height + pad)
@@ -38,8 +41,10 @@ def columns(
     *,
     width: int = 640,
     height: int = 200,
+    title: str,
 ) -> str:
-    """Grouped columns per label (e.g. per week): series of (name, values, colour)."""
+    """Grouped columns per label (e.g. per week): series of (name, values, colour).
+    `title` names the chart for screen readers."""
     if not labels:
         return ""
     top = max((v for _, values, _ in series for v in values), default=0) or 1
@@ -49,6 +54,7 @@ def columns(
     bar_w = slot * 0.8 / max(len(series), 1)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" class="chart">'
+        f"<title>{escape(title)}</title>"
     ]
     for k, (name, _values, colour) in enumerate(series):
         parts.append(

@@ -101,7 +101,8 @@ def _context(request, region):
         "total": total,
         "rows": rows,
         "ranking_svg": charts.bars(
-            [(r.region.name, r.figures.overdue_rate, "#b40000") for r in ranked[:20]]
+            [(r.region.name, r.figures.overdue_rate, "#b40000") for r in ranked[:20]],
+            title=_("Regions ranked by overdue rate"),
         ),
         "trend_svg": charts.columns(
             [
@@ -109,6 +110,7 @@ def _context(request, region):
                 (_("Deadlines breached"), [w["breached"] for w in trend], "#b40000"),
             ],
             [f"{w['week']:%m-%d}" for w in trend],
+            title=_("Weekly trend (last 12 weeks)"),
         ),
         "query": request.GET.urlencode(),
         "refreshed": _freshness(),
