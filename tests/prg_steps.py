@@ -23,3 +23,9 @@ def refusal_shown(client, response, *, to: str | None = None) -> str:
     assert page.status_code == 200
     (message,) = error_messages(page)
     return message
+
+
+def succeeded(client, response) -> bool:
+    """A POST that was done: a redirect to a page that shows no error message (a refusal
+    redirects too, with its message)."""
+    return response.status_code == 302 and not error_messages(client.get(response["Location"]))

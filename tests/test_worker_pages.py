@@ -18,7 +18,7 @@ from apps.households.models import MonitoredHousehold, MonitoringThreshold
 from apps.regions.models import Role
 
 from .conftest import ANDING, ID_A, ID_B, PROVINCE, WOGOU, declaration_input, make_staff
-from .prg_steps import error_messages, refusal_shown
+from .prg_steps import error_messages, refusal_shown, succeeded
 from .review_steps import to_county, to_notice, to_township
 
 pytestmark = pytest.mark.django_db
@@ -86,14 +86,14 @@ def test_the_whole_village_and_township_path_through_the_pages(
     client.force_login(grid_wogou)
     page = client.get(url("detail", case)).content.decode()
     assert url("act", case, "accept") in page and url("act", case, "township_approve") not in page
-    assert client.post(url("act", case, "accept")).status_code == 302
+    assert succeeded(client, client.post(url("act", case, "accept")))
 
     assert client.get(url("visit", case)).status_code == 200
     assert client.post(url("visit", case), visit_post()).status_code == 302
     assert Declaration.objects.get(pk=case.pk).state == State.VERIFIED
 
     # The household's signed letter, then the information compared three days later.
-    assert client.post(url("upload", case), {"kind": "consent", "file": jpeg()}).status_code == 302
+    assert succeeded(client, client.post(url("upload", case), {"kind": "consent", "file": jpeg()}))
     compared_on = (timezone.localdate() - dt.timedelta(days=17)).isoformat()
     response = client.post(url("income", case), {"household_size": "2", "compared_on": compared_on})
     assert response.status_code == 302
@@ -111,11 +111,11 @@ def test_the_whole_village_and_township_path_through_the_pages(
     assert response.status_code == 302
     assert VisitDocument.objects.get(kind="minutes")
     # Without the ID card's photo the case is not passed up.
-    assert client.post(url("upload", case), {"kind": "hukou", "file": jpeg()}).status_code == 302
+    assert succeeded(client, client.post(url("upload", case), {"kind": "hukou", "file": jpeg()}))
     response = client.post(url("act", case, "pass_to_township"))
     assert refusal_shown(client, response, to=url("detail", case)) == "请先上传：身份证。"
-    assert client.post(url("upload", case), {"kind": "id_card", "file": jpeg()}).status_code == 302
-    assert client.post(url("act", case, "pass_to_township")).status_code == 302
+    assert succeeded(client, client.post(url("upload", case), {"kind": "id_card", "file": jpeg()}))
+    assert succeeded(client, client.post(url("act", case, "pass_to_township")))
 
     client.force_login(township_lujiagou)
     queue = client.get(reverse("staff:queue")).content.decode()
@@ -132,7 +132,7 @@ def test_the_whole_village_and_township_path_through_the_pages(
         },
     )
     assert response.status_code == 302
-    assert client.post(url("act", case, "township_approve")).status_code == 302
+    assert succeeded(client, client.post(url("act", case, "township_approve")))
     assert Declaration.objects.get(pk=case.pk).state == State.COUNTY_REVIEW
     timeline = client.get(url("detail", case)).content.decode()
     for label in ("已受理", "乡镇复核中", "待县级审批"):
