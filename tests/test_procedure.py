@@ -28,6 +28,7 @@ from apps.households.models import MonitoredHousehold
 from apps.regions.models import Role
 
 from .conftest import ANDING, ID_A, WOGOU, declaration_input, make_staff
+from .prg_steps import refusal_shown, succeeded
 from .review_steps import (
     photo,
     to_county,
@@ -270,14 +271,15 @@ def test_the_case_is_not_passed_up_without_its_documents(client, case, grid_wogo
     assert "报送乡镇前，请上传：户口簿、身份证、民主评议记录。" in page
     upload(case, grid_wogou, DocumentKind.HOUSEHOLD_REGISTER)
     response = client.post(url("act", case, "pass_to_township"))
-    assert response.status_code == 409
-    assert "请先上传：身份证、民主评议记录。" in response.content.decode()
+    assert refusal_shown(client, response, to=url("detail", case)) == (
+        "请先上传：身份证、民主评议记录。"
+    )
     case.refresh_from_db()
     assert case.state == State.IN_NOTICE
     assert not Transition.objects.filter(kind="pass_to_township").exists()
 
     upload(case, grid_wogou, DocumentKind.ID_CARD, DocumentKind.MINUTES)
-    assert client.post(url("act", case, "pass_to_township")).status_code == 302
+    assert succeeded(client, client.post(url("act", case, "pass_to_township")))
     assert Declaration.objects.get(pk=case.pk).state == State.TOWNSHIP_REVIEW
 
 
@@ -325,8 +327,10 @@ def test_the_village_records_the_result_announcement_after_the_county_approves(
     to_county(case, grid_wogou, township_lujiagou)
     client.force_login(grid_wogou)
     response = client.post(url("announcement", case), announcement_post(TODAY(), TODAY()))
-    assert response.status_code == 409  # not approved yet
-    assert "县级审批通过后才能进行结果公告" in response.content.decode()
+    # Not approved yet: refused, back to the page, which says why.
+    assert "县级审批通过后才能进行结果公告" in refusal_shown(
+        client, response, to=url("announcement", case)
+    )
 
     with time_machine.travel(timezone.now() - dt.timedelta(days=7)):
         s.declaration_county_approve(declaration=case, actor=county_anding)

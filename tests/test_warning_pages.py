@@ -35,6 +35,7 @@ from apps.screening.tasks import export_for_civil_affairs
 
 from .conftest import ANDING, DONGGUAN, ID_A, TAIPING, TONGWEI, WOGOU, make_staff
 from .households_steps import new_id
+from .prg_steps import refusal_shown
 from .review_steps import sign_letter, to_county, to_verified
 from .screening_steps import rule_hit
 
@@ -388,12 +389,13 @@ def test_routing_refuses_the_village_an_unverified_case_and_an_empty_choice(
         client.get(reverse("staff:detail", args=[case.tracking_number]))
     )
     response = client.post(route_url(case), {"destination": "monitoring"})
-    assert response.status_code == 409 and "error-summary" in body(response)
+    assert refusal_shown(client, response, to=route_url(case))
     to_verified(case, grid_wogou)
     response = client.post(route_url(case), {"note": "x"})
     assert response.status_code == 400 and 'id="destination-error"' in body(response)
     client.force_login(grid_wogou)
-    assert client.post(route_url(case), {"destination": "monitoring"}).status_code == 403
+    response = client.post(route_url(case), {"destination": "monitoring"})
+    assert refusal_shown(client, response, to=route_url(case)) == "您无权对这件申报执行此操作。"
     assert not CaseRouting.objects.exists()
 
 
@@ -481,7 +483,9 @@ def test_the_township_sees_a_warning_but_only_the_village_verifies_it(
     response = client.get(warning_url(warning))
     assert response.status_code == 200 and response.context["form"] is None
     response = client.post(warning_url(warning), verify())
-    assert response.status_code == 403 and "error-summary" in body(response)
+    assert (
+        refusal_shown(client, response, to=warning_url(warning)) == "您无权对这件申报执行此操作。"
+    )
     assert Warning.objects.get(pk=warning.pk).state == WarningState.OPEN
 
 
@@ -492,7 +496,7 @@ def test_a_warning_verified_already_is_409(client, regions, grid_wogou):
     )
     client.force_login(grid_wogou)
     response = client.post(warning_url(warning), verify(outcome="refer"))
-    assert response.status_code == 409
+    assert refusal_shown(client, response, to=warning_url(warning))
     assert Warning.objects.get(pk=warning.pk).state == WarningState.NO_RISK
 
 

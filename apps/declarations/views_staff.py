@@ -31,8 +31,10 @@ from apps.core.identity import mask_id_number
 from apps.core.uploads import clean_upload
 from apps.core.views import (
     REFUSAL_STATUS,
+    at_field,
     client_ip,
     private_download,
+    refused,
     store_cleaned,
     with_upload,
 )
@@ -89,7 +91,7 @@ from .models.review import EXPENSE_FIELDS, INCOME_FIELDS
 from .resumable import discard_upload, new_form_key, once, take_upload
 from .selectors import (
     BUTTONS,
-    available_actions,
+    available_steps,
     case_household,
     declaration_timeline,
     declarations_search,
@@ -164,9 +166,32 @@ def _query_with(params, **changes) -> str:
     return params.urlencode()
 
 
-def _queue_page(request, *, batch_form=None, refusal=None, status=200):
+# A refused batch approval, kept in the session for the queue's next GET.
+QUEUE_REFUSAL = "queue_refusal"
+
+
+def _queue_refusal(request) -> tuple[dict | None, set]:
+    """The refusal of the batch approval just posted (Post/Redirect/Get), once: its
+    message, each refused case (those the user can still see) with its reason, and the
+    boxes that were ticked."""
+    stored = request.session.pop(QUEUE_REFUSAL, None)
+    if not stored:
+        return None, set()
+    cases = declarations_visible_to(request.user).in_bulk(
+        [number for number, _reason in stored["refusals"]], field_name="tracking_number"
+    )
+    refusals = [
+        {"declaration": cases[number], "reason": reason}
+        for number, reason in stored["refusals"]
+        if number in cases
+    ]
+    return {"message": stored["message"], "refusals": refusals}, set(stored["ticked"])
+
+
+def _queue_page(request, *, batch_form=None, status=200):
     """The queue: filters, counts by stage, a page of cases highest risk score first, and the
     boxes to tick for batch approval."""
+    refusal, ticked = _queue_refusal(request) if request.method == "GET" else (None, set())
     params = request.GET.copy()
     params.setdefault("stage", _default_stage(request.user))
     form = QueueFilterForm(request.user, params)
@@ -218,7 +243,7 @@ def _queue_page(request, *, batch_form=None, refusal=None, status=200):
             "query": _query_with(params),
             "selectable": selectable,
             # A refused batch comes back with its boxes still ticked.
-            "ticked": set(request.POST.getlist("cases")) if batch_form else set(),
+            "ticked": set(request.POST.getlist("cases")) if batch_form else ticked,
             "batch_form": batch_form,
             "refusal": refusal,
             "appeals": appeals,
@@ -250,15 +275,18 @@ def queue_approve(request):
         done = services.declarations_township_approve_batch(
             declarations=form.cleaned_data["cases"], actor=request.user
         )
-    except services.BatchRefused as exc:
-        # The status of the first case refused: 409 for one no longer under review, 400
-        # for one with its file incomplete, 403 for one outside the user's role.
-        status = REFUSAL_STATUS.get(type(exc.refusals[0][1]), 400)
-        return _queue_page(request, batch_form=form, refusal=exc, status=status)
     except services.ActionRefused as exc:
-        return _queue_page(
-            request, batch_form=form, refusal=exc, status=REFUSAL_STATUS.get(type(exc), 400)
-        )
+        # Back to the queue (GET), which shows why each case was refused, with the
+        # boxes still ticked.
+        request.session[QUEUE_REFUSAL] = {
+            "message": str(exc.message),
+            "refusals": [
+                (d.tracking_number, str(r.message)) for d, r in getattr(exc, "refusals", [])
+            ],
+            "ticked": request.POST.getlist("cases"),
+        }
+        query = request.GET.urlencode()
+        return redirect(reverse("staff:queue") + (f"?{query}" if query else ""))
     messages.success(
         request,
         ngettext(
@@ -296,13 +324,9 @@ def enter(request):
                 submission_token=form.cleaned_data["token"],
             )
         except services.ActionRefused as exc:
-            context["refusal"] = exc.message
-            return render(
-                request,
-                "declarations/staff/enter.html",
-                context,
-                status=REFUSAL_STATUS.get(type(exc), 400),
-            )
+            if at_field(form, exc):
+                return render(request, "declarations/staff/enter.html", context, status=400)
+            return refused(request, exc, "staff:enter")
         if result.created or result.reason == "duplicate_submit":
             messages.success(request, _("The declaration is entered."))
             return redirect("staff:detail", result.declaration.tracking_number)
@@ -378,7 +402,7 @@ def _detail_context(request, declaration: Declaration, **forms) -> dict:
         "consents": declaration.consents.all(),
         "letter_missing": services.authorization_missing(declaration),
         "appeals": declaration.appeals.all(),
-        "actions": available_actions(declaration, request.user),
+        "actions": available_steps(declaration, request.user),
         "can_reveal": request.user.has_perm("declarations.reveal_personal_data"),
         # Where the visit was recorded: the township and above; the village sees only
         # whether it was.
@@ -403,7 +427,6 @@ def _detail_context(request, declaration: Declaration, **forms) -> dict:
         "appeal_form": forms.get("appeal_form") or StaffAppealForm(),
         "decision_form": forms.get("decision_form") or AppealDecisionForm(),
         "failed_action": forms.get("failed_action", ""),
-        "refusal": forms.get("refusal"),
         **_appeal_context(declaration, request.user),
         **_procedure_context(declaration, request.user, clocks),
     }
@@ -445,15 +468,9 @@ def detail(request, tracking_number):
     return render(request, "declarations/staff/detail.html", _detail_context(request, declaration))
 
 
-def _refused(request, declaration, exc: services.ActionRefused, **forms):
-    declaration.refresh_from_db()
-    context = _detail_context(request, declaration, refusal=exc.message, **forms)
-    return render(
-        request,
-        "declarations/staff/detail.html",
-        context,
-        status=REFUSAL_STATUS.get(type(exc), 400),
-    )
+def _refused(request, declaration, exc: services.ActionRefused):
+    """A refused step: back to the case page (GET), the refusal shown there."""
+    return refused(request, exc, "staff:detail", declaration.tracking_number)
 
 
 @never_cache
@@ -482,7 +499,7 @@ def act(request, tracking_number, action):
     try:
         getattr(services, f"declaration_{action}")(**kwargs)
     except services.ActionRefused as exc:
-        return _refused(request, declaration, exc, failed_action=action)
+        return _refused(request, declaration, exc)
     messages.success(request, _("Done: %(action)s.") % {"action": spec.label})
     return redirect("staff:detail", declaration.tracking_number)
 
@@ -725,11 +742,7 @@ def service_worker(request):
 def _at_field(form, exc: services.ActionRefused) -> str:
     """A refusal that names a field of the form (a date out of the procedure's order)
     is shown at that field; any other above the form."""
-    field = getattr(exc, "field", None)
-    if field in form.fields:
-        form.add_error(field, str(exc.message))
-        return ""
-    return exc.message
+    return "" if at_field(form, exc) else exc.message
 
 
 def _simple_page(request, tracking_number, *, form_class, template, call, done):
@@ -741,13 +754,11 @@ def _simple_page(request, tracking_number, *, form_class, template, call, done):
         try:
             call(declaration, form)
         except services.ActionRefused as exc:
-            return _page(
-                request,
-                declaration,
-                template,
-                {"form": form, "refusal": _at_field(form, exc)},
-                REFUSAL_STATUS.get(type(exc), 400),
-            )
+            # A date out of order is the form's, at its field; any other refusal is
+            # the step's: back to the page (GET) with its message.
+            if at_field(form, exc):
+                return _page(request, declaration, template, {"form": form}, 400)
+            return refused(request, exc, request.get_full_path())
         messages.success(request, done)
         return redirect("staff:detail", declaration.tracking_number)
     return _page(request, declaration, template, {"form": form})

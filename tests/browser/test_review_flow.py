@@ -85,9 +85,12 @@ def sign_out(page) -> None:
 
 
 def press(page, selector: str) -> None:
-    """Click a button or link that loads a new page, and wait for it."""
+    """Click a button or link that loads a new page, and wait for it. A refused step
+    comes back to its page too (Post/Redirect/Get), with an error message: none may show."""
     with page.expect_navigation():
         page.click(selector)
+    refused = page.locator("ul.messages li.error")
+    assert refused.count() == 0, refused.all_inner_texts()
 
 
 def act_button(declaration, action: str) -> str:
