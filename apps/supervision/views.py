@@ -20,7 +20,7 @@ from .forms import parse_period
 from .monitoring import long_monitored, monitoring_load, work_rows
 from .selectors import late_cases, region_figures, weekly_trend
 from .summaries import last_refresh
-from .templatetags.staff_nav import staff_nav
+from .templatetags.staff_nav import staff_menu
 
 LATE_KINDS = {"accept": Stage.VERIFY, "enrol": Stage.ENROL, "green": Stage.GREEN_CHANNEL}
 LATE_TITLES = {
@@ -43,16 +43,10 @@ def _region(request, code) -> Region:
 
 @login_required
 def staff_start(request):
-    """Where a staff member lands after signing in: their cases; or, for department
-    staff who work no cases, their department's data or the civil-affairs page."""
-    nav = staff_nav(request.user)
-    if nav.get("casework"):
-        return redirect("staff:home")
-    if nav.get("department") and not nav.get("civil_affairs"):
-        return redirect("feeds:list")
-    if nav.get("civil_affairs"):
-        return redirect("screening:civil_affairs")
-    return redirect("staff:home")
+    """Where a staff member lands after signing in: the first page of their menu (the
+    village and the county their cases, the city and the province the dashboard,
+    department staff their data, each administrator its duty)."""
+    return redirect(staff_menu(request.user).landing)
 
 
 @login_required
