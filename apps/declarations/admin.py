@@ -25,7 +25,7 @@ from django.utils.translation import ngettext
 from apps.audit.admin import ViewAuditedAdmin
 from apps.core.admin import ReadOnlyAdmin, ReadOnlyInline
 from apps.deadlines.admin import ProvincialAdminOnly
-from apps.households.models import Difficulty
+from apps.households.models import Difficulty, difficulty_labels
 from apps.regions.models import COUNTY_ROLES, Level, Region, user_memberships
 
 from . import services
@@ -74,7 +74,7 @@ class VisitInline(ReadOnlyInline):
         "findings",
         "income_total",
         "rigid_expenses",
-        "risk_types",
+        "risk_types_display",
         "members_list",
         "recorded_by",
     )
@@ -86,6 +86,10 @@ class VisitInline(ReadOnlyInline):
     @admin.display(description=_("rigid expenses"))
     def rigid_expenses(self, obj):
         return obj.rigid_expenses
+
+    @admin.display(description=_("risk types found"))
+    def risk_types_display(self, obj):
+        return difficulty_labels(obj.risk_types)
 
     @admin.display(description=_("household members"))
     def members_list(self, obj):
@@ -312,7 +316,7 @@ class DeclarationChangeList(ChangeList):
 class DeclarationAdmin(ViewAuditedAdmin, ReadOnlyAdmin):
     change_form_template = "admin/declarations/declaration/change_form.html"
     list_display = (
-        "tracking_number",
+        "tracking",
         "name",
         "village",
         "township",
@@ -321,7 +325,7 @@ class DeclarationAdmin(ViewAuditedAdmin, ReadOnlyAdmin):
         "difficulties_display",
         "deadline",
         "days_left",
-        "submitted_at",
+        "submitted",
     )
     list_filter = (
         QueueFilter,
@@ -350,7 +354,7 @@ class DeclarationAdmin(ViewAuditedAdmin, ReadOnlyAdmin):
         TransitionInline,
     ]
     fields = (
-        "tracking_number",
+        "tracking",
         "state",
         "channel",
         "village",
@@ -365,7 +369,7 @@ class DeclarationAdmin(ViewAuditedAdmin, ReadOnlyAdmin):
         "declarant_name",
         "declarant_phone_masked",
         "declarant_relation",
-        "submitted_at",
+        "submitted",
         "rejected_at_level",
         "rejection_reason",
         "merged_into",
@@ -418,6 +422,15 @@ class DeclarationAdmin(ViewAuditedAdmin, ReadOnlyAdmin):
             % {"count": len(done)},
             messages.SUCCESS,
         )
+
+    @admin.display(description=_("tracking number"), ordering="tracking_number")
+    def tracking(self, obj):
+        return obj.tracking_number_display
+
+    # The time of the declaration (the field's own name, "submitted", is also a state's).
+    @admin.display(description=_("submitted at"), ordering="submitted_at")
+    def submitted(self, obj):
+        return obj.submitted_at
 
     @admin.display(description=_("township"), ordering="village__parent__name")
     def township(self, obj):
