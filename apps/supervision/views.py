@@ -91,7 +91,10 @@ def _context(request, region):
         "total": total,
         "rows": rows,
         "ranking_svg": charts.bars(
-            [(r.region.name, r.figures.overdue_rate, "#b40000") for r in ranked[:20]]
+            [(r.region.name, r.figures.overdue_rate, "#b40000") for r in ranked[:20]],
+            title=_("Regions ranked by overdue rate"),
+            axis_label=_("Overdue rate: deadlines missed of those due in the period"),
+            legend=[(_("Overdue rate"), "#b40000")],
         ),
         "trend_svg": charts.columns(
             [
@@ -99,6 +102,9 @@ def _context(request, region):
                 (_("Deadlines breached"), [w["breached"] for w in trend], "#b40000"),
             ],
             [f"{w['week']:%m-%d}" for w in trend],
+            title=_("Weekly trend (last 12 weeks)"),
+            y_label=_("Cases"),
+            x_label=_("Week starting (month-day)"),
         ),
         "query": request.GET.urlencode(),
         "refreshed": _freshness(),
