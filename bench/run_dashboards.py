@@ -3,6 +3,7 @@
     .venv/bin/python bench/run_dashboards.py                 # 6-7 minutes
     .venv/bin/python bench/run_dashboards.py --declarations 100000   # a quick try
     .venv/bin/python bench/run_dashboards.py --reuse         # keep the data: 3-4 minutes
+    .venv/bin/python bench/run_dashboards.py --declarations 3000000 --no-sweep  # ~15 min
 
 Creates a fresh database (bench_dash on the local PostgreSQL), migrates it and generates
 with set-based SQL a province of 1 province, 14 cities, 86 counties, 1,200 townships and
@@ -23,8 +24,10 @@ with set-based SQL a province of 1 province, 14 cities, 86 counties, 1,200 towns
 
 Prints a summary, writes JSON to bench/results/ (git-ignored).
 
-Targets (from the issue): province and county dashboards p95 <= 200 ms server time; the
-sweep over 1,000,000 clocks <= 10 s with memory flat in the number of rows.
+Targets: province and county dashboards, over the last 12 months and this month, p95
+<= 100 ms server time at 1,000,000 declarations and <= 200 ms at 3,000,000 (every
+figure from the summary tables, or from a query bounded by what is open); the sweep
+over 1,000,000 clocks <= 10 s with memory flat in the number of rows.
 """
 
 import argparse
@@ -47,7 +50,8 @@ ROOT = common.ROOT
 PG = common.PG
 DB_NAME = common.db_name("dash")
 
-TARGET_P95_MS = 200.0
+# p95 of a dashboard, by the number of declarations it must hold (the first that fits).
+TARGET_P95_MS = {1_000_000: 100.0, 3_000_000: 200.0}
 TARGET_SWEEP_S = 10.0
 MIN_SWEEP_BACKLOG = 100_000
 
@@ -108,7 +112,8 @@ CREATE UNLOGGED TABLE g_case AS
 WITH base AS (
     SELECT i::bigint AS id,
            -- submissions evenly over three years, ids rising with time
-           now() - interval '1095 days' + (i - 1 + random()) * interval '1095 days' / %(n)s
+           -- (the fraction first: i days * 1095 would overflow an interval at 3 M)
+           now() - interval '1095 days' + ((i - 1 + random()) / %(n)s) * interval '1095 days'
                AS sub,
            floor(random() * 16000)::int AS vidx,
            random() AS r_open, random() AS r_state, random() AS r_v, random() AS r_f,
@@ -181,7 +186,7 @@ SELECT c.id,
        (ARRAY['["illness"]','["disability"]','["schooling"]','["disaster"]',
               '["accident"]','["unstable_work"]','["illness", "income_shock"]',
               '["business_failure"]'])[c.id %% 8 + 1]::jsonb,
-       CASE WHEN c.id %% 3 = 0 THEN '家中老人住院，医疗费用较高，收入减少。' ELSE '' END,
+       CASE WHEN c.id %% 3 = 0 THEN '%(description)s' ELSE '' END,
        c.r_x >= 0.70 AND c.r_x < 0.80,
        CASE WHEN c.r_x >= 0.70 AND c.r_x < 0.80 THEN '代报人' ELSE '' END,
        CASE WHEN c.r_x >= 0.70 AND c.r_x < 0.80 THEN k.phone ELSE '' END,
@@ -195,13 +200,16 @@ SELECT c.id,
        CASE WHEN c.state = 'merged' AND c.id > 1 THEN c.id - 1 END,
        CASE WHEN c.state = 'rejected' THEN
            (ARRAY['village','township','county'])[c.id %% 3 + 1] ELSE '' END,
-       CASE WHEN c.state = 'rejected' THEN '经核查，家庭人均纯收入高于监测范围。' ELSE '' END
+       CASE WHEN c.state = 'rejected' THEN '%(reason)s' ELSE '' END
 FROM g_case c
 JOIN g_token k ON k.n = c.id %% %(tokens)s
 CROSS JOIN LATERAL (
     -- 11 digits, first not 0, a bijection of the id (48271 is prime to 9 * 10^10)
     SELECT (10000000000 + (c.id * 48271) %% 90000000000)::text AS body) t
 """
+
+DESCRIPTION = "家中老人住院，医疗费用较高，收入减少。"
+REASON = "经核查，家庭人均纯收入高于监测范围。"
 
 LUHN_SQL = """
 CREATE OR REPLACE FUNCTION bench_luhn(body text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
@@ -343,7 +351,11 @@ def generate(n: int) -> dict:
         step(
             "declarations",
             lambda: conn.execute(
-                DECLARATIONS_SQL.replace("%(tokens)s", str(len(tokens))).replace("%%", "%")
+                DECLARATIONS_SQL.replace("%(tokens)s", str(len(tokens)))
+                # Encrypted fields: tokens (base64, nothing to escape).
+                .replace("%(description)s", crypto.encrypt(DESCRIPTION))
+                .replace("%(reason)s", crypto.encrypt(REASON))
+                .replace("%%", "%")
             ),
         )
         step("clocks", lambda: conn.execute(CLOCKS_SQL.replace("%%", "%")))
@@ -456,16 +468,37 @@ def users():
     return out
 
 
-def measure_pages(requests: int, warmups: int) -> dict:
+def signed_in(user):
+    """A test client signed in as `user`, its second factor passed (an authenticator,
+    as the sign-in records it in the session)."""
     from django.test import Client
+    from django.utils import timezone
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    # A password of their own, set today: no forced change.
+    type(user).objects.filter(pk=user.pk).update(
+        must_change_password=False, password_changed_at=timezone.now()
+    )
+    device, _ = TOTPDevice.objects.get_or_create(
+        user=user, name="bench", defaults={"confirmed": True}
+    )
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+def measure_pages(requests: int, warmups: int) -> dict:
     from django.urls import reverse
     from django.utils import timezone
 
     today = timezone.localdate()
     combos = []
     for key, (user, code) in users().items():
-        client = Client()
-        client.force_login(user)
+        client = signed_in(user)
         for pname, period in periods(today).items():
             url = reverse("supervision:region", args=[code])
             query = {"start": period.start.isoformat(), "end": period.end.isoformat()}
@@ -501,12 +534,7 @@ def measure_parts(repeat: int) -> dict:
 
     from apps.deadlines.models import Stage
     from apps.regions.models import Region
-    from apps.supervision.selectors import (
-        _currently_overdue,
-        late_cases,
-        region_figures,
-        weekly_trend,
-    )
+    from apps.supervision.selectors import late_cases, region_figures, weekly_trend
 
     today = timezone.localdate()
     out = {}
@@ -524,8 +552,6 @@ def measure_parts(repeat: int) -> dict:
             late_cases(region=r, stage=Stage.ENROL, limit=20)
         )
         parts["weekly_trend"] = lambda r=region: weekly_trend(region=r)
-        width = 4 if code == PROVINCE else 9
-        parts["currently overdue (live)"] = lambda r=region, w=width: _currently_overdue(r, w)
         for name, fn in parts.items():
             fn()
             ms = []
@@ -548,7 +574,6 @@ def explain(sql: str) -> str:
 def profile_queries() -> dict:
     """Every statement of one request per page, slowest first, and the slowest's plan."""
     from django.db import connection
-    from django.test import Client
     from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
     from django.utils import timezone
@@ -556,8 +581,7 @@ def profile_queries() -> dict:
     today = timezone.localdate()
     out = {}
     for key, (user, code) in users().items():
-        client = Client()
-        client.force_login(user)
+        client = signed_in(user)
         for pname, period in periods(today).items():
             query = {"start": period.start.isoformat(), "end": period.end.isoformat()}
             url = reverse("supervision:region", args=[code])
@@ -720,6 +744,11 @@ def main() -> int:
     )
     parser.add_argument("--no-sweep", action="store_true")
     parser.add_argument(
+        "--skip-refresh",
+        action="store_true",
+        help="with --reuse: keep the summary tables as they are (refreshed by hand)",
+    )
+    parser.add_argument(
         "--pg-options",
         default="",
         help="PostgreSQL settings for the measuring connection, e.g. '-c jit=off' (PGOPTIONS)",
@@ -746,6 +775,8 @@ def main() -> int:
 
     django.setup()
     migrate()
+    # The pages link hashed static files (production's manifest storage).
+    common.manage(DB_NAME, "collectstatic", "--noinput", "-v", "0")
     if not args.reuse:
         log(f"generating {args.declarations:,} declarations")
         result["generation_s"] = generate(args.declarations)
@@ -763,7 +794,7 @@ def main() -> int:
     )
 
     log("summary tables")
-    result["refresh"] = measure_refresh()
+    result["refresh"] = [] if args.skip_refresh else measure_refresh()
     for r in result["refresh"]:
         if "seconds" in r:
             log(f"  {r['label']}: {r['rows']:,} rows in {r['seconds']:.2f} s")
@@ -791,12 +822,16 @@ def main() -> int:
         result["sweep"] = measure_sweep(small=10_000)
 
     targets = []
+    n = result["data"]["declarations"]
+    target_ms = next((ms for size, ms in sorted(TARGET_P95_MS.items()) if n <= size), None)
     for name, s in result["pages"].items():
+        statements = result["queries"][name]["statements"]
         targets.append(
             (
-                f"dashboard {name}: p95 <= {TARGET_P95_MS:.0f} ms",
-                f"{s['p95']:.1f} ms",
-                s["p95"] <= TARGET_P95_MS,
+                f"dashboard {name} at {n:,} declarations: p95 <= {target_ms or 0:.0f} ms",
+                f"p50 {s['p50']:.1f}, p95 {s['p95']:.1f}, max {s['max']:.1f} ms;"
+                f" {statements} statements",
+                target_ms is not None and s["p95"] <= target_ms,
             )
         )
     if "sweep" in result:

@@ -61,6 +61,11 @@ def _beat_schedule(sender, **kwargs):
             "task": "apps.screening.tasks.purge_expired",
             "schedule": crontab(hour=3, minute=30),
         },
+        # Data quality (数据质量): the rules over the stored data, nightly.
+        "data-quality": {
+            "task": "apps.quality.tasks.run_data_quality",
+            "schedule": crontab(hour=1, minute=45),
+        },
         "figures-rebuild": {
             "task": "apps.supervision.tasks.refresh_figures",
             "schedule": crontab(hour=2, minute=30),

@@ -22,6 +22,7 @@ urlpatterns = [
     path("staff/national/", include("apps.households.urls_national")),
     path("staff/warnings/", include("apps.screening.urls")),
     path("staff/feeds/", include("apps.screening.urls_feeds")),
+    path("staff/quality/", include("apps.quality.urls")),
     path("api/v1/", include("apps.screening.urls_api")),
     path("supervision/", include("apps.supervision.urls")),
     path("staff/spot-checks/", include("apps.spotchecks.urls")),

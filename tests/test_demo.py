@@ -127,7 +127,8 @@ def test_the_demo_holds_every_stage_names_the_overdue_and_is_made_once(seed_demo
     period = Period.this_year()
     summary, _rows = region_figures(region=province, period=period)
     live, _rows = region_figures_live(region=province, period=period)
-    without_averages = {"avg_days_to_accept": None, "avg_days_to_enrol": None}
+    # (by_month: the summaries' own breakdown, checked in test_dashboard_breakdowns.)
+    without_averages = {"avg_days_to_accept": None, "avg_days_to_enrol": None, "by_month": {}}
     assert astuple(replace(summary, **without_averages)) == astuple(
         replace(live, **without_averages)
     )
@@ -147,3 +148,30 @@ def test_seed_demo_refuses_outside_demo_mode(settings):
     settings.DEMO_MODE = False
     with pytest.raises(CommandError):
         call_command("seed_demo", stdout=io.StringIO())
+
+
+def test_the_demo_departments_deliver_every_shipped_feed_and_their_samples_arrive(seed_demo):
+    from apps.screening.models import Department, FeedDefinition, PropertyRecord, ReportedLifeEvent
+
+    seed_demo()
+    delivered = {
+        code
+        for d in Department.objects.filter(active=True, members__isnull=False)
+        for code in d.kinds
+    }
+    assert (
+        set(FeedDefinition.objects.filter(active=True).values_list("code", flat=True)) <= delivered
+    )
+    # 公安's sample: 孙福 (of 孙玉兰's monitored household) died, for 窝沟村 to confirm.
+    death = ReportedLifeEvent.objects.get(person_name="孙福")
+    assert death.is_pending and death.region_code == "621102100201"
+    # The property samples: on the property check of 杨树林's case, at the township.
+    yang = Declaration.objects.get(name="杨树林")
+    assert yang.state == State.TOWNSHIP_REVIEW
+    assert set(
+        PropertyRecord.objects.filter(declaration=yang).values_list("definition", flat=True)
+    ) == {
+        "business",
+        "vehicle",
+        "real_estate",
+    }

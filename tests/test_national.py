@@ -415,8 +415,12 @@ def test_another_county_does_not_see_the_import(client, imp, regions):
 
 
 def read_sheet(content: bytes) -> list[list]:
+    """The header and the rows, under the title and the period (tests/test_exports.py)."""
     sheet = openpyxl.load_workbook(io.BytesIO(content), read_only=True).worksheets[0]
-    return [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    return [
+        ["" if v is None else str(v) for v in row]
+        for row in sheet.iter_rows(min_row=3, values_only=True)
+    ]
 
 
 def export(client, county_anding, regions, start, end):

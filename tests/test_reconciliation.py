@@ -235,7 +235,10 @@ def test_the_export_lists_the_counts_and_the_differences_and_is_audited(
     response = client.get(reverse("supervision:reconciliation_export", args=[ANDING]))
     assert response.status_code == 200
     sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
-    rows = [list(r) for r in sheet.iter_rows(min_row=2, values_only=True)]
+    assert sheet["A1"].value == "账账相符核对 · 安定区"  # the title, then the moment and region
+    assert "安定区" in sheet["A2"].value
+    assert sheet["A3"].value == "县（区）"  # the header
+    rows = [list(r) for r in sheet.iter_rows(min_row=4, values_only=True)]
     assert rows[0] == ["安定区", "户数", None, 5, 4, 6]
     assert sorted(r[1] for r in rows[1:]) == sorted(["丁四", "己六", "庚七", "辛八", "壬九"])
     assert ["安定区", "己六", "窝沟村", "是", "否", "是"] in rows

@@ -17,6 +17,7 @@ from apps.core.identity import id_hash
 from apps.deadlines.models import Clock
 from apps.declarations import services as ds
 from apps.declarations.models import Channel, Declaration, State
+from apps.households.scoring import WEIGHTS
 from apps.regions.models import Role
 from apps.screening import services
 from apps.screening.models import (
@@ -31,7 +32,6 @@ from apps.screening.models import (
     WarningState,
 )
 from apps.screening.services import MedicalLine, Person, Village
-from apps.screening.services.scoring import WEIGHTS
 from apps.screening.tasks import export_for_civil_affairs
 
 from .conftest import ANDING, DONGGUAN, ID_A, TAIPING, TONGWEI, WOGOU, make_staff

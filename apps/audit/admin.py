@@ -13,10 +13,24 @@ from django.utils import timezone
 from django.utils.translation import gettext as _t
 
 from apps.core.replica import replica_reads
-from apps.core.tabular import XLSX_TYPE, xlsx
+from apps.core.tabular import XLSX_TYPE
+from apps.core.xlsx import period_line, workbook
 
 from .models import Action, AuditEntry, Result
 from .services import record
+
+
+def export_period(request) -> dict:
+    """The export's period from the list's date filter (`at__lt` excluded), if any."""
+    try:
+        since = dt.date.fromisoformat(request.GET.get("at__gte", ""))
+    except ValueError:
+        since = None
+    try:
+        until = dt.date.fromisoformat(request.GET.get("at__lt", "")) - dt.timedelta(days=1)
+    except ValueError:
+        until = None
+    return {"start": since, "end": until}
 
 
 class DateRangeFilter(admin.FieldListFilter):
@@ -176,7 +190,8 @@ class AuditEntryAdmin(admin.ModelAdmin):
         record(
             Action.EXPORT, request=request, target="audit.auditentry", rows=len(data), query=query
         )
-        response = HttpResponse(xlsx(_t("audit log"), header, data), content_type=XLSX_TYPE)
+        content = workbook(_t("Audit log"), period_line(**export_period(request)), header, data)
+        response = HttpResponse(content, content_type=XLSX_TYPE)
         stamp = timezone.localtime().strftime("%Y%m%d%H%M%S")
         response["Content-Disposition"] = f'attachment; filename="audit-log-{stamp}.xlsx"'
         response["Cache-Control"] = "private, no-store"

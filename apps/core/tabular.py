@@ -1,6 +1,6 @@
 """Tabular uploads: CSV or Excel .xlsx with Chinese column names, as an office saves
-them from Excel or WPS, for the imports (`apps.core.imports`); and the .xlsx files the
-system hands out (`xlsx`).
+them from Excel or WPS, for the imports (`apps.core.imports`). The .xlsx files the
+system hands out are made by `apps.core.xlsx`.
 
 A file is checked before it is stored (`upload_inspect`: size, type, encoding, zip
 bombs, the header row), read back as a stream of rows (`read_rows`), its cells read by
@@ -32,27 +32,6 @@ XLSX_MAX_SHARED_STRINGS = 100 * 1024 * 1024
 XLSX_MAX_RATIO = 200
 SNIFF_BYTES = 64 * 1024
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def xlsx(title: str, header: list[str], rows) -> bytes:
-    """A one-sheet workbook: the header in bold and frozen, columns as wide as their text."""
-    import openpyxl
-
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.title = title[:31]
-    sheet.append(header)
-    for c in sheet[1]:
-        c.font = openpyxl.styles.Font(bold=True)
-    for row in rows:
-        sheet.append(row)
-    for column in sheet.columns:
-        width = max(len(str(c.value or "")) for c in column)
-        sheet.column_dimensions[column[0].column_letter].width = min(max(10, width * 1.6), 40)
-    sheet.freeze_panes = "A2"
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
 
 
 @dataclass(frozen=True)

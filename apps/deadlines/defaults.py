@@ -23,4 +23,6 @@ DEFAULT_POLICIES = {
     "national_record": (5, "working_days", "enrolment", "project default"),
     # 常态化抽验复核: the county answers a checker's disagreement with a decided case.
     "spot_check": (10, "working_days", "spot-check disagreement recorded", "project default"),
+    # 数据质量: the village corrects or confirms what a data-quality rule found.
+    "data_quality": (5, "working_days", "item found by a data-quality rule", "project default"),
 }

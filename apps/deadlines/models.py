@@ -68,6 +68,7 @@ class Stage(models.TextChoices):
     LOOK_BACK = "look_back", _("look-back review")
     NATIONAL_RECORD = "national_record", _("recorded in the national system")
     SPOT_CHECK = "spot_check", _("spot-check disagreement answered")
+    DATA_QUALITY = "data_quality", _("data-quality item resolved by the village")
 
 
 class Unit(models.TextChoices):

@@ -46,6 +46,7 @@ from .models import (
     VisitDocument,
 )
 from .selectors import (
+    WORKLIST_ORDER,
     DaysLeft,
     available_actions,
     days_left_conditions,
@@ -323,10 +324,13 @@ class DeclarationAdmin(ViewAuditedAdmin, ReadOnlyAdmin):
         "state",
         "channel",
         "difficulties_display",
+        "risk_score",
         "deadline",
         "days_left",
         "submitted",
     )
+    # The highest risk score first, then the oldest: as every worklist of cases.
+    ordering = WORKLIST_ORDER
     list_filter = (
         QueueFilter,
         "state",
@@ -431,6 +435,10 @@ class DeclarationAdmin(ViewAuditedAdmin, ReadOnlyAdmin):
     @admin.display(description=_("submitted at"), ordering="submitted_at")
     def submitted(self, obj):
         return obj.submitted_at
+
+    @admin.display(description=_("risk score"), ordering="-score")
+    def risk_score(self, obj):
+        return render_to_string("declarations/staff/_score.html", {"declaration": obj})
 
     @admin.display(description=_("township"), ordering="village__parent__name")
     def township(self, obj):

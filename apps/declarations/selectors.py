@@ -2,7 +2,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import models
-from django.db.models import Case, F, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -212,13 +212,17 @@ def _rows(declarations) -> list[CaseRow]:
     ]
 
 
+# Every worklist of cases: the highest risk score first, then the oldest.
+WORKLIST_ORDER = ("-score", "submitted_at", "pk")
+
+
 def worker_open_cases(user, *, limit: int = 500) -> list[CaseRow]:
-    """A worker's open cases, most urgent first (oldest deadline first)."""
+    """A worker's open cases, the highest risk score first, then the oldest."""
     qs = (
         Declaration.objects.visible_to(user)
         .open()
         .select_related("village")
-        .order_by("submitted_at")[:limit]
+        .order_by(*WORKLIST_ORDER)[:limit]
     )
     return _rows(qs)
 
@@ -321,9 +325,9 @@ def stage_counts(qs) -> dict[str, int]:
 
 
 def queue_ordered(qs):
-    """Most urgent first (aliased by `with_due_on`): the nearest deadline, then the
-    oldest declaration."""
-    return qs.order_by(F("due_on").asc(nulls_last=True), "submitted_at", "pk")
+    """The highest risk score first, then the oldest declaration (the filter by time
+    left narrows the queue to the urgent ones)."""
+    return qs.order_by(*WORKLIST_ORDER)
 
 
 def queue_rows(declarations) -> list[CaseRow]:

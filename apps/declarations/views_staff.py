@@ -106,7 +106,7 @@ def _case(request, tracking_number) -> Declaration:
 
 @login_required
 def home(request):
-    """My open cases, most urgent first."""
+    """My open cases, the highest risk score first."""
     rows = worker_open_cases(request.user)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     memberships = StaffMembership.objects.filter(user=request.user, is_active=True).select_related(
@@ -150,7 +150,7 @@ def _query_with(params, **changes) -> str:
 
 
 def _queue_page(request, *, batch_form=None, refusal=None, status=200):
-    """The queue: filters, counts by stage, a page of cases most urgent first, and the
+    """The queue: filters, counts by stage, a page of cases highest risk score first, and the
     boxes to tick for batch approval."""
     params = request.GET.copy()
     params.setdefault("stage", _default_stage(request.user))

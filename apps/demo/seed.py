@@ -149,6 +149,18 @@ DEMO_ROSTER = [
 DEMO_DEPARTMENTS = [
     ("anding-yibao", "安定区医疗保障局", FeedKind.MEDICAL, "dept-yibao"),
     ("anding-minzheng", "安定区民政局", FeedKind.ASSISTANCE, "dept-minzheng"),
+    # The other shipped feeds (apps/screening/feeds/definitions), one department each.
+    ("anding-canlian", "安定区残疾人联合会", FeedKind.DISABILITY, "dept-canlian"),
+    ("anding-jiaoyu", "安定区教育局", FeedKind.COLLEGE, "dept-jiaoyu"),
+    ("anding-yingji", "安定区应急管理局", FeedKind.DISASTER, "dept-yingji"),
+    ("anding-renshe", "安定区人力资源和社会保障局", "unemployed", "dept-renshe"),
+    ("anding-weijian", "安定区卫生健康局", "serious_illness", "dept-weijian"),
+    ("anding-zhujian", "安定区住房和城乡建设局", "unsafe_housing", "dept-zhujian"),
+    ("anding-shuiwu", "安定区水务局", "drinking_water", "dept-shuiwu"),
+    ("anding-gongan", "定西市公安局安定分局", "hukou", "dept-gongan"),
+    ("anding-shichang", "安定区市场监督管理局", "business", "dept-shichang"),
+    ("anding-jiaoguan", "定西市公安局交通警察支队安定大队", "vehicle", "dept-jiaoguan"),
+    ("anding-budongchan", "安定区不动产登记中心", "real_estate", "dept-budongchan"),
 ]
 # A month of medical data, delivered a week ago: (name, total cost, paid out of pocket).
 # 张建华 is over the county's line (a warning for 窝沟村, still unverified past its 5
@@ -377,7 +389,7 @@ def seed_places_and_people(rng: random.Random) -> None:
             )
 
     anding = Region.objects.get(code=ANDING)
-    builtin_ensure()  # the five original feeds (after a flush of the database)
+    builtin_ensure()  # the feeds the departments deliver (after a flush of the database)
     county_lines_set("medical", anding, today.year, threshold="15000", income_share="0.50")
     for code, name, kind, username in DEMO_DEPARTMENTS:
         department, _created = Department.objects.get_or_create(
@@ -721,6 +733,30 @@ def seed_medical_data() -> None:
         )
 
 
+def seed_department_samples() -> None:
+    """The sample files of 公安 (a death and a move in 窝沟村's monitored households,
+    waiting for the village), 市场监管, 公安交管 and 不动产登记 (on the property check of
+    the cases at the township), delivered through the real upload, once each."""
+    from apps.screening.effects import SAMPLES
+
+    for code, kind in (
+        ("anding-gongan", "hukou"),
+        ("anding-shichang", "business"),
+        ("anding-jiaoguan", "vehicle"),
+        ("anding-budongchan", "real_estate"),
+    ):
+        department = Department.objects.get(code=code)
+        if FeedBatch.objects.filter(department=department).exists():
+            continue
+        upload = SimpleUploadedFile(
+            f"{department.name}.csv",
+            (SAMPLES / f"{kind}.csv").read_bytes(),
+            content_type="text/csv",
+        )
+        user = department.members.select_related("user").first().user
+        feed_upload_create(actor=user, department=department, kind=kind, upload=upload)
+
+
 # --- all of it -----------------------------------------------------------------------------
 
 
@@ -750,6 +786,7 @@ def seed() -> Seeded:
             with transaction.atomic():
                 seed_household(household)
     seed_medical_data()
+    seed_department_samples()
     sweep()
     figures_refresh(since=None)
     return Seeded(

@@ -41,6 +41,7 @@ from apps.core.errors import InvalidInput
 from apps.core.identity import fold, is_ascii_digits
 from apps.core.imports import sql
 from apps.core.tabular import Column, InspectedUpload
+from apps.core.xlsx import period_line, workbook
 from apps.deadlines.calendar import WorkingCalendar, add_period
 from apps.deadlines.models import Stage
 from apps.deadlines.services import clocks_meet, end_of_day, policies_for
@@ -959,7 +960,13 @@ def national_export(*, actor, county: Region, start: dt.date, end: dt.date):
         raise PermissionDenied
     selection = export_selection(county=county, start=start, end=end)
     now = timezone.now()
-    content = tabular.xlsx(county.name, export_header(), export_rows(selection))
+    content = workbook(
+        _("Monitored households: changes to record in the national system"),
+        period_line(region=county.name, start=start, end=end),
+        export_header(),
+        export_rows(selection),
+        sheet_name=county.name,
+    )
     with transaction.atomic():
         ids = [item.household.pk for item in selection]
         MonitoredHousehold.objects.filter(pk__in=ids).update(national_recorded_at=now)
@@ -994,4 +1001,5 @@ def national_export(*, actor, county: Region, start: dt.date, end: dt.date):
 
 
 def template_xlsx() -> bytes:
-    return tabular.xlsx("监测对象信息", [c.header for c in COLUMNS], [])
+    # An import template: the header on the first row, as the import reads it.
+    return workbook(None, None, [c.header for c in COLUMNS], [], sheet_name="监测对象信息")

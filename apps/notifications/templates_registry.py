@@ -195,6 +195,16 @@ TEMPLATES = {
             ),
         ),
         SmsTemplate(
+            # A department (公安) reported deaths or hukou moves in the village's
+            # monitored households or open cases: nothing changes until it confirms.
+            name="village_life_events_reported",
+            params=("village", "count"),
+            text=_(
+                "{count} deaths or hukou moves reported by departments in {village}: "
+                "please check each and confirm it or not."
+            ),
+        ),
+        SmsTemplate(
             name="sms_budget_reached",
             params=("budget",),
             text=_(

@@ -12,3 +12,10 @@ class ScreeningConfig(AppConfig):
 
     def ready(self):
         from . import signals  # noqa: F401 — connects the receivers
+        from .effects import life_event_handler, property_check_handler
+        from .feeds.effects import register
+        from .models import FeedEffect
+
+        # What the engine does with the records of a life-event or property feed.
+        register(FeedEffect.LIFE_EVENT)(life_event_handler)
+        register(FeedEffect.PROPERTY_CHECK)(property_check_handler)

@@ -156,7 +156,7 @@ class FactorBasis(models.TextChoices):
 class FeedRule(models.Model):
     """A rule of a definition: when a matched record raises a warning, with its reason
     (a template of the record's fields, e.g. "{date} 个人自付 {out_of_pocket:,.0f} 元")
-    and its factor of the risk score (name and weight, as in services/scoring.py).
+    and its factor of the risk score (name and weight, as in apps/households/scoring.py).
 
     - threshold: the field's value ≥ the county's amount for the record's year
       (`FeedThreshold`), else `default_value`;
@@ -727,3 +727,12 @@ class CivilAffairsExport(models.Model):
 
     def __str__(self):
         return f"{self.county} {self.created_at:%Y-%m-%d}"
+
+
+from .models_effects import (  # noqa: E402, F401  (the feeds' effects)
+    LifeEventKind,
+    PropertyRecord,
+    ReportedLifeEvent,
+    ReportedLifeEventLog,
+    ReportState,
+)

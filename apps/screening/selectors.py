@@ -10,10 +10,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import Q
-from django.utils.translation import gettext_lazy as _
 
 from apps.deadlines.models import Clock
 from apps.deadlines.services import Mark, clock_mark, clock_marks
+from apps.households.scoring import WEIGHTS, factor_label
 from apps.regions.models import Level, Region, roles_over
 
 from .models import (
@@ -27,7 +27,6 @@ from .models import (
 )
 from .services import SUBJECT, assistance_of
 from .services.civil import ROUTING_ROLES, VERIFIED_STATES
-from .services.scoring import WEIGHTS
 
 # --- the worklist and the warning ---------------------------------------------------------
 
@@ -68,19 +67,6 @@ class WeightRow:
     factor: str
     label: str
     weight: int
-
-
-FACTOR_LABELS = {
-    "medical": _("medical costs against the household's income"),
-    "disability": _("severe disability"),
-    "labour": _("loss of labour capacity"),
-    "disaster": _("disaster in the village"),
-    "education": _("education costs against the household's income"),
-}
-
-
-def factor_label(factor: str) -> str:
-    return str(FACTOR_LABELS.get(factor, factor))
 
 
 def score_weights() -> list[WeightRow]:

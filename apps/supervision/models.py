@@ -14,7 +14,8 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.regions.models import Level
 
-SUMMARY_LEVELS = (Level.VILLAGE, Level.TOWNSHIP, Level.COUNTY)
+# City rows too: a province's dashboard sums 14 cities' rows, not 86 counties'.
+SUMMARY_LEVELS = (Level.VILLAGE, Level.TOWNSHIP, Level.COUNTY, Level.CITY)
 
 
 def _counter(verbose_name):
@@ -23,12 +24,17 @@ def _counter(verbose_name):
 
 
 class DailyFigures(models.Model):
-    """Counters of one region (`code`: its prefix, 12, 9 or 6 digits) for one day.
+    """Counters of one region (`code`: its prefix, 12, 9, 6 or 4 digits) for one day.
 
     By submission day (declarations not merged into a twin): received, closed,
     accepted_in_time, enrolled_in_time, and the sums and counts behind the average
-    working days to accept / to enrol; received by channel (received_<channel>). By due day (every clock of the region, except
-    those stopped before they ran out): clocks_due, clocks_breached.
+    working days to accept / to enrol; received by channel (received_<channel>). By due
+    day (every clock of the region, except those stopped before they ran out):
+    clocks_due, clocks_breached. By breach day (every clock): breached, for the weekly
+    chart. By enrolment day (the day the enrolment clock of an enrolled declaration was
+    met, i.e. the county approved): enrolled, the new monitored households, by channel
+    (enrolled_<channel>) and by kind of difficulty declared (cause_<kind>; a household
+    declaring two kinds counts under both).
     """
 
     level = models.PositiveSmallIntegerField(_("level"), choices=Level.choices)
@@ -52,6 +58,26 @@ class DailyFigures(models.Model):
     received_hotline = _counter(_("received on the 12317 hotline"))
     received_paper = _counter(_("received on paper"))
     received_warning = _counter(_("received from a department warning"))
+    # Clocks breached on the day (the weekly chart).
+    breached = _counter(_("deadlines breached on the day"))
+    # New monitored households enrolled on the day, by channel (one counter per
+    # declarations.Channel) and by cause (one per households.Difficulty).
+    enrolled = _counter(_("households enrolled"))
+    enrolled_qr = _counter(_("enrolled from QR self-declaration"))
+    enrolled_proxy = _counter(_("enrolled from a declaration on someone's behalf"))
+    enrolled_visit = _counter(_("enrolled from a cadre visit"))
+    enrolled_hotline = _counter(_("enrolled from the 12317 hotline"))
+    enrolled_paper = _counter(_("enrolled from a paper application"))
+    enrolled_warning = _counter(_("enrolled from a department warning"))
+    cause_illness = _counter(_("enrolled for illness"))
+    cause_disability = _counter(_("enrolled for disability"))
+    cause_schooling = _counter(_("enrolled for schooling costs"))
+    cause_disaster = _counter(_("enrolled for a natural disaster"))
+    cause_accident = _counter(_("enrolled for an accident"))
+    cause_unstable_work = _counter(_("enrolled for unstable work"))
+    cause_business_failure = _counter(_("enrolled for failed farming or business"))
+    cause_income_shock = _counter(_("enrolled for a sudden loss of income"))
+    cause_other = _counter(_("enrolled for another difficulty"))
 
     class Meta:
         verbose_name = _("daily figures")
@@ -76,6 +102,34 @@ class DailyFigures(models.Model):
         return f"{self.code} {self.day}"
 
 
+class OverdueFigures(models.Model):
+    """Clocks of one region (`code`: its prefix at `level`) running past their due time
+    when `figures_refresh` last ran: the dashboards' "currently overdue", as fresh as
+    the other figures. Every refresh rewrites the whole table (a count over the partial
+    index of running breached clocks)."""
+
+    level = models.PositiveSmallIntegerField(_("level"), choices=Level.choices)
+    code = models.CharField(_("region code prefix"), max_length=12)
+    overdue = _counter(_("currently overdue"))
+
+    class Meta:
+        verbose_name = _("overdue figures")
+        verbose_name_plural = _("overdue figures")
+        constraints = [
+            models.UniqueConstraint(fields=["level", "code"], name="overdue_figures_key"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["level", "code"],
+                opclasses=["int2_ops", "varchar_pattern_ops"],
+                name="overdue_figures_prefix_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.code}: {self.overdue}"
+
+
 class FiguresRefresh(models.Model):
     """One run of `figures_refresh`: the dashboards show the latest one's time."""
 
@@ -91,3 +145,7 @@ class FiguresRefresh(models.Model):
 
     def __str__(self):
         return f"{self.finished_at:%Y-%m-%d %H:%M} ({self.since or 'full'})"
+
+
+# Issued bulletins: their own module.
+from .models_bulletins import Bulletin, BulletinSequence  # noqa: E402, F401

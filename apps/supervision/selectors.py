@@ -9,10 +9,14 @@ Definitions (docs/rates.md): for a region R (its code prefix) and a period P of 
 - overdue rate (逾期率) = clocks of R due in P (up to today) that were breached, still
   open or met late, over all clocks of R due in P (up to today);
 - currently overdue: clocks of R running past their due time now;
-- average working days to accept / to enrol: over received whose clock was met.
+- average working days to accept / to enrol: over received whose clock was met;
+- new monitored households: declarations of R enrolled (the county approved: their
+  enrolment clock met) on a day of P, by channel, by kind of difficulty declared and by
+  month; one-click share = those declared through the public form (QR self-declaration,
+  and on someone's behalf: ONE_CLICK_CHANNELS) / all new monitored households.
 Every figure is a grouped SQL aggregate, never a loop over cases. `region_figures` sums
-the summary rows (models.DailyFigures, refreshed by Celery: summaries.py) except
-"currently overdue", which is about now and counted live; `region_figures_live`
+the summary rows (models.DailyFigures and OverdueFigures, refreshed by Celery:
+summaries.py), "currently overdue" included, as of that refresh; `region_figures_live`
 aggregates the cases themselves and gives the same figures for the same data.
 """
 
@@ -20,18 +24,25 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.db.models import Avg, Count, Exists, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import Coalesce, Substr, TruncWeek
+from django.db.models.functions import Coalesce, Substr, TruncMonth, TruncWeek
 from django.utils import timezone
 
 from apps.deadlines.models import Clock, Stage
-from apps.declarations.models import CLOSED_STATES, Declaration, State
+from apps.declarations.models import CLOSED_STATES, Channel, Declaration, State
 from apps.declarations.services import SUBJECT
 from apps.regions.models import PREFIX_LENGTH, Level, Region
 
-from .models import SUMMARY_LEVELS, DailyFigures
-from .summaries import CHANNEL_COUNTERS, COUNTERS
+from .models import SUMMARY_LEVELS, DailyFigures, OverdueFigures
+from .summaries import CAUSE_COUNTERS, CHANNEL_COUNTERS, COUNTERS, ENROLLED_COUNTERS
 
 CLOSING_STATES = [State.ENROLLED, State.REJECTED, State.WITHDRAWN]
+# One-click declaration (一键申报): the public form reached from the village's QR code,
+# filled in by the household itself or by a relative on its behalf (the form's "on
+# someone's behalf" box makes the channel `proxy`). Cadre visits, the hotline, paper and
+# department warnings are entered by staff.
+ONE_CLICK_CHANNELS = (Channel.QR, Channel.PROXY)
+# The province's goal for the one-click share of new monitored households: above 60 %.
+ONE_CLICK_GOAL = 0.6
 
 
 @dataclass(frozen=True)
@@ -64,6 +75,31 @@ class Figures:
     avg_days_to_enrol: float | None = None
     # Received by channel (declarations.Channel values, in their order).
     by_channel: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CHANNEL_COUNTERS, 0))
+    # New monitored households, by channel and by cause (households.Difficulty values,
+    # in their order; a household declaring two kinds counts under both).
+    enrolled: int = 0
+    enrolled_by_channel: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(ENROLLED_COUNTERS, 0)
+    )
+    enrolled_by_cause: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(CAUSE_COUNTERS, 0)
+    )
+    # The region's total only (region_figures): its figures month by month, oldest
+    # first, keyed by the month's first day.
+    by_month: dict[dt.date, "Figures"] = field(default_factory=dict)
+
+    @property
+    def one_click(self) -> int:
+        return sum(self.enrolled_by_channel[c] for c in ONE_CLICK_CHANNELS)
+
+    @property
+    def one_click_share(self) -> float | None:
+        return self.one_click / self.enrolled if self.enrolled else None
+
+    @property
+    def one_click_goal_met(self) -> bool | None:
+        share = self.one_click_share
+        return None if share is None else share > ONE_CLICK_GOAL
 
     @property
     def completion_rate(self) -> float | None:
@@ -124,15 +160,6 @@ def late_clocks(region: Region, limit: int, *fields: str, **conditions) -> list[
     )
 
 
-def _currently_overdue(region: Region, width: int) -> dict[str, int]:
-    return dict(
-        _by_prefix(overdue_clocks(region), width)
-        # COUNT(*), not of the key: an index-only scan of clock_overdue_idx.
-        .annotate(n=Count("*"))
-        .values_list("prefix", "n")
-    )
-
-
 ADDITIVE = (
     "received",
     "closed",
@@ -140,8 +167,15 @@ ADDITIVE = (
     "enrolled_in_time",
     "clocks_due",
     "clocks_breached",
+    "enrolled",
     "currently_overdue",
 )
+# The Figures attributes that are dicts of counters, and the counters behind them.
+BREAKDOWNS = {
+    "by_channel": CHANNEL_COUNTERS,
+    "enrolled_by_channel": ENROLLED_COUNTERS,
+    "enrolled_by_cause": CAUSE_COUNTERS,
+}
 
 
 def _result(
@@ -150,9 +184,9 @@ def _result(
     """The region's total (the groups' counts summed, and `averages`) and its rows."""
     total = Figures(
         **{name: sum(getattr(f, name) for f in groups.values()) for name in ADDITIVE},
-        by_channel={
-            channel: sum(f.by_channel[channel] for f in groups.values())
-            for channel in CHANNEL_COUNTERS
+        **{
+            attr: {key: sum(getattr(f, attr)[key] for f in groups.values()) for key in counters}
+            for attr, counters in BREAKDOWNS.items()
         },
         **averages,
     )
@@ -176,17 +210,44 @@ def _mean(sums: dict, stage: str) -> float | None:
     return sums[f"{stage}_days_sum"] / count if count else None
 
 
+def _summary_level(width: int) -> Level:
+    """The coarsest summary level whose codes tell prefixes of `width` apart."""
+    return min((lv for lv in SUMMARY_LEVELS if PREFIX_LENGTH[lv] >= width), key=PREFIX_LENGTH.get)
+
+
+def _figures(sums: dict) -> Figures:
+    """Figures from summed counters (a group's, or several groups' added up)."""
+    return Figures(
+        **{name: sums[name] for name in ADDITIVE[:-1]},
+        avg_days_to_accept=_mean(sums, "accept"),
+        avg_days_to_enrol=_mean(sums, "enrol"),
+        **{
+            attr: {key: sums[column] for key, column in counters.items()}
+            for attr, counters in BREAKDOWNS.items()
+        },
+    )
+
+
+def _add(into: dict, sums: dict) -> None:
+    for name, value in sums.items():
+        into[name] = into.get(name, 0) + value
+
+
 def region_figures(
     *, region: Region, period: Period, by_child: bool = True
 ) -> tuple[Figures, list[Row]]:
     """The figures of `region` and, when it has children, of each child, from the
     summary rows (as fresh as the last `figures_refresh`) of the coarsest level that
-    still tells the children apart: counties for a province or city, townships for a
-    county, villages below."""
+    still tells the children apart: cities for a province, counties for a city,
+    townships for a county, villages below. The total carries them month by month
+    (`by_month`).
+
+    Two statements whatever the history: the period's rows summed per child and month
+    (at most a few hundred groups), and the currently overdue per child."""
     _child_level, width = _grouping(region, by_child)
-    level = min((lv for lv in SUMMARY_LEVELS if PREFIX_LENGTH[lv] >= width), key=PREFIX_LENGTH.get)
+    level = _summary_level(width)
     due = Q(day__lte=min(period.end, timezone.localdate()))
-    rows = list(
+    rows = (
         _by_prefix(
             DailyFigures.objects.filter(
                 level=level,
@@ -196,7 +257,10 @@ def region_figures(
             ),
             width,
             "code",
-        ).annotate(
+        )
+        .annotate(month=TruncMonth("day"))
+        .values("prefix", "month")
+        .annotate(
             # Named apart from the model's fields, which an annotation may not shadow.
             **{
                 f"sum_{name}": Coalesce(
@@ -205,26 +269,50 @@ def region_figures(
                 for name in COUNTERS
             }
         )
+        .order_by()
     )
-    groups: dict[str, Figures] = {}
+    by_prefix: dict[str, dict] = {}
+    by_month: dict[dt.date, dict] = {}
+    total: dict[str, int] = dict.fromkeys(COUNTERS, 0)
     for row in rows:
         sums = {name: row[f"sum_{name}"] for name in COUNTERS}
-        groups[row["prefix"]] = Figures(
-            **{name: sums[name] for name in ADDITIVE[:-1]},
-            avg_days_to_accept=_mean(sums, "accept"),
-            avg_days_to_enrol=_mean(sums, "enrol"),
-            by_channel={channel: sums[column] for channel, column in CHANNEL_COUNTERS.items()},
+        _add(by_prefix.setdefault(row["prefix"], {}), sums)
+        _add(by_month.setdefault(row["month"], {}), sums)
+        _add(total, sums)
+    groups = {prefix: _figures(sums) for prefix, sums in by_prefix.items()}
+    overdue = (
+        _by_prefix(
+            OverdueFigures.objects.filter(level=level, code__startswith=region.prefix),
+            width,
+            "code",
         )
-    for prefix, n in _currently_overdue(region, width).items():
+        .annotate(n=Sum("overdue"))
+        .values_list("prefix", "n")
+        .order_by()
+    )
+    for prefix, n in overdue:
         groups.setdefault(prefix, Figures()).currently_overdue = n
-    sums = {name: sum(row[f"sum_{name}"] for row in rows) for name in COUNTERS}
-    return _result(
+    result, children = _result(
         region,
         by_child,
         groups,
-        avg_days_to_accept=_mean(sums, "accept"),
-        avg_days_to_enrol=_mean(sums, "enrol"),
+        avg_days_to_accept=_mean(total, "accept"),
+        avg_days_to_enrol=_mean(total, "enrol"),
     )
+    result.by_month = {
+        month: _figures(by_month.get(month, dict.fromkeys(COUNTERS, 0)))
+        for month in _months(period)
+    }
+    return result, children
+
+
+def _months(period: Period) -> list[dt.date]:
+    """The first day of each month the period touches, in order."""
+    months, month = [], period.start.replace(day=1)
+    while month <= period.end:
+        months.append(month)
+        month = (month + dt.timedelta(days=32)).replace(day=1)
+    return months
 
 
 def region_figures_live(
@@ -267,6 +355,26 @@ def region_figures_live(
     _merge(
         groups, _by_prefix(overdue_clocks(region), width).annotate(currently_overdue=Count("pk"))
     )
+    start, end = period.bounds
+    enrolled = Declaration.objects.filter(
+        region_code__startswith=region.prefix,
+        state=State.ENROLLED,
+        pk__in=Clock.objects.filter(
+            subject_type=SUBJECT, stage=Stage.ENROL, met_at__gte=start, met_at__lt=end
+        ).values("subject_id"),
+    )
+    for row in _by_prefix(enrolled, width).annotate(
+        n=Count("pk"),
+        **{column: Count("pk", filter=Q(channel=c)) for c, column in ENROLLED_COUNTERS.items()},
+        **{
+            column: Count("pk", filter=Q(difficulties__contains=[kind]))
+            for kind, column in CAUSE_COUNTERS.items()
+        },
+    ):
+        figures = groups.setdefault(row["prefix"], Figures())
+        figures.enrolled = row["n"]
+        figures.enrolled_by_channel = {c: row[col] for c, col in ENROLLED_COUNTERS.items()}
+        figures.enrolled_by_cause = {k: row[col] for k, col in CAUSE_COUNTERS.items()}
 
     averages = {}
     for stage, ids, attr in (
@@ -304,41 +412,31 @@ def late_cases(*, region: Region, stage: str, limit: int = 2000) -> list[Declara
 
 
 def weekly_trend(*, region: Region, weeks: int = 12) -> list[dict]:
-    """Declarations received (from the summary rows, as fresh as the figures beside the
-    chart) and clocks breached per week, for the chart."""
+    """Declarations received and clocks breached per week, for the chart: one statement
+    over the summary rows (as fresh as the figures beside the chart)."""
     today = timezone.localdate()
     start = today - dt.timedelta(days=today.weekday() + 7 * (weeks - 1))
-    start_at = timezone.make_aware(dt.datetime.combine(start, dt.time.min))
-    level = min(
-        (lv for lv in SUMMARY_LEVELS if PREFIX_LENGTH[lv] >= len(region.prefix)),
-        key=PREFIX_LENGTH.get,
-    )
-    received = dict(
-        DailyFigures.objects.filter(level=level, code__startswith=region.prefix, day__gte=start)
+    counts = {
+        row["week"]: row
+        for row in DailyFigures.objects.filter(
+            level=_summary_level(len(region.prefix)),
+            code__startswith=region.prefix,
+            day__gte=start,
+        )
         .annotate(week=TruncWeek("day"))
         .values("week")
-        .annotate(n=Sum("received"))
-        .values_list("week", "n")
-    )
-    breached = dict(
-        Clock.objects.filter(region_code__startswith=region.prefix, breached_at__gte=start_at)
-        .annotate(week=TruncWeek("breached_at"))
-        .values("week")
-        .annotate(n=Count("pk"))
-        .values_list("week", "n")
-    )
-
-    def by_day(counts):
-        return {
-            timezone.localdate(k) if isinstance(k, dt.datetime) else k: v for k, v in counts.items()
-        }
-
-    received, breached = by_day(received), by_day(breached)
-    return [
-        {
-            "week": start + dt.timedelta(weeks=i),
-            "received": received.get(start + dt.timedelta(weeks=i), 0),
-            "breached": breached.get(start + dt.timedelta(weeks=i), 0),
-        }
-        for i in range(weeks)
-    ]
+        .annotate(n_received=Sum("received"), n_breached=Sum("breached"))
+        .order_by()
+    }
+    out = []
+    for i in range(weeks):
+        week = start + dt.timedelta(weeks=i)
+        row = counts.get(week, {})
+        out.append(
+            {
+                "week": week,
+                "received": row.get("n_received", 0),
+                "breached": row.get("n_breached", 0),
+            }
+        )
+    return out

@@ -2,7 +2,9 @@
 
 `figures_refresh(since=None)` rebuilds every row; `figures_refresh(since=day)` deletes
 and recomputes the rows of `day` and later, in one transaction, from the declarations
-submitted since that day and the clocks due since that day. Celery runs the second
+submitted since that day, the clocks due or breached since that day and the
+enrolments since that day, window by window (CHUNK_DAYS). Both rewrite OverdueFigures
+(currently overdue) whole. Celery runs the second
 every few minutes over the last SUPERVISION_FIGURES_DAYS days (default 120: a case's
 figures settle within a few months of its submission) and the first every night, which
 catches the rarer late changes (a case decided, or reopened on appeal, long after).
@@ -16,14 +18,16 @@ import time
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Count, Min
 from django.utils import timezone
 
 from apps.deadlines.models import Clock, Stage
 from apps.declarations.models import Channel, Declaration, State
 from apps.declarations.services import SUBJECT
+from apps.households.models import Difficulty
 from apps.regions.models import PREFIX_LENGTH, Level
 
-from .models import DailyFigures, FiguresRefresh
+from .models import SUMMARY_LEVELS, DailyFigures, FiguresRefresh, OverdueFigures
 
 COUNTERS = [
     "received",
@@ -36,13 +40,22 @@ COUNTERS = [
     "enrol_days_count",
     "clocks_due",
     "clocks_breached",
+    "breached",
+    "enrolled",
 ]
 # Declarations received by channel: one counter each (DailyFigures.received_<channel>).
 CHANNEL_COUNTERS = {channel: f"received_{channel}" for channel in Channel.values}
-COUNTERS += CHANNEL_COUNTERS.values()
+# New monitored households by channel and by cause (kind of difficulty declared).
+ENROLLED_COUNTERS = {channel: f"enrolled_{channel}" for channel in Channel.values}
+CAUSE_COUNTERS = {kind: f"cause_{kind}" for kind in Difficulty.values}
+COUNTERS += [*CHANNEL_COUNTERS.values(), *ENROLLED_COUNTERS.values(), *CAUSE_COUNTERS.values()]
 DEFAULT_DAYS = 120
 # Any constant: two refreshes never run at once (PostgreSQL; SQLite serialises writers).
 LOCK_KEY = 7_341_501
+# PostgreSQL's work_mem for the refresh's own transaction (SET LOCAL).
+WORK_MEM = "256MB"
+# The refresh groups the days in windows this long.
+CHUNK_DAYS = 122
 
 
 def default_since(today: dt.date | None = None) -> dt.date:
@@ -50,106 +63,208 @@ def default_since(today: dt.date | None = None) -> dt.date:
     return today - dt.timedelta(days=getattr(settings, "SUPERVISION_FIGURES_DAYS", DEFAULT_DAYS))
 
 
-def _villages_sql(since: dt.date | None) -> tuple[str, list]:
-    """INSERT … SELECT of the village rows from `since` on (all when None)."""
+def _arm(code: str, day: tuple[str, tuple], values: dict, source: str, params: list):
+    """One SELECT of the union: the code, the day, then every counter in COUNTERS'
+    order (`values`: counter -> (SQL, params); 0 for the others), from `source`."""
+    day_sql, day_params = day
+    columns, out = [], [*day_params]
+    for name in COUNTERS:
+        sql, sql_params = values.get(name, ("0", []))
+        columns.append(f"{sql} AS {name}")
+        out += sql_params
+    # Only fixed SQL, quoted names and placeholders are formatted in (S608).
+    select = f"SELECT {code} AS code, {day_sql} AS day, {', '.join(columns)} {source}"
+    return select, [*out, *params]
+
+
+def _when(condition: str, *params, then: str = "1") -> tuple[str, list]:
+    return f"CASE WHEN {condition} THEN {then} ELSE 0 END", list(params)
+
+
+def _range(column: str, since, until) -> tuple[str, list]:
+    """`AND column >= since AND column < until`, each bound when given."""
+    sql, params = "", []
+    if since is not None:
+        sql, params = f"{sql} AND {column} >= %s", [*params, since]
+    if until is not None:
+        sql, params = f"{sql} AND {column} < %s", [*params, until]
+    return sql, params
+
+
+def _villages_sql(since: dt.date | None, until: dt.date | None = None) -> tuple[str, list]:
+    """INSERT … SELECT of the village rows of the days from `since` (the first when
+    None) to before `until` (the last when None)."""
     q = connection.ops.quote_name
     figures, declarations, clocks = (
         q(m._meta.db_table) for m in (DailyFigures, Declaration, Clock)
     )
     tz = timezone.get_current_timezone_name()
-    day_sql, day_params = connection.ops.datetime_cast_date_sql("d.submitted_at", (), tz)
-    start = timezone.make_aware(dt.datetime.combine(since, dt.time.min)) if since else None
+
+    def local_day(column):
+        return connection.ops.datetime_cast_date_sql(column, (), tz)
+
+    def moment(day):
+        return timezone.make_aware(dt.datetime.combine(day, dt.time.min)) if day else None
+
+    start, end = moment(since), moment(until)
+    submitted_in, submitted_params = _range("d.submitted_at", start, end)
+    due_in, due_params = _range("c.due_on", since, until)
+    breached_in, breached_params = _range("c.breached_at", start, end)
+    enrolled_in, enrolled_params = _range("e.met_at", start, end)
     closing = [State.ENROLLED, State.REJECTED, State.WITHDRAWN]
     marks = ", ".join(["%s"] * len(closing))
     met_verify = "v.met_at IS NOT NULL AND v.cancelled = %s"
     met_enrol = "d.state = %s AND e.met_at IS NOT NULL AND e.cancelled = %s"
-    by_channel = ", ".join(
-        f"CASE WHEN d.channel = %s THEN 1 ELSE 0 END AS {column}"
-        for column in CHANNEL_COUNTERS.values()
-    )
     # By submission day: one row per declaration not merged, with its verify and
     # enrolment clocks (at most one each: one_clock_per_stage).
-    # Only quoted table names, fixed SQL and placeholders are formatted in (S608).
-    submitted = f"""
-        SELECT d.region_code AS code, {day_sql} AS day,
-            1 AS received,
-            CASE WHEN d.state IN ({marks}) THEN 1 ELSE 0 END AS closed,
-            CASE WHEN v.met_at IS NOT NULL AND v.breached_at IS NULL AND v.cancelled = %s
-                 THEN 1 ELSE 0 END AS accepted_in_time,
-            CASE WHEN d.state = %s AND e.breached_at IS NULL THEN 1 ELSE 0 END
-                AS enrolled_in_time,
-            CASE WHEN {met_verify} THEN COALESCE(v.working_days_taken, 0) ELSE 0 END
-                AS accept_days_sum,
-            CASE WHEN {met_verify} AND v.working_days_taken IS NOT NULL THEN 1 ELSE 0 END
-                AS accept_days_count,
-            CASE WHEN {met_enrol} THEN COALESCE(e.working_days_taken, 0) ELSE 0 END
-                AS enrol_days_sum,
-            CASE WHEN {met_enrol} AND e.working_days_taken IS NOT NULL THEN 1 ELSE 0 END
-                AS enrol_days_count,
-            0 AS clocks_due, 0 AS clocks_breached,
-            {by_channel}
-        FROM {declarations} d
+    submitted = _arm(
+        "d.region_code",
+        local_day("d.submitted_at"),
+        {
+            "received": ("1", []),
+            "closed": _when(f"d.state IN ({marks})", *closing),
+            "accepted_in_time": _when(
+                "v.met_at IS NOT NULL AND v.breached_at IS NULL AND v.cancelled = %s", False
+            ),
+            "enrolled_in_time": _when("d.state = %s AND e.breached_at IS NULL", State.ENROLLED),
+            "accept_days_sum": _when(met_verify, False, then="COALESCE(v.working_days_taken, 0)"),
+            "accept_days_count": _when(f"{met_verify} AND v.working_days_taken IS NOT NULL", False),
+            "enrol_days_sum": _when(
+                met_enrol, State.ENROLLED, False, then="COALESCE(e.working_days_taken, 0)"
+            ),
+            "enrol_days_count": _when(
+                f"{met_enrol} AND e.working_days_taken IS NOT NULL", State.ENROLLED, False
+            ),
+            **{
+                column: _when("d.channel = %s", channel)
+                for channel, column in CHANNEL_COUNTERS.items()
+            },
+        },
+        f"""FROM {declarations} d
         LEFT JOIN {clocks} v ON v.subject_type = %s AND v.subject_id = d.id AND v.stage = %s
         LEFT JOIN {clocks} e ON e.subject_type = %s AND e.subject_id = d.id AND e.stage = %s
-        WHERE d.state <> %s {"AND d.submitted_at >= %s" if since else ""}
-    """  # noqa: S608
-    submitted_params = [
-        *day_params,
-        *closing,
-        False,
-        State.ENROLLED,
-        False,
-        False,
-        State.ENROLLED,
-        False,
-        State.ENROLLED,
-        False,
-        *CHANNEL_COUNTERS,
-        SUBJECT,
-        Stage.VERIFY,
-        SUBJECT,
-        Stage.ENROL,
-        State.MERGED,
-        *([start] if since else []),
-    ]
+        WHERE d.state <> %s {submitted_in}""",
+        [SUBJECT, Stage.VERIFY, SUBJECT, Stage.ENROL, State.MERGED, *submitted_params],
+    )
     # By due day: every clock, except one stopped (case withdrawn or merged) before it
     # ran out — the same test as region_figures_live.
-    no_channels = ", 0" * len(CHANNEL_COUNTERS)
-    due = f"""
-        SELECT c.region_code, c.due_on, 0, 0, 0, 0, 0, 0, 0, 0,
-            1, CASE WHEN c.breached_at IS NOT NULL THEN 1 ELSE 0 END{no_channels}
-        FROM {clocks} c
-        WHERE NOT (c.cancelled = %s AND c.breached_at IS NULL)
-            {"AND c.due_on >= %s" if since else ""}
-    """  # noqa: S608
-    due_params = [True, *([since] if since else [])]
+    due = _arm(
+        "c.region_code",
+        ("c.due_on", ()),
+        {
+            "clocks_due": ("1", []),
+            "clocks_breached": _when("c.breached_at IS NOT NULL"),
+        },
+        f"""FROM {clocks} c WHERE NOT (c.cancelled = %s AND c.breached_at IS NULL)
+            {due_in}""",
+        [True, *due_params],
+    )
+    # By breach day: every clock breached (clock_breached_idx), for the weekly chart.
+    breached = _arm(
+        "c.region_code",
+        local_day("c.breached_at"),
+        {"breached": ("1", [])},
+        f"""FROM {clocks} c WHERE c.breached_at IS NOT NULL
+            {breached_in}""",
+        breached_params,
+    )
+    # By enrolment day: enrolled declarations, the day their enrolment clock was met
+    # (the county's approval meets every running clock of the case). The kinds of
+    # difficulty are a JSON list: matched as the quoted value in its text, which reads
+    # the same on PostgreSQL (jsonb) and SQLite (text).
+    enrolled = _arm(
+        "d.region_code",
+        local_day("e.met_at"),
+        {
+            "enrolled": ("1", []),
+            **{
+                column: _when("d.channel = %s", channel)
+                for channel, column in ENROLLED_COUNTERS.items()
+            },
+            **{
+                column: _when("CAST(d.difficulties AS TEXT) LIKE %s", f'%"{kind}"%')
+                for kind, column in CAUSE_COUNTERS.items()
+            },
+        },
+        f"""FROM {declarations} d
+        JOIN {clocks} e ON e.subject_type = %s AND e.subject_id = d.id AND e.stage = %s
+        WHERE d.state = %s AND e.met_at IS NOT NULL {enrolled_in}""",
+        [SUBJECT, Stage.ENROL, State.ENROLLED, *enrolled_params],
+    )
+    arms = [submitted, due, breached, enrolled]
     columns = ", ".join(q(c) for c in COUNTERS)
     sums = ", ".join(f"SUM(u.{c})" for c in COUNTERS)
+    union = " UNION ALL ".join(sql for sql, _params in arms)
     sql = f"""
         INSERT INTO {figures} ({q("level")}, {q("code")}, {q("day")}, {columns})
         SELECT %s, u.code, u.day, {sums}
-        FROM ({submitted} UNION ALL {due}) u
+        FROM ({union}) u
         GROUP BY u.code, u.day
     """  # noqa: S608
-    # The union's column names are those of its first SELECT.
-    return sql, [int(Level.VILLAGE), *submitted_params, *due_params]
+    return sql, [int(Level.VILLAGE), *(p for _sql, params in arms for p in params)]
 
 
-def _rollup_sql(level: Level, since: dt.date | None) -> tuple[str, list]:
-    """INSERT … SELECT of `level`'s rows, summed from the level below."""
+def _rollup_sql(level: Level, since: dt.date | None, until: dt.date | None = None):
+    """INSERT … SELECT of `level`'s rows of the days from `since` to before `until`,
+    summed from the level below."""
     q = connection.ops.quote_name
     figures = q(DailyFigures._meta.db_table)
     width = PREFIX_LENGTH[level]
+    days, day_params = _range(q("day"), since, until)
     columns = ", ".join(q(c) for c in COUNTERS)
     sums = ", ".join(f"SUM({q(c)})" for c in COUNTERS)
     sql = f"""
         INSERT INTO {figures} ({q("level")}, {q("code")}, {q("day")}, {columns})
         SELECT %s, SUBSTR({q("code")}, 1, {width}), {q("day")}, {sums}
         FROM {figures}
-        WHERE {q("level")} = %s {f"AND {q('day')} >= %s" if since else ""}
+        WHERE {q("level")} = %s {days}
         GROUP BY SUBSTR({q("code")}, 1, {width}), {q("day")}
     """  # noqa: S608
-    return sql, [int(level), int(level) + 1, *([since] if since else [])]
+    return sql, [int(level), int(level) + 1, *day_params]
+
+
+def _overdue_refresh() -> int:
+    """Rewrite OverdueFigures: running clocks past due per village (an index-only count
+    of clock_overdue_idx), then summed per township, county and city."""
+    OverdueFigures.objects.all().delete()
+    villages = (
+        Clock.objects.filter(met_at__isnull=True, breached_at__isnull=False)
+        .values("region_code")
+        .annotate(n=Count("*"))
+        .values_list("region_code", "n")
+    )
+    rows = [OverdueFigures(level=Level.VILLAGE, code=code, overdue=n) for code, n in villages]
+    for level in SUMMARY_LEVELS[1:]:
+        width = PREFIX_LENGTH[level]
+        sums: dict[str, int] = {}
+        for row in rows:
+            if row.level == Level.VILLAGE:
+                sums[row.code[:width]] = sums.get(row.code[:width], 0) + row.overdue
+        rows += [OverdueFigures(level=level, code=code, overdue=n) for code, n in sums.items()]
+    OverdueFigures.objects.bulk_create(rows, batch_size=5000)
+    return len(rows)
+
+
+def _windows(since: dt.date | None) -> list[tuple[dt.date | None, dt.date | None]]:
+    """[start, end) windows of CHUNK_DAYS days from `since` (from the first day with a
+    declaration or a clock when None), the last one without an end."""
+    if since is None:
+        firsts = [
+            Declaration.objects.aggregate(first=Min("submitted_at"))["first"],
+            Clock.objects.aggregate(first=Min("due_on"))["first"],
+        ]
+        firsts = [timezone.localdate(f) if isinstance(f, dt.datetime) else f for f in firsts]
+        firsts = [f for f in firsts if f is not None]
+        if not firsts:
+            return [(None, None)]
+        # Breaches and enrolments come after both.
+        since = min(firsts)
+    windows, start = [], since
+    last = timezone.localdate() - dt.timedelta(days=CHUNK_DAYS)
+    while start < last:
+        windows.append((start, start + dt.timedelta(days=CHUNK_DAYS)))
+        start += dt.timedelta(days=CHUNK_DAYS)
+    return [*windows, (start, None)]
 
 
 def figures_refresh(*, since: dt.date | None) -> FiguresRefresh:
@@ -159,17 +274,22 @@ def figures_refresh(*, since: dt.date | None) -> FiguresRefresh:
     with transaction.atomic(), connection.cursor() as cur:
         if connection.vendor == "postgresql":
             cur.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_KEY])
+            # Millions of (village, day) groups: hashed in memory, not spilled to disk.
+            cur.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
         stale = DailyFigures.objects.all()
         if since:
             stale = stale.filter(day__gte=since)
         stale.delete()
-        for sql, params in (
-            _villages_sql(since),
-            _rollup_sql(Level.TOWNSHIP, since),
-            _rollup_sql(Level.COUNTY, since),
-        ):
-            cur.execute(sql, params)
-            rows += max(cur.rowcount, 0)
+        # In windows of CHUNK_DAYS days (the last one open-ended: clocks fall due in
+        # the future), so that each grouping fits in memory.
+        for start, end in _windows(since):
+            for sql, params in (
+                _villages_sql(start, end),
+                *(_rollup_sql(level, start, end) for level in SUMMARY_LEVELS[1:]),
+            ):
+                cur.execute(sql, params)
+                rows += max(cur.rowcount, 0)
+        rows += _overdue_refresh()
         refresh = FiguresRefresh.objects.create(
             finished_at=timezone.now(),
             since=since,

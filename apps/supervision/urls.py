@@ -1,12 +1,16 @@
 from django.urls import path
 
-from . import views, views_reconciliation
+from . import views, views_bulletins, views_reconciliation
 
 app_name = "supervision"
 urlpatterns = [
     path("", views.start, name="start"),
+    # Before "<code>/", which would take "bulletins" for a code.
+    path("bulletins/", views_bulletins.bulletins, name="bulletins"),
+    path("bulletins/<int:pk>/", views_bulletins.issued, name="bulletin_issued"),
     path("<str:code>/", views.region_view, name="region"),
     path("<str:code>/bulletin/", views.bulletin, name="bulletin"),
+    path("<str:code>/bulletin/issue/", views_bulletins.issue, name="bulletin_issue"),
     path("<str:code>/export.xlsx", views.export_region, name="export"),
     path("<str:code>/late/<str:kind>/", views.late, name="late"),
     path("<str:code>/late/<str:kind>.xlsx", views.export_late, name="export_late"),

@@ -10,15 +10,18 @@ from django.utils.translation import gettext_lazy as _lazy
 from apps.audit.models import Action
 from apps.audit.services import record
 from apps.core.replica import replica_reads
-from apps.core.tabular import XLSX_TYPE, xlsx
+from apps.core.tabular import XLSX_TYPE
+from apps.core.xlsx import period_line, workbook
 from apps.deadlines.models import Stage
 from apps.declarations.models import Channel
+from apps.households.models import Difficulty
 from apps.regions.models import Level, Region, user_region_prefixes
 
 from . import charts
+from .bulletins import may_issue
 from .forms import parse_period
 from .monitoring import long_monitored, monitoring_load, work_rows
-from .selectors import late_cases, region_figures, weekly_trend
+from .selectors import ONE_CLICK_GOAL, late_cases, region_figures, weekly_trend
 from .summaries import last_refresh
 from .templatetags.staff_nav import staff_menu
 
@@ -67,7 +70,8 @@ def _percent(value):
 
 
 def _freshness() -> str | None:
-    """When the summary tables were last refreshed: "HH:MM" today, else with the day."""
+    """When the summary tables (and currently overdue) were last refreshed: "HH:MM"
+    today, else with the day."""
     refresh = last_refresh()
     if refresh is None:
         return None
@@ -109,6 +113,27 @@ def _context(request, region):
         "query": request.GET.urlencode(),
         "refreshed": _freshness(),
         "channels": Channel.labels,
+        **_enrolled_context(total),
+    }
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _enrolled_context(total) -> dict:
+    """The new monitored households of the region and period, broken down."""
+    return {
+        "one_click_goal": round(ONE_CLICK_GOAL * 100),
+        "enrolled_channels": [
+            (Channel(c).label, n, _share(n, total.enrolled))
+            for c, n in total.enrolled_by_channel.items()
+        ],
+        "enrolled_causes": [
+            (Difficulty(k).label, n, _share(n, total.enrolled))
+            for k, n in total.enrolled_by_cause.items()
+        ],
+        "months": list(total.by_month.items()),
     }
 
 
@@ -151,14 +176,22 @@ def _monitoring_context(region, *, limit: int = 2000) -> dict:
     }
 
 
-@login_required
-@replica_reads()
-def bulletin(request, code):
-    region = _region(request, code)
+def bulletin_context(request, region) -> dict:
+    """The bulletin's figures and lists (the live page, and an issued bulletin's
+    snapshot: views_bulletins)."""
     context = _context(request, region)
     context["late_accept"] = late_cases(region=region, stage=Stage.VERIFY)
     context["late_enrol"] = late_cases(region=region, stage=Stage.ENROL)
     context.update(_monitoring_context(region))
+    return context
+
+
+@login_required
+@replica_reads()
+def bulletin(request, code):
+    region = _region(request, code)
+    context = bulletin_context(request, region)
+    context["may_issue"] = may_issue(request.user, region)
     return render(request, "supervision/bulletin.html", context)
 
 
@@ -176,12 +209,44 @@ def late(request, code, kind):
     return render(request, "supervision/late.html", context)
 
 
-def _xlsx(request, name: str, region: Region, header: list, rows: list) -> HttpResponse:
+def _xlsx(
+    request,
+    name: str,
+    region: Region,
+    header: list,
+    rows: list,
+    *,
+    title: str,
+    period: str,
+    more=(),
+) -> HttpResponse:
     record(Action.EXPORT, request=request, target=region, file=name, rows=len(rows))
-    response = HttpResponse(xlsx(region.name, header, rows), content_type=XLSX_TYPE)
+    content = workbook(title, period, header, rows, sheet_name=region.name, more=more)
+    response = HttpResponse(content, content_type=XLSX_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+def _enrolled_cells(f) -> list:
+    return [
+        f.enrolled,
+        f.one_click,
+        _percent(f.one_click_share),
+        *f.enrolled_by_channel.values(),
+        *f.enrolled_by_cause.values(),
+    ]
+
+
+def _enrolled_header() -> list:
+    return [
+        _("New monitored households"),
+        _("Of which one-click (QR and on someone's behalf)"),
+        _("One-click share %% (goal: more than %(goal)s%%)")
+        % {"goal": round(ONE_CLICK_GOAL * 100)},
+        *(_("New monitored: %(channel)s") % {"channel": label} for label in Channel.labels),
+        *(_("New monitored for: %(kind)s") % {"kind": label} for label in Difficulty.labels),
+    ]
 
 
 def _figure_row(name, f):
@@ -200,6 +265,7 @@ def _figure_row(name, f):
         None if f.avg_days_to_accept is None else round(f.avg_days_to_accept, 1),
         None if f.avg_days_to_enrol is None else round(f.avg_days_to_enrol, 1),
         *f.by_channel.values(),
+        *_enrolled_cells(f),
     ]
 
 
@@ -218,6 +284,7 @@ def figure_header():
         _("Average working days to accept"),
         _("Average working days to enrol"),
         *(_("Received: %(channel)s") % {"channel": label} for label in Channel.labels),
+        *_enrolled_header(),
     ]
 
 
@@ -228,12 +295,16 @@ def export_region(request, code):
     _form, period = parse_period(request.GET)
     total, rows = region_figures(region=region, period=period)
     data = [_figure_row(r.region.name, r.figures) for r in rows] + [_figure_row(_("Total"), total)]
+    months = [[f"{month:%Y-%m}", *_enrolled_cells(f)] for month, f in total.by_month.items()]
     return _xlsx(
         request,
         f"supervision-{region.code}-{period.start}-{period.end}",
         region,
         figure_header(),
         data,
+        title=_("One-Click Declaration handling in %(region)s") % {"region": region.name},
+        period=period_line(region=region.full_name(), start=period.start, end=period.end),
+        more=[(_("New monitored households by month"), [_("Month"), *_enrolled_header()], months)],
     )
 
 
@@ -249,7 +320,7 @@ def export_late(request, code, kind):
             [r.name, r.village, r.kind, r.what, r.due.isoformat() if r.due else ""]
             for r in work_rows(region=region, kind=kind)
         ]
-        return _xlsx(request, f"late-{kind}-{region.code}", region, header, data)
+        return _late_xlsx(request, kind, region, header, data)
     cases = late_cases(region=region, stage=LATE_KINDS[kind])
     header = [
         _("Tracking number"),
@@ -270,4 +341,16 @@ def export_late(request, code, kind):
         ]
         for d in cases
     ]
-    return _xlsx(request, f"late-{kind}-{region.code}", region, header, data)
+    return _late_xlsx(request, kind, region, header, data)
+
+
+def _late_xlsx(request, kind, region, header, data) -> HttpResponse:
+    return _xlsx(
+        request,
+        f"late-{kind}-{region.code}",
+        region,
+        header,
+        data,
+        title=f"{region.name} · {LATE_TITLES[kind]}",
+        period=period_line(region=region.full_name(), at=timezone.now()),
+    )

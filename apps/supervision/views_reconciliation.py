@@ -6,12 +6,14 @@ written to the primary)."""
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.audit.models import Action
 from apps.audit.services import record
 from apps.core.replica import replica_reads
-from apps.core.tabular import XLSX_TYPE, xlsx
+from apps.core.tabular import XLSX_TYPE
+from apps.core.xlsx import period_line, workbook
 from apps.regions.models import Level, Region
 
 from .reconciliation import reconcile
@@ -81,7 +83,13 @@ def reconciliation_export(request, code):
         ]
     name = f"reconciliation-{region.code}"
     record(Action.EXPORT, request=request, target=region, file=name, rows=len(rows))
-    response = HttpResponse(xlsx(region.name, header, rows), content_type=XLSX_TYPE)
+    content = workbook(
+        _("Reconciliation of the books") + f" · {region.name}",
+        period_line(region=region.name, at=timezone.now()),
+        header,
+        rows,
+    )
+    response = HttpResponse(content, content_type=XLSX_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
     response["Cache-Control"] = "private, no-store"
     return response

@@ -14,6 +14,7 @@ from apps.core.models import HistoryEntry
 
 # The kinds of difficulty are the household's risk types: they live in households.
 from apps.households.models import Difficulty
+from apps.households.scoring import factor_label
 from apps.regions.models import (
     CASEWORK_ROLES,
     COUNTY_ROLES,
@@ -87,6 +88,10 @@ def new_tracking_number() -> str:
 
 def format_tracking_number(number: str) -> str:
     return " ".join(number[i : i + 4] for i in range(0, len(number), 4))
+
+
+# Written only by apps.declarations.scoring (see Declaration.save).
+SCORE_FIELDS = ("score", "score_factors")
 
 
 class DeclarationQuerySet(ScopedQuerySet):
@@ -197,6 +202,13 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
         db_index=False,  # partial index below
     )
 
+    # The transparent risk score (0–100) and its factors, each with its weight, points,
+    # why and source (apps.households.scoring): from what the case says, its household's
+    # members, the home visit's figures and the warnings merged into it. It orders the
+    # worklists.
+    score = models.PositiveSmallIntegerField(_("risk score"), default=0, db_index=True)
+    score_factors = models.JSONField(_("risk score factors"), default=list, blank=True)
+
     objects = DeclarationQuerySet.as_manager()
 
     class Meta:
@@ -261,6 +273,24 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
     def __str__(self):
         return f"{self.tracking_number_display} {self.name}"
 
+    def save(self, *args, **kwargs):
+        """A full save of a case leaves its score alone: the score is written only by
+        apps.declarations.scoring (in the INSERT, and by its own UPDATEs with the row
+        locked), so an instance loaded before a warning was merged into the case cannot
+        write its stale score back over the merge's."""
+        if (
+            not self._state.adding
+            and not kwargs.get("force_insert")
+            and kwargs.get("update_fields") is None
+        ):
+            skipped = {*SCORE_FIELDS, *self.get_deferred_fields()}
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.attname not in skipped and f.name not in skipped
+            ]
+        super().save(*args, **kwargs)
+
     @property
     def tracking_number_display(self) -> str:
         return format_tracking_number(self.tracking_number)
@@ -286,6 +316,15 @@ class Declaration(ConcurrentTransitionMixin, models.Model):
     def get_difficulties_display(self) -> str:
         labels = dict(Difficulty.choices)
         return "、".join(str(labels.get(d, d)) for d in self.difficulties)
+
+    @property
+    def counted_factors(self) -> list[dict]:
+        """The factors that make the score, each with its label."""
+        return [
+            {**f, "label": factor_label(f["factor"])}
+            for f in self.score_factors
+            if f.get("counted", True)
+        ]
 
     @property
     def is_open(self) -> bool:

@@ -29,6 +29,7 @@ from ..models import (
     Transition,
     new_tracking_number,
 )
+from ..scoring import score_at_intake
 from .consent import form_consent
 from .errors import WrongState
 from .links import case_link
@@ -193,6 +194,9 @@ def declaration_submit(
         roster_household=match.roster,
         household=match.monitored,
     )
+    # The risk score, in Python: the INSERT writes it (one more query at most, for the
+    # household's members, when the roster or a monitored household knows the applicant).
+    score_at_intake(declaration)
     for attempt in range(3):
         declaration.tracking_number = new_tracking_number()
         try:

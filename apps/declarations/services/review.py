@@ -50,6 +50,7 @@ from ..models import (
     VisitMember,
 )
 from ..models.review import EXPENSE_FIELDS, INCOME_FIELDS
+from ..scoring import score_after_visit
 from .errors import Conflict, InvalidInput, WrongState
 from .green import green_help_for_plan
 from .intake import SUBJECT
@@ -305,6 +306,8 @@ def declaration_record_visit(
             ]
         )
         created.append(record)
+        # The visit's facts (members, figures, risk types found) make the score now.
+        score_after_visit(declaration, record, members=visit.members)
         if declaration.roster_household_id is None:
             _roster_from_visit(declaration, visit)
 

@@ -1,14 +1,15 @@
 """A definition's rules applied to a matched record (services/rules.py's `Hit`s): which
 rules fire, with their reason (the rule's template of the record's fields) and their
-factor of the risk score (the rule's name and weight, services/scoring.py)."""
+factor of the risk score (the rule's name and weight, apps/households/scoring.py)."""
 
 import hashlib
 import json
 from decimal import Decimal
 
+from apps.households.scoring import burden_factor, labour_factor
+
 from ..models import FactorBasis, FeedRule, HouseholdCondition, RuleKind
 from ..services import Factor, Hit, Person, Village
-from ..services.scoring import burden_factor, labour_factor
 from .definitions import render
 from .schemas import Spec
 

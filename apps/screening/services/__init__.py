@@ -1,6 +1,8 @@
 """Every change of the screening app is one of these functions: each checks permission
 and region scope, logs, moves clocks and queues notifications in one transaction."""
 
+from apps.households.scoring import Factor, combine
+
 from .civil import (
     assistance_of,
     civil_affairs_compare,
@@ -22,7 +24,6 @@ from .rules import (
     disaster_rule,
     medical_rule,
 )
-from .scoring import Factor, combine
 from .verification import Applicant, Outcome, warning_verify
 
 __all__ = [

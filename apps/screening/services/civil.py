@@ -13,7 +13,7 @@ from apps.audit.models import Action
 from apps.audit.services import record
 from apps.core.errors import InvalidInput, NotPermitted, WrongState
 from apps.core.replica import replica_reads
-from apps.core.tabular import xlsx
+from apps.core.xlsx import period_line, workbook
 from apps.declarations.models import Declaration, State, Transition
 from apps.households.models import RosterMember
 from apps.households.services.common import clean_text
@@ -193,7 +193,19 @@ def civil_affairs_export(*, county: Region, now=None) -> CivilAffairsExport:
     export = CivilAffairsExport(county=county, rows=len(rows), created_at=now)
     export.file.save(
         f"civil-affairs-{county.code}-{timezone.localtime(now):%Y%m%d%H%M%S}.xlsx",
-        ContentFile(xlsx(county.name, EXPORT_HEADER, rows)),
+        ContentFile(
+            workbook(
+                _("Declarations for comparison with the civil-affairs rolls"),
+                period_line(
+                    region=county.name,
+                    start=timezone.localdate(now - dt.timedelta(days=WINDOW_DAYS)),
+                    end=timezone.localdate(now),
+                ),
+                EXPORT_HEADER,
+                rows,
+                sheet_name=county.name,
+            )
+        ),
         save=True,
     )
     return export

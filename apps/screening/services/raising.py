@@ -19,14 +19,15 @@ from django.utils.formats import date_format
 from apps.deadlines.models import Clock, Stage
 from apps.deadlines.services import due_date, end_of_day
 from apps.declarations.models import CLOSED_STATES, Declaration
+from apps.declarations.scoring import declarations_add_warning_factors
 from apps.households.models import RosterMember
+from apps.households.scoring import combine
 from apps.notifications.services import messages_enqueue, sms_to
 from apps.regions.models import Region
 from apps.regions.services import notice_recipients
 
 from ..models import Warning, WarningSource, WarningState
 from .rules import Hit
-from .scoring import combine
 
 # Clocks of warnings are filed under this subject type.
 SUBJECT = "warning"
@@ -63,7 +64,10 @@ def _open_declarations(hits: list[Hit]) -> dict[str, Declaration]:
     open_cases = Declaration.objects.exclude(state__in=CLOSED_STATES).filter(
         Q(id_hash__in=set(member_of) | person_hashes) | Q(household_id__in=monitored_ids)
     )
-    for declaration in open_cases.only("pk", "id_hash", "household_id", "region_code"):
+    # Locked: their scores are rewritten below (a home visit rescoring one waits).
+    for declaration in open_cases.select_for_update().only(
+        "pk", "id_hash", "household_id", "region_code", "score_factors"
+    ):
         for key in member_of.get(declaration.id_hash, ()):
             found.setdefault(key, declaration)
         if declaration.household_id:
@@ -116,6 +120,8 @@ def warnings_raise(*, hits: list[Hit], department: str = "", now=None) -> Raised
         }
         new: list[tuple[Warning, list[Hit]]] = []
         sources: list[WarningSource] = []
+        # The declarations the hits join, with the factors they bring (their scores).
+        rescored_cases: dict[int, tuple[Declaration, list[dict]]] = {}
         for key, group in by_key.items():
             first = group[0]
             declaration = declarations.get(key)
@@ -128,6 +134,9 @@ def warnings_raise(*, hits: list[Hit], department: str = "", now=None) -> Raised
                 else:
                     _rescore(warning, group)
                     sources += _sources(warning, group, department)
+                rescored_cases.setdefault(declaration.pk, (declaration, []))[1].extend(
+                    _factors(group)
+                )
                 result.merged += len(group)
             elif key in open_warnings:
                 warning = open_warnings[key]
@@ -146,6 +155,8 @@ def warnings_raise(*, hits: list[Hit], department: str = "", now=None) -> Raised
         rescored += [w for w in merged_warnings.values() if getattr(w, "_rescored", False)]
         if rescored:
             Warning.objects.bulk_update(rescored, ["score", "score_factors"])
+        if rescored_cases:
+            declarations_add_warning_factors(rescored_cases)
         opened = [w for w, _group in new if w.state == WarningState.OPEN]
         _start_clocks(opened, now)
         _tell_villages(opened, now)

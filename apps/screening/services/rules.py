@@ -15,7 +15,13 @@ from decimal import Decimal
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from .scoring import Factor, burden_factor, disability_factor, disaster_factor, labour_factor
+from apps.households.scoring import (
+    Factor,
+    burden_factor,
+    disability_factor,
+    disaster_factor,
+    labour_factor,
+)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from apps.core.errors import Conflict, InvalidInput, WrongState
 from apps.core.identity import id_hash, validate_id_number, validate_mobile
 from apps.deadlines.services import clocks_meet
 from apps.declarations.models import Channel, Difficulty
+from apps.declarations.scoring import declarations_add_warning_factors
 from apps.declarations.services import DeclarationInput, declaration_submit
 from apps.households.services.common import clean_text
 from apps.regions.models import require_transition_role
@@ -87,8 +88,12 @@ def warning_verify(
                 result = declaration_submit(
                     village=warning.village, data=data, channel=Channel.WARNING, actor=actor
                 )
-                # Opened now, or the person's case already open: either way the case.
+                # Opened now, or the person's case already open: either way the case,
+                # whose score takes the warning's factors.
                 warning.declaration = result.declaration
+                declarations_add_warning_factors(
+                    {result.declaration.pk: (result.declaration, list(warning.score_factors))}
+                )
                 close("convert")
                 if warning.monitored_household_id and not result.declaration.household_id:
                     result.declaration.household_id = warning.monitored_household_id

@@ -61,6 +61,7 @@ MENU: tuple[Entry, ...] = (
     Entry(_("Supervision"), "supervision:start", SUPERVISORS, priority=5),
     Entry(_("Supervision"), "supervision:start", TOWNSHIP_UP, priority=40),
     Entry(_("Spot checks"), "spotchecks:index", SPOT_CHECK_ROLES, priority=45),
+    Entry(_("Data quality"), "quality:index", CASEWORK_ROLES | SUPERVISORS, priority=50),
     Entry(_("Population roster"), "roster:list", IMPORT_ROLES, priority=55),
     Entry(_("National system"), "national:list", NATIONAL_ROLES, priority=56),
     Entry(_("QR codes"), "regions:qr_list", CASEWORK_ROLES, priority=60),

@@ -29,6 +29,8 @@ from django.utils.translation import gettext as _
 from apps.core.identity import fold
 
 BUILTIN = Path(__file__).with_name("builtin.json")
+# The other department feeds the system ships with (a data migration loads it).
+SHIPPED = Path(__file__).with_name("shipped.json")
 KEY_TYPES = {"person": "id_number", "region": "region"}
 
 
@@ -306,11 +308,12 @@ def county_lines_set(code: str, county, year: int, **by_kind) -> None:
 
 
 def builtin_ensure() -> None:
-    """Load the five original definitions where they are missing (after a database
-    flush, e.g. between transactional tests; the migration loads them otherwise)."""
+    """Load the original and the shipped definitions where they are missing (after a
+    database flush, e.g. between transactional tests; the migrations load them
+    otherwise)."""
     from ...models import FeedDefinition
 
-    data = json.loads(BUILTIN.read_text(encoding="utf-8"))
+    data = [d for path in (BUILTIN, SHIPPED) for d in json.loads(path.read_text(encoding="utf-8"))]
     present = set(FeedDefinition.objects.values_list("code", flat=True))
     for definition in data:
         if definition["code"] not in present:
