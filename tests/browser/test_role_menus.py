@@ -23,22 +23,22 @@ EXPECTED = {
     "grid": (
         WOGOU,
         Role.GRID,
-        ["staff:home", "households:list", "screening:worklist", "staff:queue"],
-        ["regions:qr_list", "regions:absences", "accounts:security"],
+        ["staff:home", "households:list", "screening:worklist", "quality:index"],
+        ["staff:queue", "regions:qr_list", "regions:absences", "accounts:security"],
         "staff:home",
     ),
     "village": (
         WOGOU,
         Role.VILLAGE,
-        ["staff:home", "households:list", "screening:worklist", "roster:list"],
-        ["regions:absences", "accounts:security"],
+        ["staff:home", "households:list", "screening:worklist", "quality:index"],
+        ["roster:list", "regions:absences", "accounts:security"],
         "staff:home",
     ),
     "township": (
         LUJIAGOU,
         Role.TOWNSHIP,
         ["staff:home", "staff:queue", "households:list", "screening:worklist"],
-        ["supervision:start", "spotchecks:index", "roster:list", "accounts:security"],
+        ["supervision:start", "spotchecks:index", "quality:index", "roster:list"],
         "staff:home",
     ),
     "county": (
