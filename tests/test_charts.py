@@ -114,6 +114,6 @@ def test_the_dashboard_and_the_bulletin_show_the_labelled_charts(client, regions
         assert "逾期率" in texts(ranking, "chart-legend")
         assert "鲁家沟镇" in texts(ranking) and "60%" in texts(ranking)
         assert texts(trend, "chart-legend") == ["申报数", "超期时限数"]
-        assert "件数" in texts(trend, "chart-axis") and "周起始日（月-日）" in texts(trend)
+        assert "案件" in texts(trend, "chart-axis") and "周起始日（月-日）" in texts(trend)
         for svg in svgs:
             assert_clean(svg)

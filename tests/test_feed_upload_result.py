@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from apps.screening.models import BatchStatus, FeedBatch, FeedKind
+from apps.screening.models import BatchStatus, FeedBatch
 
 from . import test_feeds as feeds
 from .conftest import WOGOU
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 def uploaded(client, clerk, department, content, capture, name="feed.csv") -> str:
     """Upload a medical file and return the page the clerk lands on."""
     with capture(execute=True):
-        response = upload(client, clerk, department, FeedKind.MEDICAL, content, name=name)
+        response = upload(client, clerk, department, "medical", content, name=name)
     assert response.status_code == 302
     return client.get(response["Location"]).content.decode()
 
@@ -53,7 +53,7 @@ def test_three_hundred_new_people_matching_nobody_are_new_not_already_received(
         client,
         clerk,
         department,
-        csv_bytes(FeedKind.MEDICAL, strangers(300)),
+        csv_bytes("medical", strangers(300)),
         django_capture_on_commit_callbacks,
     )
     batch = FeedBatch.objects.get()
@@ -78,7 +78,7 @@ def test_a_mixed_file_reports_each_count(
         client,
         clerk,
         department,
-        csv_bytes(FeedKind.MEDICAL, rows),
+        csv_bytes("medical", rows),
         django_capture_on_commit_callbacks,
     )
     assert summary(page) == (
@@ -93,7 +93,7 @@ def test_a_mixed_file_reports_each_count(
         client,
         clerk,
         department,
-        csv_bytes(FeedKind.MEDICAL, again),
+        csv_bytes("medical", again),
         django_capture_on_commit_callbacks,
         name="again.csv",
     )
@@ -107,7 +107,7 @@ def test_a_mixed_file_reports_each_count(
         client,
         clerk,
         department,
-        csv_bytes(FeedKind.MEDICAL, rows[:2]),
+        csv_bytes("medical", rows[:2]),
         django_capture_on_commit_callbacks,
         name="third.csv",
     )
@@ -122,7 +122,7 @@ def test_success_is_styled_as_success(
         client,
         clerk,
         department,
-        csv_bytes(FeedKind.MEDICAL, strangers(3)),
+        csv_bytes("medical", strangers(3)),
         django_capture_on_commit_callbacks,
     )
     assert '<dd class="stage status-done" id="roster-status">已导入</dd>' in page
@@ -142,7 +142,7 @@ def test_a_refused_file_is_styled_as_an_alarm(
         client,
         clerk,
         department,
-        csv_bytes(FeedKind.MEDICAL, bad),
+        csv_bytes("medical", bad),
         django_capture_on_commit_callbacks,
     )
     assert 'class="stage status-failed"' in page and 'role="alert"' in page
@@ -152,7 +152,7 @@ def test_a_refused_file_is_styled_as_an_alarm(
 def test_the_same_file_again_says_it_was_already_received(
     client, clerk, department, django_capture_on_commit_callbacks
 ):
-    content = csv_bytes(FeedKind.MEDICAL, strangers(5))
+    content = csv_bytes("medical", strangers(5))
     uploaded(client, clerk, department, content, django_capture_on_commit_callbacks)
     page = uploaded(client, clerk, department, content, django_capture_on_commit_callbacks)
     assert "此文件已经收到过，未重复导入。" in page

@@ -35,6 +35,7 @@ from .review_steps import (
     to_township,
     to_verified,
     upload,
+    visit_by_steps,
 )
 
 pytestmark = pytest.mark.django_db
@@ -190,27 +191,16 @@ def test_the_evaluation_comes_after_the_visit_and_the_information_comparison(
 def test_the_visit_is_on_or_after_the_declaration(client, case, grid_wogou):
     s.declaration_accept(declaration=case, actor=grid_wogou)
     client.force_login(grid_wogou)
-    post = {
-        "visit_date": days_ago(22).isoformat(),  # declared 21 days ago
-        "risk_types": ["illness"],
-        "findings": "老伴住院。",
-        "m-TOTAL_FORMS": "1",
-        "m-INITIAL_FORMS": "0",
-        "m-0-name": "魏家常",
-        "m-0-relation": "户主",
-        "m-0-labour_capacity": "partial",
-        "m-0-schooling": "none",
-    }
-    for key in ("income_wages", "income_farming", "income_business", "income_property"):
-        post[key] = "0"
-    for key in ("income_transfer", "expense_medical", "expense_education", "expense_disaster"):
-        post[key] = "0"
-    response = client.post(url("visit", case), post)
+    # declared 21 days ago: the visit's first step refuses the day before, at its field
+    response = client.post(
+        url("visit_step", case, "date"), {"visit_date": days_ago(22).isoformat()}
+    )
     assert response.status_code == 400
     assert field_errors(response, "visit_date") == ["核查日期不能早于申报日期。"]
+    assert visit_by_steps(client, case, visit_date=days_ago(22)).status_code == 400
     assert not case.visits.exists()
-    post["visit_date"] = days_ago(20).isoformat()
-    assert client.post(url("visit", case), post).status_code == 302
+    assert visit_by_steps(client, case, visit_date=days_ago(20)).status_code == 302
+    assert case.visits.get().visit_date == days_ago(20)
 
 
 @pytest.mark.parametrize(

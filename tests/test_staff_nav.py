@@ -4,7 +4,7 @@ the links that lead somewhere for them."""
 import pytest
 from django.urls import reverse
 
-from apps.screening.models import Department, FeedKind
+from apps.screening.models import Department
 
 from .conftest import ANDING
 from .screening_steps import department_user
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def civil_clerk(regions):
     department = Department.objects.create(
-        code="ad-mz", name="安定区民政局", region=regions[ANDING], kinds=[FeedKind.ASSISTANCE]
+        code="ad-mz", name="安定区民政局", region=regions[ANDING], kinds=["assistance"]
     )
     return department_user("minzheng", department, regions[ANDING])
 

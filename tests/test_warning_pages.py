@@ -27,20 +27,19 @@ from apps.screening.models import (
     Department,
     DepartmentMember,
     FeedBatch,
-    FeedKind,
     Warning,
     WarningState,
 )
-from apps.screening.services import MedicalLine, Person, Village
+from apps.screening.services import Person, Village
 from apps.screening.tasks import export_for_civil_affairs
 
 from .conftest import ANDING, DONGGUAN, ID_A, TAIPING, TONGWEI, WOGOU, make_staff
 from .households_steps import new_id
 from .review_steps import sign_letter, to_county, to_verified
+from .screening_steps import rule_hit
 
 pytestmark = pytest.mark.django_db
 
-LINE = MedicalLine(Decimal("10000"), Decimal("0.5"))
 MEDICAL = "安定区医疗保障局"
 
 
@@ -60,20 +59,22 @@ def medical(regions, *, paid=20000, income=Decimal("40000"), **kwargs) -> Warnin
     """A warning from medical costs: a share of the weight that follows the costs."""
     who = person(regions, annual_income=income, **kwargs)
     data = {"out_of_pocket": paid, "total_cost": paid * 3, "date": "2026-03-01"}
-    services.warnings_raise(hits=[services.medical_rule(data, who, LINE)], department=MEDICAL)
+    services.warnings_raise(hits=[rule_hit("medical", data, who)], department=MEDICAL)
     return Warning.objects.get(id_hash=who.id_hash)
 
 
 def disaster(regions, *, village=WOGOU) -> Warning:
     v = regions[village]
-    hit = services.disaster_rule(
-        {"severity": 2, "event": "冰雹", "date": "2026-06-01"}, Village(v.pk, v.code, v.name)
+    hit = rule_hit(
+        "disaster",
+        {"region_code": village, "severity": 2, "event": "冰雹", "date": "2026-06-01"},
+        Village(v.pk, v.code, v.name),
     )
     services.warnings_raise(hits=[hit], department="安定区应急管理局")
     return Warning.objects.get(region_code=village, id_hash="")
 
 
-def civil_affairs_user(regions, username: str, county: str, kinds=(FeedKind.ASSISTANCE,)) -> User:
+def civil_affairs_user(regions, username: str, county: str, kinds=("assistance",)) -> User:
     """A member of a county department: civil affairs (民政) when it delivers the rolls."""
     user = User.objects.create_user(username=username, password="pw-for-tests-only")
     department = Department.objects.create(
@@ -96,7 +97,7 @@ def civil_tongwei(regions):
 @pytest.fixture
 def medical_staff(regions):
     """A member of the medical-insurance department: delivers data, sees no cases."""
-    return civil_affairs_user(regions, "yb-anding", ANDING, kinds=(FeedKind.MEDICAL,))
+    return civil_affairs_user(regions, "yb-anding", ANDING, kinds=("medical",))
 
 
 def on_roll(regions, number: str, kind="dibao", county=ANDING) -> AssistanceRecord:
@@ -295,10 +296,10 @@ def test_the_worklist_of_100_warnings_takes_a_fixed_number_of_queries(
     client, regions, grid_wogou, django_assert_max_num_queries
 ):
     hits = [
-        services.medical_rule(
+        rule_hit(
+            "medical",
             {"out_of_pocket": 10000 + i * 100, "total_cost": 50000, "date": "2026-03-01"},
             person(regions, serial=100 + i, annual_income=Decimal("40000")),
-            LINE,
         )
         for i in range(100)
     ]

@@ -18,7 +18,7 @@ from apps.households.models import MonitoredHousehold, MonitoringThreshold
 from apps.regions.models import Role
 
 from .conftest import ANDING, ID_A, ID_B, PROVINCE, WOGOU, declaration_input, make_staff
-from .review_steps import to_county, to_notice, to_township
+from .review_steps import member_post, to_county, to_notice, to_township, visit_by_steps
 
 pytestmark = pytest.mark.django_db
 
@@ -33,49 +33,6 @@ def jpeg(name="photo.jpg") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/jpeg")
 
 
-def visit_post(**overrides):
-    day = (timezone.localdate() - dt.timedelta(days=20)).isoformat()
-    data = {
-        "visit_date": day,
-        "income_wages": "0",
-        "income_farming": "12000",
-        "income_business": "0",
-        "income_property": "0",
-        "income_transfer": "0",
-        "expense_medical": "9000",
-        "expense_education": "0",
-        "expense_disaster": "0",
-        "risk_types": ["illness"],
-        "findings": "老伴住院，家中无其他收入。",
-        "m-TOTAL_FORMS": "4",
-        "m-INITIAL_FORMS": "0",
-        "m-MIN_NUM_FORMS": "0",
-        "m-MAX_NUM_FORMS": "30",
-        "m-0-name": "魏家常",
-        "m-0-relation": "户主",
-        "m-0-labour_capacity": "partial",
-        "m-0-schooling": "none",
-        "m-1-name": "李梅",
-        "m-1-relation": "配偶",
-        "m-1-labour_capacity": "none",
-        "m-1-schooling": "none",
-        "m-1-health": "重病",
-        # The unused rows, as a browser sends them.
-        **{
-            f"m-{i}-{f}": v
-            for i in (2, 3)
-            for f, v in (
-                ("labour_capacity", ""),
-                ("schooling", "none"),
-                ("disability_grade", ""),
-                ("name", ""),
-            )
-        },
-    }
-    data.update(overrides)
-    return data
-
-
 def test_the_whole_village_and_township_path_through_the_pages(
     client, regions, case, grid_wogou, township_lujiagou
 ):
@@ -87,8 +44,9 @@ def test_the_whole_village_and_township_path_through_the_pages(
     assert url("act", case, "accept") in page and url("act", case, "township_approve") not in page
     assert client.post(url("act", case, "accept")).status_code == 302
 
-    assert client.get(url("visit", case)).status_code == 200
-    assert client.post(url("visit", case), visit_post()).status_code == 302
+    assert client.get(url("visit", case))["Location"] == url("visit_step", case, "date")
+    assert client.get(url("visit_step", case, "date")).status_code == 200
+    assert visit_by_steps(client, case).status_code == 302
     assert Declaration.objects.get(pk=case.pk).state == State.VERIFIED
 
     # The household's signed letter, then the information compared three days later.
@@ -175,14 +133,22 @@ def test_a_reject_without_a_reason_is_a_field_error(client, case, grid_wogou):
 def test_a_visit_form_with_bad_members_keeps_everything_and_saves_nothing(client, case, grid_wogou):
     client.force_login(grid_wogou)
     client.post(url("act", case, "accept"))
-    response = client.post(
-        url("visit", case), visit_post(**{"m-0-id_number": "621102199005050031"})
-    )
+    members = [
+        {"name": "魏家常", "relation": "户主", "labour_capacity": "partial"},
+        {"name": "李梅", "relation": "配偶", "labour_capacity": "none"},
+    ]
+    members[0]["id_number"] = "621102199005050031"  # a wrong check digit
+    response = client.post(url("visit_step", case, "members"), member_post(members))
     assert response.status_code == 400
     assert response.context["members"].forms[0].errors["id_number"]
-    assert not case.visits.exists()
-    response = client.post(url("visit", case), visit_post(visit_date="2099-01-01"))
+    # What was typed comes back, and nothing is saved.
+    assert response.context["members"].forms[1]["name"].value() == "李梅"
+    assert not case.visits.exists() and not case.visit_drafts.exists()
+    response = client.post(url("visit_step", case, "date"), {"visit_date": "2099-01-01"})
     assert response.status_code == 400 and "visit_date" in response.context["form"].errors
+    # The visit itself refuses missing members: recorded only once they are given.
+    assert visit_by_steps(client, case, members=[]).status_code == 400
+    assert not case.visits.exists()
 
 
 def test_hostile_uploads_are_refused_at_the_field(client, case, grid_wogou):

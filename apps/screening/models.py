@@ -27,17 +27,6 @@ from apps.regions.models import VILLAGE_ROLES, Region, ScopedQuerySet
 # --- feed definitions: what a department delivers, as data ------------------------------
 
 
-class FeedKind(models.TextChoices):
-    """The codes of the five feeds the system started with; they are definitions now
-    (`FeedDefinition`, created by a data migration), these names stay for code and tests."""
-
-    MEDICAL = "medical", _("medical costs")  # 医保: ID, name, date, total, out of pocket
-    DISABILITY = "disability", _("disability certification")  # 残联: ID, grade, date
-    COLLEGE = "college", _("college admission")  # 教育: ID, school, tuition
-    DISASTER = "disaster", _("disaster")  # 应急管理: region code, event, date, severity
-    ASSISTANCE = "assistance", _("social assistance roll")  # 民政: ID, kind, since
-
-
 class FeedSubject(models.TextChoices):
     PERSON = "person", _("a person (by ID number)")
     REGION = "region", _("a region (by region code): every village under it")

@@ -242,6 +242,8 @@ class VisitInput:
     expense_medical: Decimal = Decimal(0)
     expense_education: Decimal = Decimal(0)
     expense_disaster: Decimal = Decimal(0)
+    # "latitude,longitude,accuracy" from the phone, with the worker's consent; "": none.
+    location: str = ""
 
 
 def _validate_visit(declaration: Declaration, visit: VisitInput) -> None:
@@ -287,6 +289,7 @@ def declaration_record_visit(
             visit_date=visit.visit_date,
             findings=visit.findings.strip(),
             risk_types=list(visit.risk_types),
+            location=visit.location,
             **{f: getattr(visit, f) for f in INCOME_FIELDS + EXPENSE_FIELDS},
         )
         VisitMember.objects.bulk_create(
