@@ -411,7 +411,7 @@ def test_the_worklist_puts_the_highest_score_first_on_the_home_page(
     client.force_login(grid_wogou)
     page = client.get(reverse("staff:home")).content.decode()
     section = page[page.index('id="warnings"') :]
-    assert section.index("<strong>50</strong>") < section.index("<strong>9</strong>")
+    assert section.index("风险评分 50") < section.index("风险评分 9")
     outsider_page = client.get(reverse("staff:home"))
     assert outsider_page.status_code == 200
 

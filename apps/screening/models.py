@@ -331,6 +331,10 @@ class FeedBatch(models.Model):
     errors = models.JSONField(default=list, blank=True)
     records_new = models.PositiveIntegerField(_("new records"), default=0)
     records_matched = models.PositiveIntegerField(_("records matching a household"), default=0)
+    # Rows of the batch matching no one of the region (counted, not kept), and rows whose
+    # records had all been received before (by an earlier batch).
+    records_unmatched = models.PositiveIntegerField(_("records matching nobody"), default=0)
+    records_known = models.PositiveIntegerField(_("records received before"), default=0)
     warnings_raised = models.PositiveIntegerField(_("warnings raised"), default=0)
     warnings_merged = models.PositiveIntegerField(_("added to an open case"), default=0)
     created_by = protected_link(settings.AUTH_USER_MODEL, _("uploaded by"), optional=True)
@@ -358,6 +362,17 @@ class FeedBatch(models.Model):
     @kind.setter
     def kind(self, code: str) -> None:
         self.definition_id = code
+
+    @property
+    def records_fresh(self) -> int:
+        """The batch's records not received before, whether they match anyone or not (a
+        record matching nobody is not kept, so it cannot have been seen)."""
+        return max(self.total_rows - self.error_count - self.records_known, 0)
+
+    @property
+    def all_known(self) -> bool:
+        """Every record of the batch had been received before: nothing changed."""
+        return bool(self.total_rows) and not self.records_fresh
 
 
 class FeedRecord(models.Model):
