@@ -30,8 +30,18 @@ run: $(VENV)/.installed
 	@$(BIN)/celery -A config -q beat -l warning & trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
 	DJANGO_RUNSERVER_HIDE_WARNING=true $(BIN)/python manage.py runserver --skip-checks 127.0.0.1:8000
 
+# axe-core for the accessibility tests, from npm (tests/browser/package-lock.json), when
+# npm is there; without it (or offline) those tests skip, outside CI.
+# (npm writes node_modules/.package-lock.json on each install.)
+NPM := $(shell command -v npm 2>/dev/null)
+NODE_MODULES := tests/browser/node_modules/.package-lock.json
+
+$(NODE_MODULES): tests/browser/package-lock.json
+	@npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error \
+	  || echo "npm ci failed: the accessibility tests will skip"
+
 # With DATABASE_URL and REDIS_URL set (as .ci/run does), on PostgreSQL and Redis.
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test $(if $(NPM),$(NODE_MODULES))
 	$(BIN)/python manage.py compiletranslations
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -49,4 +59,4 @@ messages: $(VENV)/.installed-test
 	$(BIN)/python manage.py makemessages -l zh_Hans --no-location --ignore=.venv --ignore=bench
 
 clean:
-	rm -rf $(VENV) db.sqlite3 celerybeat-schedule* media staticfiles test-output
+	rm -rf $(VENV) db.sqlite3 celerybeat-schedule* media staticfiles test-output tests/browser/node_modules

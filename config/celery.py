@@ -61,6 +61,11 @@ def _beat_schedule(sender, **kwargs):
             "task": "apps.screening.tasks.purge_expired",
             "schedule": crontab(hour=3, minute=30),
         },
+        # Anomaly alerts for supervisors; a surge is also checked on each submission.
+        "detect-anomalies": {
+            "task": "apps.supervision.tasks.detect_anomalies",
+            "schedule": float(settings.ANOMALY_RUN_MINUTES * 60),
+        },
         # Data quality (数据质量): the rules over the stored data, nightly.
         "data-quality": {
             "task": "apps.quality.tasks.run_data_quality",
@@ -70,5 +75,9 @@ def _beat_schedule(sender, **kwargs):
             "task": "apps.supervision.tasks.refresh_figures",
             "schedule": crontab(hour=2, minute=30),
             "kwargs": {"full": True},
+        },
+        "field-uploads-sweep": {
+            "task": "apps.declarations.tasks.sweep_field_uploads",
+            "schedule": crontab(hour=3, minute=45),
         },
     }

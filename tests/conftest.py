@@ -31,7 +31,8 @@ ANDING = "621102000000"
 TONGWEI = "621121000000"
 PROVINCE = "620000000000"
 
-OUTPUT_DIR = Path(settings.BASE_DIR) / "test-output"
+# Screenshots and downloads of the browser tests; CI (.ci/run) may put them elsewhere.
+OUTPUT_DIR = Path(os.environ.get("TEST_OUTPUT_DIR") or Path(settings.BASE_DIR) / "test-output")
 
 
 def pytest_configure(config):
@@ -98,7 +99,7 @@ def media(settings, tmp_path) -> Path:
 
 @pytest.fixture
 def output_dir() -> Path:
-    OUTPUT_DIR.mkdir(exist_ok=True)
+    OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
     return OUTPUT_DIR
 
 

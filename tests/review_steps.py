@@ -100,3 +100,108 @@ def to_county(declaration, grid, township):
         declaration=declaration, actor=township, vehicles="无", housing="土坯房一处", business="无"
     )
     s.declaration_township_approve(declaration=declaration, actor=township)
+
+
+# --- the visit form, step by step (the pages under staff:visit_step) -------------------
+
+VISIT_STEPS = ("date", "members", "money", "findings")
+
+
+def step_url(declaration, step: str) -> str:
+    from django.urls import reverse
+
+    return reverse("staff:visit_step", args=[declaration.tracking_number, step])
+
+
+def member_post(members: list[dict], prefix: str = "m") -> dict:
+    """A members step's POST: each dict gives name, relation, labour_capacity, …"""
+    data = {f"{prefix}-TOTAL_FORMS": str(len(members)), f"{prefix}-INITIAL_FORMS": "0"}
+    for i, m in enumerate(members):
+        data.update({f"{prefix}-{i}-schooling": "none"})
+        data.update({f"{prefix}-{i}-{k}": v for k, v in m.items()})
+    return data
+
+
+MONEY_KEYS = (
+    "income_wages",
+    "income_farming",
+    "income_business",
+    "income_property",
+    "income_transfer",
+    "expense_medical",
+    "expense_education",
+    "expense_disaster",
+)
+
+
+def visit_by_steps(client, declaration, *, visit_date=None, members=None, money=None, **last):
+    """Record a visit through its four pages, as a grid worker's browser would; returns
+    the last step's response. `last` holds the findings step's fields."""
+    visit_date = visit_date or timezone.localdate() - dt.timedelta(days=20)
+    members = (
+        members
+        if members is not None
+        else [
+            {"name": "魏家常", "relation": "户主", "labour_capacity": LabourCapacity.PARTIAL},
+            {
+                "name": "李梅",
+                "relation": "配偶",
+                "labour_capacity": LabourCapacity.NONE,
+                "health": "重病",
+            },
+        ]
+    )
+    amounts = {k: "0" for k in MONEY_KEYS} | (
+        money or {"income_farming": "12000", "expense_medical": "9000"}
+    )
+    steps = [
+        ("date", {"visit_date": visit_date.isoformat()}),
+        ("members", member_post(members)),
+        ("money", amounts),
+        ("findings", {"risk_types": ["illness"], "findings": "老伴住院，花费六万。"} | last),
+    ]
+    for step, data in steps:
+        response = client.post(step_url(declaration, step), data)
+        if response.status_code != 302 or step == "findings":
+            return response
+    return response
+
+
+SAVE_STEP = "main form.visit-step button[type=submit]:not([name=add])"
+
+
+def fill_visit_steps(page, *, visit_date, members, money, risk_types, findings, each_step=None):
+    """In the browser, on the visit form's first step: go through the four steps and
+    record the visit. `members` are dicts of name, relation, labour_capacity and
+    optionally health; the first block is the one prefilled, the others are added with
+    the "add a member" button. `each_step(name)` runs on each step before it is saved
+    (screenshots, layout checks)."""
+
+    def save():
+        with page.expect_navigation():
+            page.click(SAVE_STEP)
+
+    page.fill("input[name=visit_date]", visit_date.isoformat())
+    each_step and each_step("date")
+    save()
+    for i, m in enumerate(members):
+        if i >= page.locator("fieldset.member").count():
+            with page.expect_navigation():
+                page.click("main form button[name=add]")
+        page.fill(f"input[name=m-{i}-name]", m["name"])
+        page.fill(f"input[name=m-{i}-relation]", m["relation"])
+        page.select_option(f"select[name=m-{i}-labour_capacity]", m["labour_capacity"])
+        if m.get("health"):
+            page.click(f"fieldset.member:nth-of-type({i + 1}) details > summary")
+            page.fill(f"input[name=m-{i}-health]", m["health"])
+    each_step and each_step("members")
+    save()
+    for name, value in money.items():
+        page.fill(f"input[name={name}]", value)
+    each_step and each_step("money")
+    save()
+    for risk in risk_types:
+        page.check(f"input[name=risk_types][value={risk}]")
+    page.fill("textarea[name=findings]", findings)
+    each_step and each_step("findings")
+    save()

@@ -29,7 +29,7 @@ from apps.declarations.models import DocumentKind, VisitDocument
 from apps.households.models import HouseholdDocument
 from apps.regions.models import Role, StaffMembership
 from apps.screening.api import department_token_issue
-from apps.screening.models import Department, FeedKind
+from apps.screening.models import Department
 
 from .conftest import ANDING, LUJIAGOU, PROVINCE, WOGOU, make_staff
 from .households_steps import new_id
@@ -284,7 +284,7 @@ def _api_post(w, token):
     }
     headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
     return w.client.post(
-        reverse("feeds_api:submit", args=[FeedKind.MEDICAL]),
+        reverse("feeds_api:submit", args=["medical"]),
         json.dumps(body),
         content_type="application/json",
         **headers,
@@ -294,7 +294,7 @@ def _api_post(w, token):
 @pytest.fixture
 def yibao(regions):
     return Department.objects.create(
-        code="yibao", name="医保局", region=regions[ANDING], kinds=[FeedKind.MEDICAL]
+        code="yibao", name="医保局", region=regions[ANDING], kinds=["medical"]
     )
 
 
@@ -317,9 +317,7 @@ def api_import(w):
 @event("yibao")
 def api_call_without_a_token(w):
     assert _api_post(w, "not-a-token").status_code == 401
-    return Row(
-        Action.API, None, reverse("feeds_api:submit", args=[FeedKind.MEDICAL]), Result.DENIED
-    )
+    return Row(Action.API, None, reverse("feeds_api:submit", args=["medical"]), Result.DENIED)
 
 
 # --- administration ---------------------------------------------------------------------

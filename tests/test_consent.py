@@ -34,6 +34,7 @@ from apps.declarations.models import (
 from apps.notifications.models import Message
 
 from .conftest import WOGOU, declaration_input, form_data
+from .prg_steps import refusal_shown
 from .review_steps import PASS_UP_DOCUMENTS, sign_letter, to_township, to_verified, upload
 
 pytestmark = pytest.mark.django_db
@@ -157,8 +158,9 @@ def test_income_of_a_case_declared_on_behalf_waits_for_the_signed_letter(
     assert "核算收入、核查财产前，请先上传该户签署的承诺授权书" in page
     assert "告知同意：代办人（代申报人），申报表" in page  # whose consent, and how
     response = client.post(staff_url("income", proxy_case), income_post())
-    assert response.status_code == 409
-    assert "请先上传：承诺授权书" in response.content.decode()
+    assert "请先上传：承诺授权书" in refusal_shown(
+        client, response, to=staff_url("income", proxy_case)
+    )
     assert not IncomeAssessment.objects.exists()
     assert not Transition.objects.filter(kind="income_assessed").exists()
 
@@ -192,8 +194,7 @@ def test_property_of_a_case_declared_on_behalf_waits_for_the_signed_letter(
     results = {"vehicles": "无", "housing": "土坯房一处", "business": "无"}
     post = {f"{k}_checked": "on" for k in results} | results
     response = client.post(staff_url("property", proxy_case), post)
-    assert response.status_code == 409
-    assert "承诺授权书" in response.content.decode()
+    assert "承诺授权书" in refusal_shown(client, response, to=staff_url("property", proxy_case))
     assert not PropertyCheck.objects.exists()
 
     sign_letter(proxy_case, grid_wogou)
@@ -247,7 +248,9 @@ def test_only_the_village_uploads_the_letter_and_a_refusal_leaves_nothing(
     response = client.post(
         staff_url("upload", proxy_case), {"kind": DocumentKind.CONSENT, "file": jpeg()}
     )
-    assert response.status_code == 403
+    assert refusal_shown(client, response, to=staff_url("detail", proxy_case)) == (
+        "您无权对这件申报执行此操作。"
+    )
     with pytest.raises(s.NotPermitted):
         s.consent_letter_upload(declaration=proxy_case, actor=grid_taiping, cleaned=_cleaned())
     assert (

@@ -216,15 +216,18 @@ def test_a_case_not_ready_stops_the_whole_batch(client, regions, township_lujiag
     logs, outbox = Transition.objects.count(), Message.objects.count()
     client.force_login(township_lujiagou)
     response = client.post(APPROVE, {"cases": [d.tracking_number for d in two_ready]})
-    assert response.status_code == 400
+    # Refused: back to the queue (Post/Redirect/Get), which says why, once.
+    assert response.status_code == 302 and response["Location"] == QUEUE
     # Nothing half-done: the ready case is not approved either, no log row, no SMS.
     assert [state_of(d) for d in two_ready] == [State.TOWNSHIP_REVIEW] * 2
     assert (Transition.objects.count(), Message.objects.count()) == (logs, outbox)
-    page = response.content.decode()
-    assert "请先完成财产核查" in page
-    refusals = response.context["refusal"].refusals
-    assert [d.tracking_number for d, _reason in refusals] == [incomplete.tracking_number]
+    response = client.get(response["Location"])
+    assert "请先完成财产核查" in response.content.decode()
+    refusals = response.context["refusal"]["refusals"]
+    assert [r["declaration"].tracking_number for r in refusals] == [incomplete.tracking_number]
     assert response.context["ticked"] == {d.tracking_number for d in two_ready}
+    again = client.get(QUEUE)
+    assert again.context["refusal"] is None and "请先完成财产核查" not in again.content.decode()
 
 
 def test_a_batch_is_refused_for_cases_outside_the_user_s_role_or_region(
@@ -233,7 +236,9 @@ def test_a_batch_is_refused_for_cases_outside_the_user_s_role_or_region(
     # A grid worker sees the cases but may not approve for the township.
     client.force_login(grid_wogou)
     response = client.post(APPROVE, {"cases": [d.tracking_number for d in two_ready]})
-    assert response.status_code == 403
+    assert response.status_code == 302
+    page = client.get(response["Location"]).content.decode()
+    assert "您无权对这件申报执行此操作。" in page
     assert [state_of(d) for d in two_ready] == [State.TOWNSHIP_REVIEW] * 2
     # Another township cannot even name them.
     elsewhere = make_staff("township-xiangquan", regions[XIANGQUAN], Role.TOWNSHIP)

@@ -26,7 +26,6 @@ from apps.screening.models import (
     Department,
     DepartmentMember,
     FeedBatch,
-    FeedKind,
     FeedRecord,
     Warning,
     WarningSource,
@@ -45,11 +44,11 @@ COLLEGE = ["身份证号", "姓名", "录取院校", "学费"]
 DISASTER = ["行政区划代码", "灾害事件", "发生日期", "灾情等级"]
 ASSISTANCE = ["身份证号", "姓名", "救助类别", "开始日期"]
 HEADERS = {
-    FeedKind.MEDICAL: MEDICAL,
-    FeedKind.DISABILITY: DISABILITY,
-    FeedKind.COLLEGE: COLLEGE,
-    FeedKind.DISASTER: DISASTER,
-    FeedKind.ASSISTANCE: ASSISTANCE,
+    "medical": MEDICAL,
+    "disability": DISABILITY,
+    "college": COLLEGE,
+    "disaster": DISASTER,
+    "assistance": ASSISTANCE,
 }
 
 
@@ -75,7 +74,7 @@ def department(regions):
         code="anding-data",
         name="安定区医保局",
         region=regions[ANDING],
-        kinds=list(FeedKind.values),
+        kinds=["medical", "disability", "college", "disaster", "assistance"],
     )
 
 
@@ -140,13 +139,13 @@ def medical(serial, paid, total=None, when=None, name=None):
 def test_medical_costs_over_the_county_line_raise_a_warning_for_the_village(run, regions):
     home = household(regions)
     county_lines_set(
-        FeedKind.MEDICAL,
+        "medical",
         regions[ANDING],
         timezone.localdate().year,
         threshold=Decimal("8000"),
         income_share=Decimal("0.5"),
     )
-    batch = run(FeedKind.MEDICAL, csv_bytes(FeedKind.MEDICAL, [medical(101, 8500, 30000)]))
+    batch = run("medical", csv_bytes("medical", [medical(101, 8500, 30000)]))
     assert batch.status == BatchStatus.DONE, batch.errors
     assert (batch.total_rows, batch.records_matched, batch.records_new) == (1, 1, 1)
     assert batch.warnings_raised == 1
@@ -179,7 +178,7 @@ def test_medical_costs_over_the_share_of_a_monitored_households_income(run, regi
     )
     household(regions, serials=(101,))
     rows = [medical(7, 2500), medical(101, 2500)]  # 2,500 > half of 4,000; under 10,000
-    batch = run(FeedKind.MEDICAL, csv_bytes(FeedKind.MEDICAL, rows))
+    batch = run("medical", csv_bytes("medical", rows))
     assert (batch.records_matched, batch.warnings_raised) == (2, 1)
     warning = Warning.objects.get()
     assert warning.monitored_household_id == monitored.pk
@@ -187,7 +186,7 @@ def test_medical_costs_over_the_share_of_a_monitored_households_income(run, regi
 
 def test_medical_costs_under_both_lines_raise_nothing_but_are_kept(run, regions):
     household(regions)
-    batch = run(FeedKind.MEDICAL, csv_bytes(FeedKind.MEDICAL, [medical(101, 9999)]))
+    batch = run("medical", csv_bytes("medical", [medical(101, 9999)]))
     assert (batch.records_matched, batch.records_new, batch.warnings_raised) == (1, 1, 0)
     assert not Warning.objects.exists()
 
@@ -201,12 +200,12 @@ def test_a_new_grade_1_or_2_disability_raises_a_warning_grade_3_or_known_does_no
         [new_id(102), "张102", "3", day()],
         [new_id(103), "张103", "1级", day()],
     ]
-    batch = run(FeedKind.DISABILITY, csv_bytes(FeedKind.DISABILITY, rows))
+    batch = run("disability", csv_bytes("disability", rows))
     assert (batch.records_matched, batch.warnings_raised) == (3, 1)
     assert Warning.objects.get().id_hash == id_hash(new_id(101))
     # Delivered again later, with another date: known now, nothing new.
     again = [[new_id(101), "张101", "一级", day(2)]]
-    batch = run(FeedKind.DISABILITY, csv_bytes(FeedKind.DISABILITY, again))
+    batch = run("disability", csv_bytes("disability", again))
     assert (batch.records_new, batch.warnings_raised, batch.warnings_merged) == (1, 0, 0)
 
 
@@ -221,7 +220,7 @@ def test_a_college_student_of_a_monitored_or_formerly_poor_household_raises_a_wa
         [new_id(101), "张101", "西北师范大学", "4,800"],
         [new_id(102), "张102", "甘肃农业大学", 4500],
     ]
-    batch = run(FeedKind.COLLEGE, csv_bytes(FeedKind.COLLEGE, rows))
+    batch = run("college", csv_bytes("college", rows))
     assert (batch.records_matched, batch.warnings_raised) == (3, 2)
     assert id_hash(new_id(102)) not in set(Warning.objects.values_list("id_hash", flat=True))
 
@@ -229,7 +228,7 @@ def test_a_college_student_of_a_monitored_or_formerly_poor_household_raises_a_wa
 def test_a_disaster_on_a_township_code_warns_every_village_of_the_township_once(run, regions):
     villages = Region.objects.filter(level=Level.VILLAGE, code__startswith=LUJIAGOU[:9])
     rows = [[LUJIAGOU, "暴雨洪涝", day(1), "Ⅱ"], [WOGOU, "冰雹", day(3), "4"]]
-    batch = run(FeedKind.DISASTER, csv_bytes(FeedKind.DISASTER, rows))
+    batch = run("disaster", csv_bytes("disaster", rows))
     assert batch.status == BatchStatus.DONE, batch.errors
     assert batch.warnings_raised == villages.count() + 1
     flood = Warning.objects.filter(sources__summary__contains="暴雨洪涝")
@@ -237,7 +236,7 @@ def test_a_disaster_on_a_township_code_warns_every_village_of_the_township_once(
         villages.values_list("code", flat=True)
     )
     assert Warning.objects.filter(region_code=WOGOU).count() == 2
-    assert run(FeedKind.DISASTER, csv_bytes(FeedKind.DISASTER, rows[::-1])).records_new == 0
+    assert run("disaster", csv_bytes("disaster", rows[::-1])).records_new == 0
 
 
 # --- matching ---------------------------------------------------------------------------
@@ -253,7 +252,7 @@ def test_matching_by_roster_monitored_household_and_region(run, regions, county_
         medical(109, 20000),
         medical(555, 20000),  # nobody of the rural population
     ]
-    batch = run(FeedKind.MEDICAL, csv_bytes(FeedKind.MEDICAL, rows))
+    batch = run("medical", csv_bytes("medical", rows))
     assert (batch.total_rows, batch.records_matched, batch.records_new) == (4, 2, 2)
     assert batch.warnings_raised == 2
     hashes = set(FeedRecord.objects.values_list("id_hash", flat=True))
@@ -265,8 +264,8 @@ def test_matching_by_roster_monitored_household_and_region(run, regions, county_
 
 def test_a_second_record_of_the_same_household_joins_its_open_warning(run, regions):
     household(regions, "001", (101, 102))
-    run(FeedKind.MEDICAL, csv_bytes(FeedKind.MEDICAL, [medical(101, 20000)]))
-    batch = run(FeedKind.MEDICAL, csv_bytes(FeedKind.MEDICAL, [medical(102, 30000)]))
+    run("medical", csv_bytes("medical", [medical(101, 20000)]))
+    batch = run("medical", csv_bytes("medical", [medical(102, 30000)]))
     assert (batch.warnings_raised, batch.warnings_merged) == (0, 1)
     warning = Warning.objects.get()
     assert warning.sources.count() == 2
@@ -277,7 +276,7 @@ def test_a_person_with_an_open_declaration_gets_the_source_on_the_declaration(ru
     declaration = declaration_submit(
         village=regions[WOGOU], data=declaration_input(id_number=new_id(101))
     ).declaration
-    batch = run(FeedKind.MEDICAL, csv_bytes(FeedKind.MEDICAL, [medical(101, 20000)]))
+    batch = run("medical", csv_bytes("medical", [medical(101, 20000)]))
     assert (batch.warnings_raised, batch.warnings_merged) == (0, 1)
     warning = Warning.objects.get()
     assert (warning.state, warning.declaration_id) == (WarningState.MERGED, declaration.pk)
@@ -297,7 +296,7 @@ def test_bad_rows_are_reported_row_by_row_and_nothing_is_written(run, regions):
         [new_id(102), "张102", day(), "-5", 0],
         [new_id(102), "张" * 31, "昨天", "", 1],
     ]
-    batch = run(FeedKind.MEDICAL, csv_bytes(FeedKind.MEDICAL, rows))
+    batch = run("medical", csv_bytes("medical", rows))
     assert batch.status == BatchStatus.FAILED
     cells = [(e["row"], e["field"]) for e in batch.errors]
     assert cells == [
@@ -316,7 +315,7 @@ def test_bad_rows_are_reported_row_by_row_and_nothing_is_written(run, regions):
 
 def test_a_region_outside_the_department_and_an_unknown_grade_are_bad_rows(run, regions):
     rows = [[DONGGUAN, "暴雨", day(), "Ⅰ"], ["621102999999", "暴雨", day(), "Ⅴ"]]
-    batch = run(FeedKind.DISASTER, csv_bytes(FeedKind.DISASTER, rows))
+    batch = run("disaster", csv_bytes("disaster", rows))
     assert [(e["row"], e["field"]) for e in batch.errors] == [
         (2, "行政区划代码"),
         (3, "行政区划代码"),
@@ -327,16 +326,14 @@ def test_a_region_outside_the_department_and_an_unknown_grade_are_bad_rows(run, 
 
 def test_importing_the_same_file_again_changes_nothing(run, regions, clerk, department):
     household(regions, "001", (101,))
-    content = csv_bytes(FeedKind.MEDICAL, [medical(101, 20000), medical(555, 20000)])
-    first = run(FeedKind.MEDICAL, content)
-    again = run(FeedKind.MEDICAL, content)
+    content = csv_bytes("medical", [medical(101, 20000), medical(555, 20000)])
+    first = run("medical", content)
+    again = run("medical", content)
     assert again.pk == first.pk and FeedBatch.objects.count() == 1
     # The same records in another file (a cumulative export) with one more.
     household(regions, "002", (102,))
-    bigger = csv_bytes(
-        FeedKind.MEDICAL, [medical(555, 20000), medical(102, 20000), medical(101, 20000)]
-    )
-    batch = run(FeedKind.MEDICAL, bigger)
+    bigger = csv_bytes("medical", [medical(555, 20000), medical(102, 20000), medical(101, 20000)])
+    batch = run("medical", bigger)
     assert (batch.records_matched, batch.records_new, batch.warnings_raised) == (2, 1, 1)
     assert Warning.objects.count() == 2
     assert WarningSource.objects.count() == 2
@@ -349,7 +346,7 @@ def test_an_excel_workbook_with_real_dates_imports(run, regions):
     book.active.append([new_id(101), "张101", dt.date(2026, 3, 1), 50000.0, 21000.5])
     out = io.BytesIO()
     book.save(out)
-    batch = run(FeedKind.MEDICAL, out.getvalue(), name="yibao.xlsx")
+    batch = run("medical", out.getvalue(), name="yibao.xlsx")
     assert batch.status == BatchStatus.DONE, batch.errors
     assert FeedRecord.objects.get().data["date"] == "2026-03-01"
     assert batch.warnings_raised == 1
@@ -359,7 +356,7 @@ def test_a_gb18030_csv_with_header_variants_imports(run, regions):
     household(regions, "001", (101,))
     header = "公民身份号码,患者姓名,结算日期,总费用,个人负担\r\n"
     row = f"{new_id(101)},张101,{day().replace('-', '/')},30000,12000\r\n"
-    batch = run(FeedKind.MEDICAL, (header + row).encode("gb18030"))
+    batch = run("medical", (header + row).encode("gb18030"))
     assert (batch.status, batch.warnings_raised) == (BatchStatus.DONE, 1)
 
 
@@ -375,7 +372,7 @@ def test_an_assistance_roll_is_kept_and_declarants_receiving_nothing_become_warn
         village=regions[TAIPING], data=declaration_input(id_number=new_id(102), phone="13912340000")
     ).declaration
     rows = [[new_id(101), "张101", "低保", day(300)], [new_id(555), "李五", "临时救助", ""]]
-    batch = run(FeedKind.ASSISTANCE, csv_bytes(FeedKind.ASSISTANCE, rows))
+    batch = run("assistance", csv_bytes("assistance", rows))
     assert batch.status == BatchStatus.DONE, batch.errors
     assert (batch.records_new, batch.records_matched) == (2, 1)
     assert set(AssistanceRecord.objects.values_list("kind", "county_code")) == {
@@ -403,9 +400,9 @@ def test_a_department_user_uploads_and_sees_the_counts(
     client, clerk, department, regions, django_capture_on_commit_callbacks
 ):
     household(regions, "001", (101,))
-    content = csv_bytes(FeedKind.MEDICAL, [medical(101, 20000)])
+    content = csv_bytes("medical", [medical(101, 20000)])
     with django_capture_on_commit_callbacks(execute=True):
-        response = upload(client, clerk, department, FeedKind.MEDICAL, content)
+        response = upload(client, clerk, department, "medical", content)
     assert response.status_code == 302
     batch = FeedBatch.objects.get()
     page = client.get(response["Location"]).content.decode()
@@ -414,14 +411,14 @@ def test_a_department_user_uploads_and_sees_the_counts(
     assert "feed.csv" in listing and reverse("feeds:list") in listing  # the nav link
     assert client.get(reverse("feeds:progress", args=[batch.pk])).json()["finished"]
     # Again: the batch already received.
-    response = upload(client, clerk, department, FeedKind.MEDICAL, content)
+    response = upload(client, clerk, department, "medical", content)
     assert response["Location"] == reverse("feeds:detail", args=[batch.pk])
 
 
 def test_a_running_batch_shows_the_progress_bar(client, clerk, department):
     batch = FeedBatch.objects.create(
         department=department,
-        kind=FeedKind.MEDICAL,
+        kind="medical",
         batch_id="x",
         source="upload",
         status=BatchStatus.RUNNING,
@@ -438,16 +435,16 @@ def test_a_running_batch_shows_the_progress_bar(client, clerk, department):
 def test_the_refused_file_page_lists_each_bad_row(
     client, clerk, department, django_capture_on_commit_callbacks
 ):
-    content = csv_bytes(FeedKind.MEDICAL, [[new_id(1)[:17] + "0", "张", day(), 1, 1]])
+    content = csv_bytes("medical", [[new_id(1)[:17] + "0", "张", day(), 1, 1]])
     with django_capture_on_commit_callbacks(execute=True):
-        response = upload(client, clerk, department, FeedKind.MEDICAL, content)
+        response = upload(client, clerk, department, "medical", content)
     page = client.get(response["Location"]).content.decode()
     assert "未导入" in page and "<td>2</td><td>身份证号</td>" in page
 
 
 def test_others_do_not_see_the_department_pages(client, clerk, department, regions, grid_wogou):
     batch = FeedBatch.objects.create(
-        department=department, kind=FeedKind.MEDICAL, batch_id="x", source="upload"
+        department=department, kind="medical", batch_id="x", source="upload"
     )
     other = Department.objects.create(
         code="tongwei",
@@ -467,7 +464,7 @@ def test_others_do_not_see_the_department_pages(client, clerk, department, regio
         for name in ("feeds:detail", "feeds:progress"):
             assert client.get(reverse(name, args=[batch.pk])).status_code == 404
     # Nor may a member upload a feed of another department.
-    response = upload(client, stranger, department, FeedKind.MEDICAL, b"x")
+    response = upload(client, stranger, department, "medical", b"x")
     assert response.status_code == 400 and not FeedBatch.objects.exclude(pk=batch.pk).exists()
 
 
@@ -486,7 +483,7 @@ def test_others_do_not_see_the_department_pages(client, clerk, department, regio
 def test_a_hostile_or_wrong_upload_is_refused_at_the_field_and_nothing_is_saved(
     client, clerk, department, media, content, name, message
 ):
-    response = upload(client, clerk, department, FeedKind.MEDICAL, content, name=name)
+    response = upload(client, clerk, department, "medical", content, name=name)
     assert response.status_code == 400
     page = response.content.decode()
     assert message in page

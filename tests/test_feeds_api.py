@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from apps.core.identity import id_hash
 from apps.screening.api import department_token_issue, department_token_revoke
-from apps.screening.models import BatchStatus, Department, FeedBatch, FeedKind, Warning
+from apps.screening.models import BatchStatus, Department, FeedBatch, Warning
 
 from .conftest import ANDING, TONGWEI
 from .households_steps import new_id
@@ -128,9 +128,7 @@ def test_another_departments_batch_is_not_found(client, yibao, token, regions):
     tongwei = Department.objects.create(
         code="tongwei-yibao", name="通渭县医保局", region=regions[TONGWEI], kinds=["medical"]
     )
-    FeedBatch.objects.create(
-        department=tongwei, kind=FeedKind.MEDICAL, batch_id="theirs", source="api"
-    )
+    FeedBatch.objects.create(department=tongwei, kind="medical", batch_id="theirs", source="api")
     response = client.get(
         reverse("feeds_api:batch", args=["theirs"]), HTTP_AUTHORIZATION=f"Bearer {token}"
     )

@@ -35,7 +35,7 @@ from apps.screening.models import Warning, WarningEvent
 from .conftest import ANDING, ID_B, TAIPING, WOGOU, declaration_input
 from .households_steps import approve_plan, days_ago, enrol, member, new_id
 from .review_steps import to_county, to_notice, to_township, to_verified, visit
-from .screening_steps import medical, person, record, roster_household
+from .screening_steps import medical, person, record, roster_household, rule_hit
 
 pytestmark = pytest.mark.django_db
 
@@ -599,7 +599,7 @@ def household_enrolled(w, logged):
 def warning_verified(outcome, **applicant):
     def step(w, logged):
         who = person(roster_household(w.regions))
-        hit = ss.medical_rule(medical(30000), who, ss.MedicalLine(Decimal(20000), Decimal("0.5")))
+        hit = rule_hit("medical", medical(30000), who)
         rec = record(w.batch, who, medical(30000))
         ss.warnings_raise(hits=[ss.Hit(**{**hit.__dict__, "record_id": rec.pk})])
         warning = Warning.objects.get()

@@ -11,7 +11,7 @@ from apps.households.models import RosterHousehold, RosterMember
 from apps.households.roster import RosterImporter, roster_import_create
 from apps.households.tasks import import_roster
 from apps.screening.feeds import FeedImporter, feed_upload_create
-from apps.screening.models import FeedKind, FeedRecord, Warning
+from apps.screening.models import FeedRecord, Warning
 from apps.screening.tasks import import_feed
 
 from .conftest import LUJIAGOU
@@ -36,11 +36,11 @@ def pending(request, regions, township, clerk, department):  # noqa: F811
         obj = roster_import_create(actor=township, region=regions[LUJIAGOU], upload=upload)
         return RosterImporter, import_roster, obj, roster_size
     household(regions)
-    content = csv_bytes(FeedKind.MEDICAL, [medical(101, 26000)])
+    content = csv_bytes("medical", [medical(101, 26000)])
     obj, _created = feed_upload_create(
         actor=clerk,
         department=department,
-        kind=FeedKind.MEDICAL,
+        kind="medical",
         upload=SimpleUploadedFile("feed.csv", content),
     )
     return FeedImporter, import_feed, obj, feed_size

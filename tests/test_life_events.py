@@ -31,6 +31,7 @@ from apps.screening.models import Warning
 
 from .conftest import DONGGUAN, ID_B, TAIPING, WOGOU, XIANGQUAN_VILLAGE, make_staff
 from .households_steps import enrol, member, new_id
+from .prg_steps import refusal_shown
 from .review_steps import visit
 
 pytestmark = pytest.mark.django_db
@@ -426,7 +427,8 @@ def test_a_household_with_an_open_case_is_not_merged_away(
         reverse("households:merge", args=[other.pk]),
         {"into": household.pk, "merged_on": days_ago(1), "reason": "合户"},
     )
-    assert response.status_code == 409 and "正在办理的申报" in response.content.decode()
+    merge_page = reverse("households:merge", args=[other.pk])
+    assert "正在办理的申报" in refusal_shown(client, response, to=merge_page)
     other.refresh_from_db()
     assert other.status == HouseholdStatus.MONITORING and other.members.count() == 1
 

@@ -294,8 +294,9 @@ def test_a_declaration_accepted_while_the_broker_is_down_gets_its_sms_exactly_on
 # --- dispatch after commit, to the real broker ------------------------------------------
 
 
-def queued_tasks() -> list[list[int]]:
-    """The message ids of each send_messages task waiting in the Redis queue."""
+def queued_tasks(task: str = "apps.notifications.tasks.send_messages") -> list:
+    """The first argument (for send_messages: the message ids) of each `task` waiting
+    in the Redis queue."""
     import base64
     import json
 
@@ -303,10 +304,14 @@ def queued_tasks() -> list[list[int]]:
     tasks = []
     for item in reversed(raw):  # LPUSHed: oldest last
         envelope = json.loads(item)
-        assert envelope["headers"]["task"] == "apps.notifications.tasks.send_messages"
-        args, _kwargs, _embed = json.loads(base64.b64decode(envelope["body"]))
-        tasks.append(args[0])
+        if envelope["headers"]["task"] == task:
+            args, _kwargs, _embed = json.loads(base64.b64decode(envelope["body"]))
+            tasks.append(args[0])
     return tasks
+
+
+def queued_count() -> int:
+    return redis.Redis.from_url(settings.CELERY_BROKER_URL).llen("celery")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -318,11 +323,14 @@ def test_nothing_is_published_before_commit_nor_after_a_rollback(regions, grid_w
         declaration = declaration_submit(
             village=regions[WOGOU], data=declaration_input(id_number=ID_B)
         ).declaration
-        assert queued_tasks() == []
+        assert queued_count() == 0
     ids = list(
         Message.objects.filter(subject=f"declaration:{declaration.pk}").values_list("pk", flat=True)
     )
     assert len(ids) == 2 and queued_tasks() == [ids]
+    # And the check for a surge of declarations (supervision), after commit too.
+    assert queued_tasks("apps.supervision.tasks.check_surge") == [WOGOU]
+    assert queued_count() == 2
     assert Message.objects.count() == 2  # the rolled-back one left nothing
 
 

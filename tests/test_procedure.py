@@ -28,6 +28,7 @@ from apps.households.models import MonitoredHousehold
 from apps.regions.models import Role
 
 from .conftest import ANDING, ID_A, WOGOU, declaration_input, make_staff
+from .prg_steps import refusal_shown, succeeded
 from .review_steps import (
     photo,
     to_county,
@@ -35,6 +36,7 @@ from .review_steps import (
     to_township,
     to_verified,
     upload,
+    visit_by_steps,
 )
 
 pytestmark = pytest.mark.django_db
@@ -190,27 +192,16 @@ def test_the_evaluation_comes_after_the_visit_and_the_information_comparison(
 def test_the_visit_is_on_or_after_the_declaration(client, case, grid_wogou):
     s.declaration_accept(declaration=case, actor=grid_wogou)
     client.force_login(grid_wogou)
-    post = {
-        "visit_date": days_ago(22).isoformat(),  # declared 21 days ago
-        "risk_types": ["illness"],
-        "findings": "老伴住院。",
-        "m-TOTAL_FORMS": "1",
-        "m-INITIAL_FORMS": "0",
-        "m-0-name": "魏家常",
-        "m-0-relation": "户主",
-        "m-0-labour_capacity": "partial",
-        "m-0-schooling": "none",
-    }
-    for key in ("income_wages", "income_farming", "income_business", "income_property"):
-        post[key] = "0"
-    for key in ("income_transfer", "expense_medical", "expense_education", "expense_disaster"):
-        post[key] = "0"
-    response = client.post(url("visit", case), post)
+    # declared 21 days ago: the visit's first step refuses the day before, at its field
+    response = client.post(
+        url("visit_step", case, "date"), {"visit_date": days_ago(22).isoformat()}
+    )
     assert response.status_code == 400
     assert field_errors(response, "visit_date") == ["核查日期不能早于申报日期。"]
+    assert visit_by_steps(client, case, visit_date=days_ago(22)).status_code == 400
     assert not case.visits.exists()
-    post["visit_date"] = days_ago(20).isoformat()
-    assert client.post(url("visit", case), post).status_code == 302
+    assert visit_by_steps(client, case, visit_date=days_ago(20)).status_code == 302
+    assert case.visits.get().visit_date == days_ago(20)
 
 
 @pytest.mark.parametrize(
@@ -280,14 +271,15 @@ def test_the_case_is_not_passed_up_without_its_documents(client, case, grid_wogo
     assert "报送乡镇前，请上传：户口簿、身份证、民主评议记录。" in page
     upload(case, grid_wogou, DocumentKind.HOUSEHOLD_REGISTER)
     response = client.post(url("act", case, "pass_to_township"))
-    assert response.status_code == 409
-    assert "请先上传：身份证、民主评议记录。" in response.content.decode()
+    assert refusal_shown(client, response, to=url("detail", case)) == (
+        "请先上传：身份证、民主评议记录。"
+    )
     case.refresh_from_db()
     assert case.state == State.IN_NOTICE
     assert not Transition.objects.filter(kind="pass_to_township").exists()
 
     upload(case, grid_wogou, DocumentKind.ID_CARD, DocumentKind.MINUTES)
-    assert client.post(url("act", case, "pass_to_township")).status_code == 302
+    assert succeeded(client, client.post(url("act", case, "pass_to_township")))
     assert Declaration.objects.get(pk=case.pk).state == State.TOWNSHIP_REVIEW
 
 
@@ -335,8 +327,10 @@ def test_the_village_records_the_result_announcement_after_the_county_approves(
     to_county(case, grid_wogou, township_lujiagou)
     client.force_login(grid_wogou)
     response = client.post(url("announcement", case), announcement_post(TODAY(), TODAY()))
-    assert response.status_code == 409  # not approved yet
-    assert "县级审批通过后才能进行结果公告" in response.content.decode()
+    # Not approved yet: refused, back to the page, which says why.
+    assert "县级审批通过后才能进行结果公告" in refusal_shown(
+        client, response, to=url("announcement", case)
+    )
 
     with time_machine.travel(timezone.now() - dt.timedelta(days=7)):
         s.declaration_county_approve(declaration=case, actor=county_anding)

@@ -20,72 +20,102 @@ from apps.screening.models import (
     AssistanceRecord,
     CaseRouting,
     Department,
-    FeedKind,
     Warning,
     WarningSource,
     WarningState,
 )
 
-from .conftest import ANDING, DONGGUAN, LUJIAGOU, TONGWEI, WOGOU, declaration_input
+from .conftest import ANDING, DONGGUAN, LUJIAGOU, TAIPING, TONGWEI, WOGOU, declaration_input
 from .households_steps import new_id
 from .review_steps import sign_letter, to_county
-from .screening_steps import department_user, medical, person, record, roster_household
+from .screening_steps import (
+    department_user,
+    medical,
+    medical_line,
+    person,
+    record,
+    roster_household,
+    rule_hit,
+)
 
 pytestmark = pytest.mark.django_db
 
-LINE = ss.MedicalLine(Decimal("20000"), Decimal("0.5"))
+
+@pytest.fixture
+def anding_line(regions):
+    """安定区's medical-cost line for the records' year: 20,000 yuan, or half the income."""
+    medical_line(regions[ANDING], 20000, "0.5")
 
 
-# --- the rules ----------------------------------------------------------------------------
+# --- the rules (the builtin definitions, through the engine) --------------------------------
 
 
-def test_medical_costs_over_the_countys_line_or_the_income_share(regions):
+def test_medical_costs_over_the_countys_line_or_the_income_share(regions, anding_line):
     household = roster_household(regions)
     poor = person(household, annual_income=Decimal("10000"))
     rich = person(household, annual_income=Decimal("200000"))
     unknown = person(household)
-    assert ss.medical_rule(medical(20000), rich, LINE).rule == "medical_cost"  # at the line
-    assert ss.medical_rule(medical(6000), poor, LINE) is not None  # 60 % of the income
-    assert ss.medical_rule(medical(5000), poor, LINE) is None  # 50 %: not above the share
-    assert ss.medical_rule(medical(19999), rich, LINE) is None
-    assert ss.medical_rule(medical(19999), unknown, LINE) is None  # no income to compare
+    assert rule_hit("medical", medical(20000), rich).rule == "medical_cost"  # at the line
+    assert rule_hit("medical", medical(6000), poor) is not None  # 60 % of the income
+    assert rule_hit("medical", medical(5000), poor) is None  # 50 %: not above the share
+    assert rule_hit("medical", medical(19999), rich) is None
+    assert rule_hit("medical", medical(19999), unknown) is None  # no income to compare
+    # Over both: one hit (the two rules share the code), its reason from the record.
+    hit = rule_hit("medical", medical(30000, 90000), poor)
+    assert hit.summary == "2026-11-20医疗总费用90,000元，个人自付30,000元"
+    assert hit.household_key == f"r{household.pk}" and hit.village_id == household.village_id
+
+
+def test_without_a_countys_line_the_province_default_applies(regions):
+    rich = person(roster_household(regions), annual_income=Decimal("200000"))
+    assert rule_hit("medical", medical(10000), rich) is not None  # 10,000 yuan by default
+    assert rule_hit("medical", medical(9999), rich) is None
 
 
 def test_a_new_grade_1_or_2_disability(regions):
     household = roster_household(regions)
     someone = person(household)
     data = {"grade": 2, "date": "2026-11-01"}
-    assert ss.disability_rule(data, someone).rule == "new_disability"
-    assert ss.disability_rule({**data, "grade": 3}, someone) is None
-    assert ss.disability_rule(data, person(household, disability_grade=1)) is None  # known
+    hit = rule_hit("disability", data, someone)
+    assert hit.rule == "new_disability" and hit.summary == "2026-11-01认定为2级残疾"
+    assert [(f.factor, f.points) for f in hit.factors] == [("disability", 20)]
+    assert rule_hit("disability", {**data, "grade": 3}, someone) is None
+    assert rule_hit("disability", data, person(household, disability_grade=1)) is None  # known
+    assert rule_hit("disability", data, someone, earlier=[{"grade": 1}]) is None  # delivered
 
 
 def test_a_new_college_student_from_a_monitored_or_formerly_poor_household(regions):
-    data = {"school": "兰州大学", "tuition": "5600"}
+    data = {"school": "兰州大学", "tuition": "5600.00"}
     poor = roster_household(regions, number="001", serials=(1,), poor=True)
     other = roster_household(regions, number="002", serials=(2,))
-    assert ss.college_rule(data, person(poor, serial=1)).rule == "new_college_student"
-    assert ss.college_rule(data, person(other, serial=2)) is None
-    assert ss.college_rule(data, person(other, serial=2, monitored_household_id=9)) is not None
+    hit = rule_hit("college", data, person(poor, serial=1))
+    assert hit.rule == "new_college_student" and hit.summary == "考入兰州大学，学费每年5,600元"
+    assert rule_hit("college", data, person(other, serial=2)) is None
+    assert rule_hit("college", data, person(other, serial=2, monitored_household_id=9)) is not None
+    assert rule_hit("college", data, person(poor, serial=1), earlier=[data]) is None  # not new
 
 
-def test_a_disaster_warns_the_village_as_a_whole(regions):
-    village = regions[WOGOU]
-    hit = ss.disaster_rule(
-        {"event": "冰雹", "date": "2026-07-02", "severity": 3},
-        ss.Village(village.pk, village.code, village.name),
-    )
-    assert hit.person is None and hit.household_key.startswith(f"v{WOGOU}:")
-    assert "冰雹" in hit.summary and "Ⅲ" in hit.summary
+def test_a_disaster_warns_each_village_as_a_whole(regions):
+    data = {"region_code": LUJIAGOU, "event": "冰雹", "date": "2026-07-02", "severity": 3}
+    hits = [
+        rule_hit("disaster", data, ss.Village(v.pk, v.code, v.name))
+        for v in (regions[WOGOU], regions[TAIPING])
+    ]
+    assert all(hit.person is None for hit in hits)
+    assert hits[0].household_key.startswith(f"v{WOGOU}:")
+    assert hits[1].household_key.startswith(f"v{TAIPING}:")
+    assert [hit.village_id for hit in hits] == [regions[WOGOU].pk, regions[TAIPING].pk]
+    assert "冰雹" in hits[0].summary and "Ⅲ" in hits[0].summary
+    assert [(f.factor, f.points) for f in hits[0].factors] == [("disaster", 9)]  # Ⅲ: 60 %
 
 
 # --- the score ----------------------------------------------------------------------------
 
 
-def test_the_score_says_why_factor_by_factor(regions):
+def test_the_score_says_why_factor_by_factor(regions, anding_line):
     household = roster_household(regions)
     someone = person(household, annual_income=Decimal("8000"), capacities=("none", "none"))
-    hit = ss.medical_rule(medical(12000), someone, LINE)
+    hit = rule_hit("medical", medical(12000), someone)
     score, factors = ss.combine([f.as_json() for f in hit.factors])
     by = {f["factor"]: f for f in factors}
     assert by["medical"]["weight"] == 30 and by["medical"]["points"] == 30  # 150 % of income
@@ -93,7 +123,8 @@ def test_the_score_says_why_factor_by_factor(regions):
     assert by["labour"]["points"] == 20
     assert score == 50
     # Two sources of the same kind: the strongest counts, never both.
-    weaker = ss.medical_rule(medical(4100), person(household, annual_income=Decimal("8000")), LINE)
+    weaker = rule_hit("medical", medical(4100), person(household, annual_income=Decimal("8000")))
+    assert weaker.factors[0].points == 15  # 51 % of the income
     again, kept = ss.combine([f.as_json() for f in hit.factors + weaker.factors])
     assert again == 50 and [f["factor"] for f in kept] == ["medical", "labour"]
     assert sum(scoring.WEIGHTS.values()) == 100
@@ -103,7 +134,7 @@ def test_the_score_says_why_factor_by_factor(regions):
 
 
 def raise_medical(batch, who, paid=30000, row=1):
-    hit = ss.medical_rule(medical(paid), who, LINE)
+    hit = rule_hit("medical", medical(paid), who)
     rec = record(batch, who, medical(paid), row=row)
     return ss.warnings_raise(
         hits=[ss.Hit(**{**hit.__dict__, "record_id": rec.pk})], department="安定区医保局"
@@ -137,7 +168,7 @@ def test_a_second_record_of_the_household_joins_its_open_warning(regions, batch)
 def test_the_same_record_raised_twice_is_one_source(regions, batch):
     household = roster_household(regions)
     who = person(household)
-    hit = ss.medical_rule(medical(30000), who, LINE)
+    hit = rule_hit("medical", medical(30000), who)
     rec = record(batch, who, medical(30000))
     for _ in range(2):
         ss.warnings_raise(hits=[ss.Hit(**{**hit.__dict__, "record_id": rec.pk})])
@@ -235,8 +266,9 @@ def test_a_referral_and_who_may_verify(warning, grid_wogou, grid_taiping, townsh
 
 def test_a_village_wide_warning_becomes_a_declaration_for_the_household_found(regions, grid_wogou):
     village = regions[WOGOU]
-    hit = ss.disaster_rule(
-        {"event": "洪水", "date": "2026-07-02", "severity": 2},
+    hit = rule_hit(
+        "disaster",
+        {"region_code": WOGOU, "event": "洪水", "date": "2026-07-02", "severity": 2},
         ss.Village(village.pk, village.code, village.name),
     )
     ss.warnings_raise(hits=[hit], department="安定区应急管理局")
@@ -273,14 +305,14 @@ def civil_affairs(regions):
         code="anding-minzheng",
         name="安定区民政局",
         region=regions[ANDING],
-        kinds=[FeedKind.ASSISTANCE],
+        kinds=["assistance"],
     )
 
 
 def test_declarants_without_assistance_become_low_income_warnings(
     regions, civil_affairs, grid_wogou
 ):
-    batch = civil_affairs.batches.create(kind=FeedKind.ASSISTANCE, batch_id="roll", source="api")
+    batch = civil_affairs.batches.create(kind="assistance", batch_id="roll", source="api")
     helped = ds.declaration_submit(village=regions[WOGOU], data=declaration_input()).declaration
     alone = ds.declaration_submit(
         village=regions[WOGOU], data=declaration_input(id_number=new_id(3), phone="13912340000")
@@ -335,11 +367,11 @@ def test_a_verified_case_is_routed_and_civil_affairs_of_the_county_sees_it(
     clerk = department_user("minzheng", civil_affairs, regions[ANDING])
     assert list(CaseRouting.objects.visible_to(clerk)) == [routing]
     tongwei = Department.objects.create(
-        code="tw-mz", name="通渭县民政局", region=regions[TONGWEI], kinds=[FeedKind.ASSISTANCE]
+        code="tw-mz", name="通渭县民政局", region=regions[TONGWEI], kinds=["assistance"]
     )
     assert not CaseRouting.objects.visible_to(department_user("tw", tongwei, regions[TONGWEI]))
     medical_only = Department.objects.create(
-        code="ad-yb", name="安定区医保局", region=regions[ANDING], kinds=[FeedKind.MEDICAL]
+        code="ad-yb", name="安定区医保局", region=regions[ANDING], kinds=["medical"]
     )
     assert not CaseRouting.objects.visible_to(department_user("yb", medical_only, regions[ANDING]))
     ss.routing_receive(routing=routing, actor=clerk)
@@ -379,7 +411,7 @@ def test_the_worklist_puts_the_highest_score_first_on_the_home_page(
     client.force_login(grid_wogou)
     page = client.get(reverse("staff:home")).content.decode()
     section = page[page.index('id="warnings"') :]
-    assert section.index("<strong>50</strong>") < section.index("<strong>9</strong>")
+    assert section.index("风险评分 50") < section.index("风险评分 9")
     outsider_page = client.get(reverse("staff:home"))
     assert outsider_page.status_code == 200
 

@@ -49,6 +49,7 @@ PROVIDER_SETTINGS = dict(
 
 RECEIPT_PARAMS = {"tracking": "A2025-000123", "due": "6月3日"}
 GRID_PARAMS = {  # deliberately not in the template's order
+    "link": "https://yjsb.example/staff/c/k-0123456789/",
     "due": "6月3日",
     "kinds": "因病",
     "village": "窝沟村",
@@ -264,8 +265,14 @@ def test_tencent_success_returns_serial_no_and_sends_params_in_template_order(mo
     assert body["SmsSdkAppId"] == "1400000001"
     assert body["SignName"] == "一键申报"
     assert body["TemplateId"] == "1700002"
-    # grid_new_declaration's params are (village, name, kinds, due).
-    assert body["TemplateParamSet"] == ["窝沟村", "魏*常", "因病", "6月3日"]
+    # grid_new_declaration's params are (village, name, kinds, due, link).
+    assert body["TemplateParamSet"] == [
+        "窝沟村",
+        "魏*常",
+        "因病",
+        "6月3日",
+        "https://yjsb.example/staff/c/k-0123456789/",
+    ]
     assert body["SessionContext"] == "m-20"
 
 

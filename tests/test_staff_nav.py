@@ -4,7 +4,7 @@ the links that lead somewhere for them."""
 import pytest
 from django.urls import reverse
 
-from apps.screening.models import Department, FeedKind
+from apps.screening.models import Department
 
 from .conftest import ANDING
 from .screening_steps import department_user
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def civil_clerk(regions):
     department = Department.objects.create(
-        code="ad-mz", name="安定区民政局", region=regions[ANDING], kinds=[FeedKind.ASSISTANCE]
+        code="ad-mz", name="安定区民政局", region=regions[ANDING], kinds=["assistance"]
     )
     return department_user("minzheng", department, regions[ANDING])
 
@@ -52,3 +52,19 @@ def test_the_bar_shows_what_leads_somewhere(client, grid_wogou, medical_clerk, t
     assert reverse("roster:list") not in bar  # grid workers do not import the roster
     client.force_login(township_lujiagou)
     assert reverse("roster:list") in client.get(reverse("staff:home")).content.decode()
+
+
+def test_the_province_lands_on_its_dashboard_and_sees_no_casework(client, province_user):
+    client.force_login(province_user)
+    assert client.get(reverse("staff_start"))["Location"] == reverse("supervision:start")
+    bar = client.get(reverse("accounts:security")).content.decode()
+    assert f'href="{reverse("staff:home")}"' not in bar and reverse("regions:qr_list") not in bar
+
+
+def test_a_new_page_is_one_line_of_the_menu(rf, grid_wogou, monkeypatch):
+    from apps.supervision.templatetags import staff_nav as nav
+
+    entry = nav.Entry("Somewhere", "accounts:security", frozenset({"grid"}), priority=1)
+    monkeypatch.setattr(nav, "MENU", (entry, *nav.MENU))
+    menu = nav.staff_menu(grid_wogou)
+    assert menu.shown[0].label == "Somewhere" and len(menu.shown) == nav.SHOWN

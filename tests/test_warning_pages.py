@@ -27,20 +27,20 @@ from apps.screening.models import (
     Department,
     DepartmentMember,
     FeedBatch,
-    FeedKind,
     Warning,
     WarningState,
 )
-from apps.screening.services import MedicalLine, Person, Village
+from apps.screening.services import Person, Village
 from apps.screening.tasks import export_for_civil_affairs
 
 from .conftest import ANDING, DONGGUAN, ID_A, TAIPING, TONGWEI, WOGOU, make_staff
 from .households_steps import new_id
+from .prg_steps import refusal_shown
 from .review_steps import sign_letter, to_county, to_verified
+from .screening_steps import rule_hit
 
 pytestmark = pytest.mark.django_db
 
-LINE = MedicalLine(Decimal("10000"), Decimal("0.5"))
 MEDICAL = "安定区医疗保障局"
 
 
@@ -60,20 +60,22 @@ def medical(regions, *, paid=20000, income=Decimal("40000"), **kwargs) -> Warnin
     """A warning from medical costs: a share of the weight that follows the costs."""
     who = person(regions, annual_income=income, **kwargs)
     data = {"out_of_pocket": paid, "total_cost": paid * 3, "date": "2026-03-01"}
-    services.warnings_raise(hits=[services.medical_rule(data, who, LINE)], department=MEDICAL)
+    services.warnings_raise(hits=[rule_hit("medical", data, who)], department=MEDICAL)
     return Warning.objects.get(id_hash=who.id_hash)
 
 
 def disaster(regions, *, village=WOGOU) -> Warning:
     v = regions[village]
-    hit = services.disaster_rule(
-        {"severity": 2, "event": "冰雹", "date": "2026-06-01"}, Village(v.pk, v.code, v.name)
+    hit = rule_hit(
+        "disaster",
+        {"region_code": village, "severity": 2, "event": "冰雹", "date": "2026-06-01"},
+        Village(v.pk, v.code, v.name),
     )
     services.warnings_raise(hits=[hit], department="安定区应急管理局")
     return Warning.objects.get(region_code=village, id_hash="")
 
 
-def civil_affairs_user(regions, username: str, county: str, kinds=(FeedKind.ASSISTANCE,)) -> User:
+def civil_affairs_user(regions, username: str, county: str, kinds=("assistance",)) -> User:
     """A member of a county department: civil affairs (民政) when it delivers the rolls."""
     user = User.objects.create_user(username=username, password="pw-for-tests-only")
     department = Department.objects.create(
@@ -96,7 +98,7 @@ def civil_tongwei(regions):
 @pytest.fixture
 def medical_staff(regions):
     """A member of the medical-insurance department: delivers data, sees no cases."""
-    return civil_affairs_user(regions, "yb-anding", ANDING, kinds=(FeedKind.MEDICAL,))
+    return civil_affairs_user(regions, "yb-anding", ANDING, kinds=("medical",))
 
 
 def on_roll(regions, number: str, kind="dibao", county=ANDING) -> AssistanceRecord:
@@ -295,10 +297,10 @@ def test_the_worklist_of_100_warnings_takes_a_fixed_number_of_queries(
     client, regions, grid_wogou, django_assert_max_num_queries
 ):
     hits = [
-        services.medical_rule(
+        rule_hit(
+            "medical",
             {"out_of_pocket": 10000 + i * 100, "total_cost": 50000, "date": "2026-03-01"},
             person(regions, serial=100 + i, annual_income=Decimal("40000")),
-            LINE,
         )
         for i in range(100)
     ]
@@ -387,12 +389,13 @@ def test_routing_refuses_the_village_an_unverified_case_and_an_empty_choice(
         client.get(reverse("staff:detail", args=[case.tracking_number]))
     )
     response = client.post(route_url(case), {"destination": "monitoring"})
-    assert response.status_code == 409 and "error-summary" in body(response)
+    assert refusal_shown(client, response, to=route_url(case))
     to_verified(case, grid_wogou)
     response = client.post(route_url(case), {"note": "x"})
     assert response.status_code == 400 and 'id="destination-error"' in body(response)
     client.force_login(grid_wogou)
-    assert client.post(route_url(case), {"destination": "monitoring"}).status_code == 403
+    response = client.post(route_url(case), {"destination": "monitoring"})
+    assert refusal_shown(client, response, to=route_url(case)) == "您无权对这件申报执行此操作。"
     assert not CaseRouting.objects.exists()
 
 
@@ -480,7 +483,9 @@ def test_the_township_sees_a_warning_but_only_the_village_verifies_it(
     response = client.get(warning_url(warning))
     assert response.status_code == 200 and response.context["form"] is None
     response = client.post(warning_url(warning), verify())
-    assert response.status_code == 403 and "error-summary" in body(response)
+    assert (
+        refusal_shown(client, response, to=warning_url(warning)) == "您无权对这件申报执行此操作。"
+    )
     assert Warning.objects.get(pk=warning.pk).state == WarningState.OPEN
 
 
@@ -491,7 +496,7 @@ def test_a_warning_verified_already_is_409(client, regions, grid_wogou):
     )
     client.force_login(grid_wogou)
     response = client.post(warning_url(warning), verify(outcome="refer"))
-    assert response.status_code == 409
+    assert refusal_shown(client, response, to=warning_url(warning))
     assert Warning.objects.get(pk=warning.pk).state == WarningState.NO_RISK
 
 

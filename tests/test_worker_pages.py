@@ -18,7 +18,8 @@ from apps.households.models import MonitoredHousehold, MonitoringThreshold
 from apps.regions.models import Role
 
 from .conftest import ANDING, ID_A, ID_B, PROVINCE, WOGOU, declaration_input, make_staff
-from .review_steps import to_county, to_notice, to_township
+from .prg_steps import error_messages, refusal_shown, succeeded
+from .review_steps import member_post, to_county, to_notice, to_township, visit_by_steps
 
 pytestmark = pytest.mark.django_db
 
@@ -33,49 +34,6 @@ def jpeg(name="photo.jpg") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/jpeg")
 
 
-def visit_post(**overrides):
-    day = (timezone.localdate() - dt.timedelta(days=20)).isoformat()
-    data = {
-        "visit_date": day,
-        "income_wages": "0",
-        "income_farming": "12000",
-        "income_business": "0",
-        "income_property": "0",
-        "income_transfer": "0",
-        "expense_medical": "9000",
-        "expense_education": "0",
-        "expense_disaster": "0",
-        "risk_types": ["illness"],
-        "findings": "老伴住院，家中无其他收入。",
-        "m-TOTAL_FORMS": "4",
-        "m-INITIAL_FORMS": "0",
-        "m-MIN_NUM_FORMS": "0",
-        "m-MAX_NUM_FORMS": "30",
-        "m-0-name": "魏家常",
-        "m-0-relation": "户主",
-        "m-0-labour_capacity": "partial",
-        "m-0-schooling": "none",
-        "m-1-name": "李梅",
-        "m-1-relation": "配偶",
-        "m-1-labour_capacity": "none",
-        "m-1-schooling": "none",
-        "m-1-health": "重病",
-        # The unused rows, as a browser sends them.
-        **{
-            f"m-{i}-{f}": v
-            for i in (2, 3)
-            for f, v in (
-                ("labour_capacity", ""),
-                ("schooling", "none"),
-                ("disability_grade", ""),
-                ("name", ""),
-            )
-        },
-    }
-    data.update(overrides)
-    return data
-
-
 def test_the_whole_village_and_township_path_through_the_pages(
     client, regions, case, grid_wogou, township_lujiagou
 ):
@@ -85,14 +43,15 @@ def test_the_whole_village_and_township_path_through_the_pages(
     client.force_login(grid_wogou)
     page = client.get(url("detail", case)).content.decode()
     assert url("act", case, "accept") in page and url("act", case, "township_approve") not in page
-    assert client.post(url("act", case, "accept")).status_code == 302
+    assert succeeded(client, client.post(url("act", case, "accept")))
 
-    assert client.get(url("visit", case)).status_code == 200
-    assert client.post(url("visit", case), visit_post()).status_code == 302
+    assert client.get(url("visit", case))["Location"] == url("visit_step", case, "date")
+    assert client.get(url("visit_step", case, "date")).status_code == 200
+    assert visit_by_steps(client, case).status_code == 302
     assert Declaration.objects.get(pk=case.pk).state == State.VERIFIED
 
     # The household's signed letter, then the information compared three days later.
-    assert client.post(url("upload", case), {"kind": "consent", "file": jpeg()}).status_code == 302
+    assert succeeded(client, client.post(url("upload", case), {"kind": "consent", "file": jpeg()}))
     compared_on = (timezone.localdate() - dt.timedelta(days=17)).isoformat()
     response = client.post(url("income", case), {"household_size": "2", "compared_on": compared_on})
     assert response.status_code == 302
@@ -110,10 +69,11 @@ def test_the_whole_village_and_township_path_through_the_pages(
     assert response.status_code == 302
     assert VisitDocument.objects.get(kind="minutes")
     # Without the ID card's photo the case is not passed up.
-    assert client.post(url("upload", case), {"kind": "hukou", "file": jpeg()}).status_code == 302
-    assert client.post(url("act", case, "pass_to_township")).status_code == 409
-    assert client.post(url("upload", case), {"kind": "id_card", "file": jpeg()}).status_code == 302
-    assert client.post(url("act", case, "pass_to_township")).status_code == 302
+    assert succeeded(client, client.post(url("upload", case), {"kind": "hukou", "file": jpeg()}))
+    response = client.post(url("act", case, "pass_to_township"))
+    assert refusal_shown(client, response, to=url("detail", case)) == "请先上传：身份证。"
+    assert succeeded(client, client.post(url("upload", case), {"kind": "id_card", "file": jpeg()}))
+    assert succeeded(client, client.post(url("act", case, "pass_to_township")))
 
     client.force_login(township_lujiagou)
     queue = client.get(reverse("staff:queue")).content.decode()
@@ -130,7 +90,7 @@ def test_the_whole_village_and_township_path_through_the_pages(
         },
     )
     assert response.status_code == 302
-    assert client.post(url("act", case, "township_approve")).status_code == 302
+    assert succeeded(client, client.post(url("act", case, "township_approve")))
     assert Declaration.objects.get(pk=case.pk).state == State.COUNTY_REVIEW
     timeline = client.get(url("detail", case)).content.decode()
     for label in ("已受理", "乡镇复核中", "待县级审批"):
@@ -143,8 +103,7 @@ def test_a_button_the_user_may_not_press_is_refused_with_403_and_nothing_changes
 ):
     client.force_login(township_lujiagou)  # sees the case, is not its village
     response = client.post(url("act", case, "accept"))
-    assert response.status_code == 403
-    assert "您无权" in response.content.decode()
+    assert "您无权" in refusal_shown(client, response, to=url("detail", case))
     assert Declaration.objects.get(pk=case.pk).state == State.SUBMITTED
 
 
@@ -160,7 +119,9 @@ def test_a_wrong_state_is_409(client, case, grid_wogou):
     client.force_login(grid_wogou)
     client.post(url("act", case, "accept"))
     response = client.post(url("act", case, "accept"))
-    assert response.status_code == 409
+    assert refusal_shown(client, response, to=url("detail", case)) == (
+        "这件申报当前所处环节不能执行此操作。"
+    )
 
 
 def test_a_reject_without_a_reason_is_a_field_error(client, case, grid_wogou):
@@ -175,14 +136,22 @@ def test_a_reject_without_a_reason_is_a_field_error(client, case, grid_wogou):
 def test_a_visit_form_with_bad_members_keeps_everything_and_saves_nothing(client, case, grid_wogou):
     client.force_login(grid_wogou)
     client.post(url("act", case, "accept"))
-    response = client.post(
-        url("visit", case), visit_post(**{"m-0-id_number": "621102199005050031"})
-    )
+    members = [
+        {"name": "魏家常", "relation": "户主", "labour_capacity": "partial"},
+        {"name": "李梅", "relation": "配偶", "labour_capacity": "none"},
+    ]
+    members[0]["id_number"] = "621102199005050031"  # a wrong check digit
+    response = client.post(url("visit_step", case, "members"), member_post(members))
     assert response.status_code == 400
     assert response.context["members"].forms[0].errors["id_number"]
-    assert not case.visits.exists()
-    response = client.post(url("visit", case), visit_post(visit_date="2099-01-01"))
+    # What was typed comes back, and nothing is saved.
+    assert response.context["members"].forms[1]["name"].value() == "李梅"
+    assert not case.visits.exists() and not case.visit_drafts.exists()
+    response = client.post(url("visit_step", case, "date"), {"visit_date": "2099-01-01"})
     assert response.status_code == 400 and "visit_date" in response.context["form"].errors
+    # The visit itself refuses missing members: recorded only once they are given.
+    assert visit_by_steps(client, case, members=[]).status_code == 400
+    assert not case.visits.exists()
 
 
 def test_hostile_uploads_are_refused_at_the_field(client, case, grid_wogou):
@@ -323,5 +292,9 @@ def test_the_page_offers_exactly_the_buttons_the_user_may_press(
                 response = client.post(
                     url("act", case, action), {"reason": "理由", "into": twin.tracking_number}
                 )
+                # Done: a redirect to a page without an error; refused: one with it.
+                done = response.status_code == 302 and not error_messages(
+                    client.get(response["Location"])
+                )
                 transaction.set_rollback(True)
-            assert (response.status_code == 302) == (action in expected), (role, action)
+            assert done == (action in expected), (role, action)

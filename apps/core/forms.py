@@ -7,6 +7,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from .identity import validate_id_number, validate_mobile
+
 # Control characters other than newline and tab, and the bidirectional overrides that
 # can disguise text, have no place in anything a person types here.
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
@@ -33,6 +35,19 @@ def wrap_validator(validator, value):
         return validator(value)
     except ValidationError as exc:
         raise forms.ValidationError(exc.messages, code=exc.code) from None
+
+
+class SuccessorContactMixin:
+    """A form's optional `id_number` and `phone` of the person who takes over (a new
+    applicant or head): checked only when given."""
+
+    def clean_id_number(self):
+        value = self.cleaned_data["id_number"].strip()
+        return wrap_validator(validate_id_number, value) if value else ""
+
+    def clean_phone(self):
+        value = self.cleaned_data["phone"].strip()
+        return wrap_validator(validate_mobile, value) if value else ""
 
 
 class ReasonForm(forms.Form):

@@ -1,15 +1,35 @@
 import uuid
 
+from django.contrib import messages
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.http import FileResponse, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from .errors import ActionRefused, Conflict, InvalidInput, NotPermitted, WrongState
 
 # The status a page answers with when a service refuses (its message on the page).
 REFUSAL_STATUS = {NotPermitted: 403, WrongState: 409, Conflict: 409, InvalidInput: 400}
+
+
+def refused(request, exc: ActionRefused, *to):
+    """Post/Redirect/Get for a refused action: its message waits for the next page
+    (an error message) and the answer is a redirect to `to` (a URL, or a view name and
+    its arguments), so that a refresh shows the page again and sends nothing."""
+    messages.error(request, exc.message)
+    return redirect(*to)
+
+
+def at_field(form, exc: ActionRefused) -> bool:
+    """Put a refusal that names a field of the form (`exc.field`: a date out of the
+    procedure's order) at that field; False when it names none. Such a form re-renders
+    with its input and a 400, like any form with field errors."""
+    field = getattr(exc, "field", None)
+    if field in form.fields:
+        form.add_error(field, str(exc.message))
+        return True
+    return False
 
 
 def store_cleaned(document, cleaned):

@@ -25,7 +25,7 @@ from django.utils.translation import ngettext
 from apps.audit.admin import ViewAuditedAdmin
 from apps.core.admin import ReadOnlyAdmin, ReadOnlyInline
 from apps.deadlines.admin import ProvincialAdminOnly
-from apps.households.models import Difficulty
+from apps.households.models import Difficulty, difficulty_labels
 from apps.regions.models import COUNTY_ROLES, Level, Region, user_memberships
 
 from . import services
@@ -75,7 +75,7 @@ class VisitInline(ReadOnlyInline):
         "findings",
         "income_total",
         "rigid_expenses",
-        "risk_types",
+        "risk_types_display",
         "members_list",
         "recorded_by",
     )
@@ -87,6 +87,10 @@ class VisitInline(ReadOnlyInline):
     @admin.display(description=_("rigid expenses"))
     def rigid_expenses(self, obj):
         return obj.rigid_expenses
+
+    @admin.display(description=_("risk types found"))
+    def risk_types_display(self, obj):
+        return difficulty_labels(obj.risk_types)
 
     @admin.display(description=_("household members"))
     def members_list(self, obj):
@@ -313,7 +317,7 @@ class DeclarationChangeList(ChangeList):
 class DeclarationAdmin(ViewAuditedAdmin, ReadOnlyAdmin):
     change_form_template = "admin/declarations/declaration/change_form.html"
     list_display = (
-        "tracking_number",
+        "tracking",
         "name",
         "village",
         "township",
@@ -323,7 +327,7 @@ class DeclarationAdmin(ViewAuditedAdmin, ReadOnlyAdmin):
         "risk_score",
         "deadline",
         "days_left",
-        "submitted_at",
+        "submitted",
     )
     # The highest risk score first, then the oldest: as every worklist of cases.
     ordering = WORKLIST_ORDER
@@ -354,7 +358,7 @@ class DeclarationAdmin(ViewAuditedAdmin, ReadOnlyAdmin):
         TransitionInline,
     ]
     fields = (
-        "tracking_number",
+        "tracking",
         "state",
         "channel",
         "village",
@@ -369,7 +373,7 @@ class DeclarationAdmin(ViewAuditedAdmin, ReadOnlyAdmin):
         "declarant_name",
         "declarant_phone_masked",
         "declarant_relation",
-        "submitted_at",
+        "submitted",
         "rejected_at_level",
         "rejection_reason",
         "merged_into",
@@ -422,6 +426,15 @@ class DeclarationAdmin(ViewAuditedAdmin, ReadOnlyAdmin):
             % {"count": len(done)},
             messages.SUCCESS,
         )
+
+    @admin.display(description=_("tracking number"), ordering="tracking_number")
+    def tracking(self, obj):
+        return obj.tracking_number_display
+
+    # The time of the declaration (the field's own name, "submitted", is also a state's).
+    @admin.display(description=_("submitted at"), ordering="submitted_at")
+    def submitted(self, obj):
+        return obj.submitted_at
 
     @admin.display(description=_("risk score"), ordering="-score")
     def risk_score(self, obj):

@@ -5,6 +5,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.forms import wrap_validator as _wrap
 from apps.core.identity import fold, refuse_foreign_digits, validate_id_number, validate_mobile
 
 from .models import NOTICE_VERSION, STAFF_CHANNELS, Channel, Difficulty, PhoneOwner
@@ -34,14 +35,6 @@ def _name(value: str) -> str:
 def normalise_tracking_number(value: str) -> str:
     """As the status form reads a tracking number (the rate limits count this too)."""
     return fold(value)
-
-
-def _wrap(validator, value):
-    """Run an identity validator and give back a form error at the field."""
-    try:
-        return validator(value)
-    except ValidationError as exc:
-        raise forms.ValidationError(exc.messages, code=exc.code) from None
 
 
 def _required(message):

@@ -105,6 +105,90 @@ MemberFormSet = forms.formset_factory(
 )
 
 
+# --- the home visit in steps (one screen each on a phone) -----------------------------
+
+LOCATION = re.compile(r"^-?\d{1,2}(\.\d{1,8})?,-?\d{1,3}(\.\d{1,8})?,\d{1,6}(\.\d+)?$")
+
+
+class VisitDateForm(forms.Form):
+    visit_date = forms.DateField(label=_("Visit date"), widget=DATE_WIDGET)
+    share_location = forms.BooleanField(
+        label=_("Record where I am now, as proof of the visit"), required=False
+    )
+    # Filled in by the phone (static/js/field.js) once the worker agrees.
+    location = forms.CharField(required=False, max_length=80, widget=forms.HiddenInput)
+
+    def __init__(self, *args, declaration=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.declaration = declaration
+
+    def clean_visit_date(self):
+        day = self.cleaned_data["visit_date"]
+        if day > timezone.localdate():
+            raise ValidationError(_("The visit date cannot be in the future."))
+        if self.declaration and day < timezone.localdate(self.declaration.submitted_at):
+            raise ValidationError(_("The visit date cannot be before the declaration."))
+        return day
+
+    def clean(self):
+        data = super().clean()
+        location = (data.get("location") or "").strip()
+        # Without consent, or without a fix from the phone: "no location".
+        data["location"] = (
+            location if data.get("share_location") and LOCATION.match(location) else ""
+        )
+        return data
+
+
+class VisitMoneyForm(forms.Form):
+    income_wages = VisitForm.base_fields["income_wages"]
+    income_farming = VisitForm.base_fields["income_farming"]
+    income_business = VisitForm.base_fields["income_business"]
+    income_property = VisitForm.base_fields["income_property"]
+    income_transfer = VisitForm.base_fields["income_transfer"]
+    expense_medical = VisitForm.base_fields["expense_medical"]
+    expense_education = VisitForm.base_fields["expense_education"]
+    expense_disaster = VisitForm.base_fields["expense_disaster"]
+
+
+class VisitFindingsForm(forms.Form):
+    risk_types = VisitForm.base_fields["risk_types"]
+    findings = VisitForm.base_fields["findings"]
+    photo = forms.FileField(
+        label=_("Photo of the visit (optional)"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": "image/*", "data-photo": "1"}),
+    )
+    # A photo the phone sent ahead in pieces (apps.declarations.resumable).
+    photo_upload = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
+
+    def clean_findings(self):
+        return _plain(self.cleaned_data["findings"]).strip()
+
+    def clean_photo(self):
+        upload = self.cleaned_data.get("photo")
+        return clean_upload(upload) if upload else None
+
+
+class StepMemberForm(MemberForm):
+    # Who the prefilled member is ("a": the applicant, "r<id>": a roster member): their
+    # ID number is on record and not shown; left empty, it is taken from there.
+    ref = forms.CharField(required=False, max_length=20, widget=forms.HiddenInput)
+
+
+def member_formset(extra: int = 0):
+    """Members prefilled (`initial`), plus `extra` empty blocks when one is added."""
+    return forms.formset_factory(
+        StepMemberForm,
+        formset=BaseMemberFormSet,
+        extra=extra,
+        can_delete=True,
+        max_num=30,
+        validate_max=True,
+        absolute_max=30,
+    )
+
+
 def visit_input(form: VisitForm, members: MemberFormSet) -> VisitInput:
     d = form.cleaned_data
     return VisitInput(

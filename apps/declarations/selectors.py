@@ -28,7 +28,7 @@ from apps.regions.models import (
 )
 
 from .models import AppealOutcome, Declaration, State, Transition
-from .services import SUBJECT, declaration_clocks
+from .services import STEP_CHECKS, SUBJECT, ActionRefused, WrongState, declaration_clocks
 
 
 @dataclass(frozen=True)
@@ -410,6 +410,58 @@ def available_actions(declaration: Declaration, user) -> list[Action]:
             and transition_roles(declaration, a.transition)(declaration, user)
         )
     ]
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A step offered on a case page: pressable now (`available`), or shown disabled
+    with the `reason` it is not possible yet."""
+
+    action: Action
+    available: bool = True
+    reason: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.action.name
+
+    @property
+    def label(self):
+        return self.action.label
+
+    @property
+    def form(self) -> str:
+        return self.action.form
+
+    @property
+    def danger(self) -> bool:
+        return self.action.danger
+
+
+def _fsm_conditions_met(declaration: Declaration, name: str) -> bool:
+    meta = getattr(type(declaration), name)._django_fsm
+    return meta.conditions_met(declaration, meta.field.get_state(declaration))
+
+
+def available_steps(declaration: Declaration, user) -> list[Offer]:
+    """The steps of the case for this user: those their roles allow in its state
+    (available_actions, from the state machine), each available or not by the very
+    checks its service refuses on (services.STEP_CHECKS) and the transition's
+    conditions; a step not possible yet carries the reason. Steps the user's roles do
+    not allow are not listed at all."""
+    offers = []
+    for action in available_actions(declaration, user):
+        check = STEP_CHECKS.get(action.name)
+        try:
+            if check is not None:
+                check(declaration)
+            if action.form != "page" and not _fsm_conditions_met(declaration, action.name):
+                raise WrongState
+        except ActionRefused as exc:
+            offers.append(Offer(action, available=False, reason=str(exc.message)))
+        else:
+            offers.append(Offer(action))
+    return offers
 
 
 # --- the procedure's dates on one line (the township's review) -------------------------

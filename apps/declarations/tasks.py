@@ -9,3 +9,11 @@ from .services.reminders import morning_digest
 @shared_task
 def send_morning_digest() -> int:
     return morning_digest()
+
+
+@shared_task
+def sweep_field_uploads() -> dict[str, int]:
+    """Old idempotency keys and uploads never used (apps.declarations.resumable)."""
+    from .resumable import sweep
+
+    return sweep()

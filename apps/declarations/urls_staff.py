@@ -1,5 +1,6 @@
 from django.urls import path
 
+from . import resumable
 from . import views_life as life
 from . import views_print as p
 from . import views_staff as v
@@ -15,6 +16,10 @@ urlpatterns = [
     path("d/<str:tracking_number>/", v.detail, name="detail"),
     path("d/<str:tracking_number>/act/<str:action>/", v.act, name="act"),
     path("d/<str:tracking_number>/visit/", v.visit, name="visit"),
+    path("d/<str:tracking_number>/visit/<str:step>/", v.visit_step, name="visit_step"),
+    path("sw.js", v.service_worker, name="service_worker"),
+    path("uploads/", resumable.upload_create, name="upload_create"),
+    path("uploads/<uuid:upload_id>/", resumable.upload_chunk, name="upload_chunk"),
     path("d/<str:tracking_number>/income/", v.income, name="income"),
     path("d/<str:tracking_number>/evaluation/", v.evaluation, name="evaluation"),
     path("d/<str:tracking_number>/property/", v.property_check, name="property"),

@@ -4,15 +4,22 @@ Every page loads the case through the scoped selectors (404 outside one's region
 every change goes through a service, which checks role, region and state again.
 """
 
+import datetime as dt
+from decimal import Decimal
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.contrib.staticfiles import finders
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.db import transaction
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -20,10 +27,14 @@ from django.views.decorators.http import require_POST
 
 from apps.audit.models import Action, Result
 from apps.audit.services import record
+from apps.core.identity import mask_id_number
+from apps.core.uploads import clean_upload
 from apps.core.views import (
     REFUSAL_STATUS,
+    at_field,
     client_ip,
     private_download,
+    refused,
     store_cleaned,
     with_upload,
 )
@@ -38,6 +49,7 @@ from apps.regions.models import (
     TOWNSHIP_ROLES,
     VILLAGE_ROLES,
     Absence,
+    Role,
     StaffMembership,
     roles_over,
     user_memberships,
@@ -53,14 +65,15 @@ from .forms_review import (
     DocumentForm,
     EvaluationForm,
     IncomeForm,
-    MemberFormSet,
     MergeForm,
     PropertyCheckForm,
     ReasonForm,
     SearchForm,
     StaffAppealForm,
-    VisitForm,
-    visit_input,
+    VisitDateForm,
+    VisitFindingsForm,
+    VisitMoneyForm,
+    member_formset,
 )
 from .models import (
     CLOSED_STATES,
@@ -72,10 +85,13 @@ from .models import (
     State,
     Step,
     VisitDocument,
+    VisitDraft,
 )
+from .models.review import EXPENSE_FIELDS, INCOME_FIELDS
+from .resumable import discard_upload, new_form_key, once, take_upload
 from .selectors import (
     BUTTONS,
-    available_actions,
+    available_steps,
     case_household,
     declaration_timeline,
     declarations_search,
@@ -95,6 +111,7 @@ from .services import declaration_clocks
 from .services.appeals import DECIDING_ROLES
 from .services.green import GREEN_ROLES, HelpInput
 from .services.life_events import MOVE_ROLES
+from .services.review import MemberInput, VisitInput
 
 
 def _case(request, tracking_number) -> Declaration:
@@ -149,9 +166,32 @@ def _query_with(params, **changes) -> str:
     return params.urlencode()
 
 
-def _queue_page(request, *, batch_form=None, refusal=None, status=200):
+# A refused batch approval, kept in the session for the queue's next GET.
+QUEUE_REFUSAL = "queue_refusal"
+
+
+def _queue_refusal(request) -> tuple[dict | None, set]:
+    """The refusal of the batch approval just posted (Post/Redirect/Get), once: its
+    message, each refused case (those the user can still see) with its reason, and the
+    boxes that were ticked."""
+    stored = request.session.pop(QUEUE_REFUSAL, None)
+    if not stored:
+        return None, set()
+    cases = declarations_visible_to(request.user).in_bulk(
+        [number for number, _reason in stored["refusals"]], field_name="tracking_number"
+    )
+    refusals = [
+        {"declaration": cases[number], "reason": reason}
+        for number, reason in stored["refusals"]
+        if number in cases
+    ]
+    return {"message": stored["message"], "refusals": refusals}, set(stored["ticked"])
+
+
+def _queue_page(request, *, batch_form=None, status=200):
     """The queue: filters, counts by stage, a page of cases highest risk score first, and the
     boxes to tick for batch approval."""
+    refusal, ticked = _queue_refusal(request) if request.method == "GET" else (None, set())
     params = request.GET.copy()
     params.setdefault("stage", _default_stage(request.user))
     form = QueueFilterForm(request.user, params)
@@ -203,7 +243,7 @@ def _queue_page(request, *, batch_form=None, refusal=None, status=200):
             "query": _query_with(params),
             "selectable": selectable,
             # A refused batch comes back with its boxes still ticked.
-            "ticked": set(request.POST.getlist("cases")) if batch_form else set(),
+            "ticked": set(request.POST.getlist("cases")) if batch_form else ticked,
             "batch_form": batch_form,
             "refusal": refusal,
             "appeals": appeals,
@@ -235,15 +275,18 @@ def queue_approve(request):
         done = services.declarations_township_approve_batch(
             declarations=form.cleaned_data["cases"], actor=request.user
         )
-    except services.BatchRefused as exc:
-        # The status of the first case refused: 409 for one no longer under review, 400
-        # for one with its file incomplete, 403 for one outside the user's role.
-        status = REFUSAL_STATUS.get(type(exc.refusals[0][1]), 400)
-        return _queue_page(request, batch_form=form, refusal=exc, status=status)
     except services.ActionRefused as exc:
-        return _queue_page(
-            request, batch_form=form, refusal=exc, status=REFUSAL_STATUS.get(type(exc), 400)
-        )
+        # Back to the queue (GET), which shows why each case was refused, with the
+        # boxes still ticked.
+        request.session[QUEUE_REFUSAL] = {
+            "message": str(exc.message),
+            "refusals": [
+                (d.tracking_number, str(r.message)) for d, r in getattr(exc, "refusals", [])
+            ],
+            "ticked": request.POST.getlist("cases"),
+        }
+        query = request.GET.urlencode()
+        return redirect(reverse("staff:queue") + (f"?{query}" if query else ""))
     messages.success(
         request,
         ngettext(
@@ -281,13 +324,9 @@ def enter(request):
                 submission_token=form.cleaned_data["token"],
             )
         except services.ActionRefused as exc:
-            context["refusal"] = exc.message
-            return render(
-                request,
-                "declarations/staff/enter.html",
-                context,
-                status=REFUSAL_STATUS.get(type(exc), 400),
-            )
+            if at_field(form, exc):
+                return render(request, "declarations/staff/enter.html", context, status=400)
+            return refused(request, exc, "staff:enter")
         if result.created or result.reason == "duplicate_submit":
             messages.success(request, _("The declaration is entered."))
             return redirect("staff:detail", result.declaration.tracking_number)
@@ -363,8 +402,13 @@ def _detail_context(request, declaration: Declaration, **forms) -> dict:
         "consents": declaration.consents.all(),
         "letter_missing": services.authorization_missing(declaration),
         "appeals": declaration.appeals.all(),
-        "actions": available_actions(declaration, request.user),
+        "actions": available_steps(declaration, request.user),
         "can_reveal": request.user.has_perm("declarations.reveal_personal_data"),
+        # Where the visit was recorded: the township and above; the village sees only
+        # whether it was.
+        "can_see_location": bool(
+            roles_over(request.user, declaration.region_code) & LOCATION_ROLES
+        ),
         "identity_kinds": IDENTITY_KINDS,
         "can_upload": declaration.is_open
         and bool(roles_over(request.user, declaration.region_code) & VILLAGE_ROLES),
@@ -383,7 +427,6 @@ def _detail_context(request, declaration: Declaration, **forms) -> dict:
         "appeal_form": forms.get("appeal_form") or StaffAppealForm(),
         "decision_form": forms.get("decision_form") or AppealDecisionForm(),
         "failed_action": forms.get("failed_action", ""),
-        "refusal": forms.get("refusal"),
         **_appeal_context(declaration, request.user),
         **_procedure_context(declaration, request.user, clocks),
     }
@@ -425,15 +468,9 @@ def detail(request, tracking_number):
     return render(request, "declarations/staff/detail.html", _detail_context(request, declaration))
 
 
-def _refused(request, declaration, exc: services.ActionRefused, **forms):
-    declaration.refresh_from_db()
-    context = _detail_context(request, declaration, refusal=exc.message, **forms)
-    return render(
-        request,
-        "declarations/staff/detail.html",
-        context,
-        status=REFUSAL_STATUS.get(type(exc), 400),
-    )
+def _refused(request, declaration, exc: services.ActionRefused):
+    """A refused step: back to the case page (GET), the refusal shown there."""
+    return refused(request, exc, "staff:detail", declaration.tracking_number)
 
 
 @never_cache
@@ -462,7 +499,7 @@ def act(request, tracking_number, action):
     try:
         getattr(services, f"declaration_{action}")(**kwargs)
     except services.ActionRefused as exc:
-        return _refused(request, declaration, exc, failed_action=action)
+        return _refused(request, declaration, exc)
     messages.success(request, _("Done: %(action)s.") % {"action": spec.label})
     return redirect("staff:detail", declaration.tracking_number)
 
@@ -471,51 +508,241 @@ def _page(request, declaration, template, context, status=200):
     return render(request, template, {"declaration": declaration, **context}, status=status)
 
 
+LOCATION_ROLES = {Role.TOWNSHIP, Role.COUNTY, Role.CITY, Role.PROVINCE}
+
+# The home visit, one screen at a time on a phone; each step is saved on the server
+# (VisitDraft) and the last records the visit through the service.
+VISIT_STEPS = ("date", "members", "money", "findings")
+VISIT_STEP_TITLES = {
+    "date": _lazy("Date and place"),
+    "members": _lazy("Household members"),
+    "money": _lazy("Income and expenses"),
+    "findings": _lazy("Findings and photo"),
+}
+
+
 @never_cache
 @login_required
 def visit(request, tracking_number):
+    """The visit form: the step the worker's draft stopped at, or the first."""
+    declaration = _case(request, tracking_number)
+    draft = VisitDraft.objects.filter(declaration=declaration, author=request.user).first()
+    step = draft.values.get("step") if draft else None
+    return redirect("staff:visit_step", declaration.tracking_number, step or VISIT_STEPS[0])
+
+
+@never_cache
+@login_required
+def visit_step(request, tracking_number, step):
+    if step not in VISIT_STEPS:
+        raise Http404
     declaration = _case(request, tracking_number)
     if request.method == "POST":
-        form, members = VisitForm(request.POST), MemberFormSet(request.POST, prefix="m")
-        if form.is_valid() and members.is_valid():
-            try:
-                services.declaration_record_visit(
-                    declaration=declaration, actor=request.user, visit=visit_input(form, members)
-                )
-            except services.ActionRefused as exc:
-                return _page(
-                    request,
-                    declaration,
-                    "declarations/staff/visit.html",
-                    {"form": form, "members": members, "refusal": _at_field(form, exc)},
-                    REFUSAL_STATUS.get(type(exc), 400),
-                )
-            messages.success(request, _("The home visit is recorded."))
-            return redirect("staff:detail", declaration.tracking_number)
-        return _page(
+        response = once(request, lambda: _visit_step_post(request, declaration, step))
+    else:
+        draft = VisitDraft.objects.filter(declaration=declaration, author=request.user).first()
+        values = draft.values if draft else {}
+        response = _visit_step_page(
+            request, declaration, step, _visit_step_forms(declaration, step, values)
+        )
+    # The first step asks the phone where it is (with the worker's consent).
+    response["Permissions-Policy"] = ", ".join(
+        f"{feature}=({'self' if feature == 'geolocation' else ' '.join(origins)})"
+        for feature, origins in settings.PERMISSIONS_POLICY.items()
+    )
+    return response
+
+
+def _prefilled_members(declaration) -> list[dict]:
+    """The household as the roster knows it, or else the applicant."""
+    roster = declaration.roster_household
+    if roster is not None:
+        members = [
+            {
+                "ref": f"r{m.pk}",
+                "name": m.name,
+                "relation": m.relation,
+                "labour_capacity": m.labour_capacity,
+                "health": m.health,
+                "disability_grade": m.disability_grade,
+                "schooling": m.schooling,
+            }
+            for m in roster.members.order_by("pk")
+        ]
+        if members:
+            return members
+    return [{"ref": "a", "name": declaration.name, "relation": _("applicant")}]
+
+
+def _ids_on_record(declaration) -> dict[str, str]:
+    """The ID numbers the prefilled members have on record, by their `ref`."""
+    ids = {"a": declaration.id_number}
+    if declaration.roster_household_id:
+        for m in declaration.roster_household.members.all():
+            ids[f"r{m.pk}"] = m.id_number
+    return ids
+
+
+def _visit_step_forms(declaration, step, values, data=None, files=None) -> dict:
+    if step == "date":
+        initial = {
+            "visit_date": values.get("visit_date") or timezone.localdate(),
+            "share_location": bool(values.get("location")),
+        }
+        return {"form": VisitDateForm(data, initial=initial, declaration=declaration)}
+    if step == "members":
+        members = values.get("members") or _prefilled_members(declaration)
+        extra = 1 if values.get("add_member") else 0
+        # What was sent is judged by itself, not against what was prefilled.
+        formset = member_formset(extra)(data, initial=members if data is None else None, prefix="m")
+        masks = {ref: mask_id_number(n) for ref, n in _ids_on_record(declaration).items() if n}
+        for f in formset:
+            f.on_record = masks.get(f["ref"].value() or "")
+        return {"members": formset}
+    if step == "money":
+        return {"form": VisitMoneyForm(data, initial=values)}
+    return {"form": VisitFindingsForm(data, files, initial=values)}
+
+
+def _visit_step_page(request, declaration, step, forms_, status=200, refusal=""):
+    index = VISIT_STEPS.index(step)
+    urls = [reverse("staff:visit_step", args=[declaration.tracking_number, s]) for s in VISIT_STEPS]
+    context = {
+        **forms_,
+        "step": step,
+        "step_number": index + 1,
+        "step_count": len(VISIT_STEPS),
+        "step_title": VISIT_STEP_TITLES[step],
+        "previous_url": urls[index - 1] if index else "",
+        "next_url": urls[index + 1]
+        if index + 1 < len(VISIT_STEPS)
+        else reverse("staff:detail", args=[declaration.tracking_number]),
+        # Kept on the phone for the signal's sake: the steps and the case page.
+        "step_urls": " ".join([*urls, reverse("staff:detail", args=[declaration.tracking_number])]),
+        "visit_url": reverse("staff:visit", args=[declaration.tracking_number]),
+        "form_key": new_form_key(),
+        "refusal": refusal,
+    }
+    return _page(request, declaration, "declarations/staff/visit_step.html", context, status)
+
+
+def _visit_step_post(request, declaration, step):
+    draft = VisitDraft.objects.filter(declaration=declaration, author=request.user).first()
+    forms_ = _visit_step_forms(
+        declaration, step, draft.values if draft else {}, request.POST, request.FILES
+    )
+    form = forms_.get("form") or forms_["members"]
+    if not form.is_valid():
+        return _visit_step_page(request, declaration, step, forms_, 400)
+    if draft is None:
+        # Made with the first step saved, not by a refused one.
+        draft, _created = VisitDraft.objects.get_or_create(
+            declaration=declaration, author=request.user
+        )
+    next_step = VISIT_STEPS[VISIT_STEPS.index(step) + 1] if step != "findings" else None
+    if step == "date":
+        d = form.cleaned_data
+        draft.store(visit_date=d["visit_date"].isoformat(), location=d["location"], step=next_step)
+    elif step == "members":
+        members = [
+            {k: v for k, v in m.items() if k != "DELETE"}
+            for m in form.cleaned_data
+            if m and not m.get("DELETE")
+        ]
+        adding = "add" in request.POST
+        draft.store(members=members, add_member=adding, step="members" if adding else next_step)
+        if adding:
+            return redirect("staff:visit_step", declaration.tracking_number, "members")
+    elif step == "money":
+        draft.store(**{k: str(v) for k, v in form.cleaned_data.items()}, step=next_step)
+    else:
+        return _visit_record(request, declaration, draft, forms_)
+    return redirect("staff:visit_step", declaration.tracking_number, next_step)
+
+
+def _visit_record(request, declaration, draft, forms_):
+    """The last step: the visit is recorded from the draft, with its photo."""
+    form, values = forms_["form"], draft.values
+    missing = next((s for s in ("date", "members") if not values.get(_STEP_KEYS[s])), None)
+    if missing:
+        refusal = _("Fill in the step “%(step)s” first.") % {"step": VISIT_STEP_TITLES[missing]}
+        return _visit_step_page(request, declaration, "findings", forms_, 400, refusal)
+    d = form.cleaned_data
+    photo, upload_id = d["photo"], d["photo_upload"]
+    if photo is None and upload_id:
+        sent = take_upload(request.user, upload_id)
+        if sent is None:
+            form.add_error("photo", _("The photo did not arrive whole. Choose it again."))
+            return _visit_step_page(request, declaration, "findings", forms_, 400)
+        try:
+            photo = clean_upload(sent)
+        except ValidationError as exc:
+            form.add_error("photo", exc)
+            return _visit_step_page(request, declaration, "findings", forms_, 400)
+    ids = _ids_on_record(declaration)
+    members = [
+        MemberInput(
+            **{k: v for k, v in m.items() if k != "ref"},
+        )
+        if m.get("id_number") or not ids.get(m.get("ref") or "")
+        else MemberInput(
+            **{k: v for k, v in m.items() if k not in ("ref", "id_number")},
+            id_number=ids[m["ref"]],
+        )
+        for m in values["members"]
+    ]
+    visit_data = VisitInput(
+        visit_date=dt.date.fromisoformat(values["visit_date"]),
+        location=values.get("location", ""),
+        members=members,
+        risk_types=d["risk_types"],
+        findings=d["findings"],
+        **{k: Decimal(values.get(k) or 0) for k in INCOME_FIELDS + EXPENSE_FIELDS},
+    )
+    try:
+        _with_document(
+            declaration,
+            request.user,
+            DocumentKind.VISIT_PHOTO,
+            photo,
+            lambda _doc: services.declaration_record_visit(
+                declaration=declaration, actor=request.user, visit=visit_data
+            ),
+        )
+    except services.ActionRefused as exc:
+        return _visit_step_page(
             request,
             declaration,
-            "declarations/staff/visit.html",
-            {"form": form, "members": members},
-            400,
+            "findings",
+            forms_,
+            REFUSAL_STATUS.get(type(exc), 400),
+            _at_field(form, exc),
         )
-    form = VisitForm(initial={"risk_types": declaration.difficulties})
-    members = MemberFormSet(
-        prefix="m", initial=[{"name": declaration.name, "relation": _("applicant")}]
-    )
-    return _page(
-        request, declaration, "declarations/staff/visit.html", {"form": form, "members": members}
-    )
+    draft.delete()
+    if upload_id:
+        user = request.user
+        transaction.on_commit(lambda: discard_upload(user, upload_id))
+    messages.success(request, _("The home visit is recorded."))
+    return redirect("staff:detail", declaration.tracking_number)
+
+
+_STEP_KEYS = {"date": "visit_date", "members": "members"}
+
+
+def service_worker(request):
+    """static/js/sw.js, served under /staff/ so that it may look after the staff pages
+    (a worker's scope is the folder of its script)."""
+    path = finders.find("js/sw.js")
+    with open(path, "rb") as f:
+        response = HttpResponse(f.read(), content_type="text/javascript; charset=utf-8")
+    response["Cache-Control"] = "no-cache"
+    return response
 
 
 def _at_field(form, exc: services.ActionRefused) -> str:
     """A refusal that names a field of the form (a date out of the procedure's order)
     is shown at that field; any other above the form."""
-    field = getattr(exc, "field", None)
-    if field in form.fields:
-        form.add_error(field, str(exc.message))
-        return ""
-    return exc.message
+    return "" if at_field(form, exc) else exc.message
 
 
 def _simple_page(request, tracking_number, *, form_class, template, call, done):
@@ -527,13 +754,11 @@ def _simple_page(request, tracking_number, *, form_class, template, call, done):
         try:
             call(declaration, form)
         except services.ActionRefused as exc:
-            return _page(
-                request,
-                declaration,
-                template,
-                {"form": form, "refusal": _at_field(form, exc)},
-                REFUSAL_STATUS.get(type(exc), 400),
-            )
+            # A date out of order is the form's, at its field; any other refusal is
+            # the step's: back to the page (GET) with its message.
+            if at_field(form, exc):
+                return _page(request, declaration, template, {"form": form}, 400)
+            return refused(request, exc, request.get_full_path())
         messages.success(request, done)
         return redirect("staff:detail", declaration.tracking_number)
     return _page(request, declaration, template, {"form": form})

@@ -73,7 +73,6 @@ from apps.screening.models import (
     Department,
     DepartmentMember,
     FeedBatch,
-    FeedKind,
     Warning,
     WarningSource,
 )
@@ -147,12 +146,12 @@ DEMO_ROSTER = [
 
 # Departments of 安定区 with a demo login each: (code, name, feed, login).
 DEMO_DEPARTMENTS = [
-    ("anding-yibao", "安定区医疗保障局", FeedKind.MEDICAL, "dept-yibao"),
-    ("anding-minzheng", "安定区民政局", FeedKind.ASSISTANCE, "dept-minzheng"),
+    ("anding-yibao", "安定区医疗保障局", "medical", "dept-yibao"),
+    ("anding-minzheng", "安定区民政局", "assistance", "dept-minzheng"),
     # The other shipped feeds (apps/screening/feeds/definitions), one department each.
-    ("anding-canlian", "安定区残疾人联合会", FeedKind.DISABILITY, "dept-canlian"),
-    ("anding-jiaoyu", "安定区教育局", FeedKind.COLLEGE, "dept-jiaoyu"),
-    ("anding-yingji", "安定区应急管理局", FeedKind.DISASTER, "dept-yingji"),
+    ("anding-canlian", "安定区残疾人联合会", "disability", "dept-canlian"),
+    ("anding-jiaoyu", "安定区教育局", "college", "dept-jiaoyu"),
+    ("anding-yingji", "安定区应急管理局", "disaster", "dept-yingji"),
     ("anding-renshe", "安定区人力资源和社会保障局", "unemployed", "dept-renshe"),
     ("anding-weijian", "安定区卫生健康局", "serious_illness", "dept-weijian"),
     ("anding-zhujian", "安定区住房和城乡建设局", "unsafe_housing", "dept-zhujian"),
@@ -729,7 +728,7 @@ def seed_medical_data() -> None:
     )
     with on_day(delivered):
         feed_upload_create(
-            actor=staff("dept-yibao"), department=department, kind=FeedKind.MEDICAL, upload=upload
+            actor=staff("dept-yibao"), department=department, kind="medical", upload=upload
         )
 
 

@@ -1,10 +1,17 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from apps.audit.admin import ViewAuditedAdmin
 from apps.core.admin import ReadOnlyAdmin, ReadOnlyInline
 from apps.regions.models import Level, Region, Role, roles_over, user_memberships
 
-from .models import HouseholdMember, MonitoredHousehold, MonitoringThreshold, PolicyMeasure
+from .models import (
+    HouseholdMember,
+    MonitoredHousehold,
+    MonitoringThreshold,
+    PolicyMeasure,
+    difficulty_labels,
+)
 
 
 class MemberInline(ReadOnlyInline):
@@ -28,7 +35,7 @@ class MonitoredHouseholdAdmin(ViewAuditedAdmin, ReadOnlyAdmin):
     fields = readonly_fields = (
         "head_name",
         "village",
-        "risk_types",
+        "risk_types_display",
         "per_capita_income",
         "enrolled_at",
         "enrolled_by",
@@ -36,6 +43,10 @@ class MonitoredHouseholdAdmin(ViewAuditedAdmin, ReadOnlyAdmin):
 
     def get_queryset(self, request):
         return MonitoredHousehold.objects.visible_to(request.user)
+
+    @admin.display(description=_("risk types"))
+    def risk_types_display(self, obj):
+        return difficulty_labels(obj.risk_types)
 
 
 class CountyKeptAdmin(admin.ModelAdmin):

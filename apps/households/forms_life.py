@@ -5,9 +5,9 @@ of what they refuse."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.forms import ReasonForm
+from apps.core.forms import ReasonForm, SuccessorContactMixin
 from apps.core.forms import wrap_validator as _wrap
-from apps.core.identity import validate_id_number, validate_mobile
+from apps.core.identity import validate_id_number
 from apps.regions.models import Region
 
 from .forms import DayField, PlainTextField
@@ -123,7 +123,7 @@ class MoveForm(ReasonForm):
 CLOSE = "close"
 
 
-class ApplicantDiedForm(ReasonForm):
+class ApplicantDiedForm(SuccessorContactMixin, ReasonForm):
     died_on = DayField(label=_("Died on"), past=True)
     continues = forms.ChoiceField(
         label=_("Who carries the declaration on"), choices=(), widget=forms.RadioSelect
@@ -145,14 +145,6 @@ class ApplicantDiedForm(ReasonForm):
             ("member", _("another member of the household")),
             (CLOSE, _("no member remains: close the case")),
         ]
-
-    def clean_id_number(self):
-        value = self.cleaned_data["id_number"].strip()
-        return _wrap(validate_id_number, value) if value else ""
-
-    def clean_phone(self):
-        value = self.cleaned_data["phone"].strip()
-        return _wrap(validate_mobile, value) if value else ""
 
     def clean(self):
         data = super().clean()

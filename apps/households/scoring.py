@@ -104,19 +104,6 @@ def labour_factor(capacities: list[str]) -> Factor | None:
     return None
 
 
-def disaster_factor(severity: int, event: str) -> Factor:
-    """Severity I (most severe) to IV, as the emergency-management grades go."""
-    share = {1: 1.0, 2: 0.8, 3: 0.6, 4: 0.4}.get(severity, 0.4)
-    return Factor(
-        "disaster",
-        WEIGHTS["disaster"],
-        share,
-        _("%(event)s, severity %(severity)s") % {"event": event, "severity": "ⅠⅡⅢⅣ"[severity - 1]}
-        if 1 <= severity <= 4
-        else event,
-    )
-
-
 def combine(factors: list[dict]) -> tuple[int, list[dict]]:
     """The score of a warning from all its sources' factors: the strongest of each kind
     counts, never two of the same; at most 100."""

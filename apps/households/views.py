@@ -4,8 +4,8 @@ elimination (风险消除), look-back reviews (回头看) and re-identification.
 
 As on the case pages (apps/declarations/views_staff.py): every page loads the
 household through `visible_to` (404 outside one's region), every change is one
-service call, which checks role, region and state again, and a refusal comes back as
-the page with its message and a 4xx status. Each form is a small page of its own, for a
+service call, which checks role, region and state again, and a refusal redirects back
+to the page (GET) with its message, so that a refresh sends nothing again. Each form is a small page of its own, for a
 phone, without JavaScript.
 """
 
@@ -25,7 +25,7 @@ from apps.audit.models import Action
 from apps.audit.services import record
 from apps.core.errors import ActionRefused, NotPermitted
 from apps.core.forms import ReasonForm
-from apps.core.views import REFUSAL_STATUS, private_download, store_cleaned, with_upload
+from apps.core.views import at_field, private_download, refused, store_cleaned, with_upload
 from apps.regions.models import VILLAGE_ROLES, roles_over, user_transitions
 
 from . import services
@@ -75,10 +75,6 @@ def _bound(request) -> tuple:
     """The form's data and files on a POST (even an empty one: a bare button), else
     nothing (an unbound form)."""
     return (request.POST, request.FILES) if request.method == "POST" else (None, None)
-
-
-def _status(exc: ActionRefused) -> int:
-    return REFUSAL_STATUS.get(type(exc), 400)
 
 
 # --- the list and the household's page ----------------------------------------------------
@@ -137,9 +133,8 @@ def household_detail(request, pk):
 
 
 def _detail_refused(request, household, exc: ActionRefused):
-    household.refresh_from_db()
-    context = {**_detail_context(request, household), "refusal": exc.message}
-    return render(request, "households/detail.html", context, status=_status(exc))
+    """A refused step: back to the household's page (GET), the refusal shown there."""
+    return refused(request, exc, "households:detail", household.pk)
 
 
 # --- the small form pages -----------------------------------------------------------------
@@ -159,7 +154,8 @@ class Page:
 
 def _form_page(request, household, form, page: Page, call, done: str, **context):
     """Show the form; on a valid POST make the one service call and go back to the
-    household. Bad input is 400 at the field; a refusal is the page with its message."""
+    household. Bad input is 400 at the field (the form's, or a refusal naming one of its
+    fields); any other refusal goes back to the page (GET) with its message."""
     base = {"household": household, "form": form, "page": page, **context}
     if request.method != "POST":
         return render(request, "households/form.html", base)
@@ -168,12 +164,9 @@ def _form_page(request, household, form, page: Page, call, done: str, **context)
     try:
         target = call(form.cleaned_data)
     except ActionRefused as exc:
-        return render(
-            request,
-            "households/form.html",
-            {**base, "refusal": exc.message},
-            status=_status(exc),
-        )
+        if at_field(form, exc):
+            return render(request, "households/form.html", base, status=400)
+        return refused(request, exc, request.get_full_path())
     messages.success(request, done)
     return target or redirect("households:detail", household.pk)
 

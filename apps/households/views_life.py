@@ -1,8 +1,8 @@
 """Staff pages of a household's life events: a member joins, leaves or dies; the
 household splits, or merges into another. Like the other household pages: the
 household is loaded through `visible_to` (404 outside one's region), every change is one
-service call that checks the role again, and a refusal comes back as the page with its
-message — at the field it concerns — and a 4xx status. The move to another village is
+service call that checks the role again; a refusal naming a field comes back at that
+field (400), any other as a redirect to the page with its message (Post/Redirect/Get). The move to another village is
 on the case's side (apps/declarations/views_life.py): the open case follows.
 """
 
@@ -16,19 +16,19 @@ from django.views.decorators.cache import never_cache
 from apps.audit.models import Action
 from apps.audit.services import record
 from apps.core.errors import ActionRefused, NotPermitted
+from apps.core.views import at_field, refused
 from apps.regions.models import COUNTY_ROLES, VILLAGE_ROLES, roles_over
 
 from .forms_life import MemberJoinForm, MemberLeaveForm, MergeForm, SplitForm
 from .models import HouseholdMember
 from .services.enrolment import MemberFacts
 from .services.life_events import (
-    FieldRefused,
     household_merge,
     household_split,
     member_join,
     member_leave,
 )
-from .views import Page, _bound, _household, _status
+from .views import Page, _bound, _household
 
 TEMPLATE = "households/life/form.html"
 
@@ -38,7 +38,7 @@ def life_form_page(
 ):
     """Show the form; on a valid POST make the one service call and go to `back`. Bad
     input is 400 at the field, whether the form or the service found it; any other
-    refusal is the page with its message and status. Without one of `roles` over the
+    refusal redirects to the page (GET) with its message. Without one of `roles` over the
     region, the page says so (403) before anything is read from the form; the service
     checks again."""
     base = {"form": form, "page": page, "back": back, **context}
@@ -50,13 +50,12 @@ def life_form_page(
         return render(request, TEMPLATE, base, status=400)
     try:
         target = call(form.cleaned_data)
-    except FieldRefused as exc:
-        if exc.field in form.fields:
-            form.add_error(exc.field, exc.message)
-            return render(request, TEMPLATE, base, status=400)
-        return render(request, TEMPLATE, {**base, "refusal": exc.message}, status=400)
     except ActionRefused as exc:
-        return render(request, TEMPLATE, {**base, "refusal": exc.message}, status=_status(exc))
+        # Bad input named at a field is the form's (400); any other refusal goes back
+        # to the page (GET) with its message.
+        if at_field(form, exc):
+            return render(request, TEMPLATE, base, status=400)
+        return refused(request, exc, request.get_full_path())
     messages.success(request, done)
     return target or redirect(back)
 

@@ -213,6 +213,17 @@ TEMPLATES = {
             ),
             urgent=True,
         ),
+        # A surge of declarations in a village or township (apps/supervision/anomalies.py):
+        # a possible disaster, sent to the county at once, day or night.
+        SmsTemplate(
+            name="county_surge",
+            params=("region", "count", "day"),
+            text=_(
+                "Alert: {region} received {count} declarations on {day}, a possible disaster. "
+                "Please check the alerts page now."
+            ),
+            urgent=True,
+        ),
     ]
 }
 

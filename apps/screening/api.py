@@ -124,6 +124,8 @@ def batch_json(batch: FeedBatch) -> dict:
         "errors": batch.errors,
         "records_new": batch.records_new,
         "records_matched": batch.records_matched,
+        "records_unmatched": batch.records_unmatched,
+        "records_known": batch.records_known,
         "warnings_raised": batch.warnings_raised,
         "warnings_merged": batch.warnings_merged,
         "received_at": batch.created_at.isoformat(),

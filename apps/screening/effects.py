@@ -37,9 +37,7 @@ from apps.households.models import (
 )
 from apps.households.services.common import clean_reason
 from apps.households.services.life_events import is_head, member_leave
-from apps.notifications.services import messages_enqueue, sms_to
-from apps.regions.models import VILLAGE_ROLES, Region, require_role_over
-from apps.regions.services import notice_recipients
+from apps.regions.models import VILLAGE_ROLES, require_role_over
 
 from .models_effects import (
     LifeEventKind,
@@ -48,6 +46,7 @@ from .models_effects import (
     ReportedLifeEventLog,
     ReportState,
 )
+from .services.raising import villages_tell
 
 # The sample file of each shipped feed, <code>.csv: the upload page offers it.
 SAMPLES = Path(__file__).resolve().with_name("samples")
@@ -204,7 +203,9 @@ def life_events_report(
     with transaction.atomic():
         new = _new(ReportedLifeEvent, reports)
         _count(counts, new=len(new))
-        _tell_villages(new, now)
+        villages_tell(
+            Counter(r.village_id for r in new), "life-events", "village_life_events_reported", now
+        )
         for report in new:
             ReportedLifeEventLog.record(
                 report=report,
@@ -214,23 +215,6 @@ def life_events_report(
                 summary=_summary(report),
             )
     return new
-
-
-def _tell_villages(reports: list[ReportedLifeEvent], now) -> None:
-    """Each village with new reports is told once, by SMS, how many to check."""
-    per_village = Counter(r.village_id for r in reports)
-    stamp = now.strftime("%Y%m%d%H%M%S%f")
-    for village in Region.objects.filter(pk__in=per_village):
-        messages_enqueue(
-            subject=f"life-events:{village.code}:{stamp}",
-            region_code=village.code,
-            messages=sms_to(
-                notice_recipients(village),
-                "village_life_events_reported",
-                village=village.name,
-                count=str(per_village[village.pk]),
-            ),
-        )
 
 
 def _summary(report: ReportedLifeEvent) -> str:

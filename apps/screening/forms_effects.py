@@ -3,9 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.forms import ReasonForm
-from apps.core.forms import wrap_validator as _wrap
-from apps.core.identity import validate_id_number, validate_mobile
+from apps.core.forms import ReasonForm, SuccessorContactMixin
 from apps.households.forms_life import CLOSE, MemberChoiceField
 from apps.households.models import HouseholdMember
 
@@ -13,7 +11,7 @@ CONFIRM = "confirm"
 DISMISS = "dismiss"
 
 
-class LifeEventDecisionForm(ReasonForm):
+class LifeEventDecisionForm(SuccessorContactMixin, ReasonForm):
     decision = forms.ChoiceField(
         label=_("Is it so?"),
         choices=[
@@ -56,14 +54,6 @@ class LifeEventDecisionForm(ReasonForm):
         if not case_death:
             for name in ("continues", "id_number", "phone"):
                 del self.fields[name]
-
-    def clean_id_number(self):
-        value = self.cleaned_data["id_number"].strip()
-        return _wrap(validate_id_number, value) if value else ""
-
-    def clean_phone(self):
-        value = self.cleaned_data["phone"].strip()
-        return _wrap(validate_mobile, value) if value else ""
 
     def clean(self):
         data = super().clean()

@@ -27,17 +27,6 @@ from apps.regions.models import VILLAGE_ROLES, Region, ScopedQuerySet
 # --- feed definitions: what a department delivers, as data ------------------------------
 
 
-class FeedKind(models.TextChoices):
-    """The codes of the five feeds the system started with; they are definitions now
-    (`FeedDefinition`, created by a data migration), these names stay for code and tests."""
-
-    MEDICAL = "medical", _("medical costs")  # 医保: ID, name, date, total, out of pocket
-    DISABILITY = "disability", _("disability certification")  # 残联: ID, grade, date
-    COLLEGE = "college", _("college admission")  # 教育: ID, school, tuition
-    DISASTER = "disaster", _("disaster")  # 应急管理: region code, event, date, severity
-    ASSISTANCE = "assistance", _("social assistance roll")  # 民政: ID, kind, since
-
-
 class FeedSubject(models.TextChoices):
     PERSON = "person", _("a person (by ID number)")
     REGION = "region", _("a region (by region code): every village under it")
@@ -342,6 +331,10 @@ class FeedBatch(models.Model):
     errors = models.JSONField(default=list, blank=True)
     records_new = models.PositiveIntegerField(_("new records"), default=0)
     records_matched = models.PositiveIntegerField(_("records matching a household"), default=0)
+    # Rows of the batch matching no one of the region (counted, not kept), and rows whose
+    # records had all been received before (by an earlier batch).
+    records_unmatched = models.PositiveIntegerField(_("records matching nobody"), default=0)
+    records_known = models.PositiveIntegerField(_("records received before"), default=0)
     warnings_raised = models.PositiveIntegerField(_("warnings raised"), default=0)
     warnings_merged = models.PositiveIntegerField(_("added to an open case"), default=0)
     created_by = protected_link(settings.AUTH_USER_MODEL, _("uploaded by"), optional=True)
@@ -369,6 +362,17 @@ class FeedBatch(models.Model):
     @kind.setter
     def kind(self, code: str) -> None:
         self.definition_id = code
+
+    @property
+    def records_fresh(self) -> int:
+        """The batch's records not received before, whether they match anyone or not (a
+        record matching nobody is not kept, so it cannot have been seen)."""
+        return max(self.total_rows - self.error_count - self.records_known, 0)
+
+    @property
+    def all_known(self) -> bool:
+        """Every record of the batch had been received before: nothing changed."""
+        return bool(self.total_rows) and not self.records_fresh
 
 
 class FeedRecord(models.Model):

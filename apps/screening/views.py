@@ -2,8 +2,7 @@
 
 As on the case pages: every page loads its object through a scoped selector (404
 outside one's region), every change is one service call, which checks role, region
-and state again, and a refusal comes back as the page with its message and a 4xx
-status. The feed uploads have pages of their own (views_feeds.py).
+and state again, and a refusal redirects back to the page (GET) with its message. The feed uploads have pages of their own (views_feeds.py).
 """
 
 from django.conf import settings
@@ -20,7 +19,7 @@ from apps.audit.models import Action
 from apps.audit.services import record
 from apps.core.errors import ActionRefused
 from apps.core.tabular import XLSX_TYPE
-from apps.core.views import REFUSAL_STATUS, client_ip, private_download
+from apps.core.views import client_ip, private_download, refused
 from apps.declarations.selectors import declarations_visible_to
 from apps.regions.models import user_transitions
 
@@ -29,10 +28,6 @@ from .forms import ExportForm, RouteForm, VerifyForm
 from .models import CaseRouting, WarningState
 
 PAGE_SIZE = 50
-
-
-def _status(exc: ActionRefused) -> int:
-    return REFUSAL_STATUS.get(type(exc), 400)
 
 
 # --- the worklist and the warning ---------------------------------------------------------
@@ -91,9 +86,7 @@ def warning(request, pk):
             applicant=form.applicant(),
         )
     except ActionRefused as exc:
-        warning.refresh_from_db()
-        context = {**_warning_context(request, warning, form), "form": form, "refusal": exc.message}
-        return render(request, "screening/warning.html", context, status=_status(exc))
+        return refused(request, exc, "screening:warning", warning.pk)
     if warning.state == WarningState.CONVERTED:
         messages.success(request, _("The warning is converted into a declaration."))
         return redirect("staff:detail", warning.declaration.tracking_number)
@@ -137,12 +130,7 @@ def route(request, tracking_number):
             note=form.cleaned_data["note"],
         )
     except ActionRefused as exc:
-        return render(
-            request,
-            "screening/route.html",
-            {**context, "refusal": exc.message},
-            status=_status(exc),
-        )
+        return refused(request, exc, "screening:route", declaration.tracking_number)
     messages.success(request, _("The routing of the case is recorded."))
     return redirect("staff:detail", declaration.tracking_number)
 
@@ -178,8 +166,7 @@ def civil_affairs(request):
 
 
 def _civil_refused(request, prefixes, exc: ActionRefused):
-    context = _civil_context(request, prefixes, refusal=exc.message)
-    return render(request, "screening/civil_affairs.html", context, status=_status(exc))
+    return refused(request, exc, "screening:civil_affairs")
 
 
 @never_cache

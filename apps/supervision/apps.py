@@ -6,3 +6,6 @@ class SupervisionConfig(AppConfig):
     name = "apps.supervision"
     label = "supervision"
     verbose_name = _("Supervision")
+
+    def ready(self):
+        from . import signals  # noqa: F401 — connects the surge check

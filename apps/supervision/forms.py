@@ -32,3 +32,15 @@ class PeriodForm(forms.Form):
 def parse_period(params) -> tuple[PeriodForm, Period]:
     form = PeriodForm(params or None)
     return form, form.period()
+
+
+class AcknowledgeForm(forms.Form):
+    """Acknowledging an alert: what was done about it, or why it needs nothing."""
+
+    note = forms.CharField(
+        label=_("Note"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("What was checked or done, or why nothing needs doing."),
+        error_messages={"required": _("Please write what was checked or done.")},
+    )

@@ -8,11 +8,15 @@ rows are recomputed from the cases by `figures_refresh` (apps/supervision/summar
 run by Celery; `FiguresRefresh` records when, so the page can say how fresh it is.
 """
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from apps.regions.models import Level
+from apps.core.fields import protected_link
+from apps.core.models import HistoryEntry
+from apps.regions.models import Level, Role, ScopedQuerySet, user_memberships
 
 # City rows too: a province's dashboard sums 14 cities' rows, not 86 counties'.
 SUMMARY_LEVELS = (Level.VILLAGE, Level.TOWNSHIP, Level.COUNTY, Level.CITY)
@@ -171,6 +175,105 @@ class FiguresRefresh(models.Model):
 
     def __str__(self):
         return f"{self.finished_at:%Y-%m-%d %H:%M} ({self.since or 'full'})"
+
+
+# --- anomaly alerts (apps/supervision/anomalies.py, docs/anomalies.md) ---------------------
+
+# Who sees alerts: township staff and above, over their own subtree.
+ALERT_ROLES = frozenset({Role.TOWNSHIP, Role.COUNTY, Role.CITY, Role.PROVINCE})
+
+
+class AlertQuerySet(ScopedQuerySet):
+    region_code_field = "region_code"
+
+    def visible_to(self, user):
+        """The alerts of the regions the user supervises: only the memberships of
+        township staff and above count (village staff and grid workers see none)."""
+        if not user or not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self
+        prefixes = sorted({p for p, role in user_memberships(user) if role in ALERT_ROLES})
+        if not prefixes:
+            return self.none()
+        condition = Q()
+        for prefix in prefixes:
+            condition |= Q(region_code__startswith=prefix)
+        return self.filter(condition)
+
+    def open(self):
+        return self.filter(state=Alert.State.OPEN)
+
+
+class Alert(models.Model):
+    """Something a rule found that a supervisor should look at: which rule, where, what
+    it found (in words), the cases behind it and whether someone has looked.
+
+    `subject` names what the rule found it about (a village, a user, a phone hash, with
+    the day or month of the episode, e.g. "621102100201:2026-12-01"): a rule finds a
+    subject once while its alert is open (the partial unique constraint), and running
+    again updates that alert instead of adding another."""
+
+    class Rule(models.TextChoices):
+        QUIET_VILLAGE = "quiet_village", _("Village without declarations")
+        FAST_CLOSING = "fast_closing", _("Cases closed suspiciously fast")
+        BULK_REJECTION = "bulk_rejection", _("Rejections in bulk")
+        REJECTION_RATE = "rejection_rate", _("Rejection rate far above the county's")
+        WORKER_LOAD = "worker_load", _("Worker with too many open cases")
+        SURGE = "surge", _("Surge of declarations")
+        SHARED_PHONE = "shared_phone", _("One phone, many applicants")
+
+    class State(models.TextChoices):
+        OPEN = "open", _("open")
+        ACKNOWLEDGED = "acknowledged", _("acknowledged")
+
+    rule = models.CharField(_("rule"), max_length=32, choices=Rule.choices)
+    subject = models.CharField(_("subject"), max_length=100)
+    region_code = models.CharField(_("region code"), max_length=12)
+    finding = models.TextField(_("what was found"))
+    # The declarations behind the finding (their ids); shown as links to the case pages.
+    case_ids = models.JSONField(_("cases"), default=list, blank=True)
+    raised_at = models.DateTimeField(_("raised"), default=timezone.now)
+    last_seen_at = models.DateTimeField(_("last found"), default=timezone.now)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.OPEN)
+    acknowledged_by = protected_link(settings.AUTH_USER_MODEL, _("acknowledged by"), optional=True)
+    acknowledged_at = models.DateTimeField(_("acknowledged"), null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+
+    objects = AlertQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
+        ordering = ["-raised_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "subject"],
+                condition=Q(state="open"),
+                name="one_open_alert_per_rule_subject",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["region_code"], opclasses=["varchar_pattern_ops"], name="alert_region_idx"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_rule_display()} {self.subject}"
+
+
+class AlertEvent(HistoryEntry):
+    """The alert's log: raised, found again with other cases, acknowledged."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.PROTECT, related_name="events")
+
+    class Meta(HistoryEntry.Meta):
+        verbose_name = _("alert event")
+        verbose_name_plural = _("alert events")
+
+    def __str__(self):
+        return f"{self.alert} {self.kind} {self.at:%Y-%m-%d}"
 
 
 # Issued bulletins: their own module.

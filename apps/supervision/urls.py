@@ -1,11 +1,13 @@
 from django.urls import path
 
-from . import views, views_bulletins, views_reconciliation
+from . import views, views_alerts, views_bulletins, views_reconciliation
 
 app_name = "supervision"
 urlpatterns = [
     path("", views.start, name="start"),
-    # Before "<code>/", which would take "bulletins" for a code.
+    # Before "<code>/", which would take "alerts" and "bulletins" for codes.
+    path("alerts/", views_alerts.alert_list, name="alerts"),
+    path("alerts/<int:pk>/", views_alerts.alert_detail, name="alert"),
     path("bulletins/", views_bulletins.bulletins, name="bulletins"),
     path("bulletins/<int:pk>/", views_bulletins.issued, name="bulletin_issued"),
     path("<str:code>/", views.region_view, name="region"),

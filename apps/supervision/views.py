@@ -36,7 +36,7 @@ from .selectors import (
     weekly_trend,
 )
 from .summaries import last_refresh
-from .templatetags.staff_nav import staff_nav
+from .templatetags.staff_nav import staff_menu
 
 LATE_KINDS = {"accept": Stage.VERIFY, "enrol": Stage.ENROL, "green": Stage.GREEN_CHANNEL}
 LATE_TITLES = {
@@ -59,16 +59,10 @@ def _region(request, code) -> Region:
 
 @login_required
 def staff_start(request):
-    """Where a staff member lands after signing in: their cases; or, for department
-    staff who work no cases, their department's data or the civil-affairs page."""
-    nav = staff_nav(request.user)
-    if nav.get("casework"):
-        return redirect("staff:home")
-    if nav.get("department") and not nav.get("civil_affairs"):
-        return redirect("feeds:list")
-    if nav.get("civil_affairs"):
-        return redirect("screening:civil_affairs")
-    return redirect("staff:home")
+    """Where a staff member lands after signing in: the first page of their menu (the
+    village and the county their cases, the city and the province the dashboard,
+    department staff their data, each administrator its duty)."""
+    return redirect(staff_menu(request.user).landing)
 
 
 @login_required
@@ -114,7 +108,10 @@ def _context(request, region):
         "total": total,
         "rows": rows,
         "ranking_svg": charts.bars(
-            [(r.region.name, r.figures.overdue_rate, "#b40000") for r in ranked[:20]]
+            [(r.region.name, r.figures.overdue_rate, "#b40000") for r in ranked[:20]],
+            title=_("Regions ranked by overdue rate"),
+            axis_label=_("Overdue rate: deadlines missed of those due in the period"),
+            legend=[(_("Overdue rate"), "#b40000")],
         ),
         "trend_svg": charts.columns(
             [
@@ -122,6 +119,9 @@ def _context(request, region):
                 (_("Deadlines breached"), [w["breached"] for w in trend], "#b40000"),
             ],
             [f"{w['week']:%m-%d}" for w in trend],
+            title=_("Weekly trend (last 12 weeks)"),
+            y_label=_("Cases"),
+            x_label=_("Week starting (month-day)"),
         ),
         "query": request.GET.urlencode(),
         "refreshed": _freshness(),

@@ -324,6 +324,34 @@ PUBLIC_FORM_MAX_BYTES = env.int("PUBLIC_FORM_MAX_BYTES", default=16 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 
+# --- Anomaly alerts (apps/supervision/anomalies.py, docs/anomalies.md) -------------------
+# A village with no declaration for this many weeks while another village of its
+# township has some.
+ANOMALY_QUIET_WEEKS = env.int("ANOMALY_QUIET_WEEKS", default=8)
+# Cases visited and evaluated on their day of submission, looked for this far back.
+ANOMALY_FAST_WINDOW_DAYS = env.int("ANOMALY_FAST_WINDOW_DAYS", default=30)
+# Rejections by one user in one day that make "rejections in bulk".
+ANOMALY_BULK_REJECTIONS = env.int("ANOMALY_BULK_REJECTIONS", default=10)
+# A township's or village's rejection rate at least this multiple of its county's, over
+# the decided cases submitted in the window, with at least the minimum of decided cases.
+ANOMALY_RATE_WINDOW_DAYS = env.int("ANOMALY_RATE_WINDOW_DAYS", default=90)
+ANOMALY_RATE_MULTIPLE = env.float("ANOMALY_RATE_MULTIPLE", default=2.0)
+ANOMALY_RATE_MIN_CASES = env.int("ANOMALY_RATE_MIN_CASES", default=10)
+# Open cases in a grid worker's villages (their groups, if they cover some).
+ANOMALY_WORKER_OPEN_CASES = env.int("ANOMALY_WORKER_OPEN_CASES", default=40)
+# Declarations in one day in a village / a township: a possible disaster, the county is
+# told at once by SMS, quiet hours or not.
+ANOMALY_SURGE_VILLAGE = env.int("ANOMALY_SURGE_VILLAGE", default=15)
+ANOMALY_SURGE_TOWNSHIP = env.int("ANOMALY_SURGE_TOWNSHIP", default=40)
+# A surge check queued and not started within this many seconds (a lost task) no longer
+# stops the next declaration from queueing another.
+ANOMALY_SURGE_QUEUED_SECONDS = env.int("ANOMALY_SURGE_QUEUED_SECONDS", default=300)
+# Distinct applicants giving one mobile number, in the window.
+ANOMALY_PHONE_APPLICANTS = env.int("ANOMALY_PHONE_APPLICANTS", default=4)
+ANOMALY_PHONE_WINDOW_DAYS = env.int("ANOMALY_PHONE_WINDOW_DAYS", default=365)
+# How often the periodic rules run.
+ANOMALY_RUN_MINUTES = env.int("ANOMALY_RUN_MINUTES", default=60)
+
 # --- Security ------------------------------------------------------------------------
 # Django's defaults already deny framing, send nosniff and a same-origin referrer policy,
 # and keep the session cookie from scripts.
@@ -345,6 +373,8 @@ CONTENT_SECURITY_POLICY = {
         # QR codes are inline <svg> elements, photos of documents come from a staff view.
         "img-src": ["'self'"],
         "connect-src": ["'self'"],
+        # The staff pages' service worker (static/js/sw.js, served at /staff/sw.js).
+        "worker-src": ["'self'"],
         "font-src": ["'self'"],
         "form-action": ["'self'"],
         "frame-ancestors": ["'none'"],

@@ -71,6 +71,7 @@ def test_a_county_clerk_imports_the_national_file_and_watches_the_progress_bar(
     try:
         page = desk.new_page()
         sign_in(page, live_server, county_anding, reverse("staff:home"))
+        page.click("nav details.more summary")  # the import sits under "More"
         press(page, f"nav a[href='{reverse('national:list')}']")
         assert "全国防返贫监测信息系统" in page.content()
         shot(page, output_dir, "01-upload")

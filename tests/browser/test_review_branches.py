@@ -44,6 +44,7 @@ from tests.browser.test_review_flow import (
 from tests.conftest import ANDING, ID_B, WOGOU, declaration_input, make_staff
 from tests.review_steps import (
     PASS_UP_DOCUMENTS,
+    fill_visit_steps,
     sign_letter,
     to_county,
     to_township,
@@ -326,24 +327,24 @@ def test_township_returns_the_village_amends_and_the_township_approves(
     shot(phone, output_dir, "2-02-grid-case-returned")
 
     press(phone, page_link(case, "visit"))
-    phone.fill("input[name=visit_date]", (timezone.localdate() - dt.timedelta(days=2)).isoformat())
-    phone.fill("input[name=m-0-name]", case.name)
-    phone.fill("input[name=m-0-relation]", "户主")
-    phone.select_option("select[name=m-0-labour_capacity]", LabourCapacity.PARTIAL)
-    phone.fill("input[name=m-1-name]", "李梅")
-    phone.fill("input[name=m-1-relation]", "配偶")
-    phone.select_option("select[name=m-1-labour_capacity]", LabourCapacity.NONE)
-    phone.fill("input[name=m-2-name]", "魏强")
-    phone.fill("input[name=m-2-relation]", "儿子")
-    phone.select_option("select[name=m-2-labour_capacity]", LabourCapacity.FULL)
-    phone.fill("input[name=income_farming]", "12000")
-    phone.fill("input[name=income_wages]", "8000")
-    phone.fill("input[name=expense_medical]", "9000")
-    phone.check("input[name=risk_types][value=illness]")
-    phone.fill("textarea[name=findings]", amended)
-    assert_no_horizontal_overflow(phone)
-    shot(phone, output_dir, "2-03-grid-amended-visit-form")
-    press(phone, "main form button[type=submit]")
+
+    def visit_step(step):
+        assert_no_horizontal_overflow(phone)
+        shot(phone, output_dir, f"2-03-grid-amended-visit-{step}")
+
+    fill_visit_steps(
+        phone,
+        visit_date=timezone.localdate() - dt.timedelta(days=2),
+        members=[
+            {"name": case.name, "relation": "户主", "labour_capacity": LabourCapacity.PARTIAL},
+            {"name": "李梅", "relation": "配偶", "labour_capacity": LabourCapacity.NONE},
+            {"name": "魏强", "relation": "儿子", "labour_capacity": LabourCapacity.FULL},
+        ],
+        money={"income_farming": "12000", "income_wages": "8000", "expense_medical": "9000"},
+        risk_types=["illness"],
+        findings=amended,
+        each_step=visit_step,
+    )
     assert phone.url == live_server.url + detail_url, "the amended visit was refused"
     assert state_of(case) == State.RETURNED
     assert case.visits.count() == 2

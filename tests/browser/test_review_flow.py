@@ -30,6 +30,7 @@ from apps.declarations.models import (
 from apps.households.models import LabourCapacity, MonitoredHousehold
 from apps.regions.models import Role
 from tests.conftest import ANDING, WOGOU, make_staff
+from tests.review_steps import fill_visit_steps
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -84,9 +85,12 @@ def sign_out(page) -> None:
 
 
 def press(page, selector: str) -> None:
-    """Click a button or link that loads a new page, and wait for it."""
+    """Click a button or link that loads a new page, and wait for it. A refused step
+    comes back to its page too (Post/Redirect/Get), with an error message: none may show."""
     with page.expect_navigation():
         page.click(selector)
+    refused = page.locator("ul.messages li.error")
+    assert refused.count() == 0, refused.all_inner_texts()
 
 
 def act_button(declaration, action: str) -> str:
@@ -150,21 +154,28 @@ def test_one_case_from_the_village_to_the_county(
     shot(page, output_dir, "02-grid-case-accepted")
 
     press(page, page_link(case, "visit"))  # 登记入户核查
-    page.fill("input[name=visit_date]", (today - dt.timedelta(days=20)).isoformat())
-    page.fill("input[name=m-0-name]", case.name)
-    page.fill("input[name=m-0-relation]", "户主")
-    page.select_option("select[name=m-0-labour_capacity]", LabourCapacity.PARTIAL)
-    page.fill("input[name=m-1-name]", SPOUSE)
-    page.fill("input[name=m-1-relation]", "配偶")
-    page.select_option("select[name=m-1-labour_capacity]", LabourCapacity.NONE)
-    page.fill("input[name=m-1-health]", "重病")
-    page.fill("input[name=income_farming]", "12000")
-    page.fill("input[name=expense_medical]", "9000")
-    page.check("input[name=risk_types][value=illness]")
-    page.fill("textarea[name=findings]", FINDINGS)
-    assert_no_horizontal_overflow(page)
-    shot(page, output_dir, "03-grid-visit-form")
-    press(page, "main form button[type=submit]")
+
+    def visit_step(step):
+        assert_no_horizontal_overflow(page)
+        shot(page, output_dir, f"03-grid-visit-{step}")
+
+    fill_visit_steps(
+        page,
+        visit_date=today - dt.timedelta(days=20),
+        members=[
+            {"name": case.name, "relation": "户主", "labour_capacity": LabourCapacity.PARTIAL},
+            {
+                "name": SPOUSE,
+                "relation": "配偶",
+                "labour_capacity": LabourCapacity.NONE,
+                "health": "重病",
+            },
+        ],
+        money={"income_farming": "12000", "expense_medical": "9000"},
+        risk_types=["illness"],
+        findings=FINDINGS,
+        each_step=visit_step,
+    )
     assert page.url == live_server.url + detail_url, "the visit form was refused"
     assert state_of(case) == State.VERIFIED
     visit = case.visits.prefetch_related("members").get()

@@ -16,6 +16,7 @@ from .case import (
 from .codes import ActionCode
 from .consent import NOTICE_VERSION, Consent, ConsentChannel, ConsentGiver
 from .declarants import CaseDeclarant
+from .field import ChunkedUpload, FormSubmission, UploadChunk, VisitDraft
 from .green import GreenCause, GreenChannel, GreenChannelHelp
 from .procedure import DEFAULT_STEP_POLICIES, ResultAnnouncement, Step, StepPolicy
 from .review import (
@@ -43,6 +44,7 @@ __all__ = [
     "AppealOutcome",
     "CaseDeclarant",
     "Channel",
+    "ChunkedUpload",
     "Consent",
     "ConsentChannel",
     "ConsentGiver",
@@ -50,6 +52,7 @@ __all__ = [
     "Difficulty",
     "DocumentKind",
     "EvaluationOutcome",
+    "FormSubmission",
     "GreenCause",
     "GreenChannel",
     "GreenChannelHelp",
@@ -63,8 +66,10 @@ __all__ = [
     "Step",
     "StepPolicy",
     "Transition",
+    "UploadChunk",
     "VillageEvaluation",
     "VisitDocument",
+    "VisitDraft",
     "VisitMember",
     "format_tracking_number",
     "new_tracking_number",

@@ -44,6 +44,9 @@ class HouseholdVisit(models.Model):
     expense_disaster = models.DecimalField(_("disaster losses"), default=0, **MONEY)
     risk_types = models.JSONField(_("risk types found"), default=list)
     findings = EncryptedTextField(_("findings"), max_length=2000)
+    # Where the phone was when the visit was recorded ("latitude,longitude,accuracy in
+    # metres"), asked for with the grid worker's consent; empty: no location.
+    location = EncryptedTextField(_("location"), blank=True, default="")
     recorded_by = protected_link(settings.AUTH_USER_MODEL, _("recorded by"))
     recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
 
@@ -54,6 +57,14 @@ class HouseholdVisit(models.Model):
 
     def __str__(self):
         return f"{self.declaration} {self.visit_date}"
+
+    @property
+    def location_fix(self) -> dict | None:
+        """The recorded location as latitude, longitude and accuracy (metres)."""
+        if not self.location:
+            return None
+        lat, lon, accuracy = self.location.split(",")
+        return {"lat": lat, "lon": lon, "accuracy": accuracy}
 
     @property
     def income_total(self) -> Decimal:
@@ -105,6 +116,7 @@ class DocumentKind(models.TextChoices):
     MINUTES = "minutes", _("minutes of the democratic evaluation")
     GREEN_CHANNEL = "green", _("evidence for the green channel")
     RESULT_NOTICE = "result", _("photo of the posted result announcement")
+    VISIT_PHOTO = "visit", _("photo taken at the home visit")
     OTHER = "other", _("other")
 
 

@@ -43,6 +43,7 @@ from .procedure import (
     require_documents,
 )
 from .review import (
+    STEP_CHECKS,
     MemberInput,
     declaration_accept,
     declaration_assess_income,
@@ -68,6 +69,7 @@ __all__ = [
     "CODE_VALID_FOR",
     "GREEN_ROLES",
     "REVEALABLE_FIELDS",
+    "STEP_CHECKS",
     "SUBJECT",
     "ActionRefused",
     "BatchRefused",

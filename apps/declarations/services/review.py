@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, TransitionNotAllowed, can_proceed
 
@@ -82,6 +82,88 @@ CLOCK_EFFECTS = {
 APPLICANT = "applicant"
 REASON_MAX = 500
 SMS_REASON_MAX = 30  # providers cap a template variable's length
+
+
+# --- what each step needs of the case's data -----------------------------------------
+# One function per step, raising the refusal the user sees. The services call them
+# (after the actor's role) and the case page calls them to offer a step, or to show it
+# disabled with its reason (selectors.available_steps): one copy of each rule.
+
+
+def check_visit(declaration: Declaration) -> None:
+    if declaration.state not in (State.ACCEPTED, State.RETURNED):
+        raise WrongState
+
+
+def check_income(declaration: Declaration) -> None:
+    if declaration.state not in (State.VERIFIED, State.RETURNED):
+        raise WrongState
+    if not declaration.visits.exists():
+        raise WrongState(_("Record the home visit first."))
+    require_documents(declaration, Step.INCOME)
+
+
+def check_evaluation(declaration: Declaration) -> None:
+    if declaration.state not in (State.VERIFIED, State.RETURNED):
+        raise WrongState
+    if not IncomeAssessment.objects.filter(declaration=declaration).exists():
+        raise InvalidInput(_("Calculate the household's income first."))
+
+
+def check_pass_to_township(declaration: Declaration) -> None:
+    """The income calculated, the evaluation agreed, its public notice (公示) over and
+    run as the policy wants, and the documents on file."""
+    if not IncomeAssessment.objects.filter(declaration=declaration).exists():
+        raise InvalidInput(_("Calculate the household's income first."))
+    evaluation = declaration.evaluations.order_by("-pk").first()
+    if evaluation is None or evaluation.outcome != EvaluationOutcome.AGREED:
+        raise InvalidInput(
+            _("Only a case the village evaluation agreed to can be passed up; otherwise reject it.")
+        )
+    if evaluation.notice_end >= timezone.localdate():
+        raise InvalidInput(
+            _("The public notice runs until %(date)s; the case can be passed up after that.")
+            % {"date": formats.date_format(evaluation.notice_end, "DATE_FORMAT")}
+        )
+    # Recorded under the rules, but the policy may have changed since: checked again.
+    if evaluation.notice_start < timezone.localdate(declaration.submitted_at):
+        raise InvalidInput(_("The public notice cannot start before the declaration."))
+    check_period(
+        "notice_start", "notice_end", evaluation.notice_start, evaluation.notice_end, Step.NOTICE
+    )
+    require_documents(declaration, Step.PASS_UP)
+
+
+def check_property(declaration: Declaration) -> None:
+    if declaration.state != State.TOWNSHIP_REVIEW:
+        raise WrongState
+    require_documents(declaration, Step.PROPERTY)
+
+
+def check_township_approve(declaration: Declaration) -> None:
+    check = getattr(declaration, "property_check", None)
+    if declaration.state == State.TOWNSHIP_REVIEW and (check is None or not check.is_complete):
+        raise InvalidInput(
+            _("Record the property check (vehicles, housing, business registration) first.")
+        )
+
+
+def check_county_approve(declaration: Declaration) -> None:
+    # No household is enrolled without the documents its file needs.
+    if declaration.state == State.COUNTY_REVIEW:
+        require_documents(declaration, Step.PASS_UP)
+
+
+# The checks of the steps a case page offers, by the name of the button or page.
+STEP_CHECKS = {
+    "visit": check_visit,
+    "income": check_income,
+    "evaluation": check_evaluation,
+    "pass_to_township": check_pass_to_township,
+    "property": check_property,
+    "township_approve": check_township_approve,
+    "county_approve": check_county_approve,
+}
 
 
 # --- the mechanism shared by every state change ----------------------------------------
@@ -242,6 +324,8 @@ class VisitInput:
     expense_medical: Decimal = Decimal(0)
     expense_education: Decimal = Decimal(0)
     expense_disaster: Decimal = Decimal(0)
+    # "latitude,longitude,accuracy" from the phone, with the worker's consent; "": none.
+    location: str = ""
 
 
 def _validate_visit(declaration: Declaration, visit: VisitInput) -> None:
@@ -275,8 +359,7 @@ def declaration_record_visit(
     """入户核查: record the home visit; a first visit moves the case to "verified",
     a visit while the case is back from the township amends it."""
     require_transition_role(actor, declaration, "verify")
-    if declaration.state not in (State.ACCEPTED, State.RETURNED):
-        raise WrongState
+    check_visit(declaration)
     _validate_visit(declaration, visit)
     created: list[HouseholdVisit] = []
 
@@ -287,6 +370,7 @@ def declaration_record_visit(
             visit_date=visit.visit_date,
             findings=visit.findings.strip(),
             risk_types=list(visit.risk_types),
+            location=visit.location,
             **{f: getattr(visit, f) for f in INCOME_FIELDS + EXPENSE_FIELDS},
         )
         VisitMember.objects.bulk_create(
@@ -411,12 +495,8 @@ def declaration_assess_income(
     county's line for the year of the visit; `compared_on`, the day the household's
     information was compared (信息比对), by default today."""
     require_transition_role(actor, declaration, "start_notice")
-    if declaration.state not in (State.VERIFIED, State.RETURNED):
-        raise WrongState
+    check_income(declaration)
     visit = declaration.visits.order_by("-visit_date", "-pk").first()
-    if visit is None:
-        raise WrongState
-    require_documents(declaration, Step.INCOME)
     compared_on = compared_on or timezone.localdate()
     not_in_future("compared_on", compared_on)
     if compared_on < timezone.localdate(declaration.submitted_at):
@@ -472,12 +552,9 @@ def declaration_record_evaluation(
 ) -> VillageEvaluation:
     """四评议五公示: the democratic evaluation and the public notice that follows it."""
     require_transition_role(actor, declaration, "start_notice")
-    if declaration.state not in (State.VERIFIED, State.RETURNED):
-        raise WrongState
+    check_evaluation(declaration)
     if outcome not in EvaluationOutcome.values:
         raise InvalidInput
-    if not hasattr(declaration, "income"):
-        raise InvalidInput(_("Calculate the household's income first."))
     check_evaluation_dates(
         declaration,
         evaluation_date=evaluation_date,
@@ -522,26 +599,8 @@ def declaration_record_evaluation(
 
 def declaration_pass_to_township(*, declaration: Declaration, actor) -> Transition:
     """The village passes the case up once the notice has run and the evaluation agreed."""
-    evaluation = declaration.evaluations.order_by("-pk").first()
     require_transition_role(actor, declaration, "pass_to_township")
-    if not IncomeAssessment.objects.filter(declaration=declaration).exists():
-        raise InvalidInput(_("Calculate the household's income first."))
-    if evaluation is None or evaluation.outcome != EvaluationOutcome.AGREED:
-        raise InvalidInput(
-            _("Only a case the village evaluation agreed to can be passed up; otherwise reject it.")
-        )
-    if evaluation.notice_end >= timezone.localdate():
-        raise InvalidInput(
-            _("The public notice runs until %(date)s; the case can be passed up after that.")
-            % {"date": evaluation.notice_end.isoformat()}
-        )
-    # Recorded under the rules, but the policy may have changed since: checked again.
-    if evaluation.notice_start < timezone.localdate(declaration.submitted_at):
-        raise InvalidInput(_("The public notice cannot start before the declaration."))
-    check_period(
-        "notice_start", "notice_end", evaluation.notice_start, evaluation.notice_end, Step.NOTICE
-    )
-    require_documents(declaration, Step.PASS_UP)
+    check_pass_to_township(declaration)
     return _transition(
         declaration=declaration,
         actor=actor,
@@ -567,9 +626,7 @@ def declaration_record_property_check(
 ) -> PropertyCheck:
     """财产核查: each item is None while unchecked, or the result found."""
     require_transition_role(actor, declaration, "township_approve")
-    if declaration.state != State.TOWNSHIP_REVIEW:
-        raise WrongState
-    require_documents(declaration, Step.PROPERTY)
+    check_property(declaration)
     values = {"vehicles": vehicles, "housing": housing, "business": business}
     if any(v is not None and len(v) > 200 for v in values.values()):
         raise InvalidInput(_("Each result may have at most 200 characters."))
@@ -595,12 +652,8 @@ def declaration_record_property_check(
 
 
 def declaration_township_approve(*, declaration: Declaration, actor) -> Transition:
-    check = getattr(declaration, "property_check", None)
     require_transition_role(actor, declaration, "township_approve")
-    if declaration.state == State.TOWNSHIP_REVIEW and (check is None or not check.is_complete):
-        raise InvalidInput(
-            _("Record the property check (vehicles, housing, business registration) first.")
-        )
+    check_township_approve(declaration)
     return _transition(declaration=declaration, actor=actor, method="township_approve")
 
 
@@ -628,9 +681,7 @@ def declaration_township_reject(*, declaration: Declaration, actor, reason: str)
 def declaration_county_approve(*, declaration: Declaration, actor) -> Transition:
     """审批: enrol the household as monitored, with the members the visit found."""
     require_transition_role(actor, declaration, "county_approve")
-    # No household is enrolled without the documents its file needs.
-    if declaration.state == State.COUNTY_REVIEW:
-        require_documents(declaration, Step.PASS_UP)
+    check_county_approve(declaration)
 
     def enrol(log):
         visit = (

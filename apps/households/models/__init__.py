@@ -13,6 +13,7 @@ from .households import (
     MonitoredHousehold,
     MonitoringThreshold,
     Schooling,
+    difficulty_labels,
 )
 from .monitoring import (
     EliminationProposal,
@@ -67,4 +68,5 @@ __all__ = [
     "RosterMember",
     "Schooling",
     "Stability",
+    "difficulty_labels",
 ]

@@ -34,6 +34,13 @@ class Difficulty(models.TextChoices):
     OTHER = "other", _("other")
 
 
+def difficulty_labels(values) -> str:
+    """Kinds of difficulty or risk types, stored as their values, as a person reads
+    them ("因病、因残"); a value no longer known shows as itself."""
+    labels = dict(Difficulty.choices)
+    return "、".join(str(labels.get(v, v)) for v in values or ())
+
+
 class LabourCapacity(models.TextChoices):
     FULL = "full", _("full labour capacity")
     PARTIAL = "partial", _("partial labour capacity")

@@ -93,6 +93,8 @@ class PlaintextReader:
 class Counts:
     records_new: int = 0
     records_matched: int = 0
+    records_unmatched: int = 0  # rows matching no one of the region
+    records_known: int = 0  # rows whose records had all been received before
     warnings_raised: int = 0
     warnings_merged: int = 0
 
@@ -285,7 +287,10 @@ class Applier:
             if row.id_hash in people
         ]
         self.counts.records_matched += len(records)
-        return self._insert(records), people, members
+        self.counts.records_unmatched += len(chunk) - len(records)
+        new = self._insert(records)
+        self.counts.records_known += len(records) - len(new)
+        return new, people, members
 
     def warn_people(self, chunk: list[Staged]) -> None:
         people, members = self.people(chunk)
@@ -303,7 +308,9 @@ class Applier:
             if fired:
                 hits.append((row, person, fired))
         self.counts.records_matched += len(records)
+        self.counts.records_unmatched += len(chunk) - len(records)
         new = self._insert(records)
+        self.counts.records_known += len(records) - len(new)
         hits = [hit for hit in hits if hit[0].record_key in new]
         capacities = _capacities([p for _row, p, _fired in hits])
         final = []
@@ -338,16 +345,23 @@ class Applier:
                     villages[prefix].append(Village(pk, code, name))
         codes = {v.code for vs in villages.values() for v in vs}
         earlier = self.earlier("region_code", codes)
-        records, hits = [], []
+        records, hits, keys_of = [], [], []
         for row in chunk:
+            keys = []
             for village in villages[row.region_prefix]:
                 key = hashlib.sha256(f"{row.record_key}:{village.code}".encode()).hexdigest()
+                keys.append(key)
                 records.append(self._record(row, key, village.code))
                 county = village.code[:6] + "000000"
                 for rule in self.rules.fired(row.data, None, county, earlier.get(village.code, [])):
                     hits.append((key, self.rules.region_hit(rule, row.data, village)))
+            keys_of.append(keys)
         self.counts.records_matched += len(records)
         new = self._insert(records)
+        self.counts.records_unmatched += sum(1 for keys in keys_of if not keys)
+        self.counts.records_known += sum(
+            1 for keys in keys_of if keys and not any(k in new for k in keys)
+        )
         self._raise([replace(hit, record_id=new[key]) for key, hit in hits if key in new])
 
     def assistance(self, chunk: list[Staged]) -> None:
@@ -379,11 +393,12 @@ class Applier:
                 )
             )
             self.counts.records_matched += person is not None
+            self.counts.records_unmatched += person is None
         before = AssistanceRecord.objects.filter(batch=self.batch).count()
         AssistanceRecord.objects.bulk_create(records, ignore_conflicts=True)
-        self.counts.records_new += (
-            AssistanceRecord.objects.filter(batch=self.batch).count() - before
-        )
+        inserted = AssistanceRecord.objects.filter(batch=self.batch).count() - before
+        self.counts.records_new += inserted
+        self.counts.records_known += len(records) - inserted
         self.counties |= {r.county_code for r in records}
 
     def _record(self, row: Staged, key: str, region_code: str, member_id=None) -> FeedRecord:

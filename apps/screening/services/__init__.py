@@ -13,17 +13,7 @@ from .civil import (
     routing_receive,
 )
 from .raising import SUBJECT, Raised, warnings_raise
-from .rules import (
-    Hit,
-    MedicalLine,
-    Person,
-    Village,
-    college_rule,
-    default_medical_line,
-    disability_rule,
-    disaster_rule,
-    medical_rule,
-)
+from .rules import Hit, Person, Village
 from .verification import Applicant, Outcome, warning_verify
 
 __all__ = [
@@ -31,7 +21,6 @@ __all__ = [
     "Applicant",
     "Factor",
     "Hit",
-    "MedicalLine",
     "Outcome",
     "Person",
     "Raised",
@@ -40,14 +29,9 @@ __all__ = [
     "civil_affairs_compare",
     "civil_affairs_export",
     "civil_affairs_exports_all",
-    "college_rule",
     "combine",
     "declaration_route",
-    "default_medical_line",
-    "disability_rule",
-    "disaster_rule",
     "export_downloaded",
-    "medical_rule",
     "routing_receive",
     "warning_verify",
     "warnings_raise",

@@ -227,16 +227,22 @@ def _tell_villages(warnings: list[Warning], now) -> None:
         return
     due_on, _provisional = due_date(Stage.WARNING, timezone.localdate(now))
     due = date_format(due_on, "MONTH_DAY_FORMAT")
+    villages_tell(per_village, "warnings", "village_new_warnings", now, due=due)
+
+
+def villages_tell(per_village: Counter, topic: str, template: str, now, **params) -> None:
+    """Each village with new items to check (warnings, reported life events) is told
+    once, by SMS to its notice recipients, how many."""
     stamp = now.strftime("%Y%m%d%H%M%S%f")
     for village in Region.objects.filter(pk__in=per_village):
         messages_enqueue(
-            subject=f"warnings:{village.code}:{stamp}",
+            subject=f"{topic}:{village.code}:{stamp}",
             region_code=village.code,
             messages=sms_to(
                 notice_recipients(village),
-                "village_new_warnings",
+                template,
                 village=village.name,
                 count=str(per_village[village.pk]),
-                due=due,
+                **params,
             ),
         )

@@ -12,7 +12,7 @@ def unlogged(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('supervision', '0004_breakdowns_overdue'),
+        ('supervision', '0005_alerts'),
     ]
 
     operations = [
