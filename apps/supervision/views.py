@@ -125,7 +125,8 @@ def _context(request, region):
         ),
         "query": request.GET.urlencode(),
         "refreshed": _freshness(),
-        "channels": Channel.labels,
+        # Translated once, not once per cell of every child region.
+        "channels": [str(label) for label in Channel.labels],
         **_enrolled_context(total),
     }
 
