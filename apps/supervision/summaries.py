@@ -1,10 +1,11 @@
 """Refreshing the summary tables (models.DailyFigures) from the cases, in set-based SQL.
 
-`figures_refresh(since=None)` rebuilds every row; `figures_refresh(since=day)` deletes
-and recomputes the rows of `day` and later, in one transaction, from the declarations
-submitted since that day, the clocks due or breached since that day and the
-enrolments since that day, window by window (CHUNK_DAYS). Both rewrite OverdueFigures
-(currently overdue) whole. Celery runs the second
+`figures_refresh(since=None)` recomputes every row; `figures_refresh(since=day)` the
+rows of `day` and later, in one transaction, from the declarations submitted since
+that day, the clocks due or breached since that day and the enrolments since that day,
+window by window (CHUNK_DAYS): each window's rows are computed into a staging table
+(FiguresStaging), then only the rows that differ are deleted, updated or inserted in
+DailyFigures. Both rewrite OverdueFigures (currently overdue) whole. Celery runs the second
 every few minutes over the last SUPERVISION_FIGURES_DAYS days (default 120: a case's
 figures settle within a few months of its submission) and the first every night, which
 catches the rarer late changes (a case decided, or reopened on appeal, long after).
