@@ -176,6 +176,7 @@ def _short_lists(region) -> dict:
             **{key: late_work_clocks(kind) for key, kind in WORK_LISTS.items()},
         },
     )
+    long_rows = work_rows(region=region, kind="long", limit=SHORT_LIST)
     return {
         **{
             key: late_cases(region=region, stage=LATE_KINDS[kind], clocks=clocks[key])
@@ -186,8 +187,11 @@ def _short_lists(region) -> dict:
             for key, kind in WORK_LISTS.items()
         },
         "monitoring": monitoring_load(region=region),
-        "long_count": long_monitored(region=region).count(),
-        "long_monitored": work_rows(region=region, kind="long", limit=SHORT_LIST),
+        "long_monitored": long_rows,
+        # A short list is the whole list: counted only when it is full.
+        "long_count": len(long_rows)
+        if len(long_rows) < SHORT_LIST
+        else long_monitored(region=region).count(),
     }
 
 
