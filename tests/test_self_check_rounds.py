@@ -119,6 +119,35 @@ def test_progress_per_county_on_hand_worked_data(
     assert check_round in client.get(reverse("quality:rounds")).context["rounds"]
 
 
+def test_the_dashboard_shows_each_countys_progress_in_a_running_round(
+    client, regions, city_staff, problems
+):
+    check_round = round_open(
+        actor=city_staff,
+        region=regions[CITY],
+        title="十二月自查",
+        rules=[Rule.NO_PLAN],
+        deadline=timezone.localdate() + dt.timedelta(days=20),
+    )
+    run_rules(rules=check_round.rules, scope=regions[CITY].prefix, check_round=check_round)
+    grid = make_staff("grid-w", regions[WOGOU], Role.GRID)
+    first = QualityItem.objects.filter(region_code=WOGOU).order_by("pk").first()
+    item_resolve(item=first, actor=grid, outcome=ItemStatus.CORRECTED, note="已制定计划")
+    client.force_login(city_staff)
+    page = client.get(reverse("supervision:region", args=[CITY])).content.decode()
+    assert "十二月自查" in page
+    block = page[page.index("十二月自查") :]
+    # 安定区: 3 raised, 1 resolved (33 %); 通渭县: 1 raised, none resolved.
+    assert "安定区" in block and "33%" in block and "通渭县" in block and "0%" in block
+    # A round past its deadline leaves the dashboard.
+    SelfCheckRound.objects.filter(pk=check_round.pk).update(
+        deadline=timezone.localdate() - dt.timedelta(days=1)
+    )
+    assert (
+        "十二月自查" not in client.get(reverse("supervision:region", args=[CITY])).content.decode()
+    )
+
+
 def test_county_staff_cannot_open_a_round(client, regions, county_anding):
     client.force_login(county_anding)
     assert client.get(reverse("quality:round_new")).status_code == 403

@@ -132,3 +132,14 @@ def pace_import(monkeypatch, importer, batch_rows: int, pause: float) -> None:
         time.sleep(pause)
 
     monkeypatch.setattr(importer, "progress", paced)
+
+
+def sign_out(page) -> None:
+    """Sign out from the staff menu, where the button sits under "更多" (More)."""
+    from django.urls import reverse
+
+    button = page.locator(f"form[action='{reverse('logout')}'] button[type=submit]")
+    if not button.is_visible():
+        page.click("nav details.more > summary")
+    with page.expect_navigation():
+        button.click()

@@ -13,6 +13,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
+from tests.browser.conftest import sign_out
 from tests.conftest import ANDING, LUJIAGOU, PROVINCE
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -34,11 +35,6 @@ def sign_in(page, live_server, username: str) -> None:
     with page.expect_navigation():
         page.click("form button[type=submit]")
     assert reverse("login") not in page.url, "sign-in failed"
-
-
-def sign_out(page) -> None:
-    with page.expect_navigation():
-        page.click(f"form[action='{reverse('logout')}'] button[type=submit]")
 
 
 def dashboard_of(page, code: str) -> dict[str, int]:
@@ -86,7 +82,7 @@ def test_the_province_a_township_and_a_county_find_the_demo_at_work(
     assert named(page, LUJIAGOU, "enrol") == ["何建军"]
     shot(page, output_dir, "02-township")
     page.goto(live_server.url + reverse("staff:queue"))
-    queue = page.locator("table.cases tbody tr td:nth-child(3)").all_inner_texts()
+    queue = page.locator("table.cases tbody tr td:nth-child(4)").all_inner_texts()  # name
     assert sorted(n.strip() for n in queue) == sorted(["杨树林", "何建军"])
     appeals = page.locator("ul.history.appeals li a").all_inner_texts()
     assert [a.strip() for a in appeals] == ["吴小燕"]

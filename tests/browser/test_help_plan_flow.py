@@ -22,13 +22,8 @@ from apps.households.models import (
     MeasureStatus,
     PlanState,
 )
-from tests.browser.conftest import DESKTOP, PHONE, TIMEOUT_MS
-from tests.browser.test_review_flow import (
-    assert_no_horizontal_overflow,
-    press,
-    sign_in,
-    sign_out,
-)
+from tests.browser.conftest import DESKTOP, PHONE, TIMEOUT_MS, sign_out
+from tests.browser.test_review_flow import assert_no_horizontal_overflow, press, sign_in
 from tests.households_steps import enrol
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -29,6 +29,7 @@ from apps.declarations.models import (
 )
 from apps.households.models import LabourCapacity, MonitoredHousehold
 from apps.regions.models import Role
+from tests.browser.conftest import sign_out
 from tests.conftest import ANDING, WOGOU, make_staff
 from tests.review_steps import fill_visit_steps
 
@@ -77,11 +78,6 @@ def sign_in(page, live_server, user, next_url: str) -> None:
     with page.expect_navigation():
         page.click("form button[type=submit]")
     assert reverse("login") not in page.url, "sign-in failed"
-
-
-def sign_out(page) -> None:
-    with page.expect_navigation():
-        page.click(f"form[action='{reverse('logout')}'] button[type=submit]")
 
 
 def press(page, selector: str) -> None:

@@ -12,6 +12,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
 from apps.audit.models import Action, AuditEntry
+from tests.browser.conftest import sign_out
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -84,8 +85,7 @@ def test_enrol_an_authenticator_then_sign_in_with_a_security_key(
         action=Action.SECOND_FACTOR, actor=grid_wogou, detail__kind="webauthn"
     ).exists()
 
-    with page.expect_navigation():
-        page.click(f"form[action='{reverse('logout')}'] button[type=submit]")
+    sign_out(page)
     sign_in(page, live_server, home)
     assert reverse("accounts:verify") in page.url
     with page.expect_navigation():
