@@ -419,14 +419,19 @@ def late_clocks_of_lists(
 ) -> dict[str, list[tuple]]:
     """Several named lists' clocks in one statement: for each list (name -> a Clock
     queryset), its first `limit` clocks (subject_type, subject_id, stage, due_on) by
-    due day, each a LIMIT query of its own index (UNION ALL)."""
+    due day, each a LIMIT subquery of its own index, the lists joined by UNION ALL (the
+    LIMIT inside `pk IN (…)`, which every database takes in a compound statement)."""
     from django.db.models import CharField, Value
 
     parts = [
-        queryset.filter(region_code__startswith=region.prefix)
+        queryset.model.objects.filter(
+            pk__in=queryset.filter(region_code__startswith=region.prefix)
+            .order_by("due_on", "subject_id")
+            .values("pk")[:limit]
+        )
         .annotate(list_name=Value(name, output_field=CharField()))
-        .order_by("due_on", "subject_id")
-        .values_list("list_name", "subject_type", "subject_id", "stage", "due_on")[:limit]
+        .order_by()
+        .values_list("list_name", "subject_type", "subject_id", "stage", "due_on")
         for name, queryset in lists.items()
     ]
     out: dict[str, list[tuple]] = {name: [] for name in lists}
