@@ -494,6 +494,10 @@ def signed_in(user):
 
 
 def measure_pages(requests: int, warmups: int) -> dict:
+    """Each page warm (its figures in the cache, as for every request after the first
+    since the last refresh) and cold (the cache emptied before the request, as for the
+    first request after a refresh: the figures computed from the summaries)."""
+    from django.core.cache import cache
     from django.urls import reverse
     from django.utils import timezone
 
@@ -504,9 +508,14 @@ def measure_pages(requests: int, warmups: int) -> dict:
         for pname, period in periods(today).items():
             url = reverse("supervision:region", args=[code])
             query = {"start": period.start.isoformat(), "end": period.end.isoformat()}
-            combos.append((f"{key} · {pname}", client, url, query))
+            # The cold request first (the cache emptied), then the warm one, which
+            # finds what the cold one left: in each round, page after page.
+            combos.append((f"{key} · {pname} · cold", client, url, query, True))
+            combos.append((f"{key} · {pname}", client, url, query, False))
 
-    def get(client, url, query) -> float:
+    def get(client, url, query, cold) -> float:
+        if cold:
+            cache.clear()
         t = time.perf_counter()
         response = client.get(url, query)
         ms = (time.perf_counter() - t) * 1000
@@ -514,15 +523,15 @@ def measure_pages(requests: int, warmups: int) -> dict:
         return ms
 
     for _ in range(warmups):
-        for _, client, url, query in combos:
-            get(client, url, query)
+        for _, client, url, query, cold in combos:
+            get(client, url, query, cold)
     times: dict[str, list[float]] = {name: [] for name, *_ in combos}
     # Interleaved, so the shared machine's noise falls on every page alike.
     for _ in range(requests):
-        for name, client, url, query in combos:
-            times[name].append(get(client, url, query))
+        for name, client, url, query, cold in combos:
+            times[name].append(get(client, url, query, cold))
     out = {}
-    for name, _client, url, query in combos:
+    for name, _client, url, query, _cold in combos:
         out[name] = {
             "url": f"{url}?start={query['start']}&end={query['end']}",
             **stats(times[name]),
@@ -574,7 +583,9 @@ def explain(sql: str) -> str:
 
 
 def profile_queries() -> dict:
-    """Every statement of one request per page, slowest first, and the slowest's plan."""
+    """Every statement of one request per page, warm and cold, slowest first, and the
+    slowest's plan."""
+    from django.core.cache import cache
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
@@ -588,22 +599,28 @@ def profile_queries() -> dict:
             query = {"start": period.start.isoformat(), "end": period.end.isoformat()}
             url = reverse("supervision:region", args=[code])
             client.get(url, query)
-            with CaptureQueriesContext(connection) as ctx:
-                t = time.perf_counter()
-                client.get(url, query)
-                total = (time.perf_counter() - t) * 1000
-            queries = sorted(
-                ({"ms": float(q["time"]) * 1000, "sql": q["sql"]} for q in ctx.captured_queries),
-                key=lambda q: -q["ms"],
-            )
-            sql_ms = sum(q["ms"] for q in queries)
-            out[f"{key} · {pname}"] = {
-                "request_ms": round(total, 1),
-                "sql_ms": round(sql_ms, 1),
-                "statements": len(queries),
-                "queries": [{"ms": round(q["ms"], 1), "sql": q["sql"]} for q in queries],
-                "slowest_explain": explain(queries[0]["sql"]),
-            }
+            for suffix in ("", " · cold"):
+                if suffix:
+                    cache.clear()
+                with CaptureQueriesContext(connection) as ctx:
+                    t = time.perf_counter()
+                    client.get(url, query)
+                    total = (time.perf_counter() - t) * 1000
+                queries = sorted(
+                    (
+                        {"ms": float(q["time"]) * 1000, "sql": q["sql"]}
+                        for q in ctx.captured_queries
+                    ),
+                    key=lambda q: -q["ms"],
+                )
+                sql_ms = sum(q["ms"] for q in queries)
+                out[f"{key} · {pname}{suffix}"] = {
+                    "request_ms": round(total, 1),
+                    "sql_ms": round(sql_ms, 1),
+                    "statements": len(queries),
+                    "queries": [{"ms": round(q["ms"], 1), "sql": q["sql"]} for q in queries],
+                    "slowest_explain": explain(queries[0]["sql"]),
+                }
     return out
 
 

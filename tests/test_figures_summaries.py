@@ -4,16 +4,19 @@ pick up changes; the page says how fresh the figures are."""
 
 import datetime as dt
 import random
+import re
 
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.db.models import Sum
+from django.db.models.functions import TruncMonth
 from django.urls import reverse
 
 from apps.deadlines.models import Clock, Stage
 from apps.declarations.models import Declaration, State
 from apps.regions.models import Level, Region, Role
-from apps.supervision.models import DailyFigures, FiguresRefresh
+from apps.supervision.models import DailyFigures, FiguresRefresh, Span
 from apps.supervision.selectors import Period, region_figures, region_figures_live
 from apps.supervision.summaries import figures_refresh
 
@@ -23,6 +26,7 @@ from .rates_world import ANDING, CST, LUJIAGOU, WOGOU, XIANGQUAN, XIANGQUAN_V, d
 pytestmark = pytest.mark.django_db
 
 NOVEMBER = Period(dt.date(2026, 11, 1), dt.date(2026, 11, 30))
+NOVEMBER_QUERY = {"start": "2026-11-01", "end": "2026-11-30"}
 FIELDS = [
     "received",
     "closed",
@@ -143,7 +147,10 @@ def test_the_summaries_match_the_live_figures_on_generated_data(regions):
         Period(dt.date(2026, 11, 1), dt.date(2026, 11, 30)),
         Period(dt.date(2026, 12, 5), dt.date(2026, 12, 20)),  # runs past today
         Period(dt.date(2026, 10, 17), dt.date(2026, 10, 17)),
+        # Part of October, the whole of November (its month rows), part of December.
+        Period(dt.date(2026, 10, 17), dt.date(2026, 12, 8)),
     ]
+    assert_months_sum_their_days()
     codes = {"620000000000", "621100000000", ANDING, "621121000000", LUJIAGOU, WOGOU}
     codes |= {r.code for r in regions.values() if r.level == Level.TOWNSHIP}
     codes.add(next(r.code for r in regions.values() if r.level == Level.VILLAGE))
@@ -152,6 +159,23 @@ def test_the_summaries_match_the_live_figures_on_generated_data(regions):
         for period in periods:
             checked += assert_same(regions[code], period).received
     assert checked > 100  # the data reach the regions checked
+
+
+def assert_months_sum_their_days():
+    """Every month row is the sum of its month's day rows, and every month with day
+    rows has its month row."""
+    days = {
+        (g["level"], g["code"], g["month"]): g["n"]
+        for g in DailyFigures.objects.filter(span=Span.DAY)
+        .annotate(month=TruncMonth("day"))
+        .values("level", "code", "month")
+        .annotate(n=Sum("received") + Sum("clocks_due") + Sum("enrolled") + Sum("breached"))
+    }
+    months = {
+        (r.level, r.code, r.day): r.received + r.clocks_due + r.enrolled + r.breached
+        for r in DailyFigures.objects.filter(span=Span.MONTH)
+    }
+    assert days and months == days
 
 
 @time_machine.travel(day(12, 1, 10), tick=False)
@@ -166,6 +190,8 @@ def test_an_incremental_refresh_recomputes_recent_days_only(regions, world):
     fresh, _ = region_figures(region=regions[ANDING], period=NOVEMBER)
     assert fresh.closed == 4 and DailyFigures.objects.count() == rows
     assert_same(regions[ANDING], NOVEMBER)
+    # November's month rows (what a page over the whole month reads) moved too.
+    assert_months_sum_their_days()
     # A change before `since` waits for the next full rebuild.
     Declaration.objects.filter(pk=world["C"].pk).update(state=State.REJECTED)
     figures_refresh(since=dt.date(2026, 11, 15))
@@ -209,6 +235,34 @@ def test_the_page_says_how_fresh_the_figures_are(client, regions, world):
     page = client.get(url, {"start": "2026-11-01", "end": "2026-11-30"}).content.decode()
     assert "09:50" not in page and "57.1%" in page  # the rows stay; only the time is gone
     assert Region.objects.filter(code=ANDING).exists()
+
+
+@time_machine.travel(day(12, 1, 10), tick=False)
+def test_the_page_shows_new_figures_after_each_refresh_and_only_then(client, regions, world):
+    """The figures part of the page is kept in the cache under the last refresh: a
+    change to the cases shows once a refresh has run, the named lists at once."""
+    user = make_staff("county-sup", regions[ANDING], Role.COUNTY)
+    client.force_login(user)
+    url = reverse("supervision:region", args=[ANDING])
+    FiguresRefresh.objects.update(finished_at=day(12, 1, 9))  # the world's, an hour ago
+
+    def kpi(page, label):
+        return re.search(rf'<span class="kpi[^"]*">([^<]+)</span>{label}', page).group(1)
+
+    page = client.get(url, NOVEMBER_QUERY).content.decode()
+    assert kpi(page, "办结率") == "60.0%"
+    Declaration.objects.filter(pk=world["E"].pk).update(state=State.WITHDRAWN)
+    page = client.get(url, NOVEMBER_QUERY).content.decode()
+    assert kpi(page, "办结率") == "60.0%"  # as of the last refresh, as the page says
+    figures_refresh(since=dt.date(2026, 11, 15))
+    page = client.get(url, NOVEMBER_QUERY).content.decode()
+    assert kpi(page, "办结率") == "80.0%"
+    # Another user of the county reads the same figures; an outsider is refused first.
+    other = make_staff("county-sup-2", regions[ANDING], Role.COUNTY)
+    client.force_login(other)
+    assert kpi(client.get(url, NOVEMBER_QUERY).content.decode(), "办结率") == "80.0%"
+    client.force_login(make_staff("xiangquan-sup", regions[XIANGQUAN], Role.TOWNSHIP))
+    assert client.get(url, NOVEMBER_QUERY).status_code == 404
 
 
 def test_the_weekly_chart_counts_received_declarations_from_the_summaries(regions):

@@ -157,6 +157,16 @@ class Clock(models.Model):
                 condition=Q(met_at__isnull=True, breached_at__isnull=False),
                 name="clock_late_idx",
             ),
+            # The same lists for a county or below: its overdue clocks of a stage, read
+            # from the index alone and the first by due day sorted out (walking
+            # clock_late_idx would pass every other county's clocks first).
+            models.Index(
+                fields=["stage", "region_code"],
+                opclasses=["text_ops", "varchar_pattern_ops"],
+                include=["due_on", "subject_type", "subject_id", "id"],
+                condition=Q(met_at__isnull=True, breached_at__isnull=False),
+                name="clock_late_region_idx",
+            ),
             # The dashboards (apps/supervision/selectors.py), scoped by a prefix of the
             # region code: clocks due in a period, covering the breached/stopped test;
             # clocks running and breached now; clocks breached per week.

@@ -22,6 +22,15 @@ from apps.regions.models import Level, Role, ScopedQuerySet, user_memberships
 SUMMARY_LEVELS = (Level.VILLAGE, Level.TOWNSHIP, Level.COUNTY, Level.CITY)
 
 
+class Span(models.IntegerChoices):
+    """What a summary row counts: one day, or a whole month (the sum of its day rows,
+    keyed by the month's first day). A period of 12 months reads 12 month rows per
+    region and the day rows of its two partial months, not 365 day rows."""
+
+    DAY = 1, _("day")
+    MONTH = 2, _("month")
+
+
 def _counter(verbose_name):
     # db_default: the refresh's INSERT … SELECT names only the columns it fills.
     return models.PositiveIntegerField(verbose_name, default=0, db_default=0)
@@ -73,7 +82,8 @@ class FigureCounters(models.Model):
 
 
 class DailyFigures(FigureCounters):
-    """Counters of one region (`code`: its prefix, 12, 9, 6 or 4 digits) for one day.
+    """Counters of one region (`code`: its prefix, 12, 9, 6 or 4 digits) for one day,
+    or (span MONTH) for the month starting on `day`: the sum of that month's day rows.
 
     By submission day (declarations not merged into a twin): received, closed,
     accepted_in_time, enrolled_in_time, and the sums and counts behind the average
@@ -87,6 +97,9 @@ class DailyFigures(FigureCounters):
     """
 
     level = models.PositiveSmallIntegerField(_("level"), choices=Level.choices)
+    span = models.PositiveSmallIntegerField(
+        _("span"), choices=Span.choices, default=Span.DAY, db_default=Span.DAY
+    )
     code = models.CharField(_("region code prefix"), max_length=12)
     day = models.DateField(_("day"))
 
@@ -94,17 +107,19 @@ class DailyFigures(FigureCounters):
         verbose_name = _("daily figures")
         verbose_name_plural = _("daily figures")
         constraints = [
-            models.UniqueConstraint(fields=["level", "code", "day"], name="daily_figures_key"),
+            models.UniqueConstraint(
+                fields=["level", "span", "code", "day"], name="daily_figures_key"
+            ),
             models.CheckConstraint(
                 condition=Q(level__in=[int(x) for x in SUMMARY_LEVELS]),
                 name="daily_figures_level",
             ),
         ]
         indexes = [
-            # A region's rows (a prefix of `code`) at one level, in a period.
+            # A region's rows (a prefix of `code`) at one level and span, in a period.
             models.Index(
-                fields=["level", "code", "day"],
-                opclasses=["int2_ops", "varchar_pattern_ops", "date_ops"],
+                fields=["level", "span", "code", "day"],
+                opclasses=["int2_ops", "int2_ops", "varchar_pattern_ops", "date_ops"],
                 name="daily_figures_prefix_idx",
             ),
             # The refresh's window of days, whatever the region (its comparison).
@@ -112,7 +127,11 @@ class DailyFigures(FigureCounters):
         ]
 
     def __str__(self):
-        return f"{self.code} {self.day}"
+        return (
+            f"{self.code} {self.day:%Y-%m}"
+            if self.span == Span.MONTH
+            else f"{self.code} {self.day}"
+        )
 
 
 class OverdueFigures(models.Model):
@@ -149,6 +168,9 @@ class FiguresStaging(FigureCounters):
     PostgreSQL (a scratch table: nothing in it outlives the refresh's transaction)."""
 
     level = models.PositiveSmallIntegerField(_("level"), choices=Level.choices)
+    span = models.PositiveSmallIntegerField(
+        _("span"), choices=Span.choices, default=Span.DAY, db_default=Span.DAY
+    )
     code = models.CharField(_("region code prefix"), max_length=12)
     day = models.DateField(_("day"))
 

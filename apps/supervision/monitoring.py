@@ -168,6 +168,8 @@ def work_rows(
     households = {}
     for subject_type, model in SUBJECT_MODELS.items():
         ids = [pk for t, pk, _stage, _due in clocks if t == subject_type]
+        if not ids:
+            continue
         for row in model.objects.filter(pk__in=ids).select_related("household__village"):
             households[(subject_type, row.pk)] = row.household
     return [

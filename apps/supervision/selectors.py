@@ -32,7 +32,7 @@ from apps.declarations.models import CLOSED_STATES, Channel, Declaration, State
 from apps.declarations.services import SUBJECT
 from apps.regions.models import PREFIX_LENGTH, Level, Region
 
-from .models import SUMMARY_LEVELS, DailyFigures, OverdueFigures
+from .models import SUMMARY_LEVELS, DailyFigures, OverdueFigures, Span
 from .summaries import CAUSE_COUNTERS, CHANNEL_COUNTERS, COUNTERS, ENROLLED_COUNTERS
 
 CLOSING_STATES = [State.ENROLLED, State.REJECTED, State.WITHDRAWN]
@@ -179,8 +179,16 @@ BREAKDOWNS = {
 }
 
 
+def _children(region: Region) -> list[Region]:
+    return list(Region.objects.filter(parent=region).order_by("code"))
+
+
 def _result(
-    region: Region, by_child: bool, groups: dict[str, Figures], **averages
+    region: Region,
+    by_child: bool,
+    groups: dict[str, Figures],
+    children: list[Region] | None = None,
+    **averages,
 ) -> tuple[Figures, list[Row]]:
     """The region's total (the groups' counts summed, and `averages`) and its rows."""
     total = Figures(
@@ -194,7 +202,8 @@ def _result(
     child_level, _width = _grouping(region, by_child)
     if not (by_child and child_level):
         return total, []
-    children = Region.objects.filter(parent=region).order_by("code")
+    if children is None:
+        children = _children(region)
     return total, [Row(child, groups.get(child.prefix, Figures())) for child in children]
 
 
@@ -246,6 +255,28 @@ def _month_figures(sums: dict) -> Figures:
     )
 
 
+def _next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+
+
+def _summary_rows(level: Level, codes: list[str], period: Period, today: dt.date):
+    """The summary rows of `codes` at `level` that cover `period` once: the month rows
+    of the whole months inside it (up to today), the day rows of the days outside
+    them."""
+    rows = DailyFigures.objects.filter(level=level, code__in=codes)
+    first = period.start if period.start.day == 1 else _next_month(period.start)
+    after = first  # the day after the last whole month
+    while _next_month(after) - dt.timedelta(days=1) <= min(period.end, today):
+        after = _next_month(after)
+    if after == first:
+        return rows.filter(span=Span.DAY, day__gte=period.start, day__lte=period.end)
+    return rows.filter(
+        Q(span=Span.DAY, day__gte=period.start, day__lt=first)
+        | Q(span=Span.MONTH, day__gte=first, day__lt=after)
+        | Q(span=Span.DAY, day__gte=after, day__lte=period.end)
+    )
+
+
 def region_figures(
     *, region: Region, period: Period, by_child: bool = True
 ) -> tuple[Figures, list[Row]]:
@@ -255,18 +286,24 @@ def region_figures(
     townships for a county, villages below. The total carries the new monitored
     households month by month (`by_month`).
 
-    Three statements whatever the history: the period's rows summed per child (a few
-    dozen groups), the new monitored households' counters summed per month (their 16
-    columns only), and the currently overdue per child."""
-    _child_level, width = _grouping(region, by_child)
+    Four statements whatever the history: the children, the period's rows summed per
+    child (a few dozen groups), the new monitored households' counters summed per
+    month (their 16 columns only), and the currently overdue per child. Whole months
+    are read from their month rows: 12 months are about 14 rows per child, not 365."""
+    child_level, width = _grouping(region, by_child)
     level = _summary_level(width)
-    rows_of_period = DailyFigures.objects.filter(
-        level=level,
-        code__startswith=region.prefix,
-        day__gte=period.start,
-        day__lte=period.end,
-    )
     today = timezone.localdate()
+    # The rows read are the region's own at its level, or its children's (a province
+    # has no rows of its own: its cities'). Exact codes, not a prefix: each code's
+    # days are a range of the index, where a prefix would pass every day of them all.
+    children = _children(region) if (by_child and child_level) else None
+    if PREFIX_LENGTH[level] == len(region.prefix):
+        codes = [region.prefix]
+    else:
+        codes = [
+            child.prefix for child in (children if children is not None else _children(region))
+        ]
+    rows_of_period = _summary_rows(level, codes, period, today)
     # Clocks due after today are not due yet: counted only for a period past today.
     due = Q(day__lte=today) if period.end > today else None
 
@@ -297,21 +334,18 @@ def region_figures(
     )
     by_month = {month: dict(zip(MONTH_COUNTERS, sums, strict=True)) for month, *sums in months}
     overdue = (
-        _by_prefix(
-            OverdueFigures.objects.filter(level=level, code__startswith=region.prefix),
-            width,
-            "code",
-        )
+        _by_prefix(OverdueFigures.objects.filter(level=level, code__in=codes), width, "code")
         .annotate(n=Sum("overdue"))
         .values_list("prefix", "n")
         .order_by()
     )
     for prefix, n in overdue:
         groups.setdefault(prefix, Figures()).currently_overdue = n
-    result, children = _result(
+    result, rows = _result(
         region,
         by_child,
         groups,
+        children,
         avg_days_to_accept=_mean(total, "accept"),
         avg_days_to_enrol=_mean(total, "enrol"),
     )
@@ -319,7 +353,7 @@ def region_figures(
     result.by_month = {
         month: _month_figures(by_month.get(month, nothing)) for month in _months(period)
     }
-    return result, children
+    return result, rows
 
 
 def _months(period: Period) -> list[dt.date]:
@@ -481,6 +515,7 @@ def weekly_trend(*, region: Region, weeks: int = 12) -> list[dict]:
         row["week"]: row
         for row in DailyFigures.objects.filter(
             level=_summary_level(len(region.prefix)),
+            span=Span.DAY,
             code__startswith=region.prefix,
             day__gte=start,
         )

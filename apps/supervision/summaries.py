@@ -28,7 +28,14 @@ from apps.declarations.services import SUBJECT
 from apps.households.models import Difficulty
 from apps.regions.models import PREFIX_LENGTH, Level
 
-from .models import SUMMARY_LEVELS, DailyFigures, FiguresRefresh, FiguresStaging, OverdueFigures
+from .models import (
+    SUMMARY_LEVELS,
+    DailyFigures,
+    FiguresRefresh,
+    FiguresStaging,
+    OverdueFigures,
+    Span,
+)
 
 # The refresh computes a window's rows into this scratch table (no index; UNLOGGED on
 # PostgreSQL), then writes to DailyFigures only the rows that changed.
@@ -231,6 +238,26 @@ def _rollup_sql(
     return sql, [int(level), int(level) + 1, *day_params]
 
 
+def _months_sql(since: dt.date | None) -> tuple[str, list]:
+    """INSERT … SELECT into the staging table of the month rows (Span.MONTH, every
+    level) of the months from the one holding `since` (the first when None), each the
+    sum of the month's day rows in DailyFigures."""
+    q = connection.ops.quote_name
+    figures = q(DailyFigures._meta.db_table)
+    month, month_params = connection.ops.date_trunc_sql("month", q("day"), ())
+    days, day_params = _range(q("day"), since and since.replace(day=1), None)
+    columns = ", ".join(q(c) for c in COUNTERS)
+    sums = ", ".join(f"SUM({q(c)})" for c in COUNTERS)
+    sql = f"""
+        INSERT INTO {q(FRESH)} ({q("level")}, {q("span")}, {q("code")}, {q("day")}, {columns})
+        SELECT {q("level")}, %s, {q("code")}, {month}, {sums}
+        FROM {figures}
+        WHERE {q("span")} = %s {days}
+        GROUP BY {q("level")}, {q("code")}, {month}
+    """  # noqa: S608
+    return sql, [int(Span.MONTH), *month_params, int(Span.DAY), *day_params, *month_params]
+
+
 def _overdue_refresh() -> int:
     """Rewrite OverdueFigures: running clocks past due per village (an index-only count
     of clock_overdue_idx), then summed per township, county and city."""
@@ -282,19 +309,24 @@ def _empty_staging_sql() -> str:
     return f"DELETE FROM {q(FRESH)}"  # noqa: S608 (a fixed name)
 
 
-def _apply_sql(since: dt.date | None, until: dt.date | None) -> list[tuple[str, list]]:
-    """Make DailyFigures' rows of the days from `since` to before `until` those of the
-    staging table, writing only what differs: delete the rows no longer there,
-    update the rows whose counters changed, insert the new ones. Between two refreshes
-    a few cases move; rewriting every row of the window (hundreds of thousands, two
-    indexes each) was most of a refresh's time."""
+def _apply_sql(
+    since: dt.date | None, until: dt.date | None, span: Span = Span.DAY
+) -> list[tuple[str, list]]:
+    """Make DailyFigures' rows of `span` of the days from `since` to before `until`
+    those of the staging table, writing only what differs: delete the rows no longer
+    there, update the rows whose counters changed, insert the new ones. Between two
+    refreshes a few cases move; rewriting every row of the window (hundreds of
+    thousands, two indexes each) was most of a refresh's time."""
     q = connection.ops.quote_name
     figures, fresh = q(DailyFigures._meta.db_table), q(FRESH)
     days, params = _range(f"{figures}.{q('day')}", since, until)
-    same_key = " AND ".join(f"n.{q(c)} = {figures}.{q(c)}" for c in ("level", "code", "day"))
+    days, params = f"AND {figures}.{q('span')} = %s {days}", [int(span), *params]
+    same_key = " AND ".join(
+        f"n.{q(c)} = {figures}.{q(c)}" for c in ("level", "span", "code", "day")
+    )
     changed = " OR ".join(f"n.{q(c)} <> {figures}.{q(c)}" for c in COUNTERS)
     assign = ", ".join(f"{q(c)} = n.{q(c)}" for c in COUNTERS)
-    columns = ", ".join(q(c) for c in ["level", "code", "day", *COUNTERS])
+    columns = ", ".join(q(c) for c in ["level", "span", "code", "day", *COUNTERS])
     fresh_days, fresh_params = _range(f"n.{q('day')}", since, until)
     # Only fixed SQL, quoted names and placeholders are formatted in (S608).
     return [
@@ -317,6 +349,19 @@ def _apply_sql(since: dt.date | None, until: dt.date | None) -> list[tuple[str, 
     ]
 
 
+def _apply(cur, since: dt.date | None, until: dt.date | None, span: Span) -> int:
+    """Write what differs between the staging table and DailyFigures' rows of `span`
+    from `since` to before `until`; the number of rows deleted, changed or added."""
+    if connection.vendor == "postgresql":
+        # Just filled: the comparison's joins are planned on these statistics.
+        cur.execute(f"ANALYZE {connection.ops.quote_name(FRESH)}")
+    rows = 0
+    for sql, params in _apply_sql(since, until, span):
+        cur.execute(sql, params)
+        rows += max(cur.rowcount, 0)
+    return rows
+
+
 def figures_refresh(*, since: dt.date | None) -> FiguresRefresh:
     """Recompute the summary rows of `since` and later (every row when None); `rows`
     counts the rows deleted, changed or added."""
@@ -330,7 +375,7 @@ def figures_refresh(*, since: dt.date | None) -> FiguresRefresh:
         windows = _windows(since)
         if since is None and windows[0][0] is not None:
             # Days before the first declaration or clock: nothing to count.
-            rows += DailyFigures.objects.filter(day__lt=windows[0][0]).delete()[0]
+            rows += DailyFigures.objects.filter(span=Span.DAY, day__lt=windows[0][0]).delete()[0]
         # In windows of CHUNK_DAYS days (the last one open-ended: clocks fall due in
         # the future), so that each grouping fits in memory: each computed into the
         # staging table, then compared with the stored rows.
@@ -341,12 +386,11 @@ def figures_refresh(*, since: dt.date | None) -> FiguresRefresh:
                 *(_rollup_sql(level, start, end) for level in SUMMARY_LEVELS[1:]),
             ):
                 cur.execute(sql, params)
-            if connection.vendor == "postgresql":
-                # Just filled: the comparison's joins are planned on these statistics.
-                cur.execute(f"ANALYZE {connection.ops.quote_name(FRESH)}")
-            for sql, params in _apply_sql(start, end):
-                cur.execute(sql, params)
-                rows += max(cur.rowcount, 0)
+            rows += _apply(cur, start, end, Span.DAY)
+        # Then the month rows of the months touched, summed from their day rows.
+        cur.execute(_empty_staging_sql())
+        cur.execute(*_months_sql(since))
+        rows += _apply(cur, since and since.replace(day=1), None, Span.MONTH)
         cur.execute(_empty_staging_sql())
         rows += _overdue_refresh()
         refresh = FiguresRefresh.objects.create(
@@ -356,10 +400,11 @@ def figures_refresh(*, since: dt.date | None) -> FiguresRefresh:
             rows=rows,
         )
         # Keep a short history.
-        old = FiguresRefresh.objects.order_by("-finished_at").values_list("pk", flat=True)[100:]
+        old = FiguresRefresh.objects.order_by("-pk").values_list("pk", flat=True)[100:]
         FiguresRefresh.objects.filter(pk__in=list(old)).delete()
     return refresh
 
 
 def last_refresh() -> FiguresRefresh | None:
-    return FiguresRefresh.objects.order_by("-finished_at").first()
+    """The refresh recorded last (refreshes run one at a time, under a lock)."""
+    return FiguresRefresh.objects.order_by("-pk").first()

@@ -1,9 +1,11 @@
 """Dashboards for supervisors: province down to each village, by period."""
 
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
@@ -82,18 +84,44 @@ def _percent(value):
     return None if value is None else round(value * 100, 1)
 
 
-def _freshness() -> str | None:
+def _freshness(refresh) -> str | None:
     """When the summary tables (and currently overdue) were last refreshed: "HH:MM"
     today, else with the day."""
-    refresh = last_refresh()
     if refresh is None:
         return None
     local = timezone.localtime(refresh.finished_at)
     return f"{local:%H:%M}" if local.date() == timezone.localdate() else f"{local:%Y-%m-%d %H:%M}"
 
 
-def _context(request, region):
-    form, period = parse_period(request.GET)
+# How long the figures of a page stay cached: a refresh changes the key anyway.
+FIGURES_CACHE_SECONDS = 30 * 60
+
+
+def _figures(region, period) -> dict:
+    """The page's figures, tables and charts: everything that comes from the summary
+    tables. They change only when a refresh rewrites those, so they are kept in the
+    cache under the last refresh (and the day, and the language of the charts): the
+    first request after a refresh computes them, the others read them. The caller has
+    checked that the user may see the region."""
+    refresh = last_refresh()
+    key = ":".join(
+        [
+            "supervision-figures",
+            f"{refresh.pk}-{refresh.finished_at.timestamp()}" if refresh else "none",
+            region.code,
+            period.start.isoformat(),
+            period.end.isoformat(),
+            timezone.localdate().isoformat(),
+            get_language(),
+        ]
+    )
+    return {
+        **cache.get_or_set(key, lambda: _figures_computed(region, period), FIGURES_CACHE_SECONDS),
+        "refreshed": _freshness(refresh),
+    }
+
+
+def _figures_computed(region, period) -> dict:
     total, rows = region_figures(region=region, period=period)
     ranked = sorted(
         (r for r in rows if r.figures.overdue_rate is not None),
@@ -101,10 +129,6 @@ def _context(request, region):
     )
     trend = weekly_trend(region=region)
     return {
-        "region": region,
-        "ancestors": region.ancestors(),
-        "form": form,
-        "period": period,
         "total": total,
         "rows": rows,
         "ranking_svg": charts.bars(
@@ -123,11 +147,21 @@ def _context(request, region):
             y_label=_("Cases"),
             x_label=_("Week starting (month-day)"),
         ),
+        **_enrolled_context(total),
+    }
+
+
+def _context(request, region):
+    form, period = parse_period(request.GET)
+    return {
+        "region": region,
+        "ancestors": region.ancestors(),
+        "form": form,
+        "period": period,
+        **_figures(region, period),
         "query": request.GET.urlencode(),
-        "refreshed": _freshness(),
         # Translated once, not once per cell of every child region.
         "channels": [str(label) for label in Channel.labels],
-        **_enrolled_context(total),
     }
 
 
@@ -140,11 +174,11 @@ def _enrolled_context(total) -> dict:
     return {
         "one_click_goal": round(ONE_CLICK_GOAL * 100),
         "enrolled_channels": [
-            (Channel(c).label, n, _share(n, total.enrolled))
+            (str(Channel(c).label), n, _share(n, total.enrolled))
             for c, n in total.enrolled_by_channel.items()
         ],
         "enrolled_causes": [
-            (Difficulty(k).label, n, _share(n, total.enrolled))
+            (str(Difficulty(k).label), n, _share(n, total.enrolled))
             for k, n in total.enrolled_by_cause.items()
         ],
         "months": list(total.by_month.items()),
