@@ -312,14 +312,15 @@ def test_the_case_page_shows_the_household_s_members_and_history(
 def test_the_case_page_shows_nothing_of_a_household_outside_the_user_s_region(
     client, regions, grid_taiping
 ):
-    # Declared on 太平村's poster by a member of a 窝沟村 household.
-    roster(regions)
+    # Declared on 太平村's poster by a member of a 窝沟村 household (a number no
+    # tracking number can hold).
+    roster(regions, number="WG-017")
     case = s.declaration_submit(
         village=regions[TAIPING], data=declaration_input(name="李梅", id_number=SPOUSE)
     ).declaration
     client.force_login(grid_taiping)
     page = client.get(reverse("staff:detail", args=[case.tracking_number])).content.decode()
-    assert "魏小军" not in page and "017" not in page
+    assert "魏小军" not in page and "WG-017" not in page
 
 
 # --- verification ------------------------------------------------------------------------
