@@ -265,6 +265,23 @@ def test_the_page_shows_new_figures_after_each_refresh_and_only_then(client, reg
     assert client.get(url, NOVEMBER_QUERY).status_code == 404
 
 
+@time_machine.travel(day(12, 1, 10), tick=False)
+def test_the_page_is_served_when_the_cache_cannot_be_reached(client, regions, world, settings):
+    user = make_staff("county-sup", regions[ANDING], Role.COUNTY)
+    client.force_login(user)
+    # Nothing listens on port 1: every cache call fails.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"socket_connect_timeout": 0.2},
+        }
+    }
+    response = client.get(reverse("supervision:region", args=[ANDING]), NOVEMBER_QUERY)
+    assert response.status_code == 200
+    assert '<span class="kpi">60.0%</span>办结率' in response.content.decode()
+
+
 def test_the_weekly_chart_counts_received_declarations_from_the_summaries(regions):
     from apps.declarations.services import declaration_submit
     from apps.supervision.selectors import weekly_trend

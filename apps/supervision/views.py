@@ -1,5 +1,7 @@
 """Dashboards for supervisors: province down to each village, by period."""
 
+import logging
+
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.http import Http404, HttpResponse
@@ -39,6 +41,8 @@ from .selectors import (
 )
 from .summaries import last_refresh
 from .templatetags.staff_nav import staff_menu
+
+logger = logging.getLogger(__name__)
 
 LATE_KINDS = {"accept": Stage.VERIFY, "enrol": Stage.ENROL, "green": Stage.GREEN_CHANNEL}
 LATE_TITLES = {
@@ -115,10 +119,16 @@ def _figures(region, period) -> dict:
             get_language(),
         ]
     )
-    return {
-        **cache.get_or_set(key, lambda: _figures_computed(region, period), FIGURES_CACHE_SECONDS),
-        "refreshed": _freshness(refresh),
-    }
+    try:
+        figures = cache.get_or_set(
+            key, lambda: _figures_computed(region, period), FIGURES_CACHE_SECONDS
+        )
+    except Exception as exc:  # the cache's client errors differ by backend
+        # Redis full (it evicts nothing: it is also the broker) or unreachable: the
+        # page is computed as if the cache were empty, not refused.
+        logger.warning("dashboard figures not cached (%s)", type(exc).__name__)
+        figures = _figures_computed(region, period)
+    return {**figures, "refreshed": _freshness(refresh)}
 
 
 def _figures_computed(region, period) -> dict:
