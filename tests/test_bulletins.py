@@ -10,6 +10,7 @@ import time_machine
 from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 
+from apps.audit.models import Action, AuditEntry
 from apps.regions.models import Region, Role
 from apps.supervision.bulletins import bulletin_issue
 from apps.supervision.models import Bulletin, BulletinSequence
@@ -62,6 +63,11 @@ def test_the_county_issues_numbered_dated_bulletins(client, county, world):
     assert "关于安定区“一键申报”办理情况的通报" in page
     issue(client, county)
     assert [b.number for b in Bulletin.objects.order_by("serial")] == ["〔2026〕1号", "〔2026〕2号"]
+    # Each issue, with the names its lists carry, is in the audit log: who, which.
+    entries = AuditEntry.objects.filter(action=Action.EXPORT, detail__kind="bulletin")
+    assert sorted((e.actor, e.target, e.detail["number"]) for e in entries) == [
+        (county, f"supervision.bulletin:{b.pk}", str(b)) for b in Bulletin.objects.order_by("pk")
+    ]
 
 
 @time_machine.travel(NOW, tick=False)
@@ -125,6 +131,7 @@ def test_a_failed_issue_gives_its_number_back(regions, county, world):
             content="",
         )
     assert not Bulletin.objects.exists()
+    assert not AuditEntry.objects.filter(detail__kind="bulletin").exists()
     assert not BulletinSequence.objects.filter(last__gt=0).exists()
     made = bulletin_issue(
         region=regions[ANDING],

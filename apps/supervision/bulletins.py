@@ -10,6 +10,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from apps.audit.models import Action
+from apps.audit.services import record
 from apps.core.errors import InvalidInput, NotPermitted
 from apps.regions.models import Level, Region, Role, user_memberships
 
@@ -70,7 +72,7 @@ def bulletin_issue(
     today = timezone.localdate(now)
     with transaction.atomic():
         serial = _next_serial(region, today.year)
-        return Bulletin.objects.create(
+        bulletin = Bulletin.objects.create(
             region=region,
             region_code=region.code,
             region_prefix=region.prefix,
@@ -86,3 +88,7 @@ def bulletin_issue(
             figures=figures,
             content=content,
         )
+        # Its named lists go to every recipient: audited like an export, in the same
+        # transaction as the bulletin.
+        record(Action.EXPORT, actor=actor, target=bulletin, kind="bulletin", number=str(bulletin))
+    return bulletin
