@@ -258,6 +258,8 @@ def test_the_purge_is_audited_with_its_counts_and_purges_the_old_audit_rows(db, 
         "documents": 0,
         "messages": 0,
         "warnings": 0,
+        "life_event_reports": 0,
+        "property_records": 0,
         "sms_bodies": 0,
         "export_files": 0,
         "sessions": 0,
@@ -349,3 +351,68 @@ def test_the_purge_is_scheduled_daily():
     entry = app.conf.beat_schedule["purge-expired"]
     assert entry["task"] == "apps.screening.tasks.purge_expired"
     assert entry["schedule"] == crontab(hour=3, minute=30)
+
+
+def test_department_reports_matched_to_the_purged_case_alone_go_with_it(regions, grid_wogou):
+    """A reported death of the applicant and the property found for them exist for the
+    case only: they go with it. The same kinds of record matched to a household stay."""
+    from apps.households.models import MonitoredHousehold
+    from apps.screening.models import (
+        FeedDefinition,
+        FeedEffect,
+        PropertyRecord,
+        ReportedLifeEvent,
+        ReportedLifeEventLog,
+    )
+
+    with time_machine.travel(NOW - dt.timedelta(days=365 * 4), tick=False):
+        declaration = ds.declaration_submit(
+            village=regions[WOGOU], data=declaration_input()
+        ).declaration
+        ds.declaration_withdraw(declaration=declaration, reason="已外出务工", by_applicant=True)
+    register = FeedDefinition.objects.filter(effect=FeedEffect.PROPERTY_CHECK).first()
+    household = MonitoredHousehold.objects.create(
+        village=regions[WOGOU],
+        region_code=WOGOU,
+        head_name="赵德明",
+        enrolled_by=grid_wogou,
+        enrolled_at=NOW - dt.timedelta(days=400),
+    )
+
+    def report(key, **link):
+        made = ReportedLifeEvent.objects.create(
+            department="公安",
+            record_key=key,
+            kind="died",
+            person_name="李四",
+            id_hash=declaration.id_hash,
+            happened_on=dt.date(2022, 5, 1),
+            village=regions[WOGOU],
+            region_code=WOGOU,
+            **link,
+        )
+        ReportedLifeEventLog.record(report=made, actor=None, kind="received")
+        PropertyRecord.objects.create(
+            department="市场监管",
+            record_key=key,
+            definition=register,
+            person_name="李四",
+            id_hash=declaration.id_hash,
+            summary="个体工商户",
+            region_code=WOGOU,
+            **link,
+        )
+
+    report("case-only", declaration=declaration)
+    report("household", declaration=declaration, household=household)
+
+    with time_machine.travel(NOW, tick=False):
+        counts = purge_expired()
+
+    assert counts["declarations"] == 1
+    assert (counts["life_event_reports"], counts["property_records"]) == (1, 1)
+    assert list(ReportedLifeEvent.objects.values_list("record_key", flat=True)) == ["household"]
+    assert list(PropertyRecord.objects.values_list("record_key", flat=True)) == ["household"]
+    assert ReportedLifeEventLog.objects.count() == 1
+    entry = AuditEntry.objects.get(action=Action.PURGE, target="retention")
+    assert (entry.detail["life_event_reports"], entry.detail["property_records"]) == (1, 1)

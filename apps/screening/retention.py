@@ -5,7 +5,9 @@ Run once a day (the `purge_expired` task and management command), one run at a t
 * declarations not enrolled (rejected) or withdrawn, `RETENTION_CLOSED_DECLARATION_YEARS`
   after their last log entry, with everything that exists only for them: their log,
   visits, documents and the files on disk, appeals, clocks, SMS, the warnings that
-  became them or joined them, and the duplicates merged into them. A rejected or
+  became them or joined them, the department reports (a death or move of the
+  applicant, property records) matched to them and to no household, and the duplicates
+  merged into them. A rejected or
   withdrawn declaration creates no household data (a household is made on enrolment;
   one that a declaration re-identified was there before it and stays);
 * the text of SMS sent or failed more than `RETENTION_SMS_BODY_DAYS` ago (the row stays:
@@ -48,6 +50,7 @@ from apps.declarations.services import SUBJECT as DECLARATION_SUBJECT
 from apps.notifications.models import Message
 
 from .models import CivilAffairsExport, Warning, WarningEvent
+from .models_effects import PropertyRecord, ReportedLifeEvent, ReportedLifeEventLog
 from .services import SUBJECT as WARNING_SUBJECT
 
 logger = logging.getLogger(__name__)
@@ -104,12 +107,20 @@ def _declarations_delete(ids: list[int]) -> dict[str, int]:
         subjects |= Q(subject__startswith=f"clock:{pk}:")
     files = list(VisitDocument.objects.filter(declaration__in=ids).values_list("file", flat=True))
     storage = VisitDocument._meta.get_field("file").storage
-    with transaction.atomic(), HistoryEntry.unprotected(Transition, WarningEvent):
+    # Department records matched to the case alone (no household): a reported death or
+    # move of the applicant, the property found in the registers.
+    reports = ReportedLifeEvent.objects.filter(declaration__in=ids, household__isnull=True)
+    properties = PropertyRecord.objects.filter(declaration__in=ids, household__isnull=True)
+    history = (Transition, WarningEvent, ReportedLifeEventLog)
+    with transaction.atomic(), HistoryEntry.unprotected(*history):
         messages, _ = Message.objects.filter(subjects).delete()
         # History protects its case: it goes first.
         WarningEvent.objects.filter(warning__in=warnings).delete()
         Transition.objects.filter(declaration__in=ids).delete()
         Warning.objects.filter(pk__in=warnings).delete()
+        ReportedLifeEventLog.objects.filter(report__in=reports).delete()
+        _, deleted_reports = reports.delete()
+        property_records, _ = properties.delete()
         Clock.objects.filter(pk__in=clocks).delete()
         # What points at a document (PROTECT) goes before the documents.
         GreenChannel.objects.filter(declaration__in=ids).delete()
@@ -123,13 +134,25 @@ def _declarations_delete(ids: list[int]) -> dict[str, int]:
         "documents": len(files),
         "messages": messages,
         "warnings": len(warnings),
+        "life_event_reports": deleted_reports.get(ReportedLifeEvent._meta.label, 0),
+        "property_records": property_records,
     }
 
 
 def purge_declarations(now: dt.datetime) -> dict[str, int]:
     cutoff = years_before(now, settings.RETENTION_CLOSED_DECLARATION_YEARS)
     ids = declarations_expired(cutoff)
-    counts = {"declarations": 0, "documents": 0, "messages": 0, "warnings": 0}
+    counts = dict.fromkeys(
+        [
+            "declarations",
+            "documents",
+            "messages",
+            "warnings",
+            "life_event_reports",
+            "property_records",
+        ],
+        0,
+    )
     for start in range(0, len(ids), CHUNK):
         for kind, n in _declarations_delete(ids[start : start + CHUNK]).items():
             counts[kind] += n
