@@ -43,7 +43,14 @@ DUTIES: dict[str, dict[str, frozenset[str]]] = {
 
 # The permissions an account of the work roles may be given by a system administrator:
 # those of the apps that work cases. Administrator duties come only from the roles.
-WORK_APPS = ("declarations", "households", "screening", "notifications", "supervision")
+WORK_APPS = (
+    "declarations",
+    "households",
+    "screening",
+    "notifications",
+    "supervision",
+    "quality",
+)
 
 
 def _grants(roles, app_label: str, action: str | None = None) -> bool:

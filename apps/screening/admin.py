@@ -16,6 +16,8 @@ from .models import (
     FeedField,
     FeedRule,
     FeedThreshold,
+    PropertyRecord,
+    ReportedLifeEvent,
     Warning,
 )
 
@@ -225,3 +227,50 @@ class WarningAdmin(ViewAuditedAdmin, ReadOnlyAdmin):
 
     def get_queryset(self, request):
         return Warning.objects.visible_to(request.user).select_related("village")
+
+
+@admin.register(ReportedLifeEvent)
+class ReportedLifeEventAdmin(ViewAuditedAdmin, ReadOnlyAdmin):
+    """Read-only: the village confirms a report on its page, through the service."""
+
+    list_display = ("__str__", "village", "department", "happened_on", "state", "created_at")
+    list_filter = ("kind", "state")
+    list_select_related = ("village",)
+    fields = readonly_fields = (
+        "department",
+        "kind",
+        "person_name",
+        "happened_on",
+        "moved_to",
+        "village",
+        "household",
+        "declaration",
+        "state",
+        "decided_by",
+        "decided_at",
+        "created_at",
+    )
+
+    def get_queryset(self, request):
+        return ReportedLifeEvent.objects.visible_to(request.user).select_related("village")
+
+
+@admin.register(PropertyRecord)
+class PropertyRecordAdmin(ViewAuditedAdmin, ReadOnlyAdmin):
+    """Read-only: department data, shown on the property check of its case."""
+
+    list_display = ("person_name", "department", "definition", "region_code", "created_at")
+    list_filter = ("definition",)
+    fields = readonly_fields = (
+        "department",
+        "definition",
+        "person_name",
+        "summary",
+        "region_code",
+        "household",
+        "declaration",
+        "created_at",
+    )
+
+    def get_queryset(self, request):
+        return PropertyRecord.objects.visible_to(request.user).select_related("definition")

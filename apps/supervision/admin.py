@@ -1,0 +1,31 @@
+"""Alerts in the admin: read-only and scoped like their pages (township staff and
+above, their own subtree); acknowledged on the alert's page, through the service."""
+
+from django.contrib import admin
+
+from apps.audit.admin import ViewAuditedAdmin
+from apps.core.admin import ReadOnlyAdmin
+
+from .models import Alert
+
+
+@admin.register(Alert)
+class AlertAdmin(ViewAuditedAdmin, ReadOnlyAdmin):
+    list_display = ("rule", "subject", "region_code", "state", "raised_at", "last_seen_at")
+    list_filter = ("rule", "state")
+    fields = readonly_fields = (
+        "rule",
+        "subject",
+        "region_code",
+        "finding",
+        "case_ids",
+        "raised_at",
+        "last_seen_at",
+        "state",
+        "acknowledged_by",
+        "acknowledged_at",
+        "note",
+    )
+
+    def get_queryset(self, request):
+        return Alert.objects.visible_to(request.user)
