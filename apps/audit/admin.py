@@ -12,6 +12,7 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _t
 
+from apps.core.admin import ReadOnlyAdmin
 from apps.core.replica import replica_reads
 from apps.core.tabular import XLSX_TYPE
 from apps.core.xlsx import period_line, workbook
@@ -88,6 +89,15 @@ class ViewAuditedAdmin(admin.ModelAdmin):
         if request.method == "GET" and response.status_code == 200:
             record(Action.VIEW, request=request, target=f"{self.opts.label_lower}:{object_id}")
         return response
+
+
+class ScopedRecordAdmin(ViewAuditedAdmin, ReadOnlyAdmin):
+    """A record with a person's data, shown in the admin and never changed there (its
+    page and service do that): the rows are those the user may see
+    (`visible_to`, as on every page), each look at one is audited."""
+
+    def get_queryset(self, request):
+        return self.model.objects.visible_to(request.user)
 
 
 # An export larger than this is refused: narrow the search first.

@@ -3,14 +3,13 @@ resolved by the village on the item's page, through the service."""
 
 from django.contrib import admin
 
-from apps.audit.admin import ViewAuditedAdmin
-from apps.core.admin import ReadOnlyAdmin
+from apps.audit.admin import ScopedRecordAdmin
 
 from .models import QualityItem
 
 
 @admin.register(QualityItem)
-class QualityItemAdmin(ViewAuditedAdmin, ReadOnlyAdmin):
+class QualityItemAdmin(ScopedRecordAdmin):
     list_display = ("rule", "village", "status", "found_at", "due_on", "closed_at")
     list_filter = ("rule", "status")
     list_select_related = ("village",)
@@ -28,6 +27,3 @@ class QualityItemAdmin(ViewAuditedAdmin, ReadOnlyAdmin):
         "closed_at",
         "resolved_by",
     )
-
-    def get_queryset(self, request):
-        return QualityItem.objects.visible_to(request.user).select_related("village")

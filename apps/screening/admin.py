@@ -3,8 +3,7 @@ from django.contrib import admin
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from apps.audit.admin import ViewAuditedAdmin
-from apps.core.admin import ReadOnlyAdmin
+from apps.audit.admin import ScopedRecordAdmin
 from apps.households.admin import CountyKeptAdmin
 from apps.regions.models import Region, Role, ScopedQuerySet, user_memberships
 
@@ -201,7 +200,7 @@ class FeedThresholdAdmin(CountyKeptAdmin):
 
 
 @admin.register(Warning)
-class WarningAdmin(ViewAuditedAdmin, ReadOnlyAdmin):
+class WarningAdmin(ScopedRecordAdmin):
     """Read-only: warnings are verified on their page, through the service."""
 
     list_display = ("__str__", "village", "score", "state", "created_at")
@@ -225,12 +224,9 @@ class WarningAdmin(ViewAuditedAdmin, ReadOnlyAdmin):
     def id_number_masked(self, obj):
         return obj.id_number_masked
 
-    def get_queryset(self, request):
-        return Warning.objects.visible_to(request.user).select_related("village")
-
 
 @admin.register(ReportedLifeEvent)
-class ReportedLifeEventAdmin(ViewAuditedAdmin, ReadOnlyAdmin):
+class ReportedLifeEventAdmin(ScopedRecordAdmin):
     """Read-only: the village confirms a report on its page, through the service."""
 
     list_display = ("__str__", "village", "department", "happened_on", "state", "created_at")
@@ -251,16 +247,14 @@ class ReportedLifeEventAdmin(ViewAuditedAdmin, ReadOnlyAdmin):
         "created_at",
     )
 
-    def get_queryset(self, request):
-        return ReportedLifeEvent.objects.visible_to(request.user).select_related("village")
-
 
 @admin.register(PropertyRecord)
-class PropertyRecordAdmin(ViewAuditedAdmin, ReadOnlyAdmin):
+class PropertyRecordAdmin(ScopedRecordAdmin):
     """Read-only: department data, shown on the property check of its case."""
 
     list_display = ("person_name", "department", "definition", "region_code", "created_at")
     list_filter = ("definition",)
+    list_select_related = ("definition",)
     fields = readonly_fields = (
         "department",
         "definition",
@@ -271,6 +265,3 @@ class PropertyRecordAdmin(ViewAuditedAdmin, ReadOnlyAdmin):
         "declaration",
         "created_at",
     )
-
-    def get_queryset(self, request):
-        return PropertyRecord.objects.visible_to(request.user).select_related("definition")

@@ -3,14 +3,13 @@ above, their own subtree); acknowledged on the alert's page, through the service
 
 from django.contrib import admin
 
-from apps.audit.admin import ViewAuditedAdmin
-from apps.core.admin import ReadOnlyAdmin
+from apps.audit.admin import ScopedRecordAdmin
 
 from .models import Alert
 
 
 @admin.register(Alert)
-class AlertAdmin(ViewAuditedAdmin, ReadOnlyAdmin):
+class AlertAdmin(ScopedRecordAdmin):
     list_display = ("rule", "subject", "region_code", "state", "raised_at", "last_seen_at")
     list_filter = ("rule", "state")
     fields = readonly_fields = (
@@ -26,6 +25,3 @@ class AlertAdmin(ViewAuditedAdmin, ReadOnlyAdmin):
         "acknowledged_at",
         "note",
     )
-
-    def get_queryset(self, request):
-        return Alert.objects.visible_to(request.user)
