@@ -56,6 +56,15 @@ from .services import SUBJECT as WARNING_SUBJECT
 logger = logging.getLogger(__name__)
 
 PURGED_STATES = [State.REJECTED, State.WITHDRAWN]
+# What the purge of declarations counts (its audit row says each, zero included).
+DECLARATION_COUNTS = (
+    "declarations",
+    "documents",
+    "messages",
+    "warnings",
+    "life_event_reports",
+    "property_records",
+)
 CHUNK = 200
 
 
@@ -142,17 +151,7 @@ def _declarations_delete(ids: list[int]) -> dict[str, int]:
 def purge_declarations(now: dt.datetime) -> dict[str, int]:
     cutoff = years_before(now, settings.RETENTION_CLOSED_DECLARATION_YEARS)
     ids = declarations_expired(cutoff)
-    counts = dict.fromkeys(
-        [
-            "declarations",
-            "documents",
-            "messages",
-            "warnings",
-            "life_event_reports",
-            "property_records",
-        ],
-        0,
-    )
+    counts = dict.fromkeys(DECLARATION_COUNTS, 0)
     for start in range(0, len(ids), CHUNK):
         for kind, n in _declarations_delete(ids[start : start + CHUNK]).items():
             counts[kind] += n
