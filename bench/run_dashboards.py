@@ -383,8 +383,115 @@ def generate(n: int) -> dict:
                 conn.execute(f"VACUUM (ANALYZE) {t}")
 
         step("vacuum analyze", finish)
+    step("household work", household_work)
     steps["total"] = round(time.perf_counter() - t_all, 1)
     return steps
+
+
+# Households with overdue work of every kind, in this many villages of the measured
+# county and as many elsewhere: more than a short list (20) each, so that every named
+# list of the measured pages is full.
+WORK_VILLAGES = 40
+
+
+def household_work() -> None:
+    """Monitored households (monitored for three years: the long list), each with an
+    overdue help plan, follow-up visit and look-back review, a running hand-over to the
+    national system and an overdue warning in its village; and overdue green channels
+    on open declarations of the same villages. Through the ORM (a few thousand rows)."""
+    from django.utils import timezone
+
+    from apps.accounts.models import User
+    from apps.deadlines.models import Clock, Stage
+    from apps.declarations.models import CLOSED_STATES, Declaration
+    from apps.declarations.services import SUBJECT
+    from apps.households.models import FollowUp, HelpPlan, LookBack, MonitoredHousehold
+    from apps.households.services import (
+        FOLLOW_UP_SUBJECT,
+        LOOK_BACK_SUBJECT,
+        NATIONAL_SUBJECT,
+        PLAN_SUBJECT,
+    )
+    from apps.regions.models import Level, Region
+    from apps.screening.models import Warning
+    from apps.screening.services import SUBJECT as WARNING_SUBJECT
+
+    now = timezone.now()
+    due = timezone.localdate() - dt.timedelta(days=30)
+    due_at = now - dt.timedelta(days=29)
+    worker, _ = User.objects.get_or_create(username="bench-worker")
+    villages = Region.objects.filter(level=Level.VILLAGE).order_by("code")
+    county = COUNTY[:6]
+    chosen = [
+        *villages.filter(code__startswith=county)[:WORK_VILLAGES],
+        *villages.exclude(code__startswith=county)[:WORK_VILLAGES],
+    ]
+
+    def overdue(subject_type, subject_id, stage, code, breached=True):
+        return Clock(
+            subject_type=subject_type,
+            subject_id=subject_id,
+            stage=stage,
+            region_code=code,
+            started_at=now - dt.timedelta(days=60),
+            due_on=due,
+            due_at=due_at,
+            breached_at=due_at if breached else None,
+        )
+
+    households = MonitoredHousehold.objects.bulk_create(
+        MonitoredHousehold(
+            village=v,
+            region_code=v.code,
+            head_name=f"户主{i}",
+            head_id_number=f"62010219700101{i:03d}X",
+            head_id_hash=f"bench-head-{i}",
+            enrolled_by=worker,
+            enrolled_at=now - dt.timedelta(days=3 * 365),
+            monitoring_since=now - dt.timedelta(days=3 * 365),
+        )
+        for i, v in enumerate(chosen)
+    )
+    clocks = []
+    for model, subject_type, stage, extra in (
+        (HelpPlan, PLAN_SUBJECT, Stage.HELP_PLAN, {}),
+        (FollowUp, FOLLOW_UP_SUBJECT, Stage.FOLLOW_UP, {"due_on": due}),
+        (LookBack, LOOK_BACK_SUBJECT, Stage.LOOK_BACK, {"due_on": due, "round": "1"}),
+    ):
+        made = model.objects.bulk_create(
+            model(household=h, region_code=h.region_code, **extra) for h in households
+        )
+        clocks += [overdue(subject_type, m.pk, stage, m.region_code) for m in made]
+    clocks += [
+        overdue(NATIONAL_SUBJECT, h.pk, Stage.NATIONAL_RECORD, h.region_code, breached=False)
+        for h in households
+    ]
+    warnings = Warning.objects.bulk_create(
+        Warning(
+            village=h.village,
+            region_code=h.region_code,
+            household_key=f"bench-warning-{h.pk}",
+            person_name=h.head_name,
+            score=50,
+        )
+        for h in households
+    )
+    clocks += [overdue(WARNING_SUBJECT, w.pk, Stage.WARNING, w.region_code) for w in warnings]
+    for v in chosen:
+        case = (
+            Declaration.objects.filter(region_code=v.code)
+            .exclude(state__in=CLOSED_STATES)
+            .exclude(
+                pk__in=Clock.objects.filter(subject_type=SUBJECT, stage=Stage.GREEN_CHANNEL).values(
+                    "subject_id"
+                )
+            )
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if case is not None:
+            clocks.append(overdue(SUBJECT, case, Stage.GREEN_CHANNEL, v.code))
+    Clock.objects.bulk_create(clocks, batch_size=1000)
 
 
 def data_profile() -> dict:

@@ -442,3 +442,32 @@ def test_the_long_list_of_another_county_is_not_found(regions, county_anding, cl
     client.force_login(county_anding)
     assert client.get(reverse("supervision:late", args=[TONGWEI, "long"])).status_code == 404
     assert Region.objects.filter(code=TONGWEI).exists()
+
+
+def test_the_dashboards_named_lists_cost_the_same_statements_for_one_household_or_three(
+    regions, county_anding, client
+):
+    """The lists load their households in one statement whatever their length (no
+    statement per row: django-fsm's state field is loaded with the row)."""
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def page():
+        cache.clear()  # the figures computed again each time: only the lists differ
+        with time_machine.travel(timezone.now() + dt.timedelta(days=120)):
+            clocks_sweep()
+            client.force_login(county_anding)
+            with CaptureQueriesContext(connection) as queries:
+                response = client.get(reverse("supervision:region", args=[ANDING]))
+        assert response.status_code == 200
+        return len(queries.captured_queries), response.context
+
+    enrol(regions, county_anding, serial=1)
+    one, context = page()
+    assert [len(context[k]) for k in ("late_plan", "late_visit", "late_national")] == [1, 1, 1]
+    enrol(regions, county_anding, serial=2)
+    enrol(regions, county_anding, serial=3)
+    three, context = page()
+    assert [len(context[k]) for k in ("late_plan", "late_visit", "late_national")] == [3, 3, 3]
+    assert three == one

@@ -109,6 +109,11 @@ def _url(name: str, pk: int) -> str:
         return ""
 
 
+# What a line of a list shows of its household: the encrypted fields stay unread (the
+# state machine's field is always loaded: django-fsm reads it on every instance).
+HOUSEHOLD_ROW_FIELDS = ("head_name", "category", "status", "village", "village__name")
+
+
 def household_row(household: MonitoredHousehold, what: str, due) -> WorkRow:
     return WorkRow(
         household.head_name,
@@ -149,7 +154,9 @@ def work_rows(
                 _("Monitored since %(date)s") % {"date": timezone.localdate(h.monitoring_since)},
                 None,
             )
-            for h in long_monitored(region=region)[:limit]
+            for h in long_monitored(region=region).only(*HOUSEHOLD_ROW_FIELDS, "monitoring_since")[
+                :limit
+            ]
         ]
     if kind == "warning":
         return late_warnings(region=region, limit=limit, clocks=clocks)
@@ -165,17 +172,23 @@ def work_rows(
             "due_on",
             stage__in=HOUSEHOLD_KINDS[kind],
         )
-    households = {}
+    owners = {}  # (subject type, subject id) -> household id
     for subject_type, model in SUBJECT_MODELS.items():
         ids = [pk for t, pk, _stage, _due in clocks if t == subject_type]
-        if not ids:
-            continue
-        for row in model.objects.filter(pk__in=ids).select_related("household__village"):
-            households[(subject_type, row.pk)] = row.household
+        if ids:
+            for pk, household_id in model.objects.filter(pk__in=ids).values_list(
+                "pk", "household_id"
+            ):
+                owners[subject_type, pk] = household_id
+    households = (
+        MonitoredHousehold.objects.select_related("village")
+        .only(*HOUSEHOLD_ROW_FIELDS)
+        .in_bulk(set(owners.values()))
+    )
     return [
-        household_row(households[(t, pk)], Stage(stage).label, due_on)
+        household_row(households[owners[t, pk]], Stage(stage).label, due_on)
         for t, pk, stage, due_on in clocks
-        if (t, pk) in households
+        if owners.get((t, pk)) in households
     ]
 
 
@@ -189,7 +202,11 @@ def late_warnings(
         )
     else:  # (subject_type, subject_id, stage, due_on), from late_clocks_of_lists
         clocks = [(pk, due_on) for _type, pk, _stage, due_on in clocks]
-    warnings = Warning.objects.select_related("village").in_bulk([pk for pk, _due in clocks])
+    warnings = (
+        Warning.objects.select_related("village")
+        .only("person_name", "score", "state", "village", "village__name")
+        .in_bulk([pk for pk, _due in clocks])
+    )
     label = str(Stage.WARNING.label)
     return [
         WorkRow(
@@ -219,8 +236,10 @@ def unrecorded(
         )
     else:  # (subject_type, subject_id, stage, due_on), from late_clocks_of_lists
         clocks = [(pk, due_on) for _type, pk, _stage, due_on in clocks]
-    households = MonitoredHousehold.objects.select_related("village").in_bulk(
-        [pk for pk, _due in clocks]
+    households = (
+        MonitoredHousehold.objects.select_related("village")
+        .only(*HOUSEHOLD_ROW_FIELDS, "enrolled_at")
+        .in_bulk([pk for pk, _due in clocks])
     )
     return [
         household_row(
