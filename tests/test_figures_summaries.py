@@ -266,6 +266,26 @@ def test_the_page_shows_new_figures_after_each_refresh_and_only_then(client, reg
 
 
 @time_machine.travel(day(12, 1, 10), tick=False)
+def test_the_cached_figures_link_to_the_children_with_the_period_not_a_visitors_query(
+    client, regions, world
+):
+    """The figures part is rendered once and shown to every user of the region: its
+    links to the children carry the period, never what a first visitor put in the query
+    string."""
+    client.force_login(make_staff("county-sup", regions[ANDING], Role.COUNTY))
+    url = reverse("supervision:region", args=[ANDING])
+    hostile = {**NOVEMBER_QUERY, "x": '"><script>alert(1)</script>'}
+    first = client.get(url, hostile).content.decode()
+    assert "<script>alert(1)" not in first
+    client.force_login(make_staff("county-sup-2", regions[ANDING], Role.COUNTY))
+    page = client.get(url, NOVEMBER_QUERY).content.decode()
+    child = reverse("supervision:region", args=[LUJIAGOU])
+    start, end = NOVEMBER_QUERY["start"], NOVEMBER_QUERY["end"]
+    assert f'href="{child}?start={start}&amp;end={end}"' in page
+    assert "alert(1)" not in page
+
+
+@time_machine.travel(day(12, 1, 10), tick=False)
 def test_the_page_is_served_when_the_cache_cannot_be_reached(client, regions, world, settings):
     user = make_staff("county-sup", regions[ANDING], Role.COUNTY)
     client.force_login(user)

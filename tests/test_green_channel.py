@@ -141,5 +141,5 @@ def test_a_month_without_identification_is_a_breach_on_the_dashboard(
         page = client.get(reverse("supervision:region", args=[ANDING]))
         listing = client.get(reverse("supervision:late", args=[LUJIAGOU, "green"]))
     assert loads[Stage.GREEN_CHANNEL].overdue == 1
-    assert [d.pk for d in page.context["late_green"]] == [case.pk]
+    assert [r.tracking_number for r in page.context["late_green"]] == [case.tracking_number_display]
     assert case.tracking_number_display in listing.content.decode()

@@ -448,7 +448,7 @@ def test_the_dashboards_named_lists_cost_the_same_statements_for_one_household_o
     regions, county_anding, client
 ):
     """The lists load their households in one statement whatever their length (no
-    statement per row: django-fsm's state field is loaded with the row)."""
+    statement per row)."""
     from django.core.cache import cache
     from django.db import connection
     from django.test.utils import CaptureQueriesContext

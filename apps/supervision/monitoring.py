@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.deadlines.models import Clock, Stage
-from apps.households.models import FollowUp, HelpPlan, LookBack, MonitoredHousehold
+from apps.households.models import Category, FollowUp, HelpPlan, LookBack, MonitoredHousehold
 from apps.households.services import (
     FOLLOW_UP_SUBJECT,
     LOOK_BACK_SUBJECT,
@@ -24,7 +24,7 @@ from apps.regions.models import Region
 from apps.screening.models import Warning
 from apps.screening.services import SUBJECT as WARNING_SUBJECT
 
-from .selectors import late_clocks
+from .selectors import CLOCK_COLUMNS
 
 # The stages shown in the monitoring panel, in order; follow-up visits of both
 # schedules count together.
@@ -109,19 +109,20 @@ def _url(name: str, pk: int) -> str:
         return ""
 
 
-# What a line of a list shows of its household: the encrypted fields stay unread (the
-# state machine's field is always loaded: django-fsm reads it on every instance).
-HOUSEHOLD_ROW_FIELDS = ("head_name", "category", "status", "village", "village__name")
+# What a line of a list shows of its household (the encrypted fields stay unread):
+# household_row's columns.
+HOUSEHOLD_ROW_FIELDS = ("pk", "head_name", "category", "village__name")
 
 
-def household_row(household: MonitoredHousehold, what: str, due) -> WorkRow:
+def household_row(values: tuple, what, due) -> WorkRow:
+    pk, head_name, category, village = values[:4]
     return WorkRow(
-        household.head_name,
-        household.village.name,
-        str(household.get_category_display()),
+        head_name,
+        village,
+        str(Category(category).label),
         str(what),
         due,
-        _url("households:detail", household.pk),
+        _url("households:detail", pk),
     )
 
 
@@ -141,38 +142,48 @@ def overdue_clocks_of(**conditions):
     return Clock.objects.filter(met_at__isnull=True, breached_at__isnull=False, **conditions)
 
 
-def work_rows(
-    *, region: Region, kind: str, limit: int = 2000, clocks: list[tuple] | None = None
-) -> list[WorkRow]:
+def work_rows(*, region: Region, kind: str, limit: int = 2000) -> list[WorkRow]:
     """The rows of a named list: household work ("plan", "visit", "look_back"), the
     households monitored for over two years ("long"), overdue warnings ("warning"), or
-    the households enrolled and not yet recorded nationally ("national")."""
+    the households enrolled and not yet recorded nationally ("national", the first due
+    first)."""
     if kind == "long":
-        return [
-            household_row(
-                h,
-                _("Monitored since %(date)s") % {"date": timezone.localdate(h.monitoring_since)},
-                None,
-            )
-            for h in long_monitored(region=region).only(*HOUSEHOLD_ROW_FIELDS, "monitoring_since")[
-                :limit
-            ]
-        ]
-    if kind == "warning":
-        return late_warnings(region=region, limit=limit, clocks=clocks)
-    if kind == "national":
-        return unrecorded(region=region, limit=limit, clocks=clocks)
-    if clocks is None:
-        clocks = late_clocks(
-            region,
-            limit,
-            "subject_type",
-            "subject_id",
-            "stage",
-            "due_on",
-            stage__in=HOUSEHOLD_KINDS[kind],
+        return long_rows(region=region, limit=limit)
+    clocks = list(
+        late_work_clocks(kind)
+        .filter(region_code__startswith=region.prefix)
+        .order_by("due_on", "subject_id")
+        .values_list(*CLOCK_COLUMNS)[:limit]
+    )
+    return work_rows_of({kind: clocks})[kind]
+
+
+def long_rows(*, region: Region, limit: int) -> list[WorkRow]:
+    return [
+        household_row(
+            values,
+            _("Monitored since %(date)s") % {"date": timezone.localdate(values[-1])},
+            None,
         )
-    owners = {}  # (subject type, subject id) -> household id
+        for values in long_monitored(region=region).values_list(
+            *HOUSEHOLD_ROW_FIELDS, "monitoring_since"
+        )[:limit]
+    ]
+
+
+def work_rows_of(lists: dict[str, list[tuple]]) -> dict[str, list[WorkRow]]:
+    """The lines of named lists of household work, warnings and hand-overs from their
+    clocks (CLOCK_COLUMNS, in the lists' order). Whatever the lists' length: one
+    statement for the warnings, one for each kind of work's owner (help plans, visits,
+    look-backs), one for the households of every list."""
+    clocks = [clock for rows in lists.values() for clock in rows]
+    warnings = {
+        pk: row
+        for pk, *row in Warning.objects.filter(
+            pk__in=[pk for t, pk, _stage, _due in clocks if t == WARNING_SUBJECT]
+        ).values_list("pk", "person_name", "score", "village__name")
+    }
+    owners = {(NATIONAL_SUBJECT, pk): pk for t, pk, _stage, _due in clocks if t == NATIONAL_SUBJECT}
     for subject_type, model in SUBJECT_MODELS.items():
         ids = [pk for t, pk, _stage, _due in clocks if t == subject_type]
         if ids:
@@ -180,73 +191,39 @@ def work_rows(
                 "pk", "household_id"
             ):
                 owners[subject_type, pk] = household_id
-    households = (
-        MonitoredHousehold.objects.select_related("village")
-        .only(*HOUSEHOLD_ROW_FIELDS)
-        .in_bulk(set(owners.values()))
-    )
-    return [
-        household_row(households[owners[t, pk]], Stage(stage).label, due_on)
-        for t, pk, stage, due_on in clocks
-        if owners.get((t, pk)) in households
-    ]
+    households = {}
+    if owners:
+        households = {
+            values[0]: values
+            for values in MonitoredHousehold.objects.filter(
+                pk__in=set(owners.values())
+            ).values_list(*HOUSEHOLD_ROW_FIELDS, "enrolled_at")
+        }
+    warning_label = str(Stage.WARNING.label)
 
+    def line(subject_type, pk, stage, due_on) -> WorkRow | None:
+        if subject_type == WARNING_SUBJECT:
+            if pk not in warnings:
+                return None
+            person_name, score, village = warnings[pk]
+            return WorkRow(
+                person_name or village,
+                village,
+                _("risk score %(score)d") % {"score": score},
+                warning_label,
+                due_on,
+                _url("screening:warning", pk),
+            )
+        household = households.get(owners.get((subject_type, pk)))
+        if household is None:
+            return None
+        if subject_type == NATIONAL_SUBJECT:
+            what = _("Enrolled on %(date)s") % {"date": timezone.localdate(household[-1])}
+        else:
+            what = Stage(stage).label
+        return household_row(household, what, due_on)
 
-def late_warnings(
-    *, region: Region, limit: int = 2000, clocks: list[tuple] | None = None
-) -> list[WorkRow]:
-    """Warnings not verified within their 5 days, longest overdue first."""
-    if clocks is None:
-        clocks = late_clocks(
-            region, limit, "subject_id", "due_on", subject_type=WARNING_SUBJECT, stage=Stage.WARNING
-        )
-    else:  # (subject_type, subject_id, stage, due_on), from late_clocks_of_lists
-        clocks = [(pk, due_on) for _type, pk, _stage, due_on in clocks]
-    warnings = (
-        Warning.objects.select_related("village")
-        .only("person_name", "score", "state", "village", "village__name")
-        .in_bulk([pk for pk, _due in clocks])
-    )
-    label = str(Stage.WARNING.label)
-    return [
-        WorkRow(
-            warnings[pk].person_name or warnings[pk].village.name,
-            warnings[pk].village.name,
-            _("risk score %(score)d") % {"score": warnings[pk].score},
-            label,
-            due_on,
-            _url("screening:warning", pk),
-        )
-        for pk, due_on in clocks
-        if pk in warnings
-    ]
-
-
-def unrecorded(
-    *, region: Region, limit: int = 2000, clocks: list[tuple] | None = None
-) -> list[WorkRow]:
-    """Households enrolled and not yet recorded in the national system (录入国家系统):
-    the running clocks of their hand-over, the first due (the overdue) first."""
-    if clocks is None:
-        clocks = list(
-            late_work_clocks("national")
-            .filter(region_code__startswith=region.prefix)
-            .order_by("due_on", "subject_id")
-            .values_list("subject_id", "due_on")[:limit]
-        )
-    else:  # (subject_type, subject_id, stage, due_on), from late_clocks_of_lists
-        clocks = [(pk, due_on) for _type, pk, _stage, due_on in clocks]
-    households = (
-        MonitoredHousehold.objects.select_related("village")
-        .only(*HOUSEHOLD_ROW_FIELDS, "enrolled_at")
-        .in_bulk([pk for pk, _due in clocks])
-    )
-    return [
-        household_row(
-            households[pk],
-            _("Enrolled on %(date)s") % {"date": timezone.localdate(households[pk].enrolled_at)},
-            due_on,
-        )
-        for pk, due_on in clocks
-        if pk in households
-    ]
+    return {
+        key: [row for clock in rows if (row := line(*clock)) is not None]
+        for key, rows in lists.items()
+    }

@@ -25,10 +25,17 @@ from dataclasses import dataclass, field
 
 from django.db.models import Avg, Count, Exists, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce, Substr, TruncMonth, TruncWeek
+from django.urls import reverse
 from django.utils import timezone
 
 from apps.deadlines.models import Clock, Stage
-from apps.declarations.models import CLOSED_STATES, Channel, Declaration, State
+from apps.declarations.models import (
+    CLOSED_STATES,
+    Channel,
+    Declaration,
+    State,
+    format_tracking_number,
+)
 from apps.declarations.services import SUBJECT
 from apps.regions.models import PREFIX_LENGTH, Level, Region
 
@@ -150,6 +157,10 @@ def overdue_clocks(region: Region, **conditions):
         breached_at__isnull=False,
         **conditions,
     )
+
+
+# What a named list reads of its clocks.
+CLOCK_COLUMNS = ("subject_type", "subject_id", "stage", "due_on")
 
 
 def late_clocks(region: Region, limit: int, *fields: str, **conditions) -> list[tuple]:
@@ -443,16 +454,29 @@ def region_figures_live(
     return _result(region, by_child, groups, **averages)
 
 
-# The columns of a named list's case (templates/supervision/_late_table.html, the
-# late lists' export).
+# What a line of a named list shows of its case (the encrypted fields stay unread).
 LIST_FIELDS = ("tracking_number", "name", "state", "submitted_at", "village__name")
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    """A line of a named list of late cases (templates/supervision/_late_table.html, the
+    late lists' export), its labels and link made once, not per cell."""
+
+    name: str
+    village: str
+    stage: str
+    submitted: dt.date
+    due: dt.date | None
+    tracking_number: str
+    url: str
 
 
 def late_clocks_of_lists(
     region: Region, limit: int, lists: dict[str, object]
 ) -> dict[str, list[tuple]]:
     """Several named lists' clocks in one statement: for each list (name -> a Clock
-    queryset), its first `limit` clocks (subject_type, subject_id, stage, due_on) by
+    queryset), its first `limit` clocks (CLOCK_COLUMNS) by
     due day, each a LIMIT subquery of its own index, the lists joined by UNION ALL (the
     LIMIT inside `pk IN (…)`, which every database takes in a compound statement)."""
     from django.db.models import CharField, Value
@@ -465,7 +489,7 @@ def late_clocks_of_lists(
         )
         .annotate(list_name=Value(name, output_field=CharField()))
         .order_by()
-        .values_list("list_name", "subject_type", "subject_id", "stage", "due_on")
+        .values_list("list_name", *CLOCK_COLUMNS)
         for name, queryset in lists.items()
     ]
     out: dict[str, list[tuple]] = {name: [] for name in lists}
@@ -478,32 +502,46 @@ def late_clocks_of_lists(
     return out
 
 
-def late_cases(
-    *, region: Region, stage: str, limit: int = 2000, clocks: list[tuple] | None = None
-) -> list[Declaration]:
+def late_cases(*, region: Region, stage: str, limit: int = 2000) -> list[CaseRow]:
     """Named lists: open cases whose clock for `stage` has run out (超过5日未受理,
     超过15日未纳入), longest overdue first.
 
     Starts from the clocks (a partial index holds exactly the running, breached ones):
     a running clock belongs to an open case, since closing a case stops its clocks.
     """
-    if clocks is None:
-        late = late_clocks(region, limit, "subject_id", "due_on", subject_type=SUBJECT, stage=stage)
-    else:  # (subject_type, subject_id, stage, due_on), from late_clocks_of_lists
-        late = [(pk, due_on) for _type, pk, _stage, due_on in clocks]
-    # Only what the lists show: the encrypted fields stay unread (and undecrypted).
-    declarations = (
-        Declaration.objects.select_related("village")
-        .only(*LIST_FIELDS)
-        .in_bulk([pk for pk, _due in late])
-    )
-    cases = []
-    for pk, due_on in late:
-        declaration = declarations.get(pk)
-        if declaration is not None and declaration.state not in CLOSED_STATES:
-            declaration.due_on = due_on
-            cases.append(declaration)
-    return cases
+    clocks = late_clocks(region, limit, *CLOCK_COLUMNS, subject_type=SUBJECT, stage=stage)
+    return late_cases_of({stage: clocks})[stage]
+
+
+def late_cases_of(lists: dict[str, list[tuple]]) -> dict[str, list[CaseRow]]:
+    """The lines of named lists of cases from their clocks (CLOCK_COLUMNS, in the
+    lists' order): the cases of every list in one statement, each stage's label
+    translated once."""
+    ids = {pk for clocks in lists.values() for _type, pk, _stage, _due in clocks}
+    cases = {
+        pk: row
+        for pk, *row in Declaration.objects.filter(pk__in=ids)
+        .exclude(state__in=CLOSED_STATES)
+        .values_list("pk", *LIST_FIELDS)
+    }
+    stages = {value: str(label) for value, label in State.choices}
+
+    def line(pk, due_on) -> CaseRow:
+        tracking_number, name, state, submitted_at, village = cases[pk]
+        return CaseRow(
+            name,
+            village,
+            stages.get(state, state),
+            timezone.localdate(submitted_at),
+            due_on,
+            format_tracking_number(tracking_number),
+            reverse("staff:detail", args=[tracking_number]),
+        )
+
+    return {
+        key: [line(pk, due_on) for _type, pk, _stage, due_on in clocks if pk in cases]
+        for key, clocks in lists.items()
+    }
 
 
 def weekly_trend(*, region: Region, weeks: int = 12) -> list[dict]:

@@ -1,11 +1,13 @@
 """Dashboards for supervisors: province down to each village, by period."""
 
 import logging
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -28,13 +30,16 @@ from .forms import parse_period
 from .monitoring import (
     late_work_clocks,
     long_monitored,
+    long_rows,
     monitoring_load,
     overdue_clocks_of,
     work_rows,
+    work_rows_of,
 )
 from .selectors import (
     ONE_CLICK_GOAL,
     late_cases,
+    late_cases_of,
     late_clocks_of_lists,
     region_figures,
     weekly_trend,
@@ -110,7 +115,7 @@ def _figures(region, period) -> dict:
     refresh = last_refresh()
     key = ":".join(
         [
-            "supervision-figures",
+            "supervision-page-figures",
             f"{refresh.pk}-{refresh.finished_at.timestamp()}" if refresh else "none",
             region.code,
             period.start.isoformat(),
@@ -132,6 +137,18 @@ def _figures(region, period) -> dict:
 
 
 def _figures_computed(region, period) -> dict:
+    """The figures, and the part of the page that shows them rendered once
+    (supervision/_region_figures.html: every request until the next refresh shows the
+    same), its links to the children keeping the period."""
+    figures = _figures_of(region, period)
+    period_query = urlencode({"start": period.start.isoformat(), "end": period.end.isoformat()})
+    figures["figures_html"] = render_to_string(
+        "supervision/_region_figures.html", {**figures, "period_query": period_query}
+    )
+    return figures
+
+
+def _figures_of(region, period) -> dict:
     total, rows = region_figures(region=region, period=period)
     ranked = sorted(
         (r for r in rows if r.figures.overdue_rate is not None),
@@ -158,6 +175,8 @@ def _figures_computed(region, period) -> dict:
             x_label=_("Week starting (month-day)"),
         ),
         **_enrolled_context(total),
+        # Translated once, not once per cell of every child region.
+        "channels": [str(label) for label in Channel.labels],
     }
 
 
@@ -170,8 +189,6 @@ def _context(request, region):
         "period": period,
         **_figures(region, period),
         "query": request.GET.urlencode(),
-        # Translated once, not once per cell of every child region.
-        "channels": [str(label) for label in Channel.labels],
     }
 
 
@@ -208,7 +225,8 @@ WORK_LISTS = {
 
 def _short_lists(region) -> dict:
     """The page's named lists, SHORT_LIST rows each: their clocks in one statement,
-    then the cases and households they name."""
+    then the cases of the case lists in one, and the warnings and households of the
+    others in a few (monitoring.work_rows_of)."""
     clocks = late_clocks_of_lists(
         region,
         SHORT_LIST,
@@ -220,21 +238,15 @@ def _short_lists(region) -> dict:
             **{key: late_work_clocks(kind) for key, kind in WORK_LISTS.items()},
         },
     )
-    long_rows = work_rows(region=region, kind="long", limit=SHORT_LIST)
+    shown = long_rows(region=region, limit=SHORT_LIST)
     return {
-        **{
-            key: late_cases(region=region, stage=LATE_KINDS[kind], clocks=clocks[key])
-            for key, kind in CASE_LISTS.items()
-        },
-        **{
-            key: work_rows(region=region, kind=kind, clocks=clocks[key])
-            for key, kind in WORK_LISTS.items()
-        },
+        **late_cases_of({key: clocks[key] for key in CASE_LISTS}),
+        **work_rows_of({key: clocks[key] for key in WORK_LISTS}),
         "monitoring": monitoring_load(region=region),
-        "long_monitored": long_rows,
+        "long_monitored": shown,
         # A short list is the whole list: counted only when it is full.
-        "long_count": len(long_rows)
-        if len(long_rows) < SHORT_LIST
+        "long_count": len(shown)
+        if len(shown) < SHORT_LIST
         else long_monitored(region=region).count(),
     }
 
@@ -421,7 +433,6 @@ def export_late(request, code, kind):
             for r in work_rows(region=region, kind=kind)
         ]
         return _late_xlsx(request, kind, region, header, data)
-    cases = late_cases(region=region, stage=LATE_KINDS[kind])
     header = [
         _("Tracking number"),
         _("Name"),
@@ -432,14 +443,14 @@ def export_late(request, code, kind):
     ]
     data = [
         [
-            d.tracking_number_display,
-            d.name,
-            d.village.name,
-            str(d.get_state_display()),
-            d.submitted_at.astimezone().strftime("%Y-%m-%d"),
-            d.due_on.isoformat() if d.due_on else "",
+            r.tracking_number,
+            r.name,
+            r.village,
+            r.stage,
+            r.submitted.isoformat(),
+            r.due.isoformat() if r.due else "",
         ]
-        for d in cases
+        for r in late_cases(region=region, stage=LATE_KINDS[kind])
     ]
     return _late_xlsx(request, kind, region, header, data)
 

@@ -13,6 +13,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 from PIL import Image, ImageDraw
+from playwright.sync_api import expect
 
 from apps.declarations import services as s
 from apps.declarations.models import (
@@ -84,8 +85,12 @@ def save_step(page):
         page.click(SAVE_STEP)
 
 
-def outbox_text(page) -> str:
-    return " ".join(page.locator("[data-outbox]").inner_text().split())
+def assert_outbox_waiting(page, visits: int) -> None:
+    """The outbox's line says `visits` visits wait: awaited, as the page counts its
+    outbox after it has loaded."""
+    expect(page.locator("[data-outbox]")).to_have_text(
+        re.compile(rf"^\s*待上传\s+{visits}(\s|$)"), use_inner_text=True
+    )
 
 
 def check_photo(document):
@@ -153,7 +158,7 @@ def test_a_visit_recorded_offline_arrives_exactly_once(
     context.set_offline(True)
     save_step(page)
     assert "/visit/members/" in page.url
-    assert outbox_text(page).startswith("待上传 1")
+    assert_outbox_waiting(page, 1)
     page.select_option("select[name=m-0-labour_capacity]", LabourCapacity.PARTIAL)
     page.fill("input[name=m-0-relation]", "户主")
     page.click("main form button[name=add]")  # offline: a block added on the phone
@@ -172,7 +177,7 @@ def test_a_visit_recorded_offline_arrives_exactly_once(
     shot(page, output_dir, "04-findings-step-offline")
     save_step(page)
     assert page.url == live_server.url + detail  # the case page, from the phone
-    assert outbox_text(page).startswith("待上传 1")  # one visit waits, all its steps
+    assert_outbox_waiting(page, 1)  # one visit waits, all its steps
     shot(page, output_dir, "05-waiting-to-upload")
     assert not HouseholdVisit.objects.exists()
 
