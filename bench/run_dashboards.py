@@ -892,7 +892,11 @@ def main() -> int:
         "pg_options": args.pg_options,
     }
     result["machine"] = machine()
-    log(f"machine: {result['machine']['uptime_before']}")
+    loop = result["machine"]["cpu_loop_before"]
+    log(
+        f"machine: {result['machine']['uptime_before']};"
+        f" cpu loop best {loop['best_ms']} ms, median {loop['median_ms']} ms"
+    )
 
     if not args.reuse:
         log(f"fresh database {DB_NAME}")
@@ -985,6 +989,8 @@ def main() -> int:
     result["targets"] = [{"target": t, "result": r, "met": m} for t, r, m in targets]
 
     path = common.write_result("dashboards", result)
+    loop = result["machine"]["cpu_loop_after"]
+    log(f"cpu loop after: best {loop['best_ms']} ms, median {loop['median_ms']} ms")
 
     print("\nSummary")
     if "generation_s" in result:
