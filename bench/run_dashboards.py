@@ -18,7 +18,11 @@ with set-based SQL a province of 1 province, 14 cities, 86 counties, 1,200 towns
   slowest;
 - the refresh of the dashboards' summary tables (`figures_refresh`): a full rebuild,
   then the incremental refresh Celery runs every few minutes (the last 120 days),
-  before the pages are measured (they read the summaries);
+  before the pages are measured (they read the summaries), and what the refresh task
+  then adds: the figures of the province's, cities' and counties' pages for each
+  preset period computed by the worker (`warm_page_figures`);
+- each page cold (the first request for a page or period the worker did not compute)
+  and warm (a preset after the refresh task, or any later request);
 - the deadline sweep (`clocks_sweep`) over a small and a large backlog of running
   clocks past due, and again with nothing to flag: duration, rows, memory.
 
@@ -553,14 +557,7 @@ def stats(ms: list[float]) -> dict:
 def periods(today: dt.date):
     from apps.supervision.selectors import Period
 
-    try:
-        year_ago = today.replace(year=today.year - 1)
-    except ValueError:  # 29 February
-        year_ago = today.replace(year=today.year - 1, day=28)
-    return {
-        "12 months": Period(year_ago + dt.timedelta(days=1), today),
-        "this month": Period(today.replace(day=1), today),
-    }
+    return {"12 months": Period.last_12_months(today), "this month": Period.this_month(today)}
 
 
 def users():
@@ -601,9 +598,12 @@ def signed_in(user):
 
 
 def measure_pages(requests: int, warmups: int) -> dict:
-    """Each page warm (its figures in the cache, as for every request after the first
-    since the last refresh) and cold (the cache emptied before the request, as for the
-    first request after a refresh: the figures computed from the summaries)."""
+    """Each page warm (its figures in the cache: a preset period of the province, a
+    city or a county after the refresh task has computed it, and every request after
+    the first since the last refresh) and cold (the cache emptied before the request:
+    the first request after a refresh for a page or period the worker did not compute,
+    such as dates typed by the user or a township, its figures computed from the
+    summaries)."""
     from django.core.cache import cache
     from django.urls import reverse
     from django.utils import timezone
@@ -645,6 +645,19 @@ def measure_pages(requests: int, warmups: int) -> dict:
         }
         out[name]["all_ms"] = [round(x, 1) for x in times[name]]
     return out
+
+
+def measure_warm_up() -> dict:
+    """What the refresh task adds: the figures of the province's, cities' and
+    counties' pages for each preset period, computed and cached by the worker."""
+    from django.core.cache import cache
+
+    from apps.supervision.page_figures import warm_page_figures
+
+    cache.clear()
+    started = time.perf_counter()
+    pages = warm_page_figures()
+    return {"pages": pages, "seconds": round(time.perf_counter() - started, 2)}
 
 
 def measure_parts(repeat: int) -> dict:
@@ -931,6 +944,12 @@ def main() -> int:
         else:
             log(f"  {r['label']}: {r['rows_by_level']}")
 
+    result["warm_up"] = measure_warm_up()
+    log(
+        f"figures of the landing pages computed after a refresh: {result['warm_up']['pages']}"
+        f" in {result['warm_up']['seconds']:.2f} s"
+    )
+
     log(f"dashboards: {args.warmups} warm-ups, {args.requests} requests per page")
     result["pages"] = measure_pages(args.requests, args.warmups)
     for name, s in result["pages"].items():
@@ -998,6 +1017,10 @@ def main() -> int:
     for r in result["refresh"]:
         if "seconds" in r:
             print(f"  summary tables, {r['label']}: {r['seconds']:.2f} s ({r['rows']:,} rows)")
+    print(
+        f"  figures of the landing pages after a refresh: {result['warm_up']['pages']} pages"
+        f" in {result['warm_up']['seconds']:.2f} s"
+    )
     for t, r, m in targets:
         print(f"  [{'met' if m else 'MISSED'}] {t}: {r}")
     print(f"  result: {path.relative_to(ROOT)}")

@@ -285,6 +285,51 @@ def test_the_cached_figures_link_to_the_children_with_the_period_not_a_visitors_
     assert "alert(1)" not in page
 
 
+def summary_reads(queries) -> list[str]:
+    return [q["sql"] for q in queries.captured_queries if "supervision_dailyfigures" in q["sql"]]
+
+
+@time_machine.travel(day(12, 1, 10), tick=False)
+def test_after_a_refresh_the_worker_has_computed_the_pages_supervisors_land_on(
+    client, regions, world
+):
+    """The refresh task computes, for the province, the cities and the counties, the
+    figures part of each preset period: their first visitor after the refresh reads no
+    summary row. A period nobody computed, or a township, is computed by its first
+    visitor."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.supervision.tasks import refresh_figures
+
+    refresh_figures()
+    county = make_staff("county-sup", regions[ANDING], Role.COUNTY)
+    client.force_login(county)
+    url = reverse("supervision:region", args=[ANDING])
+    for _label, period in Period.presets():
+        query = {"start": period.start.isoformat(), "end": period.end.isoformat()}
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(url, query)
+        assert page.status_code == 200
+        assert summary_reads(queries) == []
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200  # the default: this year
+    assert summary_reads(queries) == []
+    # The presets are offered at one tap, the shown one marked.
+    this_month = Period.this_month()
+    assert (
+        f'<a href="?start={this_month.start}&amp;end={this_month.end}" aria-current="true">本月</a>'
+        in client.get(url, {"start": this_month.start, "end": this_month.end}).content.decode()
+    )
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url, NOVEMBER_QUERY)
+    assert summary_reads(queries)
+    client.force_login(make_staff("township-sup", regions[LUJIAGOU], Role.TOWNSHIP))
+    with CaptureQueriesContext(connection) as queries:
+        client.get(reverse("supervision:region", args=[LUJIAGOU]))
+    assert summary_reads(queries)
+
+
 @time_machine.travel(day(12, 1, 10), tick=False)
 def test_the_page_is_served_when_the_cache_cannot_be_reached(client, regions, world, settings):
     user = make_staff("county-sup", regions[ANDING], Role.COUNTY)
@@ -300,6 +345,10 @@ def test_the_page_is_served_when_the_cache_cannot_be_reached(client, regions, wo
     response = client.get(reverse("supervision:region", args=[ANDING]), NOVEMBER_QUERY)
     assert response.status_code == 200
     assert '<span class="kpi">60.0%</span>办结率' in response.content.decode()
+    # The refresh still runs; the pages compute their own figures.
+    from apps.supervision.page_figures import warm_page_figures
+
+    assert warm_page_figures() == 0
 
 
 def test_the_weekly_chart_counts_received_declarations_from_the_summaries(regions):

@@ -27,6 +27,7 @@ from django.db.models import Avg, Count, Exists, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce, Substr, TruncMonth, TruncWeek
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from apps.deadlines.models import Clock, Stage
 from apps.declarations.models import (
@@ -67,6 +68,31 @@ class Period:
     def this_year(cls, today: dt.date | None = None) -> "Period":
         today = today or timezone.localdate()
         return cls(dt.date(today.year, 1, 1), today)
+
+    @classmethod
+    def this_month(cls, today: dt.date | None = None) -> "Period":
+        today = today or timezone.localdate()
+        return cls(today.replace(day=1), today)
+
+    @classmethod
+    def last_12_months(cls, today: dt.date | None = None) -> "Period":
+        """The twelve months up to today: from the day after the same day a year ago."""
+        today = today or timezone.localdate()
+        try:
+            year_ago = today.replace(year=today.year - 1)
+        except ValueError:  # 29 February
+            year_ago = today.replace(year=today.year - 1, day=28)
+        return cls(year_ago + dt.timedelta(days=1), today)
+
+    @classmethod
+    def presets(cls, today: dt.date | None = None) -> list[tuple[str, "Period"]]:
+        """The periods the page offers at one tap (the first is its default), with
+        their labels."""
+        return [
+            (gettext("This year"), cls.this_year(today)),
+            (gettext("This month"), cls.this_month(today)),
+            (gettext("Last 12 months"), cls.last_12_months(today)),
+        ]
 
 
 @dataclass

@@ -2,13 +2,18 @@ from celery import shared_task
 
 from apps.core.locks import exclusive
 
+from .page_figures import warm_page_figures
 from .summaries import default_since, figures_refresh
 
 
 @shared_task
 def refresh_figures(full: bool = False) -> int:
-    """Recompute the dashboards' summary rows: the recent days, or all (`full`)."""
-    return figures_refresh(since=None if full else default_since()).rows
+    """Recompute the dashboards' summary rows: the recent days, or all (`full`); then
+    the figures of the pages supervisors land on, so that their first visitor after
+    the refresh does not wait for them."""
+    rows = figures_refresh(since=None if full else default_since()).rows
+    warm_page_figures()
+    return rows
 
 
 @shared_task
