@@ -8,7 +8,6 @@ preset periods), so that their first visitor does not pay for them; any other pa
 period is computed by its first request after a refresh."""
 
 import logging
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
@@ -80,9 +79,8 @@ def _figures_computed(region, period) -> dict:
     (supervision/_region_figures.html: every request until the next refresh shows the
     same), its links to the children keeping the period."""
     figures = _figures_of(region, period)
-    period_query = urlencode({"start": period.start.isoformat(), "end": period.end.isoformat()})
     figures["figures_html"] = render_to_string(
-        "supervision/_region_figures.html", {**figures, "period_query": period_query}
+        "supervision/_region_figures.html", {**figures, "period_query": period.query}
     )
     return figures
 

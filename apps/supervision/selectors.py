@@ -22,6 +22,7 @@ aggregates the cases themselves and gives the same figures for the same data.
 
 import datetime as dt
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from django.db.models import Avg, Count, Exists, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce, Substr, TruncMonth, TruncWeek
@@ -63,6 +64,11 @@ class Period:
         start = timezone.make_aware(dt.datetime.combine(self.start, dt.time.min))
         end = timezone.make_aware(dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time.min))
         return start, end
+
+    @property
+    def query(self) -> str:
+        """The page's query string for this period."""
+        return urlencode({"start": self.start.isoformat(), "end": self.end.isoformat()})
 
     @classmethod
     def this_year(cls, today: dt.date | None = None) -> "Period":

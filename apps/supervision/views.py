@@ -1,7 +1,5 @@
 """Dashboards for supervisors: province down to each village, by period."""
 
-from urllib.parse import urlencode
-
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -97,14 +95,7 @@ def _context(request, region):
         "query": request.GET.urlencode(),
         # One tap for the usual periods (the worker computes their figures after each
         # refresh: page_figures.warm_page_figures).
-        "presets": [
-            (
-                label,
-                urlencode({"start": p.start.isoformat(), "end": p.end.isoformat()}),
-                p == period,
-            )
-            for label, p in Period.presets()
-        ],
+        "presets": [(label, preset.query, preset == period) for label, preset in Period.presets()],
     }
 
 
