@@ -24,7 +24,7 @@ from apps.regions.models import Region
 from apps.screening.models import Warning
 from apps.screening.services import SUBJECT as WARNING_SUBJECT
 
-from .selectors import CLOCK_COLUMNS
+from .selectors import first_clocks, overdue_clocks_of
 
 # The stages shown in the monitoring panel, in order; follow-up visits of both
 # schedules count together.
@@ -138,10 +138,6 @@ def late_work_clocks(kind: str):
     return overdue_clocks_of(stage__in=HOUSEHOLD_KINDS[kind])
 
 
-def overdue_clocks_of(**conditions):
-    return Clock.objects.filter(met_at__isnull=True, breached_at__isnull=False, **conditions)
-
-
 def work_rows(*, region: Region, kind: str, limit: int = 2000) -> list[WorkRow]:
     """The rows of a named list: household work ("plan", "visit", "look_back"), the
     households monitored for over two years ("long"), overdue warnings ("warning"), or
@@ -149,13 +145,7 @@ def work_rows(*, region: Region, kind: str, limit: int = 2000) -> list[WorkRow]:
     first)."""
     if kind == "long":
         return long_rows(region=region, limit=limit)
-    clocks = list(
-        late_work_clocks(kind)
-        .filter(region_code__startswith=region.prefix)
-        .order_by("due_on", "subject_id")
-        .values_list(*CLOCK_COLUMNS)[:limit]
-    )
-    return work_rows_of({kind: clocks})[kind]
+    return work_rows_of({kind: first_clocks(late_work_clocks(kind), region, limit)})[kind]
 
 
 def long_rows(*, region: Region, limit: int) -> list[WorkRow]:

@@ -180,28 +180,33 @@ def _grouping(region: Region, by_child: bool) -> tuple[Level | None, int]:
     return child_level, width
 
 
+def overdue_clocks_of(**conditions):
+    """Running clocks past their due time (a partial index holds exactly these)."""
+    return Clock.objects.filter(met_at__isnull=True, breached_at__isnull=False, **conditions)
+
+
 def overdue_clocks(region: Region, **conditions):
-    """Running clocks of the region past their due time (a partial index holds exactly
-    these)."""
-    return Clock.objects.filter(
-        region_code__startswith=region.prefix,
-        met_at__isnull=True,
-        breached_at__isnull=False,
-        **conditions,
-    )
+    """The region's running clocks past their due time."""
+    return overdue_clocks_of(region_code__startswith=region.prefix, **conditions)
+
+
+def late_case_clocks(stage: str):
+    """The clocks behind a named list of late cases (超过5日未受理, 超过15日未纳入, …)."""
+    return overdue_clocks_of(subject_type=SUBJECT, stage=stage)
 
 
 # What a named list reads of its clocks.
 CLOCK_COLUMNS = ("subject_type", "subject_id", "stage", "due_on")
 
 
-def late_clocks(region: Region, limit: int, *fields: str, **conditions) -> list[tuple]:
-    """`fields` of the region's overdue clocks, longest overdue first."""
-    return list(
-        overdue_clocks(region, **conditions)
-        .order_by("due_on", "subject_id")
-        .values_list(*fields)[:limit]
-    )
+def _in_due_order(clocks, region: Region):
+    """A named list's clocks in the region, the first due (the longest overdue) first."""
+    return clocks.filter(region_code__startswith=region.prefix).order_by("due_on", "subject_id")
+
+
+def first_clocks(clocks, region: Region, limit: int) -> list[tuple]:
+    """The first `limit` of a named list's clocks in the region (CLOCK_COLUMNS)."""
+    return list(_in_due_order(clocks, region).values_list(*CLOCK_COLUMNS)[:limit])
 
 
 ADDITIVE = (
@@ -514,11 +519,7 @@ def late_clocks_of_lists(
     from django.db.models import CharField, Value
 
     parts = [
-        queryset.model.objects.filter(
-            pk__in=queryset.filter(region_code__startswith=region.prefix)
-            .order_by("due_on", "subject_id")
-            .values("pk")[:limit]
-        )
+        queryset.model.objects.filter(pk__in=_in_due_order(queryset, region).values("pk")[:limit])
         .annotate(list_name=Value(name, output_field=CharField()))
         .order_by()
         .values_list("list_name", *CLOCK_COLUMNS)
@@ -541,8 +542,7 @@ def late_cases(*, region: Region, stage: str, limit: int = 2000) -> list[CaseRow
     Starts from the clocks (a partial index holds exactly the running, breached ones):
     a running clock belongs to an open case, since closing a case stops its clocks.
     """
-    clocks = late_clocks(region, limit, *CLOCK_COLUMNS, subject_type=SUBJECT, stage=stage)
-    return late_cases_of({stage: clocks})[stage]
+    return late_cases_of({stage: first_clocks(late_case_clocks(stage), region, limit)})[stage]
 
 
 def late_cases_of(lists: dict[str, list[tuple]]) -> dict[str, list[CaseRow]]:

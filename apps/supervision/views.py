@@ -14,7 +14,6 @@ from apps.core.tabular import XLSX_TYPE
 from apps.core.xlsx import period_line, workbook
 from apps.deadlines.models import Stage
 from apps.declarations.models import Channel
-from apps.declarations.services import SUBJECT
 from apps.households.models import Difficulty
 from apps.regions.models import Level, Region, user_region_prefixes
 
@@ -25,7 +24,6 @@ from .monitoring import (
     long_monitored,
     long_rows,
     monitoring_load,
-    overdue_clocks_of,
     work_rows,
     work_rows_of,
 )
@@ -33,6 +31,7 @@ from .page_figures import page_figures
 from .selectors import (
     ONE_CLICK_GOAL,
     Period,
+    late_case_clocks,
     late_cases,
     late_cases_of,
     late_clocks_of_lists,
@@ -118,10 +117,7 @@ def _short_lists(region) -> dict:
         region,
         SHORT_LIST,
         {
-            **{
-                key: overdue_clocks_of(subject_type=SUBJECT, stage=LATE_KINDS[kind])
-                for key, kind in CASE_LISTS.items()
-            },
+            **{key: late_case_clocks(LATE_KINDS[kind]) for key, kind in CASE_LISTS.items()},
             **{key: late_work_clocks(kind) for key, kind in WORK_LISTS.items()},
         },
     )
